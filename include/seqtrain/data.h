@@ -1,0 +1,88 @@
+/*
+ * data.h - datasets in HDF5, read a batch at a time.
+ *
+ * Schema (also in the README):
+ *   /<split>/x   int32 (N, T) token ids, 0 = padding     or  float32 (N, T, F) features
+ *   /<split>/y   int32 (N) class ids in [0, num_classes)
+ *   root attributes: num_classes (int), vocab_size (int, token datasets)
+ *   optional: /vocab, /classes (string arrays)
+ * Splits: /train, /test, optional /valid.
+ *
+ * Each rank reads from the file only the rows of its part of each batch (st_split_read), never a
+ * whole split. Token ids >= vocab_size (or < 0) and labels outside [0, num_classes) are reported
+ * with the file, split and row. src/io/dataset.c is the only file here that includes hdf5.h.
+ */
+#ifndef SEQTRAIN_DATA_H
+#define SEQTRAIN_DATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "seqtrain/layer.h"
+
+typedef struct st_dataset {
+    int64_t file; /* hid_t */
+    char path[1024];
+    int num_classes;
+    int vocab_size; /* 0 for feature datasets */
+} st_dataset;
+
+typedef struct st_split {
+    const st_dataset *ds;
+    char name[32];
+    int64_t x, y; /* hid_t of the two datasets */
+    size_t n;     /* rows */
+    int T;        /* steps per row */
+    int F;        /* features per step (1 for tokens) */
+    int tokens;   /* 1: int32 token ids; 0: float32 features */
+} st_split;
+
+/* One batch in memory, sized once for maxB rows. */
+typedef struct st_batch {
+    int B, T, F, tokens;
+    int maxB;
+    int32_t *tok;  /* (B, T) token ids, batch-major */
+    float *x;      /* (T, B, F) features, time-major */
+    float *raw;    /* (B, T, F) read buffer before the transpose */
+    int32_t *y;    /* (B) */
+    size_t *rows;  /* (B) scratch: sorted row order */
+    int *order;    /* (B) scratch */
+} st_batch;
+
+int st_dataset_open(st_dataset *d, const char *path);
+void st_dataset_close(st_dataset *d);
+int st_dataset_has_split(const st_dataset *d, const char *split);
+/* Opens /<split>/x and /<split>/y and checks dtypes and shapes. */
+int st_split_open(const st_dataset *d, const char *split, st_split *s);
+void st_split_close(st_split *s);
+/* The input shape a model sees for this split. */
+st_shape st_split_shape(const st_split *s);
+
+void st_batch_init(st_batch *b, const st_split *s, int maxB);
+void st_batch_free(st_batch *b);
+/* Reads rows[0..n) (any order; the batch keeps that order) into b, validating ids and labels.
+ * n may be 0. Returns ST_OK or ST_ERR ("data/x.h5: /train/x row 17 step 3: token id 12001 >=
+ * vocab_size 10000"). */
+int st_split_read(const st_split *s, const size_t *rows, int n, st_batch *b);
+
+/* Writing a whole dataset file at once (importers, generators, tests): written to PATH.tmp and
+ * renamed into place. x is tokens (int32, F must be 1) or features (float32). */
+typedef struct st_split_data {
+    const char *name;
+    size_t n;
+    int T, F;
+    const int32_t *tokens; /* (n, T) or NULL */
+    const float *x;        /* (n, T, F) or NULL */
+    const int32_t *y;      /* (n) */
+} st_split_data;
+int st_dataset_write(const char *path, int num_classes, int vocab_size, const st_split_data *splits,
+                     int nsplits);
+
+/* The permutation of [0, n) for an epoch: a pure function of (seed, epoch), identical on every
+ * rank and for any number of ranks. */
+void st_shuffle(size_t *perm, size_t n, uint64_t seed, int64_t epoch);
+/* This rank's part [lo, hi) of a global batch of b rows over `size` ranks (balanced: sizes
+ * differ by at most one; a rank may get none). */
+void st_shard(int b, int rank, int size, int *lo, int *hi);
+
+#endif

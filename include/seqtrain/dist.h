@@ -1,0 +1,35 @@
+/*
+ * dist.h - the data-parallel layer over MPI. src/dist/comm.c is the only file that includes
+ * mpi.h, so unit tests or another transport replace one file.
+ *
+ * Every function here is a collective unless marked otherwise: every rank must call it, in the
+ * same order. MPI counts are int, so large buffers are reduced in chunks.
+ */
+#ifndef SEQTRAIN_DIST_H
+#define SEQTRAIN_DIST_H
+
+#include <stddef.h>
+
+/* MPI_Init (if not yet initialized); sets st_log_rank. Not collective in the MPI sense. */
+void st_dist_init(int *argc, char ***argv);
+void st_dist_finalize(void);
+int st_dist_rank(void); /* local */
+int st_dist_size(void); /* local */
+
+void st_dist_allreduce_sum(float *buf, size_t n);
+void st_dist_allreduce_sum_f64(double *buf, size_t n);
+void st_dist_allreduce_max_f64(double *buf, size_t n);
+void st_dist_bcast(void *buf, size_t bytes, int root);
+void st_dist_barrier(void);
+/* Gathers variable-length float arrays to rank 0 in rank order: recv (sum of counts) on rank 0,
+ * ignored elsewhere. */
+void st_dist_gather_f32(const float *send, size_t count, float *recv);
+
+/* Agreement on failure: returns ST_OK on every rank if local_rc == ST_OK everywhere, else ST_ERR
+ * on every rank. The lowest failing rank prints its st_error_get() message to stderr as one
+ * line ("seqtrain: error: ..."; prefixed "[rank r]" when r != 0). */
+int st_dist_any_error(int local_rc);
+/* Ends every rank at once (local). */
+void st_dist_abort(int code) __attribute__((noreturn));
+
+#endif

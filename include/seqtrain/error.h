@@ -1,0 +1,53 @@
+/*
+ * error.h - how seqtrain reports failures.
+ *
+ * Two kinds of failure, handled differently:
+ *  - Bugs and broken invariants: ST_ASSERT prints "[rank r] file:line: message" and aborts
+ *    EVERY rank through MPI_Abort, because a plain exit() on one rank leaves the others
+ *    blocked forever in the next collective.
+ *  - User mistakes (bad config, missing file, wrong shape, id out of range): the function
+ *    that notices calls st_error_set() with ONE line saying what, where and the value, and
+ *    returns ST_ERR up to the command line, which prints it once and exits non-zero on every
+ *    rank (see st_dist_any_error in dist.h).
+ */
+#ifndef SEQTRAIN_ERROR_H
+#define SEQTRAIN_ERROR_H
+
+#include <stddef.h>
+
+#define ST_OK 0
+#define ST_ERR (-1)
+/* Returned by a layer's set() for a key it does not know (the caller names the line). */
+#define ST_ENOKEY (-2)
+
+#if defined(__GNUC__)
+#define ST_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define ST_NORETURN __attribute__((noreturn))
+#else
+#define ST_PRINTF(a, b)
+#define ST_NORETURN
+#endif
+
+/* Records the user-facing message of the current failure (overwrites the previous one). */
+void st_error_set(const char *fmt, ...) ST_PRINTF(1, 2);
+/* Prefixes the current message with "prefix: " (adds context on the way up). */
+void st_error_prefix(const char *fmt, ...) ST_PRINTF(1, 2);
+/* The current message ("" when none). Owned by the library. */
+const char *st_error_get(void);
+void st_error_clear(void);
+
+/* Prints "[rank r] file:line: message" to stderr and aborts all ranks. */
+void st_fatal(const char *file, int line, const char *fmt, ...) ST_PRINTF(3, 4) ST_NORETURN;
+
+#define ST_ASSERT(cond, ...)                                                                      \
+    do {                                                                                          \
+        if (!(cond)) st_fatal(__FILE__, __LINE__, __VA_ARGS__);                                   \
+    } while (0)
+
+/* Allocation that cannot fail silently: 64-byte aligned, zero-filled, aborts on failure.
+ * Memory from st_malloc is released with st_free. */
+void *st_malloc(size_t bytes);
+void st_free(void *p);
+char *st_strdup(const char *s);
+
+#endif

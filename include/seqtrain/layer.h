@@ -1,0 +1,150 @@
+/*
+ * layer.h - the layer interface.
+ *
+ * A layer is a struct of options plus a const table of functions. The model (model.h) owns all
+ * memory: the layer's parameters and gradients are views (st_param.w / .g) into the model's ONE
+ * parameter buffer and ONE gradient buffer; its output, output gradient, mask and workspace are
+ * slices of one arena sized once for the largest batch and sequence, reused every step.
+ *
+ * Data flowing between layers:
+ *   - tokens: int32 (B, T), batch-major as stored in the dataset (only into an embedding);
+ *   - sequences: float (T, B, F), time-major;
+ *   - vectors: float (B, F).
+ * A mask (T, B) uint8 (1 = real step) comes from an embedding with mask_zero and travels with the
+ * sequence until a layer reduces the time axis.
+ *
+ * Contract of forward/backward (kernels: no allocation, no globals):
+ *   forward(L, in, B, T, train) reads in->x (or in->tokens) and in->mask, writes L->out and keeps
+ *     what backward needs in L->ws.
+ *   backward(L, in, dx, B, T) reads L->dout (gradient of the loss w.r.t. L->out) and the
+ *     workspace of the LAST forward call, ADDS parameter gradients into st_param.g and ADDS the
+ *     input gradient into dx (dx == NULL: the input needs no gradient, skip that work).
+ *     It may clobber L->ws and L->dout.
+ */
+#ifndef SEQTRAIN_LAYER_H
+#define SEQTRAIN_LAYER_H
+
+#include <stdint.h>
+
+#include "seqtrain/tensor.h"
+
+#define ST_NAME_MAX 64
+#define ST_LAYER_MAX_PARAMS 6
+
+/* Shape of what flows between layers, without the batch axis.
+ * seq == 0: vectors (B, feat). seq > 0: sequences of at most seq steps, (T, B, feat).
+ * tokens != 0: int32 token ids (B, seq), feat is unused (the vocabulary size lives in vocab). */
+typedef struct st_shape {
+    int seq;
+    int feat;
+    int tokens;
+    int vocab;
+} st_shape;
+
+typedef enum st_init {
+    ST_INIT_GLOROT_UNIFORM = 0, /* U(-l, l), l = sqrt(6 / (fan_in + fan_out)) */
+    ST_INIT_GLOROT_NORMAL,      /* truncated normal, stddev sqrt(2 / (fan_in + fan_out)) */
+    ST_INIT_ORTHOGONAL,         /* Keras Orthogonal(gain=1) */
+    ST_INIT_ZEROS,
+    ST_INIT_ONES,
+    ST_INIT_UNIFORM,       /* Keras RandomUniform(-0.05, 0.05): the embedding default */
+    ST_INIT_RANDOM_NORMAL, /* Keras RandomNormal(0, 0.05) */
+    ST_INIT_HE_UNIFORM,    /* U(-l, l), l = sqrt(6 / fan_in) */
+} st_init;
+
+int st_init_parse(const char *name, st_init *out);
+const char *st_init_name(st_init k);
+
+/* One parameter tensor. fan_in/fan_out follow Keras: for a 2-D kernel (in, n) they are in, n. */
+typedef struct st_param {
+    char name[32]; /* Keras name: "kernel", "recurrent_kernel", "bias", "embeddings", ... */
+    st_dims dims;
+    st_init init;
+    size_t offset; /* into the model's parameter buffer (set by the model) */
+    float *w;      /* view into the parameter buffer, dims elements */
+    float *g;      /* view into the gradient buffer, same layout */
+} st_param;
+
+typedef struct st_layer st_layer;
+
+typedef struct st_layer_in {
+    const float *x;         /* (T, B, in.feat) or (B, in.feat); NULL for token input */
+    const int32_t *tokens;  /* (B, T) token ids for an embedding; else NULL */
+    const uint8_t *mask;    /* (T, B), 1 = real step; NULL = all steps real */
+} st_layer_in;
+
+typedef struct st_layer_ops {
+    const char *type; /* section name in the config: "lstm", "dense", ... */
+    /* Applies one config key. Returns ST_OK, ST_ENOKEY for a key this type does not have, or
+     * ST_ERR after st_error_set() describing the bad value (the caller adds file:line). */
+    int (*set)(st_layer *L, const char *key, const char *val);
+    /* After all keys: checks that the layer can follow an input of shape `in`, sets L->ishape,
+     * L->oshape and the parameter specs (L->nparam, L->param[].name/dims/init).
+     * Returns ST_OK, or ST_ERR with st_error_set() saying why. */
+    int (*build)(st_layer *L, st_shape in);
+    /* Floats of workspace needed for batches of up to maxB rows and maxT steps. */
+    size_t (*workspace)(const st_layer *L, int maxB, int maxT);
+    /* Optional (may be NULL): adjust parameters after the generic initializers ran
+     * (LSTM's unit_forget_bias). */
+    void (*post_init)(st_layer *L);
+    void (*forward)(st_layer *L, const st_layer_in *in, int B, int T, int train);
+    void (*backward)(st_layer *L, const st_layer_in *in, float *dx, int B, int T);
+} st_layer_ops;
+
+struct st_layer {
+    const st_layer_ops *ops;
+    char name[ST_NAME_MAX]; /* "lstm_1", or the config's name key */
+    int index;              /* position in the model */
+    st_shape ishape, oshape; /* input and output shapes, set by build */
+
+    /* Options (Keras names). Each type reads the ones it has; defaults set by st_layer_create. */
+    int units;
+    st_act activation;           /* dense default linear; simple_rnn / lstm default tanh */
+    st_act recurrent_activation; /* lstm: default sigmoid */
+    int return_sequences;
+    int use_bias;         /* default 1 */
+    int unit_forget_bias; /* lstm: default 1 */
+    int mask_zero;        /* embedding */
+    int input_dim, output_dim; /* embedding */
+    st_init kernel_init, recurrent_init, bias_init, embeddings_init;
+    int trainable; /* default 1 */
+
+    /* Set by the model. */
+    int nparam;
+    st_param param[ST_LAYER_MAX_PARAMS];
+    float *ws;         /* workspace, ops->workspace() floats */
+    float *out;        /* (T, B, out.feat) or (B, out.feat) */
+    float *dout;       /* same shape as out */
+    uint8_t *mask_out; /* (T, B), only for an embedding with mask_zero */
+    /* The model's head: when set, forward leaves the PRE-activation in out (the logits) and
+     * backward takes dout as the gradient w.r.t. those logits, so the loss can be computed from
+     * logits and never overflows. Only a dense layer honours it. */
+    int fuse_activation;
+};
+
+/* Looks up a layer type by its config section name; NULL if unknown. */
+const st_layer_ops *st_layer_find(const char *type);
+/* Comma-separated list of known layer types, for error messages. */
+const char *st_layer_types(void);
+/* Fills L with defaults for `ops` (units 0, activations per type, inits per Keras). */
+void st_layer_create(st_layer *L, const st_layer_ops *ops, const char *name);
+/* Handles keys common to all layers ("name", "trainable"), then delegates to ops->set. */
+int st_layer_set(st_layer *L, const char *key, const char *val);
+/* Runs each parameter's initializer (stream = hash of "layer/param", so the values do not
+ * depend on layer order or on the rank) and then ops->post_init. */
+void st_layer_init_params(st_layer *L, uint64_t seed);
+/* Fills n floats with initializer k for a tensor of the given dims (fans from dims). */
+void st_init_fill(st_init k, const st_dims *dims, float *w, uint64_t seed, uint64_t stream);
+
+/* Helpers for set(): parse a value or st_error_set() a message naming key and value. */
+int st_parse_int(const char *key, const char *val, int lo, int hi, int *out);
+int st_parse_float(const char *key, const char *val, float *out);
+int st_parse_bool(const char *key, const char *val, int *out);
+
+/* The built-in layer tables (src/layers/<type>.c). */
+extern const st_layer_ops st_embedding_ops;
+extern const st_layer_ops st_dense_ops;
+extern const st_layer_ops st_simple_rnn_ops;
+extern const st_layer_ops st_lstm_ops;
+
+#endif

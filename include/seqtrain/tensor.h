@@ -1,0 +1,58 @@
+/*
+ * tensor.h - shapes, matrix products and element-wise activations.
+ *
+ * seqtrain has no tensor object: buffers are plain float pointers and every pointer carries its
+ * shape in a comment. Sequences are laid out time-major, (T, B, F), so one time step of a batch
+ * is a contiguous (B, F) matrix and "all time steps at once" is one (T*B, F) matrix.
+ *
+ * The matrix products go through st_sgemm / st_sgemv, implemented in src/core/blas.c, the only
+ * file that includes cblas.h (swapping OpenBLAS for another BLAS touches one file).
+ */
+#ifndef SEQTRAIN_TENSOR_H
+#define SEQTRAIN_TENSOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ST_MAX_DIMS 4
+
+typedef struct st_dims {
+    int ndim;
+    size_t d[ST_MAX_DIMS];
+} st_dims;
+
+st_dims st_dims1(size_t a);
+st_dims st_dims2(size_t a, size_t b);
+size_t st_dims_count(const st_dims *d);
+
+/* Row-major C = alpha * op(A) * op(B) + beta * C, op(X) = X or X^T (trans != 0).
+ * op(A) is (M, K), op(B) is (K, N), C is (M, N); lda/ldb/ldc are row strides. */
+void st_sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+              const float *B, int ldb, float beta, float *C, int ldc);
+/* y = alpha * op(A) x + beta * y, A row-major (M, N). */
+void st_sgemv(int transA, int M, int N, float alpha, const float *A, int lda, const float *x,
+              float beta, float *y);
+/* Number of BLAS threads (wraps openblas_set_num_threads; no-op for other BLAS). */
+void st_blas_set_threads(int n);
+
+/* Activations, applied element-wise except softmax (row-wise over the last axis). */
+typedef enum st_act {
+    ST_ACT_LINEAR = 0,
+    ST_ACT_RELU,
+    ST_ACT_SIGMOID,
+    ST_ACT_TANH,
+    ST_ACT_SOFTMAX,
+    ST_ACT_HARD_SIGMOID, /* Keras 3: clip(x/6 + 0.5, 0, 1) */
+} st_act;
+
+/* Parses a Keras activation name; returns 0, or -1 for an unknown name. */
+int st_act_parse(const char *name, st_act *out);
+const char *st_act_name(st_act a);
+/* y = act(x) over rows x cols (softmax per row); x and y may alias. */
+void st_act_forward(st_act a, const float *x, float *y, size_t rows, size_t cols);
+/* dx = act'(.) * dy, computed from the OUTPUT y (every activation here allows that);
+ * dx may alias dy. Softmax uses the full Jacobian-vector product per row. */
+void st_act_backward(st_act a, const float *y, const float *dy, float *dx, size_t rows,
+                     size_t cols);
+
+#endif

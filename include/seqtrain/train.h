@@ -1,0 +1,16 @@
+/*
+ * train.h - the training loop and evaluation, as the command line uses them.
+ */
+#ifndef SEQTRAIN_TRAIN_H
+#define SEQTRAIN_TRAIN_H
+
+#include "seqtrain/config.h"
+
+/* Trains as the config says; resume: NULL, a checkpoint file or a directory. Collective. */
+int st_fit(st_config *cfg, const char *resume);
+/* Loss and accuracy of a checkpoint on a split (sharded over the ranks). Collective. */
+int st_evaluate(const char *ckpt, const char *data, const char *split, double *loss, double *acc);
+/* Writes /predictions float32 (N, K) probabilities for a split to out. Collective. */
+int st_predict(const char *ckpt, const char *data, const char *split, const char *out);
+
+#endif

@@ -1,0 +1,150 @@
+/*
+ * testutil.c - shared test helpers (see testutil.h). The gradient check perturbs one element at
+ * a time and recomputes the whole forward pass, so it is only for tiny shapes.
+ */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+double st_test_close(const char *name, const float *a, const float *b, size_t n, double rtol,
+                     double atol) {
+    double worst = 0;
+    size_t wi = 0;
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs((double)a[i] - b[i]) / (atol + rtol * fabs((double)b[i]));
+        if (e > worst || isnan(e)) { worst = isnan(e) ? INFINITY : e; wi = i; }
+    }
+    if (name && worst > 1)
+        fprintf(stderr, "%s: worst at %zu: got %.8g want %.8g (err %.3g)\n", name, wi, a[wi],
+                b[wi], worst);
+    return worst;
+}
+
+void st_test_fill_uniform(float *x, size_t n, float lo, float hi, uint64_t seed) {
+    st_rng r = st_rng_make(seed, 7);
+    for (size_t i = 0; i < n; i++) x[i] = lo + (hi - lo) * st_rng_uniform(&r);
+}
+
+void st_test_layer_make(st_test_layer *t, const st_layer_ops *ops, const char *const *keys,
+                        st_shape in, int maxB, int maxT, uint64_t seed) {
+    memset(t, 0, sizeof *t);
+    st_layer *L = &t->L;
+    char name[64];
+    snprintf(name, sizeof name, "%s_1", ops->type);
+    st_layer_create(L, ops, name);
+    for (int i = 0; keys && keys[i]; i += 2) {
+        int rc = st_layer_set(L, keys[i], keys[i + 1]);
+        ck_assert_msg(rc == ST_OK, "set %s=%s: %s", keys[i], keys[i + 1], st_error_get());
+    }
+    ck_assert_msg(ops->build(L, in) == ST_OK, "build: %s", st_error_get());
+    t->nparams = 0;
+    for (int p = 0; p < L->nparam; p++) {
+        L->param[p].offset = t->nparams;
+        t->nparams += st_dims_count(&L->param[p].dims);
+    }
+    t->params = st_malloc((t->nparams + 1) * sizeof(float));
+    t->grads = st_malloc((t->nparams + 1) * sizeof(float));
+    for (int p = 0; p < L->nparam; p++) {
+        L->param[p].w = t->params + L->param[p].offset;
+        L->param[p].g = t->grads + L->param[p].offset;
+    }
+    size_t ws = ops->workspace(L, maxB, maxT);
+    t->ws = st_malloc((ws + 1) * sizeof(float));
+    L->ws = t->ws;
+    int T = L->oshape.seq ? maxT : 1;
+    size_t outn = (size_t)T * maxB * L->oshape.feat;
+    L->out = st_malloc((outn + 1) * sizeof(float));
+    L->dout = st_malloc((outn + 1) * sizeof(float));
+    L->mask_out = st_malloc((size_t)maxT * maxB + 1);
+    size_t inn = (size_t)(in.seq ? maxT : 1) * maxB * (in.feat > 0 ? in.feat : 1);
+    t->dx = st_malloc((inn + 1) * sizeof(float));
+    t->maxB = maxB;
+    t->maxT = maxT;
+    st_layer_init_params(L, seed);
+}
+
+void st_test_layer_free(st_test_layer *t) {
+    st_free(t->params);
+    st_free(t->grads);
+    st_free(t->ws);
+    st_free(t->dx);
+    st_free(t->L.out);
+    st_free(t->L.dout);
+    st_free(t->L.mask_out);
+}
+
+static size_t out_count(const st_layer *L, int B, int T) {
+    return (size_t)(L->oshape.seq ? T : 1) * B * L->oshape.feat;
+}
+
+static double weighted_sum(const st_layer *L, const float *R, int B, int T) {
+    double s = 0;
+    size_t n = out_count(L, B, T);
+    for (size_t i = 0; i < n; i++) s += (double)L->out[i] * R[i];
+    return s;
+}
+
+double st_test_gradcheck(st_test_layer *t, float *x, const int32_t *tokens, const uint8_t *mask,
+                         int B, int T, float eps, double rtol, double atol) {
+    st_layer *L = &t->L;
+    st_layer_in in = {x, tokens, mask};
+    size_t nout = out_count(L, B, T);
+    float *R = st_malloc(nout * sizeof(float));
+    st_test_fill_uniform(R, nout, -1, 1, 99);
+    size_t nin = x ? (size_t)(L->ishape.seq ? T : 1) * B * L->ishape.feat : 0;
+
+    /* analytic */
+    L->ops->forward(L, &in, B, T, 1);
+    memcpy(L->dout, R, nout * sizeof(float));
+    memset(t->grads, 0, t->nparams * sizeof(float));
+    if (x) memset(t->dx, 0, nin * sizeof(float));
+    L->ops->backward(L, &in, x ? t->dx : NULL, B, T);
+    float *ga = st_malloc((t->nparams + nin + 1) * sizeof(float));
+    float *gn = st_malloc((t->nparams + nin + 1) * sizeof(float));
+    memcpy(ga, t->grads, t->nparams * sizeof(float));
+    if (x) memcpy(ga + t->nparams, t->dx, nin * sizeof(float));
+
+    /* numeric, central differences */
+    for (size_t i = 0; i < t->nparams + nin; i++) {
+        float *v = i < t->nparams ? &t->params[i] : &x[i - t->nparams];
+        float save = *v;
+        *v = save + eps;
+        L->ops->forward(L, &in, B, T, 1);
+        double lp = weighted_sum(L, R, B, T);
+        *v = save - eps;
+        L->ops->forward(L, &in, B, T, 1);
+        double lm = weighted_sum(L, R, B, T);
+        *v = save;
+        gn[i] = (float)((lp - lm) / (2.0 * eps));
+    }
+    double worst = st_test_close(L->name, ga, gn, t->nparams + nin, rtol, atol);
+    st_free(R);
+    st_free(ga);
+    st_free(gn);
+    return worst;
+}
+
+const char *st_test_path(const char *name) {
+    static char dir[256];
+    static char buf[512];
+    if (!dir[0]) {
+        snprintf(dir, sizeof dir, "/tmp/seqtrain-test-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+    }
+    snprintf(buf, sizeof buf, "%s/%s", dir, name);
+    return buf;
+}
+
+int st_test_run(Suite *s) {
+    st_dist_init(NULL, NULL);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    st_dist_finalize();
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
