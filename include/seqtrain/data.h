@@ -78,6 +78,9 @@ typedef struct st_split_data {
 int st_dataset_write(const char *path, int num_classes, int vocab_size, const st_split_data *splits,
                      int nsplits);
 
+/* Writes /predictions float32 (n, K) to path (PATH.tmp, then renamed). src/io/predictions.c. */
+int st_predictions_write(const char *path, const float *p, size_t n, int K);
+
 /* The permutation of [0, n) for an epoch: a pure function of (seed, epoch), identical on every
  * rank and for any number of ranks. */
 void st_shuffle(size_t *perm, size_t n, uint64_t seed, int64_t epoch);

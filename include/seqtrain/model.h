@@ -18,6 +18,10 @@
 #include "seqtrain/layer.h"
 #include "seqtrain/optim.h"
 
+/* Spare floats after the gradients: fit.c appends the batch's loss sum, correct count, sample
+ * count and error flag there, so ONE allreduce per step carries gradients and metrics. */
+#define ST_MODEL_GRAD_TAIL 16
+
 typedef struct st_model {
     int nlayers;
     st_layer *layers;
@@ -26,13 +30,14 @@ typedef struct st_model {
 
     size_t nparams;
     float *params; /* (nparams) every layer's weights, contiguous */
-    float *grads;  /* (nparams) same layout */
+    float *grads;  /* (nparams + ST_MODEL_GRAD_TAIL) same layout, then the tail */
 
     int ntensors;                  /* all parameter tensors, in layer order */
     st_tensor_range *ranges;       /* (ntensors) for the optimizer's clipnorm */
     uint8_t *trainable;            /* (ntensors) */
     st_param **tensors;            /* (ntensors) views into the layers' param tables */
 
+    st_layer_in *ins; /* (nlayers) what each layer read in the last forward, for backward */
     float *arena;   /* activations, gradients, workspaces */
     size_t arena_floats;
 

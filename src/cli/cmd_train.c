@@ -1,0 +1,104 @@
+/*
+ * cmd_train.c - `seqtrain train` and `seqtrain summary`: parse the command line, load the
+ * config with its --set overrides, hand over to st_fit / st_model_summary.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "seqtrain/seqtrain.h"
+
+#define MAX_SETS 256
+
+static const char *k_train_help =
+    "usage: seqtrain train CONFIG [--set section.key=value]... [--resume CKPT]\n"
+    "\n"
+    "Trains the model of CONFIG (an INI file: [data], [train], [checkpoint], then one section\n"
+    "per layer). Under mpirun -np N, batch_size is the global batch, split over the N ranks.\n"
+    "  --set S.K=V   override a key, e.g. --set train.epochs=1 --set lstm_1.units=128\n"
+    "  --resume CKPT continue from a checkpoint file, or a directory's newest checkpoint\n"
+    "  --quiet       print errors only\n";
+
+static const char *k_summary_help =
+    "usage: seqtrain summary CONFIG [--set section.key=value]...\n"
+    "\n"
+    "Prints the model's layers, output shapes and parameter counts (shapes from the dataset).\n";
+
+/* Shared option parsing of train and summary. */
+static int parse(int argc, char **argv, const char **config, char **sets, int *nsets,
+                 const char **resume, int allow_resume, int *help) {
+    *config = NULL;
+    *nsets = 0;
+    *help = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            *help = 1;
+        } else if (!strcmp(a, "--set") || !strncmp(a, "--set=", 6)) {
+            const char *v = a[5] == '=' ? a + 6 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!v) return st_cli_usage_error("--set needs section.key=value");
+            if (*nsets == MAX_SETS) return st_cli_usage_error("too many --set options");
+            sets[(*nsets)++] = (char *)v;
+        } else if (allow_resume && !strcmp(a, "--resume")) {
+            if (i + 1 >= argc) return st_cli_usage_error("--resume needs a checkpoint path");
+            *resume = argv[++i];
+        } else if (!strcmp(a, "--quiet")) {
+            st_log_level = ST_LOG_WARN;
+        } else if (a[0] == '-') {
+            return st_cli_usage_error("unknown option '%s' (see --help)", a);
+        } else if (!*config) {
+            *config = a;
+        } else {
+            return st_cli_usage_error("unexpected argument '%s' (one CONFIG only)", a);
+        }
+    }
+    if (!*help && !*config) return st_cli_usage_error("missing CONFIG (see --help)");
+    return ST_EXIT_OK;
+}
+
+int st_cmd_train(int argc, char **argv) {
+    const char *config, *resume = NULL;
+    char *sets[MAX_SETS];
+    int nsets, help;
+    int st = parse(argc, argv, &config, sets, &nsets, &resume, 1, &help);
+    if (st != ST_EXIT_OK) return st;
+    if (help) {
+        ST_LOG(ST_LOG_INFO, "%s", k_train_help);
+        return ST_EXIT_OK;
+    }
+    st_config cfg = {0};
+    int rc = st_cli_load_config(&cfg, config, sets, nsets);
+    if (rc == ST_OK) rc = st_fit(&cfg, resume);
+    st_config_free(&cfg);
+    return rc == ST_OK ? ST_EXIT_OK : ST_EXIT_FAIL;
+}
+
+int st_cmd_summary(int argc, char **argv) {
+    const char *config, *resume = NULL;
+    char *sets[MAX_SETS];
+    int nsets, help;
+    int st = parse(argc, argv, &config, sets, &nsets, &resume, 0, &help);
+    if (st != ST_EXIT_OK) return st;
+    if (help) {
+        ST_LOG(ST_LOG_INFO, "%s", k_summary_help);
+        return ST_EXIT_OK;
+    }
+    st_config cfg = {0};
+    st_dataset ds = {.file = -1};
+    st_split s = {.x = -1, .y = -1};
+    st_model m = {0};
+    int rc = st_cli_load_config(&cfg, config, sets, nsets);
+    if (rc == ST_OK) {
+        /* Shapes come from the dataset, as Keras' summary needs a built model. */
+        rc = st_dataset_open(&ds, cfg.data.path);
+        if (rc == ST_OK) rc = st_split_open(&ds, cfg.data.train_split, &s);
+        if (rc == ST_OK) rc = st_model_build(&m, &cfg, st_split_shape(&s), 1);
+        rc = st_dist_any_error(rc);
+        if (rc == ST_OK) st_model_summary(&m);
+    }
+    st_model_free(&m);
+    if (s.x >= 0) st_split_close(&s);
+    if (ds.file >= 0) st_dataset_close(&ds);
+    st_config_free(&cfg);
+    return rc == ST_OK ? ST_EXIT_OK : ST_EXIT_FAIL;
+}

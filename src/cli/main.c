@@ -1,0 +1,71 @@
+/*
+ * main.c - the seqtrain program: MPI set-up and dispatch to a subcommand. Every rank runs the
+ * same command with the same arguments, so every rank takes the same path through here.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "seqtrain/seqtrain.h"
+
+static const char *k_usage =
+    "usage: seqtrain COMMAND [options]     (run under mpirun -np N for N data-parallel ranks)\n"
+    "\n"
+    "commands:\n"
+    "  train CONFIG [--set section.key=value]... [--resume CKPT]\n"
+    "                        train the model a config describes\n"
+    "  evaluate --checkpoint CKPT --data FILE [--split test]\n"
+    "                        loss and accuracy of a checkpoint on a dataset split\n"
+    "  predict --checkpoint CKPT --data FILE [--split test] --out FILE.h5\n"
+    "                        write /predictions (N, K) probabilities\n"
+    "  summary CONFIG [--set section.key=value]...\n"
+    "                        Keras-style table of layers, output shapes, parameters\n"
+    "\n"
+    "`seqtrain COMMAND --help` describes a command. CKPT is a checkpoint file or a directory\n"
+    "(its newest checkpoint).\n";
+
+int st_cli_usage_error(const char *fmt, ...) {
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    st_error_set("%s", msg);
+    st_dist_any_error(ST_ERR);
+    return ST_EXIT_USAGE;
+}
+
+int st_cli_load_config(st_config *c, const char *path, char **sets, int nsets) {
+    int rc = st_config_load(c, path);
+    for (int i = 0; rc == ST_OK && i < nsets; i++) rc = st_config_set(c, sets[i]);
+    if (rc == ST_OK) rc = st_config_resolve(c);
+    return st_dist_any_error(rc);
+}
+
+int main(int argc, char **argv) {
+    st_dist_init(&argc, &argv);
+    int status;
+    const char *cmd = argc > 1 ? argv[1] : "";
+    if (!strcmp(cmd, "train"))
+        status = st_cmd_train(argc - 1, argv + 1);
+    else if (!strcmp(cmd, "evaluate"))
+        status = st_cmd_evaluate(argc - 1, argv + 1);
+    else if (!strcmp(cmd, "predict"))
+        status = st_cmd_predict(argc - 1, argv + 1);
+    else if (!strcmp(cmd, "summary"))
+        status = st_cmd_summary(argc - 1, argv + 1);
+    else if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        ST_LOG(ST_LOG_INFO, "%s", k_usage);
+        status = ST_EXIT_OK;
+    } else if (!strcmp(cmd, "--version")) {
+        ST_LOG(ST_LOG_INFO, "seqtrain %s\n", SEQTRAIN_VERSION);
+        status = ST_EXIT_OK;
+    } else {
+        if (st_dist_rank() == 0) fputs(k_usage, stderr);
+        status = st_cli_usage_error(argc > 1 ? "unknown command '%s'" : "no command given%s",
+                                    argc > 1 ? cmd : "");
+    }
+    st_dist_finalize();
+    return status;
+}

@@ -1,0 +1,136 @@
+/*
+ * comm.c - the data-parallel transport: the ONLY file that includes mpi.h.
+ *
+ * seqtrain's distribution is plain data parallelism: every rank holds the whole model, the
+ * gradient buffer is summed with one allreduce per step, and the few other collectives
+ * (broadcast of initial weights, reductions of metrics, agreement on errors) are here too.
+ * MPI counts are int, so buffers longer than INT_MAX elements are reduced in chunks.
+ *
+ * Not here: deciding WHAT to reduce (fit.c) or overlapping communication with backward.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mpi.h>
+
+#include "seqtrain/dist.h"
+#include "seqtrain/error.h"
+#include "seqtrain/log.h"
+
+static int g_rank = 0, g_size = 1, g_we_initialized = 0;
+
+/* Largest element count per MPI call: stays well inside int and keeps each message moderate. */
+#define ST_CHUNK ((size_t)1 << 28)
+
+#define ST_MPI(call)                                                                              \
+    do {                                                                                          \
+        int rc_ = (call);                                                                         \
+        if (rc_ != MPI_SUCCESS) st_fatal(__FILE__, __LINE__, "%s failed (%d)", #call, rc_);       \
+    } while (0)
+
+void st_dist_init(int *argc, char ***argv) {
+    int inited = 0;
+    MPI_Initialized(&inited);
+    if (!inited) {
+        ST_MPI(MPI_Init(argc, argv));
+        g_we_initialized = 1;
+    }
+    /* Errors return codes (checked by ST_MPI) instead of MPI's default abort-with-noise. */
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &g_size);
+    st_log_rank = g_rank;
+}
+
+void st_dist_finalize(void) {
+    int fin = 0;
+    MPI_Finalized(&fin);
+    if (g_we_initialized && !fin) MPI_Finalize();
+}
+
+int st_dist_rank(void) { return g_rank; }
+int st_dist_size(void) { return g_size; }
+
+void st_dist_allreduce_sum(float *buf, size_t n) {
+    if (g_size == 1) return;
+    for (size_t off = 0; off < n; off += ST_CHUNK) {
+        size_t c = n - off < ST_CHUNK ? n - off : ST_CHUNK;
+        ST_MPI(MPI_Allreduce(MPI_IN_PLACE, buf + off, (int)c, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD));
+    }
+}
+
+void st_dist_allreduce_sum_f64(double *buf, size_t n) {
+    if (g_size == 1) return;
+    ST_ASSERT(n < INT_MAX, "allreduce of %zu doubles", n);
+    ST_MPI(MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD));
+}
+
+void st_dist_allreduce_max_f64(double *buf, size_t n) {
+    if (g_size == 1) return;
+    ST_ASSERT(n < INT_MAX, "allreduce of %zu doubles", n);
+    ST_MPI(MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD));
+}
+
+void st_dist_bcast(void *buf, size_t bytes, int root) {
+    if (g_size == 1) return;
+    for (size_t off = 0; off < bytes; off += ST_CHUNK) {
+        size_t c = bytes - off < ST_CHUNK ? bytes - off : ST_CHUNK;
+        ST_MPI(MPI_Bcast((char *)buf + off, (int)c, MPI_BYTE, root, MPI_COMM_WORLD));
+    }
+}
+
+void st_dist_barrier(void) {
+    if (g_size > 1) ST_MPI(MPI_Barrier(MPI_COMM_WORLD));
+}
+
+void st_dist_gather_f32(const float *send, size_t count, float *recv) {
+    if (g_size == 1) {
+        if (recv != send && count) memcpy(recv, send, count * sizeof(float));
+        return;
+    }
+    ST_ASSERT(count < INT_MAX, "gather of %zu floats", count);
+    int c = (int)count;
+    int *counts = NULL, *displs = NULL;
+    if (g_rank == 0) {
+        counts = st_malloc(sizeof(int) * g_size);
+        displs = st_malloc(sizeof(int) * g_size);
+    }
+    ST_MPI(MPI_Gather(&c, 1, MPI_INT, counts, 1, MPI_INT, 0, MPI_COMM_WORLD));
+    if (g_rank == 0) {
+        long long total = 0;
+        for (int r = 0; r < g_size; r++) {
+            displs[r] = (int)total;
+            total += counts[r];
+        }
+        ST_ASSERT(total < INT_MAX, "gather of %lld floats", total);
+    }
+    ST_MPI(MPI_Gatherv(send, c, MPI_FLOAT, recv, counts, displs, MPI_FLOAT, 0, MPI_COMM_WORLD));
+    st_free(counts);
+    st_free(displs);
+}
+
+int st_dist_any_error(int local_rc) {
+    /* MIN over ranks of "my rank if I failed, else size": everyone learns whether anyone failed
+     * and which rank reports it, so the user sees exactly one line, never a hang. */
+    int me = local_rc == ST_OK ? g_size : g_rank, first = me;
+    if (g_size > 1) ST_MPI(MPI_Allreduce(&me, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD));
+    if (first == g_size) return ST_OK;
+    if (first == g_rank) {
+        if (g_rank == 0)
+            fprintf(stderr, "seqtrain: error: %s\n", st_error_get());
+        else
+            fprintf(stderr, "seqtrain: error: [rank %d] %s\n", g_rank, st_error_get());
+        fflush(stderr);
+    }
+    return ST_ERR;
+}
+
+void st_dist_abort(int code) {
+    int inited = 0, fin = 0;
+    MPI_Initialized(&inited);
+    MPI_Finalized(&fin);
+    if (inited && !fin && g_size > 1) MPI_Abort(MPI_COMM_WORLD, code);
+    exit(code);
+}

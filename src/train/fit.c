@@ -1,0 +1,458 @@
+/*
+ * fit.c - the training loop, and evaluation / prediction of a checkpoint.
+ *
+ * Data parallelism, step by step (identical on every rank):
+ *   1. the epoch's permutation is a pure function of (seed, epoch), so every rank knows every
+ *      batch without communication, for any number of ranks;
+ *   2. the GLOBAL batch (batch_size rows, fewer at the epoch's end) is split into balanced
+ *      shards; each rank reads only its rows from the file (a rank may get none);
+ *   3. forward and backward on the shard; the loss gradient is scaled by 1/global_rows so the
+ *      summed gradients are the mean over the global batch;
+ *   4. ONE allreduce over the gradient buffer, whose tail also carries the loss sum, correct
+ *      count, row count and an error flag (a bad row on one rank stops every rank, no hang);
+ *   5. the same optimizer update everywhere.
+ * Every rank runs the same number of steps (ceil(N / batch_size)), so collectives always match.
+ * Only rank 0 prints and writes checkpoints; a failed save is agreed on by all ranks.
+ *
+ * Not here: the math of layers (src/layers), file formats (src/io), MPI (src/dist).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "seqtrain/ckpt.h"
+#include "seqtrain/dist.h"
+#include "seqtrain/error.h"
+#include "seqtrain/log.h"
+#include "seqtrain/loss.h"
+#include "seqtrain/model.h"
+#include "seqtrain/train.h"
+
+/* Indices into the gradient buffer's tail (model.h, ST_MODEL_GRAD_TAIL). */
+enum { TAIL_LOSS = 0, TAIL_CORRECT, TAIL_COUNT, TAIL_ERROR, TAIL_N };
+
+/* Everything one run needs, built once. */
+typedef struct run {
+    st_config *cfg;
+    st_dataset ds;
+    st_split train, valid; /* valid.n == 0: no validation */
+    size_t ntrain;         /* rows of `train` used for training (before validation_split) */
+    size_t val_lo, nval;   /* validation rows [val_lo, val_lo + nval) of the `valid` split */
+    int has_valid;
+    st_model model;
+    st_optim opt;
+    st_loss_kind loss;
+    st_batch batch;
+    float *dz;      /* (maxB, K) loss gradient w.r.t. the head's output */
+    size_t *perm;   /* (ntrain) the epoch's order */
+    size_t *rows;   /* (maxB) this rank's rows of the current batch */
+    int rank, size;
+} run;
+
+/* Checks that the head fits the loss and the labels; one clear line otherwise. */
+static int check_head(const st_model *m, st_loss_kind loss, int num_classes, const char *origin) {
+    int K = m->num_outputs;
+    switch (loss) {
+    case ST_LOSS_BCE:
+        if (K == 1 && num_classes > 2) {
+            st_error_set("%s: binary_crossentropy with one output unit needs 2 classes, the "
+                         "dataset has num_classes = %d (use %d units with softmax and "
+                         "sparse_categorical_crossentropy)", origin, num_classes, num_classes);
+            return ST_ERR;
+        }
+        if (K > 1 && K != num_classes) {
+            st_error_set("%s: the last layer has %d units but the dataset has num_classes = %d",
+                         origin, K, num_classes);
+            return ST_ERR;
+        }
+        break;
+    case ST_LOSS_SPARSE_CCE:
+    case ST_LOSS_CCE:
+        if (K != num_classes) {
+            st_error_set("%s: %s needs as many output units as classes: the last layer has %d, "
+                         "the dataset has num_classes = %d", origin, st_loss_name(loss), K,
+                         num_classes);
+            return ST_ERR;
+        }
+        break;
+    case ST_LOSS_MSE:
+        if (K > 1 && K != num_classes) {
+            st_error_set("%s: mse against one-hot labels needs %d output units, not %d", origin,
+                         num_classes, K);
+            return ST_ERR;
+        }
+        break;
+    }
+    return ST_OK;
+}
+
+/* mkdir -p for the checkpoint directory (rank 0 only). */
+static int make_dirs(const char *path) {
+    char buf[ST_PATH_MAX];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST) goto fail;
+        *p = '/';
+    }
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST) goto fail;
+    return ST_OK;
+fail:
+    st_error_set("%s: cannot create checkpoint directory: %s", buf, strerror(errno));
+    return ST_ERR;
+}
+
+/* Evaluates rows [lo, lo + n) of split s, sharded contiguously over the ranks.
+ * out: loss sum, correct, rows (global). pred != NULL: this rank's probabilities (its rows in
+ * order) are written there. Collective. */
+static int eval_split(st_model *m, st_loss_kind loss, const st_split *s, size_t lo, size_t n,
+                      st_batch *b, float *dz, size_t *rows, double out[3], float *pred,
+                      size_t *my_n) {
+    int rank = st_dist_rank(), size = st_dist_size();
+    size_t a = lo + n * (size_t)rank / (size_t)size, e = lo + n * (size_t)(rank + 1) / size;
+    double acc[4] = {0, 0, 0, 0};
+    int rc = ST_OK;
+    int K = m->num_outputs;
+    for (size_t r = a; r < e && rc == ST_OK; r += (size_t)m->maxB) {
+        int nb = (int)(e - r < (size_t)m->maxB ? e - r : (size_t)m->maxB);
+        for (int i = 0; i < nb; i++) rows[i] = r + (size_t)i;
+        rc = st_split_read(s, rows, nb, b);
+        if (rc != ST_OK) break;
+        const float *z = st_model_forward(m, b, 0);
+        acc[0] += st_loss_compute(loss, m->head_act, z, b->y, nb, K, 1.0f, NULL, &acc[1]);
+        acc[2] += nb;
+        if (pred) {
+            float *p = pred + (r - a) * (size_t)K;
+            st_loss_probs(m->head_act, z, p, nb, K);
+        }
+        (void)dz;
+    }
+    acc[3] = rc != ST_OK;
+    st_dist_allreduce_sum_f64(acc, 4);
+    if (acc[3] > 0) return st_dist_any_error(rc);
+    memcpy(out, acc, 3 * sizeof(double));
+    if (my_n) *my_n = e - a;
+    return ST_OK;
+}
+
+/* Opens data, builds the model and optimizer, all ranks; errors agreed collectively. */
+static int run_open(run *R, st_config *cfg) {
+    memset(R, 0, sizeof *R);
+    R->cfg = cfg;
+    R->rank = st_dist_rank();
+    R->size = st_dist_size();
+    R->ds.file = -1;
+    R->train.x = R->train.y = R->valid.x = R->valid.y = -1;
+    int rc = st_dataset_open(&R->ds, cfg->data.path);
+    if (rc == ST_OK) rc = st_split_open(&R->ds, cfg->data.train_split, &R->train);
+    if (rc == ST_OK) {
+        R->ntrain = R->train.n;
+        if (cfg->data.validation_split > 0) {
+            /* Keras: split_at = floor(N * (1 - validation_split)); the tail validates. */
+            size_t at = (size_t)floor((double)R->train.n * (1.0 - cfg->data.validation_split));
+            R->ntrain = at;
+            R->val_lo = at;
+            R->nval = R->train.n - at;
+            R->has_valid = R->nval > 0;
+        } else if (st_dataset_has_split(&R->ds, "valid")) {
+            rc = st_split_open(&R->ds, "valid", &R->valid);
+            R->val_lo = 0;
+            R->nval = R->valid.n;
+            R->has_valid = rc == ST_OK && R->nval > 0;
+            if (rc == ST_OK && (R->valid.T != R->train.T || R->valid.F != R->train.F ||
+                                R->valid.tokens != R->train.tokens)) {
+                st_error_set("%s: /valid/x rows are (%d, %d) but /%s/x rows are (%d, %d)",
+                             cfg->data.path, R->valid.T, R->valid.F, cfg->data.train_split,
+                             R->train.T, R->train.F);
+                rc = ST_ERR;
+            }
+        }
+        if (rc == ST_OK && R->ntrain == 0) {
+            st_error_set("%s: /%s has no training rows left (N = %zu, validation_split = %g)",
+                         cfg->data.path, cfg->data.train_split, R->train.n,
+                         cfg->data.validation_split);
+            rc = ST_ERR;
+        }
+    }
+    if (st_dist_any_error(rc) != ST_OK) return ST_ERR;
+
+    int Bg = cfg->train.batch_size;
+    int maxB = (Bg + R->size - 1) / R->size;
+    rc = st_model_build(&R->model, cfg, st_split_shape(&R->train), maxB);
+    if (rc == ST_OK && st_loss_parse(cfg->train.loss, &R->loss) != 0) {
+        st_error_set("%s: [train] loss = %s: unknown loss", cfg->origin, cfg->train.loss);
+        rc = ST_ERR;
+    }
+    if (rc == ST_OK) rc = check_head(&R->model, R->loss, R->ds.num_classes, cfg->origin);
+    if (st_dist_any_error(rc) != ST_OK) return ST_ERR;
+
+    st_optim_init(&R->opt, &cfg->train.optim, R->model.nparams);
+    st_batch_init(&R->batch, &R->train, maxB);
+    R->dz = st_malloc((size_t)maxB * R->model.num_outputs * sizeof(float));
+    R->perm = st_malloc((R->ntrain ? R->ntrain : 1) * sizeof(size_t));
+    R->rows = st_malloc((size_t)maxB * sizeof(size_t));
+    return ST_OK;
+}
+
+static void run_close(run *R) {
+    st_free(R->dz);
+    st_free(R->perm);
+    st_free(R->rows);
+    st_batch_free(&R->batch);
+    st_optim_free(&R->opt);
+    st_model_free(&R->model);
+    if (R->valid.x >= 0) st_split_close(&R->valid);
+    if (R->train.x >= 0) st_split_close(&R->train);
+    if (R->ds.file >= 0) st_dataset_close(&R->ds);
+}
+
+/* Rank 0 writes, everyone agrees on the outcome. */
+static int save(run *R, const st_train_state *ts, int epoch_end) {
+    const st_ckpt_cfg *c = &R->cfg->ckpt;
+    int rc = ST_OK;
+    if (R->rank == 0) {
+        char path[ST_PATH_MAX + 32];
+        if (epoch_end)
+            snprintf(path, sizeof path, "%s/epoch-%04lld.h5", c->dir, (long long)ts->epoch);
+        else
+            snprintf(path, sizeof path, "%s/step-%08lld.h5", c->dir, (long long)ts->global_step);
+        char *text = st_config_text(R->cfg);
+        rc = st_ckpt_save(path, &R->model, &R->opt, ts, text);
+        free(text);
+        if (rc == ST_OK && c->keep > 0) rc = st_ckpt_prune(c->dir, c->keep);
+    }
+    return st_dist_any_error(rc);
+}
+
+int st_fit(st_config *cfg, const char *resume) {
+    run R;
+    if (run_open(&R, cfg) != ST_OK) {
+        run_close(&R);
+        return ST_ERR;
+    }
+    st_model *m = &R.model;
+    const st_train_cfg *tc = &cfg->train;
+    const int Bg = tc->batch_size, K = m->num_outputs;
+    const int64_t steps = (int64_t)((R.ntrain + (size_t)Bg - 1) / (size_t)Bg);
+    st_train_state ts = {0, 0, 0, tc->seed, {0, 0, 0}};
+    int rc = ST_OK;
+
+    /* Identical initial weights: every rank draws the same counter-based values, and rank 0's
+     * copy is broadcast anyway so that no platform difference can ever split the replicas. */
+    st_model_init(m, tc->seed);
+    st_dist_bcast(m->params, m->nparams * sizeof(float), 0);
+
+    if (resume) {
+        char path[ST_PATH_MAX];
+        rc = st_ckpt_resolve(resume, path, sizeof path);
+        if (rc == ST_OK) rc = st_ckpt_load(path, m, &R.opt, &ts);
+        if (st_dist_any_error(rc) != ST_OK) goto done;
+        if (ts.seed != tc->seed)
+            ST_LOG(ST_LOG_WARN, "warning: resuming with seed %llu (the checkpoint's), config "
+                   "says %llu\n", (unsigned long long)ts.seed, (unsigned long long)tc->seed);
+        ST_LOG(ST_LOG_INFO, "Resumed from %s: epoch %lld, step %lld of %lld\n", path,
+               (long long)ts.epoch, (long long)ts.step_in_epoch, (long long)steps);
+    }
+    if (cfg->ckpt.dir[0] && R.rank == 0) rc = make_dirs(cfg->ckpt.dir);
+    if (st_dist_any_error(rc) != ST_OK) goto done;
+
+    ST_LOG(ST_LOG_INFO, "Training on %zu samples (validating on %zu), %d rank%s, global batch "
+           "%d, %lld steps per epoch\n", R.ntrain, R.nval, R.size, R.size > 1 ? "s" : "", Bg,
+           (long long)steps);
+
+    for (; ts.epoch < tc->epochs; ts.epoch++, ts.step_in_epoch = 0) {
+        double t0 = st_time(), samples = 0;
+        /* The permutation depends only on (seed, epoch): a resumed run rebuilds it. */
+        if (tc->shuffle)
+            st_shuffle(R.perm, R.ntrain, ts.seed, ts.epoch);
+        else
+            for (size_t i = 0; i < R.ntrain; i++) R.perm[i] = i;
+
+        for (; ts.step_in_epoch < steps; ts.step_in_epoch++) {
+            size_t first = (size_t)ts.step_in_epoch * (size_t)Bg;
+            int bg = (int)(R.ntrain - first < (size_t)Bg ? R.ntrain - first : (size_t)Bg);
+            int lo, hi;
+            st_shard(bg, R.rank, R.size, &lo, &hi);
+            for (int i = lo; i < hi; i++) R.rows[i - lo] = R.perm[first + (size_t)i];
+
+            st_model_zero_grad(m);
+            float *tail = m->grads + m->nparams;
+            memset(tail, 0, TAIL_N * sizeof(float));
+            int lrc = st_split_read(&R.train, R.rows, hi - lo, &R.batch);
+            if (lrc == ST_OK && hi > lo) {
+                const float *z = st_model_forward(m, &R.batch, 1);
+                double correct = 0;
+                double l = st_loss_compute(R.loss, m->head_act, z, R.batch.y, hi - lo, K,
+                                           1.0f / (float)bg, R.dz, &correct);
+                st_model_backward(m, &R.batch, R.dz);
+                tail[TAIL_LOSS] = (float)l;
+                tail[TAIL_CORRECT] = (float)correct;
+                tail[TAIL_COUNT] = (float)(hi - lo);
+            }
+            tail[TAIL_ERROR] = lrc != ST_OK;
+            st_dist_allreduce_sum(m->grads, m->nparams + TAIL_N);
+            if (tail[TAIL_ERROR] > 0) {
+                rc = st_dist_any_error(lrc);
+                goto done;
+            }
+            st_optim_step(&R.opt, m->params, m->grads, m->ranges, m->ntensors, m->trainable);
+            ts.partial[0] += tail[TAIL_LOSS];
+            ts.partial[1] += tail[TAIL_CORRECT];
+            ts.partial[2] += tail[TAIL_COUNT];
+            samples += bg;
+            ts.global_step++;
+            if (!isfinite(tail[TAIL_LOSS])) {
+                st_error_set("loss is %g at epoch %lld step %lld: training diverged (lower "
+                             "learning_rate or set clipnorm)", (double)tail[TAIL_LOSS],
+                             (long long)ts.epoch + 1, (long long)ts.step_in_epoch + 1);
+                rc = st_dist_any_error(ST_ERR);
+                goto done;
+            }
+            if (cfg->ckpt.dir[0] && cfg->ckpt.every_steps > 0 &&
+                ts.global_step % cfg->ckpt.every_steps == 0 && ts.step_in_epoch + 1 < steps) {
+                /* Saved state must say "this step is done". */
+                ts.step_in_epoch++;
+                rc = save(&R, &ts, 0);
+                ts.step_in_epoch--;
+                if (rc != ST_OK) goto done;
+            }
+        }
+        double secs = st_time() - t0;
+        double tr_loss = ts.partial[2] > 0 ? ts.partial[0] / ts.partial[2] : 0;
+        double tr_acc = ts.partial[2] > 0 ? ts.partial[1] / ts.partial[2] : 0;
+
+        double v[3] = {0, 0, 0};
+        if (R.has_valid) {
+            const st_split *vs = R.valid.x >= 0 ? &R.valid : &R.train;
+            rc = eval_split(m, R.loss, vs, R.val_lo, R.nval, &R.batch, R.dz, R.rows, v, NULL,
+                            NULL);
+            if (rc != ST_OK) goto done;
+        }
+        char line[512];
+        int n = snprintf(line, sizeof line, "Epoch %lld/%d - loss: %.4f - accuracy: %.4f",
+                         (long long)ts.epoch + 1, tc->epochs, tr_loss, tr_acc);
+        if (R.has_valid && v[2] > 0)
+            n += snprintf(line + n, sizeof line - (size_t)n,
+                          " - val_loss: %.4f - val_accuracy: %.4f", v[0] / v[2], v[1] / v[2]);
+        snprintf(line + n, sizeof line - (size_t)n, " - %.0f samples/s - %.1fs",
+                 secs > 0 ? samples / secs : 0, secs);
+        ST_LOG(ST_LOG_INFO, "%s\n", line);
+
+        memset(ts.partial, 0, sizeof ts.partial);
+        if (cfg->ckpt.dir[0]) {
+            st_train_state done_ts = ts;
+            done_ts.epoch = ts.epoch + 1;
+            done_ts.step_in_epoch = 0;
+            rc = save(&R, &done_ts, 1);
+            if (rc != ST_OK) goto done;
+        }
+    }
+done:
+    run_close(&R);
+    return rc;
+}
+
+/* Loads the config stored in a checkpoint and points it at another dataset. */
+static int config_from_ckpt(const char *ckpt, const char *data, st_config *cfg, char *path,
+                            size_t pathlen) {
+    char *text = NULL;
+    int rc = st_ckpt_resolve(ckpt, path, pathlen);
+    if (rc == ST_OK) rc = st_ckpt_read_config(path, &text);
+    if (rc == ST_OK) rc = st_config_load_string(cfg, text, path);
+    if (rc == ST_OK) rc = st_config_resolve(cfg);
+    if (rc == ST_OK && data) snprintf(cfg->data.path, sizeof cfg->data.path, "%s", data);
+    cfg->data.validation_split = 0;
+    free(text);
+    return rc;
+}
+
+/* Shared by evaluate and predict: model from a checkpoint, data split opened, rows agreed. */
+static int open_for_eval(const char *ckpt, const char *data, const char *split, st_config *cfg,
+                         st_dataset *ds, st_split *s, st_model *m, st_loss_kind *loss) {
+    char path[ST_PATH_MAX];
+    int rc = config_from_ckpt(ckpt, data, cfg, path, sizeof path);
+    if (rc == ST_OK) rc = st_dataset_open(ds, cfg->data.path);
+    if (rc == ST_OK) rc = st_split_open(ds, split, s);
+    if (st_dist_any_error(rc) != ST_OK) return ST_ERR;
+    int maxB = cfg->train.batch_size > 0 ? cfg->train.batch_size : 128;
+    rc = st_model_build(m, cfg, st_split_shape(s), maxB);
+    if (rc == ST_OK) rc = st_ckpt_load(path, m, NULL, NULL);
+    if (rc == ST_OK && st_loss_parse(cfg->train.loss, loss) != 0) {
+        st_error_set("%s: stored config has unknown loss '%s'", path, cfg->train.loss);
+        rc = ST_ERR;
+    }
+    if (rc == ST_OK) rc = check_head(m, *loss, ds->num_classes, cfg->data.path);
+    return st_dist_any_error(rc);
+}
+
+int st_evaluate(const char *ckpt, const char *data, const char *split, double *loss,
+                double *acc) {
+    st_config cfg = {0};
+    st_dataset ds = {.file = -1};
+    st_split s = {.x = -1, .y = -1};
+    st_model m = {0};
+    st_loss_kind lk;
+    st_batch b = {0};
+    size_t *rows = NULL;
+    int rc = open_for_eval(ckpt, data, split, &cfg, &ds, &s, &m, &lk);
+    if (rc == ST_OK) {
+        st_batch_init(&b, &s, m.maxB);
+        rows = st_malloc(sizeof(size_t) * m.maxB);
+        double v[3];
+        rc = eval_split(&m, lk, &s, 0, s.n, &b, NULL, rows, v, NULL, NULL);
+        if (rc == ST_OK) {
+            *loss = v[2] > 0 ? v[0] / v[2] : 0;
+            *acc = v[2] > 0 ? v[1] / v[2] : 0;
+        }
+    }
+    st_free(rows);
+    if (b.maxB) st_batch_free(&b);
+    st_model_free(&m);
+    if (s.x >= 0) st_split_close(&s);
+    if (ds.file >= 0) st_dataset_close(&ds);
+    st_config_free(&cfg);
+    return rc;
+}
+
+int st_predict(const char *ckpt, const char *data, const char *split, const char *out) {
+    st_config cfg = {0};
+    st_dataset ds = {.file = -1};
+    st_split s = {.x = -1, .y = -1};
+    st_model m = {0};
+    st_loss_kind lk;
+    st_batch b = {0};
+    size_t *rows = NULL;
+    float *mine = NULL, *all = NULL;
+    int rc = open_for_eval(ckpt, data, split, &cfg, &ds, &s, &m, &lk);
+    if (rc == ST_OK) {
+        int K = m.num_outputs, rank = st_dist_rank(), size = st_dist_size();
+        size_t my = s.n * (size_t)(rank + 1) / size - s.n * (size_t)rank / size;
+        st_batch_init(&b, &s, m.maxB);
+        rows = st_malloc(sizeof(size_t) * m.maxB);
+        mine = st_malloc((my + 1) * K * sizeof(float));
+        if (rank == 0) all = st_malloc((s.n + 1) * K * sizeof(float));
+        double v[3];
+        size_t got = 0;
+        rc = eval_split(&m, lk, &s, 0, s.n, &b, NULL, rows, v, mine, &got);
+        if (rc == ST_OK) {
+            /* Contiguous shards in rank order: gathering them rebuilds the split's order. */
+            st_dist_gather_f32(mine, got * (size_t)K, all);
+            int wrc = ST_OK;
+            if (rank == 0) wrc = st_predictions_write(out, all, s.n, K);
+            rc = st_dist_any_error(wrc);
+        }
+    }
+    st_free(rows);
+    st_free(mine);
+    st_free(all);
+    if (b.maxB) st_batch_free(&b);
+    st_model_free(&m);
+    if (s.x >= 0) st_split_close(&s);
+    if (ds.file >= 0) st_dataset_close(&ds);
+    st_config_free(&cfg);
+    return rc;
+}

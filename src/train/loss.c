@@ -1,0 +1,141 @@
+/*
+ * loss.c - losses and accuracy from the head's output (see loss.h for the conventions).
+ *
+ * The head's activation arrives fused, so the common pairs use their logit forms:
+ *   sigmoid + BCE:     l = max(z,0) - z*t + log(1 + exp(-|z|)),   dl/dz = sigmoid(z) - t
+ *   softmax + CE:      l = logsumexp(z) - z_y,                      dl/dz = softmax(z) - onehot(y)
+ * Every other pairing applies the activation first and back-propagates through it, with
+ * Keras' probability clipping for cross-entropies on non-logit outputs.
+ * Per-sample losses of multi-unit BCE and MSE are means over the K units, as Keras reduces the
+ * last axis. Accumulation is in double so the sum over a batch does not depend on rounding
+ * drift in long batches.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "seqtrain/error.h"
+#include "seqtrain/loss.h"
+
+#define ST_PROB_EPS 1e-7f
+
+static const char *const k_names[] = {"binary_crossentropy", "sparse_categorical_crossentropy",
+                                      "categorical_crossentropy", "mse"};
+
+int st_loss_parse(const char *name, st_loss_kind *out) {
+    for (int i = 0; i < 4; i++)
+        if (strcmp(name, k_names[i]) == 0) {
+            *out = (st_loss_kind)i;
+            return 0;
+        }
+    if (strcmp(name, "mean_squared_error") == 0) {
+        *out = ST_LOSS_MSE;
+        return 0;
+    }
+    return -1;
+}
+
+const char *st_loss_name(st_loss_kind k) { return k_names[k]; }
+
+void st_loss_probs(st_act act, const float *z, float *p, int B, int K) {
+    st_act_forward(act, z, p, (size_t)B, (size_t)K);
+}
+
+/* Target of unit k for a row with class y: one-hot, or y itself for a single unit. */
+static float target(int32_t y, int k, int K) {
+    if (K == 1) return (float)y;
+    return y == k ? 1.0f : 0.0f;
+}
+
+static int argmax(const float *z, int K) {
+    int best = 0;
+    for (int k = 1; k < K; k++)
+        if (z[k] > z[best]) best = k;
+    return best;
+}
+
+static double clampf(double p) {
+    return p < ST_PROB_EPS ? ST_PROB_EPS : (p > 1 - ST_PROB_EPS ? 1 - ST_PROB_EPS : p);
+}
+
+/* Loss of one row; dz (K) gets d(loss)/dz * scale when not NULL. p (K) is scratch. */
+static double row_loss(st_loss_kind kind, st_act act, const float *z, int32_t y, int K,
+                       float scale, float *dz, float *p) {
+    double l = 0;
+    if (kind == ST_LOSS_BCE && act == ST_ACT_SIGMOID) {
+        for (int k = 0; k < K; k++) {
+            double t = target(y, k, K), x = z[k];
+            l += (x > 0 ? x : 0) - x * t + log1p(exp(-fabs(x)));
+            if (dz) dz[k] = scale * (float)((1.0 / (1.0 + exp(-x)) - t) / K);
+        }
+        return l / K;
+    }
+    if ((kind == ST_LOSS_SPARSE_CCE || kind == ST_LOSS_CCE) && act == ST_ACT_SOFTMAX) {
+        double mx = z[0];
+        for (int k = 1; k < K; k++) mx = z[k] > mx ? z[k] : mx;
+        double se = 0;
+        for (int k = 0; k < K; k++) se += exp(z[k] - mx);
+        double lse = mx + log(se);
+        l = lse - z[y];
+        if (dz)
+            for (int k = 0; k < K; k++)
+                dz[k] = scale * (float)(exp(z[k] - lse) - (k == y ? 1.0 : 0.0));
+        return l;
+    }
+    /* Generic: p = act(z); loss on p; back through the activation. */
+    st_act_forward(act, z, p, 1, (size_t)K);
+    float dp[K > 0 ? K : 1];
+    if (kind == ST_LOSS_MSE) {
+        for (int k = 0; k < K; k++) {
+            double d = p[k] - target(y, k, K);
+            l += d * d;
+            dp[k] = (float)(2.0 * d / K);
+        }
+        l /= K;
+    } else if (kind == ST_LOSS_BCE) {
+        for (int k = 0; k < K; k++) {
+            double t = target(y, k, K), q = clampf(p[k]);
+            l -= t * log(q) + (1 - t) * log(1 - q);
+            /* clipped region has zero gradient, as Keras' clip_by_value */
+            int inside = p[k] > ST_PROB_EPS && p[k] < 1 - ST_PROB_EPS;
+            dp[k] = inside ? (float)((-(t / q) + (1 - t) / (1 - q)) / K) : 0.0f;
+        }
+        l /= K;
+    } else {
+        /* categorical on non-softmax output: Keras renormalizes p / sum(p), then clips. */
+        double s = 0;
+        for (int k = 0; k < K; k++) s += p[k];
+        double q = clampf(p[y] / s);
+        l = -log(q);
+        for (int k = 0; k < K; k++) {
+            /* d(-log(p_y/s))/dp_k = -[k==y]/p_y + 1/s */
+            dp[k] = (float)((k == y ? -1.0 / p[y] : 0.0) + 1.0 / s);
+        }
+    }
+    if (dz) {
+        st_act_backward(act, p, dp, dz, 1, (size_t)K);
+        for (int k = 0; k < K; k++) dz[k] *= scale;
+    }
+    return l;
+}
+
+double st_loss_compute(st_loss_kind kind, st_act act, const float *z, const int32_t *y, int B,
+                       int K, float scale, float *dz, double *correct) {
+    double sum = 0;
+    float p[K > 0 ? K : 1];
+    for (int b = 0; b < B; b++) {
+        const float *zr = z + (size_t)b * K;
+        sum += row_loss(kind, act, zr, y[b], K, scale, dz ? dz + (size_t)b * K : NULL, p);
+        if (correct) {
+            int ok;
+            if (K == 1) {
+                /* sigmoid(z) > 0.5 <=> z > 0 for a fused sigmoid head; otherwise compare p. */
+                double v = act == ST_ACT_SIGMOID ? (zr[0] > 0 ? 1 : 0) : (zr[0] > 0.5 ? 1 : 0);
+                ok = (int)v == y[b];
+            } else {
+                ok = argmax(zr, K) == y[b]; /* monotone activations keep the argmax */
+            }
+            *correct += ok;
+        }
+    }
+    return sum;
+}

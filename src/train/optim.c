@@ -1,0 +1,154 @@
+/*
+ * optim.c - SGD, RMSprop and Adam over the flat parameter buffer (formulas in optim.h).
+ *
+ * The update is one loop over n floats per state buffer; clipping needs the per-tensor ranges
+ * that the model records (clipnorm is per tensor in Keras, global_clipnorm over all tensors).
+ * Frozen tensors (trainable = false) are skipped entirely, so their state stays zero.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "seqtrain/error.h"
+#include "seqtrain/optim.h"
+
+static const char *const k_names[] = {"sgd", "rmsprop", "adam"};
+
+int st_optim_parse(const char *name, st_opt_kind *out) {
+    for (int i = 0; i < 3; i++)
+        if (strcmp(name, k_names[i]) == 0) {
+            *out = (st_opt_kind)i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *st_optim_name(st_opt_kind k) { return k_names[k]; }
+
+void st_optim_cfg_defaults(st_optim_cfg *c, st_opt_kind kind) {
+    memset(c, 0, sizeof *c);
+    c->kind = kind;
+    c->learning_rate = kind == ST_OPT_SGD ? 0.01f : 0.001f;
+    c->rho = 0.9f;
+    c->beta_1 = 0.9f;
+    c->beta_2 = 0.999f;
+    c->epsilon = 1e-7f;
+}
+
+void st_optim_init(st_optim *o, const st_optim_cfg *cfg, size_t n) {
+    memset(o, 0, sizeof *o);
+    o->cfg = *cfg;
+    o->n = n;
+    switch (cfg->kind) {
+    case ST_OPT_SGD:
+        if (cfg->momentum != 0) o->state_name[o->nstate++] = "momentum";
+        break;
+    case ST_OPT_RMSPROP:
+        o->state_name[o->nstate++] = "velocity";
+        if (cfg->momentum != 0) o->state_name[o->nstate++] = "momentum";
+        break;
+    case ST_OPT_ADAM:
+        o->state_name[o->nstate++] = "m";
+        o->state_name[o->nstate++] = "v";
+        break;
+    }
+    for (int i = 0; i < o->nstate; i++) o->state[i] = st_malloc(n * sizeof(float));
+}
+
+void st_optim_free(st_optim *o) {
+    for (int i = 0; i < 2; i++) st_free(o->state[i]);
+    memset(o, 0, sizeof *o);
+}
+
+static double sumsq(const float *g, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += (double)g[i] * g[i];
+    return s;
+}
+
+static void scale(float *g, size_t n, float f) {
+    for (size_t i = 0; i < n; i++) g[i] *= f;
+}
+
+/* Keras clipping order: clipnorm, then clipvalue... Keras allows only one of them at a time, so
+ * the order never matters in practice; config validation does not forbid combining them. */
+static void clip(const st_optim_cfg *c, float *g, const st_tensor_range *r, int nr,
+                 const uint8_t *trainable) {
+    if (c->clipnorm > 0)
+        for (int t = 0; t < nr; t++) {
+            if (trainable && !trainable[t]) continue;
+            double nrm = sqrt(sumsq(g + r[t].offset, r[t].count));
+            if (nrm > c->clipnorm) scale(g + r[t].offset, r[t].count, (float)(c->clipnorm / nrm));
+        }
+    if (c->global_clipnorm > 0) {
+        double s = 0;
+        for (int t = 0; t < nr; t++)
+            if (!trainable || trainable[t]) s += sumsq(g + r[t].offset, r[t].count);
+        double nrm = sqrt(s);
+        if (nrm > c->global_clipnorm)
+            for (int t = 0; t < nr; t++)
+                scale(g + r[t].offset, r[t].count, (float)(c->global_clipnorm / nrm));
+    }
+    if (c->clipvalue > 0)
+        for (int t = 0; t < nr; t++)
+            for (size_t i = r[t].offset; i < r[t].offset + r[t].count; i++)
+                g[i] = g[i] > c->clipvalue ? c->clipvalue
+                                           : (g[i] < -c->clipvalue ? -c->clipvalue : g[i]);
+}
+
+/* The update of elements [a, b): one tensor's range, so frozen tensors can be skipped. */
+static void update(st_optim *o, float *w, const float *g, size_t a, size_t b) {
+    const st_optim_cfg *c = &o->cfg;
+    const float lr = c->learning_rate;
+    switch (c->kind) {
+    case ST_OPT_SGD:
+        if (c->momentum == 0) {
+            for (size_t i = a; i < b; i++) w[i] -= lr * g[i];
+        } else {
+            float *m = o->state[0], mu = c->momentum;
+            for (size_t i = a; i < b; i++) {
+                m[i] = mu * m[i] - lr * g[i];
+                w[i] += c->nesterov ? mu * m[i] - lr * g[i] : m[i];
+            }
+        }
+        break;
+    case ST_OPT_RMSPROP: {
+        float *v = o->state[0], rho = c->rho, eps = c->epsilon;
+        float *mom = c->momentum != 0 ? o->state[1] : NULL;
+        for (size_t i = a; i < b; i++) {
+            v[i] = rho * v[i] + (1 - rho) * g[i] * g[i];
+            float inc = lr * g[i] / sqrtf(v[i] + eps);
+            if (mom) {
+                mom[i] = c->momentum * mom[i] + inc;
+                w[i] -= mom[i];
+            } else {
+                w[i] -= inc;
+            }
+        }
+        break;
+    }
+    case ST_OPT_ADAM: {
+        float *m = o->state[0], *v = o->state[1];
+        const float b1 = c->beta_1, b2 = c->beta_2, eps = c->epsilon;
+        double t = (double)o->iterations; /* already incremented for this step */
+        float lr_t = (float)(lr * sqrt(1 - pow(b2, t)) / (1 - pow(b1, t)));
+        for (size_t i = a; i < b; i++) {
+            m[i] += (g[i] - m[i]) * (1 - b1);
+            v[i] += (g[i] * g[i] - v[i]) * (1 - b2);
+            w[i] -= lr_t * m[i] / (sqrtf(v[i]) + eps);
+        }
+        break;
+    }
+    }
+}
+
+void st_optim_step(st_optim *o, float *w, float *g, const st_tensor_range *ranges, int nranges,
+                   const uint8_t *trainable) {
+    clip(&o->cfg, g, ranges, nranges, trainable);
+    o->iterations++;
+    if (!trainable) {
+        update(o, w, g, 0, o->n);
+        return;
+    }
+    for (int t = 0; t < nranges; t++)
+        if (trainable[t]) update(o, w, g, ranges[t].offset, ranges[t].offset + ranges[t].count);
+}
