@@ -1,0 +1,182 @@
+/*
+ * test_model.c - a whole model built from config text: Keras parameter counts and names, one
+ * contiguous buffer, errors naming the config line, and an end-to-end finite-difference check
+ * of loss gradients through embedding (masked) -> stacked recurrent layers -> dense head.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "testutil.h"
+
+static const char *k_meta =
+    "[data]\npath = none.h5\n[train]\nloss = binary_crossentropy\nbatch_size = 4\n";
+
+static int build(st_model *m, st_config *c, const char *layers, st_shape in, int maxB) {
+    char text[2048];
+    snprintf(text, sizeof text, "%s%s", k_meta, layers);
+    memset(c, 0, sizeof *c);
+    ck_assert_int_eq(st_config_load_string(c, text, "t.ini"), ST_OK);
+    ck_assert_msg(st_config_resolve(c) == ST_OK, "%s", st_error_get());
+    return st_model_build(m, c, in, maxB);
+}
+
+static const st_shape k_tokens = {.seq = 50, .feat = 1, .tokens = 1, .vocab = 10000};
+
+START_TEST(keras_parameter_counts) {
+    st_model m;
+    st_config c;
+    int rc = build(&m, &c,
+                   "[embedding]\ninput_dim = 10000\noutput_dim = 32\nmask_zero = true\n"
+                   "[lstm]\nunits = 64\n[dense]\nunits = 1\nactivation = sigmoid\n",
+                   k_tokens, 8);
+    ck_assert_msg(rc == ST_OK, "%s", st_error_get());
+    ck_assert_uint_eq(m.nparams, 320000 + 24832 + 65);
+    ck_assert_str_eq(m.layers[1].name, "lstm_1");
+    ck_assert_int_eq(m.ntensors, 6);
+    /* views are slices of the one buffer, in order, without gaps */
+    size_t off = 0;
+    for (int t = 0; t < m.ntensors; t++) {
+        ck_assert_uint_eq(m.ranges[t].offset, off);
+        ck_assert_ptr_eq(m.tensors[t]->w, m.params + off);
+        off += m.ranges[t].count;
+    }
+    ck_assert_int_eq(m.head_act, ST_ACT_SIGMOID);
+    ck_assert_ptr_nonnull(st_model_param(&m, "lstm_1", "recurrent_kernel"));
+    st_model_free(&m);
+    st_config_free(&c);
+}
+END_TEST
+
+START_TEST(stacked_names_and_custom_name) {
+    st_model m;
+    st_config c;
+    int rc = build(&m, &c,
+                   "[embedding]\ninput_dim = 10000\noutput_dim = 8\n"
+                   "[simple_rnn]\nunits = 64\nreturn_sequences = true\n"
+                   "[simple_rnn]\nunits = 32\nreturn_sequences = true\n"
+                   "[simple_rnn]\nunits = 32\nname = last_rnn\n[dense]\nunits = 1\n",
+                   k_tokens, 4);
+    ck_assert_msg(rc == ST_OK, "%s", st_error_get());
+    ck_assert_str_eq(m.layers[1].name, "simple_rnn_1");
+    ck_assert_str_eq(m.layers[2].name, "simple_rnn_2");
+    ck_assert_str_eq(m.layers[3].name, "last_rnn");
+    /* SimpleRNN(64) on 8 inputs: 8*64 + 64*64 + 64 */
+    ck_assert_uint_eq(m.nparams, 80000 + (8 * 64 + 64 * 64 + 64) + (64 * 32 + 32 * 32 + 32) +
+                                     (32 * 32 + 32 * 32 + 32) + 33);
+    st_model_free(&m);
+    st_config_free(&c);
+}
+END_TEST
+
+START_TEST(errors_name_the_line) {
+    st_model m;
+    st_config c;
+    /* line 6 is the [lstm] section, line 7 its bad key */
+    int rc = build(&m, &c, "[embedding]\ninput_dim = 10000\noutput_dim = 8\n[lstm]\nunitz = 3\n",
+                   k_tokens, 4);
+    ck_assert_int_eq(rc, ST_ERR);
+    ck_assert_msg(strstr(st_error_get(), "t.ini:10:") && strstr(st_error_get(), "unitz"), "%s",
+                  st_error_get());
+    st_model_free(&m);
+    st_config_free(&c);
+    /* a recurrent layer after vectors cannot work */
+    rc = build(&m, &c,
+               "[embedding]\ninput_dim = 10000\noutput_dim = 8\n[lstm]\nunits = 3\n"
+               "[lstm]\nunits = 3\n[dense]\nunits = 1\n",
+               k_tokens, 4);
+    ck_assert_int_eq(rc, ST_ERR);
+    ck_assert_msg(strstr(st_error_get(), "t.ini:11:") && strstr(st_error_get(), "lstm_2"), "%s",
+                  st_error_get());
+    st_model_free(&m);
+    st_config_free(&c);
+    /* last layer returning sequences */
+    rc = build(&m, &c,
+               "[embedding]\ninput_dim = 10000\noutput_dim = 8\n[lstm]\nunits = 3\n"
+               "return_sequences = true\n",
+               k_tokens, 4);
+    ck_assert_int_eq(rc, ST_ERR);
+    ck_assert_msg(strstr(st_error_get(), "return_sequences"), "%s", st_error_get());
+    st_model_free(&m);
+    st_config_free(&c);
+}
+END_TEST
+
+/* Loss of the whole model on a fixed batch, summed (scale 1). */
+static double model_loss(st_model *m, const st_batch *b, st_loss_kind lk, float *dz) {
+    const float *z = st_model_forward(m, b, 1);
+    return st_loss_compute(lk, m->head_act, z, b->y, b->B, m->num_outputs, 1.0f, dz, NULL);
+}
+
+static void whole_model_gradcheck(const char *layers, st_loss_kind lk, int K, int post) {
+    enum { B = 3, T = 6, V = 12 };
+    const st_shape in = {.seq = T, .feat = 1, .tokens = 1, .vocab = V};
+    st_model m;
+    st_config c;
+    int rc = build(&m, &c, layers, in, B);
+    ck_assert_msg(rc == ST_OK, "%s", st_error_get());
+    st_model_init(&m, 5);
+    for (size_t i = 0; i < m.nparams; i++) m.params[i] *= 3; /* leave the linear regime */
+    int32_t tok[B * T], y[B] = {1, 0, K > 2 ? 2 : 1};
+    int len[B] = {T, 4, 1}; /* full, padded, a single real step */
+    st_rng r = st_rng_make(3, 3);
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            int real = post ? t < len[b] : t >= T - len[b];
+            tok[b * T + t] = real ? 1 + (int32_t)st_rng_below(&r, V - 1) : 0;
+        }
+    st_batch bt = {.B = B, .T = T, .F = 1, .tokens = 1, .maxB = B, .tok = tok, .y = y};
+    float dz[B * 4];
+    st_model_zero_grad(&m);
+    model_loss(&m, &bt, lk, dz);
+    st_model_backward(&m, &bt, dz);
+    float *ga = st_malloc(m.nparams * sizeof(float)), *gn = st_malloc(m.nparams * sizeof(float));
+    memcpy(ga, m.grads, m.nparams * sizeof(float));
+    const float eps = 2e-3f;
+    for (size_t i = 0; i < m.nparams; i++) {
+        float s = m.params[i];
+        m.params[i] = s + eps;
+        double lp = model_loss(&m, &bt, lk, NULL);
+        m.params[i] = s - eps;
+        double lm = model_loss(&m, &bt, lk, NULL);
+        m.params[i] = s;
+        gn[i] = (float)((lp - lm) / (2 * eps));
+    }
+    ck_assert_msg(st_test_close("model", ga, gn, m.nparams, 3e-2, 2e-3) <= 1, "%s", layers);
+    st_free(ga);
+    st_free(gn);
+    st_model_free(&m);
+    st_config_free(&c);
+}
+
+START_TEST(gradcheck_embedding_lstm_dense) {
+    const char *net = "[embedding]\ninput_dim = 12\noutput_dim = 3\nmask_zero = true\n"
+                      "[lstm]\nunits = 4\n[dense]\nunits = 1\nactivation = sigmoid\n";
+    whole_model_gradcheck(net, ST_LOSS_BCE, 1, 0);
+    whole_model_gradcheck(net, ST_LOSS_BCE, 1, 1);
+}
+END_TEST
+
+START_TEST(gradcheck_stacked_softmax) {
+    const char *net = "[embedding]\ninput_dim = 12\noutput_dim = 3\nmask_zero = true\n"
+                      "[simple_rnn]\nunits = 3\nreturn_sequences = true\n"
+                      "[lstm]\nunits = 3\n[dense]\nunits = 4\nactivation = relu\n"
+                      "[dense]\nunits = 3\nactivation = softmax\n";
+    whole_model_gradcheck(net, ST_LOSS_SPARSE_CCE, 3, 0);
+    whole_model_gradcheck(net, ST_LOSS_SPARSE_CCE, 3, 1);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("model");
+    TCase *tc = tcase_create("build");
+    tcase_add_test(tc, keras_parameter_counts);
+    tcase_add_test(tc, stacked_names_and_custom_name);
+    tcase_add_test(tc, errors_name_the_line);
+    suite_add_tcase(s, tc);
+    TCase *tg = tcase_create("gradients");
+    tcase_set_timeout(tg, 120);
+    tcase_add_test(tg, gradcheck_embedding_lstm_dense);
+    tcase_add_test(tg, gradcheck_stacked_softmax);
+    suite_add_tcase(s, tg);
+    return st_test_run(s);
+}
