@@ -15,6 +15,6 @@ cd "$WORK"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 # run_np N ARGS...: seqtrain under mpiexec with N ranks.
-run_np() { local n=$1; shift; "$ST_MPIEXEC" --oversubscribe --allow-run-as-root -n "$n" "$ST_BIN" "$@"; }
+run_np() { local n=$1; shift; timeout 300 "$ST_MPIEXEC" --oversubscribe --allow-run-as-root -n "$n" "$ST_BIN" "$@"; }
 # compare A B MODE: weights (and optimizer state) of two checkpoints; MODE exact | rel=1e-5.
 compare() { "$ST_PY" "$ST_HERE/lib/h5compare.py" "$@"; }
