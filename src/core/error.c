@@ -24,13 +24,22 @@ void st_error_set(const char *fmt, ...) {
 }
 
 void st_error_prefix(const char *fmt, ...) {
-    char pre[1024], old[sizeof g_msg];
+    char old[sizeof g_msg];
+    memcpy(old, g_msg, sizeof old);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(pre, sizeof pre, fmt, ap);
+    int n = vsnprintf(g_msg, sizeof g_msg, fmt, ap);
     va_end(ap);
-    memcpy(old, g_msg, sizeof old);
-    snprintf(g_msg, sizeof g_msg, "%s: %s", pre, old);
+    /* Append ": old" by hand, truncating silently: a long message is still one line. */
+    size_t at = n < 0 ? 0 : ((size_t)n < sizeof g_msg ? (size_t)n : sizeof g_msg - 1);
+    size_t room = sizeof g_msg - 1 - at, len = strlen(old);
+    if (room >= 2) {
+        memcpy(g_msg + at, ": ", 2);
+        at += 2, room -= 2;
+        if (len > room) len = room;
+        memcpy(g_msg + at, old, len);
+        g_msg[at + len] = 0;
+    }
 }
 
 const char *st_error_get(void) { return g_msg; }

@@ -259,7 +259,7 @@ void st_model_summary(const st_model *m) {
     size_t trainable = 0;
     for (int i = 0; i < m->nlayers; i++) {
         const st_layer *L = &m->layers[i];
-        char col[64], shp[48];
+        char col[160], shp[48];
         size_t np = 0;
         for (int p = 0; p < L->nparam; p++) np += st_dims_count(&L->param[p].dims);
         if (L->trainable) trainable += np;
