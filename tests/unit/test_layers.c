@@ -29,7 +29,9 @@
 #define GC_ATOL_KINK 3e-3
 
 static int has_kink(st_act a) { return a == ST_ACT_RELU || a == ST_ACT_HARD_SIGMOID; }
-static float eps_for(st_act a, st_act b) { return has_kink(a) || has_kink(b) ? GC_EPS_KINK : GC_EPS; }
+static float eps_for(st_act a, st_act b) {
+    return has_kink(a) || has_kink(b) ? GC_EPS_KINK : GC_EPS;
+}
 
 /* Call sizes and the (larger) sizes the workspace is built for. */
 #define GB 4
@@ -41,16 +43,21 @@ static const st_act all_acts[] = {ST_ACT_LINEAR, ST_ACT_RELU,    ST_ACT_SIGMOID,
                                   ST_ACT_TANH,   ST_ACT_SOFTMAX, ST_ACT_HARD_SIGMOID};
 #define N_ACTS ((int)(sizeof all_acts / sizeof all_acts[0]))
 
-/* Mask kinds of the gradient checks. Row b has lens[b] real steps; the last row has none. */
-enum { MASK_NONE, MASK_POST, MASK_PRE, N_MASKS };
-static const char *const mask_names[] = {"none", "post", "pre"};
+/* Mask kinds of the gradient checks. Row b has lens[b] real steps; the last row has none.
+ * 'holes' masks steps in the middle of a row (mask_zero on a token 0 inside a sentence): the
+ * only kind where a state carried over a masked step is then used by a later real step. */
+enum { MASK_NONE, MASK_POST, MASK_PRE, MASK_HOLES, N_MASKS };
+static const char *const mask_names[] = {"none", "post", "pre", "holes"};
 static const int gc_lens[GB] = {4, 2, 1, 0};
 
-/* mask (T, B): 'post' = real steps first then padding, 'pre' = padding first. */
+/* mask (T, B): 'post' = real steps first then padding, 'pre' = padding first, 'holes' = every
+ * third step masked, at a phase that differs per row (lens[b] == 0 still masks the whole row). */
 static void make_mask(int kind, const int *lens, int B, int T, uint8_t *m) {
     for (int t = 0; t < T; t++)
         for (int b = 0; b < B; b++)
-            m[t * B + b] = kind == MASK_POST ? t < lens[b] : t >= T - lens[b];
+            m[t * B + b] = kind == MASK_POST  ? t < lens[b]
+                           : kind == MASK_PRE ? t >= T - lens[b]
+                                              : lens[b] > 0 && (t + b) % 3 != 1;
 }
 
 /* Overwrites every parameter with U(-s, s): away from the initializers' small values, so the
@@ -60,9 +67,8 @@ static void randomize_params(st_test_layer *t, float s, uint64_t seed) {
 }
 
 /* Builds a layer on a float input, randomizes it, and returns the gradient check's error. */
-static double gradcheck_layer(const st_layer_ops *ops, const char *const *keys, st_shape in,
-                              int B, int T, const uint8_t *mask, int fuse, uint64_t seed,
-                              float eps) {
+static double gradcheck_layer(const st_layer_ops *ops, const char *const *keys, st_shape in, int B,
+                              int T, const uint8_t *mask, int fuse, uint64_t seed, float eps) {
     st_test_layer t;
     st_test_layer_make(&t, ops, keys, in, MAXB, MAXT, seed);
     t.L.fuse_activation = fuse;
@@ -73,7 +79,6 @@ static double gradcheck_layer(const st_layer_ops *ops, const char *const *keys, 
     st_test_fill_uniform(x, nx, -1, 1, seed + 2);
     double atol = eps < GC_EPS ? GC_ATOL_KINK : GC_ATOL;
     double e = st_test_gradcheck(&t, x, NULL, mask, B, T, eps, GC_RTOL, atol);
-    fprintf(stderr, "GC %s %g\n", ops->type, e);
     st_test_layer_free(&t);
     return e;
 }
@@ -109,7 +114,7 @@ START_TEST(test_act_values) {
     /* Softmax: rows sum to 1, stable for huge logits, invariant to a shift. */
     const float big[6] = {1000, 1001, 1002, -5, 0, 5};
     st_act_forward(ST_ACT_SOFTMAX, big, y, 2, 3);
-    const float want[6] = {0.090030573f, 0.244728478f, 0.665240955f,
+    const float want[6] = {0.090030573f,    0.244728478f,    0.665240955f,
                            4.50940412e-05f, 6.69254912e-03f, 0.993262357f};
     ck_assert(st_test_close("softmax", y, want, 6, 1e-5, 1e-8) <= 1);
 }
@@ -133,7 +138,8 @@ START_TEST(test_act_backward) {
             st_act_forward(a, x, ym, R, C);
             x[i] = s;
             double d = 0;
-            for (int j = 0; j < N; j++) d += ((double)yp[j] - ym[j]) * dy[j];
+            for (int j = 0; j < N; j++)
+                d += ((double)yp[j] - ym[j]) * dy[j];
             num[i] = (float)(d / (2 * eps));
         }
         ck_assert_msg(st_test_close(st_act_name(a), dx, num, N, 1e-2, 1e-3) <= 1, "%s",
@@ -364,7 +370,10 @@ START_TEST(test_init_distributions) {
     static float w[200 * 400];
     const size_t n = 200 * 400;
     st_dims d = st_dims2(200, 400);
-    const struct { st_init k; double lim, sd; } cases[] = {
+    const struct {
+        st_init k;
+        double lim, sd;
+    } cases[] = {
         {ST_INIT_GLOROT_UNIFORM, sqrt(6.0 / 600), sqrt(6.0 / 600) / sqrt(3.0)},
         {ST_INIT_HE_UNIFORM, sqrt(6.0 / 200), sqrt(6.0 / 200) / sqrt(3.0)},
         {ST_INIT_UNIFORM, 0.05, 0.05 / sqrt(3.0)},
@@ -383,14 +392,14 @@ START_TEST(test_init_distributions) {
         const char *nm = st_init_name(cases[c].k);
         ck_assert_msg(mx <= cases[c].lim * (1 + 1e-6), "%s: max %g > limit %g", nm, mx,
                       cases[c].lim);
-        ck_assert_msg(fabs(sd / cases[c].sd - 1) < 0.02, "%s: sd %g want %g", nm, sd,
-                      cases[c].sd);
+        ck_assert_msg(fabs(sd / cases[c].sd - 1) < 0.02, "%s: sd %g want %g", nm, sd, cases[c].sd);
         ck_assert_msg(fabs(mean) < 0.05 * cases[c].sd, "%s: mean %g", nm, mean);
     }
     /* Uniform draws reach close to the limit (the limit is really the intended one). */
     st_init_fill(ST_INIT_GLOROT_UNIFORM, &d, w, 42, 7);
     double mx = 0;
-    for (size_t i = 0; i < n; i++) mx = fmax(mx, fabs(w[i]));
+    for (size_t i = 0; i < n; i++)
+        mx = fmax(mx, fabs(w[i]));
     ck_assert(mx > 0.999 * sqrt(6.0 / 600));
     st_init_fill(ST_INIT_ONES, &d, w, 0, 0);
     ck_assert(w[0] == 1 && w[n - 1] == 1);
@@ -399,7 +408,8 @@ START_TEST(test_init_distributions) {
     /* Fans of a 1-D tensor are (n, n). */
     st_dims d1 = st_dims1(24);
     st_init_fill(ST_INIT_GLOROT_UNIFORM, &d1, w, 1, 1);
-    for (int i = 0; i < 24; i++) ck_assert(fabsf(w[i]) <= sqrtf(6.0f / 48));
+    for (int i = 0; i < 24; i++)
+        ck_assert(fabsf(w[i]) <= sqrtf(6.0f / 48));
 }
 END_TEST
 
@@ -408,7 +418,8 @@ START_TEST(test_init_forget_bias_and_streams) {
     st_test_layer t;
     st_test_layer_make(&t, &st_lstm_ops, keys, (st_shape){4, 3, 0, 0}, 2, 4, 9);
     const float *b = t.L.param[2].w;
-    for (int j = 0; j < 20; j++) ck_assert_msg(b[j] == (j >= 5 && j < 10 ? 1.0f : 0.0f), "%d", j);
+    for (int j = 0; j < 20; j++)
+        ck_assert_msg(b[j] == (j >= 5 && j < 10 ? 1.0f : 0.0f), "%d", j);
     /* Same seed and name: same values; another seed: different. */
     float k0[15];
     memcpy(k0, t.L.param[0].w, sizeof k0);
@@ -422,10 +433,11 @@ START_TEST(test_init_forget_bias_and_streams) {
     ck_assert(memcmp(k0, t.L.param[0].w, sizeof k0) != 0);
     st_test_layer_free(&t);
 
-    const char *nofb[] = {"units", "5", "unit_forget_bias", "false", "bias_initializer", "ones",
-                          NULL};
+    const char *nofb[] = {"units", "5", "unit_forget_bias", "false", "bias_initializer",
+                          "ones",  NULL};
     st_test_layer_make(&t, &st_lstm_ops, nofb, (st_shape){4, 3, 0, 0}, 2, 4, 9);
-    for (int j = 0; j < 20; j++) ck_assert(t.L.param[2].w[j] == 1.0f);
+    for (int j = 0; j < 20; j++)
+        ck_assert(t.L.param[2].w[j] == 1.0f);
     st_test_layer_free(&t);
 }
 END_TEST
@@ -449,14 +461,16 @@ START_TEST(test_grad_dense) {
         ck_assert_msg(e <= 1, "dense %s on sequences: err %g", st_act_name(all_acts[k]), e);
     }
     const char *nob[] = {"units", "3", "use_bias", "false", "activation", "tanh", NULL};
-    ck_assert(gradcheck_layer(&st_dense_ops, nob, (st_shape){0, 5, 0, 0}, GB, 1, NULL, 0, 7, GC_EPS) <= 1);
+    ck_assert(gradcheck_layer(&st_dense_ops, nob, (st_shape){0, 5, 0, 0}, GB, 1, NULL, 0, 7,
+                              GC_EPS) <= 1);
 }
 END_TEST
 
 /* Fused head: out holds logits, dout is d logits; the activation is left to the loss. */
 START_TEST(test_dense_fused) {
     const char *keys[] = {"units", "4", "activation", "softmax", NULL};
-    double e = gradcheck_layer(&st_dense_ops, keys, (st_shape){0, 5, 0, 0}, GB, 1, NULL, 1, 31, GC_EPS);
+    double e =
+        gradcheck_layer(&st_dense_ops, keys, (st_shape){0, 5, 0, 0}, GB, 1, NULL, 1, 31, GC_EPS);
     ck_assert_msg(e <= 1, "fused dense: err %g", e);
 
     st_test_layer t;
@@ -480,30 +494,37 @@ static void gradcheck_rnn(const st_layer_ops *ops, st_act act, st_act ra, uint64
     uint8_t mask[GT * GB];
     for (int rs = 0; rs < 2; rs++) {
         for (int mk = 0; mk < N_MASKS; mk++) {
-            const char *keys[] = {"units", "3",
-                                  "activation", st_act_name(act),
-                                  "return_sequences", rs ? "true" : "false",
+            const char *keys[] = {"units",
+                                  "3",
+                                  "activation",
+                                  st_act_name(act),
+                                  "return_sequences",
+                                  rs ? "true" : "false",
                                   ops == &st_lstm_ops ? "recurrent_activation" : NULL,
-                                  st_act_name(ra), NULL};
-            if (mk != MASK_NONE) make_mask(mk, gc_lens, GB, GT, mask);
+                                  st_act_name(ra),
+                                  NULL};
+            if (mk != MASK_NONE)
+                make_mask(mk, gc_lens, GB, GT, mask);
             double e = gradcheck_layer(ops, keys, (st_shape){MAXT, 3, 0, 0}, GB, GT,
                                        mk == MASK_NONE ? NULL : mask, 0, seed + rs * 10 + mk,
                                        eps_for(act, ra));
-            ck_assert_msg(e <= 1, "%s act=%s ra=%s return_sequences=%d mask=%s: err %g",
-                          ops->type, st_act_name(act), st_act_name(ra), rs, mask_names[mk], e);
+            ck_assert_msg(e <= 1, "%s act=%s%s%s return_sequences=%d mask=%s: err %g", ops->type,
+                          st_act_name(act), keys[6] ? " ra=" : "", keys[6] ? st_act_name(ra) : "",
+                          rs, mask_names[mk], e);
         }
     }
 }
 
 START_TEST(test_grad_simple_rnn) {
-    for (int k = 0; k < N_ACTS; k++) gradcheck_rnn(&st_simple_rnn_ops, all_acts[k], 0, 300 + k * 100);
+    for (int k = 0; k < N_ACTS; k++)
+        gradcheck_rnn(&st_simple_rnn_ops, all_acts[k], 0, 300 + k * 100);
     /* Without bias, and a single step (no recurrent GEMM at all). */
     const char *nob[] = {"units", "3", "use_bias", "false", NULL};
-    ck_assert(gradcheck_layer(&st_simple_rnn_ops, nob, (st_shape){MAXT, 3, 0, 0}, GB, GT, NULL,
-                              0, 9, GC_EPS) <= 1);
+    ck_assert(gradcheck_layer(&st_simple_rnn_ops, nob, (st_shape){MAXT, 3, 0, 0}, GB, GT, NULL, 0,
+                              9, GC_EPS) <= 1);
     const char *rs[] = {"units", "3", "return_sequences", "true", NULL};
-    ck_assert(gradcheck_layer(&st_simple_rnn_ops, rs, (st_shape){MAXT, 3, 0, 0}, GB, 1, NULL, 0,
-                              10, GC_EPS) <= 1);
+    ck_assert(gradcheck_layer(&st_simple_rnn_ops, rs, (st_shape){MAXT, 3, 0, 0}, GB, 1, NULL, 0, 10,
+                              GC_EPS) <= 1);
 }
 END_TEST
 
@@ -515,11 +536,11 @@ START_TEST(test_grad_lstm) {
         if (all_acts[k] != ST_ACT_SIGMOID)
             gradcheck_rnn(&st_lstm_ops, ST_ACT_TANH, all_acts[k], 2000 + k * 100);
     const char *nob[] = {"units", "3", "use_bias", "false", NULL};
-    ck_assert(gradcheck_layer(&st_lstm_ops, nob, (st_shape){MAXT, 3, 0, 0}, GB, GT, NULL, 0,
-                              11, GC_EPS) <= 1);
+    ck_assert(gradcheck_layer(&st_lstm_ops, nob, (st_shape){MAXT, 3, 0, 0}, GB, GT, NULL, 0, 11,
+                              GC_EPS) <= 1);
     const char *rs[] = {"units", "3", "return_sequences", "true", NULL};
-    ck_assert(gradcheck_layer(&st_lstm_ops, rs, (st_shape){MAXT, 3, 0, 0}, GB, 1, NULL, 0, 12, GC_EPS) <=
-              1);
+    ck_assert(gradcheck_layer(&st_lstm_ops, rs, (st_shape){MAXT, 3, 0, 0}, GB, 1, NULL, 0, 12,
+                              GC_EPS) <= 1);
 }
 END_TEST
 
@@ -528,11 +549,10 @@ START_TEST(test_grad_embedding) {
     const int32_t tok[GB * GT] = {3, 1, 3, 0, /* row 0 */ 2, 2, 0, 0, /* row 1 */
                                   5, 4, 3, 2, /* row 2 */ 0, 0, 0, 1};
     for (int mz = 0; mz < 2; mz++) {
-        const char *keys[] = {"input_dim", "6", "output_dim", "3", "mask_zero",
+        const char *keys[] = {"input_dim",           "6", "output_dim", "3", "mask_zero",
                               mz ? "true" : "false", NULL};
         st_test_layer t;
-        st_test_layer_make(&t, &st_embedding_ops, keys, (st_shape){MAXT, 0, 1, 6}, MAXB, MAXT,
-                           5);
+        st_test_layer_make(&t, &st_embedding_ops, keys, (st_shape){MAXT, 0, 1, 6}, MAXB, MAXT, 5);
         double e = st_test_gradcheck(&t, NULL, tok, NULL, GB, GT, GC_EPS, GC_RTOL, GC_ATOL);
         ck_assert_msg(e <= 1, "embedding mask_zero=%d: err %g", mz, e);
         /* Forward layout: out (T, B, E) time-major from tokens (B, T) batch-major. */
@@ -543,11 +563,13 @@ START_TEST(test_grad_embedding) {
                 int id = tok[b * GT + s];
                 ck_assert(memcmp(t.L.out + (s * GB + b) * 3, t.L.param[0].w + id * 3,
                                  3 * sizeof(float)) == 0);
-                if (mz) ck_assert_int_eq(t.L.mask_out[s * GB + b], id != 0);
+                if (mz)
+                    ck_assert_int_eq(t.L.mask_out[s * GB + b], id != 0);
             }
         /* The gradient of a row is the sum of dout over its occurrences: id 2 appears at
          * (b1,t0), (b1,t1), (b2,t3). */
-        for (int i = 0; i < GT * GB * 3; i++) t.L.dout[i] = (float)(i + 1);
+        for (int i = 0; i < GT * GB * 3; i++)
+            t.L.dout[i] = (float)(i + 1);
         memset(t.grads, 0, t.nparams * sizeof(float));
         st_embedding_ops.backward(&t.L, &in, NULL, GB, GT);
         for (int e2 = 0; e2 < 3; e2++) {
@@ -564,9 +586,10 @@ END_TEST
 /* Mask semantics: a padded sequence gives what the unpadded one gives                      */
 /* ---------------------------------------------------------------------------------------- */
 
-/* For each padding side: runs the batch with its mask, then each row alone (B = 1) on its
- * unpadded steps only; the final states must agree, and with return_sequences the outputs at
- * real steps too. A fully masked row must stay at h = 0. */
+/* For each mask kind: runs the batch with its mask, then each row alone (B = 1) on its real
+ * steps only, in order; the final states must agree, and with return_sequences the output at
+ * every real step too, while a masked step outputs the state carried from the step before.
+ * A fully masked row must stay at h = 0. */
 static void check_mask_equivalence(const st_layer_ops *ops, int rs) {
     enum { B = 4, T = 5, I = 3, H = 4 };
     const int lens[B] = {5, 3, 1, 0};
@@ -577,30 +600,44 @@ static void check_mask_equivalence(const st_layer_ops *ops, int rs) {
     float x[T * B * I], xr[T * I];
     uint8_t mask[T * B];
     st_test_fill_uniform(x, T * B * I, -1, 1, 23);
-    for (int side = MASK_POST; side <= MASK_PRE; side++) {
-        make_mask(side, lens, B, T, mask);
+    for (int kind = MASK_POST; kind < N_MASKS; kind++) {
+        make_mask(kind, lens, B, T, mask);
         st_layer_in in = {x, NULL, mask};
         ops->forward(&t.L, &in, B, T, 1);
         float full[T * B * H];
         memcpy(full, t.L.out, sizeof(float) * (rs ? T * B * H : B * H));
         for (int b = 0; b < B; b++) {
             const float *fin = rs ? full + ((T - 1) * B + b) * H : full + b * H;
-            if (lens[b] == 0) {
-                for (int j = 0; j < H; j++) ck_assert(fin[j] == 0);
+            int n = 0, steps[T];
+            for (int s = 0; s < T; s++)
+                if (mask[s * B + b]) {
+                    memcpy(xr + n * I, x + (s * B + b) * I, I * sizeof(float));
+                    steps[n++] = s;
+                }
+            if (n == 0) {
+                for (int j = 0; j < H; j++)
+                    ck_assert(fin[j] == 0);
                 continue;
             }
-            int t0 = side == MASK_POST ? 0 : T - lens[b];
-            for (int s = 0; s < lens[b]; s++)
-                memcpy(xr + s * I, x + ((t0 + s) * B + b) * I, I * sizeof(float));
             st_layer_in one = {xr, NULL, NULL};
-            ops->forward(&t.L, &one, 1, lens[b], 1);
-            const float *last = rs ? t.L.out + (lens[b] - 1) * H : t.L.out;
+            ops->forward(&t.L, &one, 1, n, 1);
+            const float *last = rs ? t.L.out + (n - 1) * H : t.L.out;
             ck_assert_msg(st_test_close("final", fin, last, H, 1e-5, 1e-6) <= 1,
-                          "%s rs=%d %s row %d", ops->type, rs, mask_names[side], b);
-            if (rs)
-                for (int s = 0; s < lens[b]; s++)
-                    ck_assert(st_test_close("step", full + ((t0 + s) * B + b) * H,
-                                            t.L.out + s * H, H, 1e-5, 1e-6) <= 1);
+                          "%s rs=%d %s row %d", ops->type, rs, mask_names[kind], b);
+            if (!rs)
+                continue;
+            /* Step s of the batch shows the state after the last real step <= s (0 before). */
+            for (int s = 0, k = -1; s < T; s++) {
+                if (k + 1 < n && steps[k + 1] == s)
+                    k++;
+                const float *got = full + (s * B + b) * H;
+                if (k < 0)
+                    for (int j = 0; j < H; j++)
+                        ck_assert(got[j] == 0);
+                else
+                    ck_assert_msg(st_test_close("step", got, t.L.out + k * H, H, 1e-5, 1e-6) <= 1,
+                                  "%s %s row %d step %d", ops->type, mask_names[kind], b, s);
+            }
         }
     }
     st_test_layer_free(&t);
@@ -658,7 +695,8 @@ static void check_ref(const st_layer_ops *ops, const float *W, const float *U, c
     st_test_layer_free(&t);
 }
 
-#define REF_CASE(p) {p##dout, p##out, p##dW, p##dU, p##db, p##dx}
+#define REF_CASE(p)                                                                                \
+    { p##dout, p##out, p##dW, p##dU, p##db, p##dx }
 
 START_TEST(test_reference_pytorch) {
     const ref_case srnn[3] = {REF_CASE(ref_srnn_seq_), REF_CASE(ref_srnn_last_),
@@ -710,9 +748,44 @@ START_TEST(test_grads_accumulate) {
 }
 END_TEST
 
+/* trainable = false: backward still passes the input gradient on, but leaves the layer's
+ * parameter gradients untouched (zero), so nothing updates the frozen weights. */
+START_TEST(test_trainable_false) {
+    const st_layer_ops *ops[3] = {&st_dense_ops, &st_simple_rnn_ops, &st_lstm_ops};
+    for (int k = 0; k < 3; k++) {
+        float dx[2][GT * GB * 3];
+        for (int tr = 0; tr < 2; tr++) {
+            const char *keys[] = {"units", "3", "trainable", tr ? "true" : "false", NULL};
+            st_test_layer t;
+            st_test_layer_make(&t, ops[k], keys, (st_shape){GT, 3, 0, 0}, GB, GT, 60);
+            randomize_params(&t, 0.7f, 61);
+            float x[GT * GB * 3];
+            st_test_fill_uniform(x, GT * GB * 3, -1, 1, 62);
+            st_layer_in in = {x, NULL, NULL};
+            ops[k]->forward(&t.L, &in, GB, GT, 1);
+            st_test_fill_uniform(t.L.dout, (size_t)(t.L.oshape.seq ? GT : 1) * GB * 3, -1, 1, 63);
+            memset(t.grads, 0, t.nparams * sizeof(float));
+            memset(t.dx, 0, sizeof dx[tr]);
+            ops[k]->backward(&t.L, &in, t.dx, GB, GT);
+            memcpy(dx[tr], t.dx, sizeof dx[tr]);
+            size_t nz = 0;
+            for (size_t i = 0; i < t.nparams; i++)
+                nz += t.grads[i] != 0;
+            ck_assert_msg(tr ? nz > 0 : nz == 0, "%s trainable=%d: %zu nonzero grads", ops[k]->type,
+                          tr, nz);
+            st_test_layer_free(&t);
+        }
+        ck_assert(memcmp(dx[0], dx[1], sizeof dx[0]) == 0);
+    }
+}
+END_TEST
+
 static Suite *layers_suite(void) {
     Suite *s = suite_create("layers");
-    struct { const char *name; const TTest *fn; } cases[] = {
+    struct {
+        const char *name;
+        const TTest *fn;
+    } cases[] = {
         {"act_names", test_act_names},
         {"act_values", test_act_values},
         {"act_backward", test_act_backward},
@@ -732,6 +805,7 @@ static Suite *layers_suite(void) {
         {"mask_semantics", test_mask_semantics},
         {"reference_pytorch", test_reference_pytorch},
         {"grads_accumulate", test_grads_accumulate},
+        {"trainable_false", test_trainable_false},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = tcase_create(cases[i].name);

@@ -1,0 +1,103 @@
+/*
+ * dense.c - Keras Dense: out = act(x W + b).
+ *
+ * Layout: input vectors (B, F) or sequences (T, B, F); a sequence is treated as T*B rows, which
+ * is what Keras Dense does on 3-D input (the same W at every step), and the output keeps the
+ * sequence axis (T, B, units). Parameters: kernel (F, units), bias (units).
+ *
+ * As the model's head (L->fuse_activation), forward leaves the pre-activation (logits) in out
+ * and backward takes dout as the gradient w.r.t. those logits: the loss then fuses softmax or
+ * sigmoid with the cross-entropy, which is both stable and cheaper.
+ *
+ * What this layer does not do: dropout or regularizers; it needs no workspace, since backward
+ * computes the activation's derivative from the output (tensor.h).
+ */
+#include <string.h>
+
+#include "layer_impl.h"
+#include "seqtrain/error.h"
+#include "seqtrain/layer.h"
+
+static int dense_set(st_layer *L, const char *key, const char *val) {
+    if (strcmp(key, "units") == 0) return st_parse_int(key, val, 1, 1 << 24, &L->units);
+    if (strcmp(key, "activation") == 0) return st_parse_act(key, val, &L->activation);
+    if (strcmp(key, "use_bias") == 0) return st_parse_bool(key, val, &L->use_bias);
+    if (strcmp(key, "kernel_initializer") == 0) return st_parse_init(key, val, &L->kernel_init);
+    if (strcmp(key, "bias_initializer") == 0) return st_parse_init(key, val, &L->bias_init);
+    return ST_ENOKEY;
+}
+
+static int dense_build(st_layer *L, st_shape in) {
+    if (in.tokens) {
+        st_error_set("dense cannot take token ids; put an embedding first");
+        return ST_ERR;
+    }
+    if (in.feat <= 0) {
+        st_error_set("dense needs an input with features (got %d)", in.feat);
+        return ST_ERR;
+    }
+    if (L->units <= 0) {
+        st_error_set("dense needs units");
+        return ST_ERR;
+    }
+    L->ishape = in;
+    L->oshape = (st_shape){.seq = in.seq, .feat = L->units, .tokens = 0, .vocab = in.vocab};
+    L->nparam = 0;
+    st_param *P = &L->param[L->nparam++];
+    strcpy(P->name, "kernel");
+    P->dims = st_dims2((size_t)in.feat, (size_t)L->units);
+    P->init = L->kernel_init;
+    if (L->use_bias) {
+        P = &L->param[L->nparam++];
+        strcpy(P->name, "bias");
+        P->dims = st_dims1((size_t)L->units);
+        P->init = L->bias_init;
+    }
+    return ST_OK;
+}
+
+static size_t dense_workspace(const st_layer *L, int maxB, int maxT) {
+    (void)L, (void)maxB, (void)maxT;
+    return 0;
+}
+
+/* Rows of this call: B vectors, or T*B sequence steps. */
+static int dense_rows(const st_layer *L, int B, int T) { return L->ishape.seq ? T * B : B; }
+
+static void dense_forward(st_layer *L, const st_layer_in *in, int B, int T, int train) {
+    (void)train;
+    const int N = dense_rows(L, B, T), F = L->ishape.feat, U = L->units;
+    const float *x = in->x;         /* (N, F) */
+    const float *W = L->param[0].w; /* (F, U) */
+    float *out = L->out;            /* (N, U) */
+    /* out = x · W   (N,U) */
+    st_sgemm(0, 0, N, U, F, 1.0f, x, F, W, U, 0.0f, out, U);
+    if (L->use_bias) st_rows_add(out, (size_t)N, (size_t)U, L->param[1].w);
+    if (!L->fuse_activation) st_act_forward(L->activation, out, out, (size_t)N, (size_t)U);
+}
+
+static void dense_backward(st_layer *L, const st_layer_in *in, float *dx, int B, int T) {
+    const int N = dense_rows(L, B, T), F = L->ishape.feat, U = L->units;
+    const float *x = in->x;         /* (N, F) */
+    const float *W = L->param[0].w; /* (F, U) */
+    float *dZ = L->dout;            /* (N, U): dout, turned in place into d(pre-activation) */
+    /* Through the activation, from its output (fused: dout already is d logits). */
+    if (!L->fuse_activation) st_act_backward(L->activation, L->out, dZ, dZ, (size_t)N, (size_t)U);
+    if (L->trainable) {
+        /* dW += x^T · dZ   (F,U) */
+        st_sgemm(1, 0, F, U, N, 1.0f, x, F, dZ, U, 1.0f, L->param[0].g, U);
+        if (L->use_bias) st_colsum_add(dZ, (size_t)N, (size_t)U, L->param[1].g);
+    }
+    /* dx += dZ · W^T   (N,F) */
+    if (dx) st_sgemm(0, 1, N, F, U, 1.0f, dZ, U, W, U, 1.0f, dx, F);
+}
+
+const st_layer_ops st_dense_ops = {
+    .type = "dense",
+    .set = dense_set,
+    .build = dense_build,
+    .workspace = dense_workspace,
+    .post_init = NULL,
+    .forward = dense_forward,
+    .backward = dense_backward,
+};

@@ -1,0 +1,112 @@
+/*
+ * embedding.c - Keras Embedding: token ids to dense vectors, optionally emitting a mask.
+ *
+ * Layout: tokens come in batch-major (B, T) int32, as the dataset stores them; the output is
+ * time-major (T, B, E), the layout every sequence layer after it expects, so the transpose
+ * happens here for free during the gather. With mask_zero, token 0 is padding and
+ * L->mask_out (T, B) gets 1 for every real (non-zero) token.
+ *
+ * Parameter: embeddings (input_dim, output_dim), default init RandomUniform(-0.05, 0.05).
+ * Backward is a scatter-add of dout rows into the embeddings gradient; there is no input
+ * gradient (token ids are not differentiable), so dx is ignored.
+ *
+ * What this layer does not do: validate token ids for the user. The data reader rejects ids
+ * >= vocab with a proper message; here an out-of-range id is a bug and asserts.
+ */
+#include <string.h>
+
+#include "layer_impl.h"
+#include "seqtrain/error.h"
+#include "seqtrain/layer.h"
+
+static int emb_set(st_layer *L, const char *key, const char *val) {
+    if (strcmp(key, "input_dim") == 0) return st_parse_int(key, val, 1, 1 << 30, &L->input_dim);
+    if (strcmp(key, "output_dim") == 0)
+        return st_parse_int(key, val, 1, 1 << 20, &L->output_dim);
+    if (strcmp(key, "mask_zero") == 0) return st_parse_bool(key, val, &L->mask_zero);
+    if (strcmp(key, "embeddings_initializer") == 0)
+        return st_parse_init(key, val, &L->embeddings_init);
+    return ST_ENOKEY;
+}
+
+static int emb_build(st_layer *L, st_shape in) {
+    if (!in.tokens || in.seq <= 0) {
+        st_error_set("embedding must be the first layer, on token input");
+        return ST_ERR;
+    }
+    if (L->input_dim <= 0 || L->output_dim <= 0) {
+        st_error_set("embedding needs input_dim and output_dim (the dataset vocabulary is %d)",
+                     in.vocab);
+        return ST_ERR;
+    }
+    /* Every id the data can hold must have a row; more rows than ids is fine (unused). */
+    if (L->input_dim < in.vocab) {
+        st_error_set("embedding input_dim = %d is smaller than the dataset vocabulary %d; "
+                     "set input_dim >= %d",
+                     L->input_dim, in.vocab, in.vocab);
+        return ST_ERR;
+    }
+    L->ishape = in;
+    L->oshape = (st_shape){.seq = in.seq, .feat = L->output_dim, .tokens = 0, .vocab = in.vocab};
+    L->nparam = 1;
+    st_param *P = &L->param[0];
+    strcpy(P->name, "embeddings");
+    P->dims = st_dims2((size_t)L->input_dim, (size_t)L->output_dim);
+    P->init = L->embeddings_init;
+    return ST_OK;
+}
+
+static size_t emb_workspace(const st_layer *L, int maxB, int maxT) {
+    (void)L, (void)maxB, (void)maxT;
+    return 0;
+}
+
+static void emb_forward(st_layer *L, const st_layer_in *in, int B, int T, int train) {
+    (void)train;
+    const int32_t *tok = in->tokens; /* (B, T) */
+    const float *W = L->param[0].w;  /* (V, E) */
+    float *out = L->out;             /* (T, B, E) */
+    const size_t E = (size_t)L->output_dim;
+    const int32_t V = L->input_dim;
+    for (int t = 0; t < T; t++) {
+        for (int b = 0; b < B; b++) {
+            int32_t id = tok[(size_t)b * T + t];
+            ST_ASSERT(id >= 0 && id < V, "embedding %s: token %d outside [0, %d)", L->name, id,
+                      V);
+            memcpy(out + ((size_t)t * B + b) * E, W + (size_t)id * E, E * sizeof(float));
+        }
+    }
+    if (L->mask_zero) {
+        uint8_t *m = L->mask_out; /* (T, B) */
+        for (int t = 0; t < T; t++)
+            for (int b = 0; b < B; b++) m[(size_t)t * B + b] = tok[(size_t)b * T + t] != 0;
+    }
+}
+
+static void emb_backward(st_layer *L, const st_layer_in *in, float *dx, int B, int T) {
+    (void)dx; /* token ids have no gradient */
+    if (!L->trainable) return;
+    const int32_t *tok = in->tokens; /* (B, T) */
+    const float *dout = L->dout;     /* (T, B, E) */
+    float *dW = L->param[0].g;       /* (V, E) */
+    const size_t E = (size_t)L->output_dim;
+    /* Scatter-add: a token that appears k times collects k rows. Masked (id 0) positions are
+     * added too, as Keras does; the layers after a mask already send them zero gradient. */
+    for (int t = 0; t < T; t++) {
+        for (int b = 0; b < B; b++) {
+            const float *g = dout + ((size_t)t * B + b) * E;
+            float *row = dW + (size_t)tok[(size_t)b * T + t] * E;
+            for (size_t e = 0; e < E; e++) row[e] += g[e];
+        }
+    }
+}
+
+const st_layer_ops st_embedding_ops = {
+    .type = "embedding",
+    .set = emb_set,
+    .build = emb_build,
+    .workspace = emb_workspace,
+    .post_init = NULL,
+    .forward = emb_forward,
+    .backward = emb_backward,
+};

@@ -1,0 +1,364 @@
+/*
+ * layer.c - what every layer type shares: the registry of types, defaults, config keys common
+ * to all layers, value parsers, and the Keras initializers.
+ *
+ * Initialization is a pure function of (seed, "layer name/param name"): each parameter tensor
+ * draws from its own counter-based stream (rng.h), so the values do not depend on the order of
+ * the layers, on which rank runs it, or on how many draws some other tensor needed.
+ *
+ * What this file does not do: own memory. Parameters live in the model's buffer (model.c binds
+ * st_param.w / .g); this file only fills them.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "layer_impl.h"
+#include "seqtrain/error.h"
+#include "seqtrain/layer.h"
+#include "seqtrain/rng.h"
+
+/* ---------------------------------------------------------------------------------------- */
+/* Registry                                                                                 */
+/* ---------------------------------------------------------------------------------------- */
+
+static const st_layer_ops *const g_types[] = {&st_embedding_ops, &st_dense_ops,
+                                              &st_simple_rnn_ops, &st_lstm_ops};
+#define N_TYPES (sizeof g_types / sizeof g_types[0])
+
+/* A table with an empty slot would crash in the middle of training; catch it at lookup.
+ * post_init is the one optional slot. */
+static void check_ops(const st_layer_ops *o) {
+    ST_ASSERT(o->type && o->set && o->build && o->workspace && o->forward && o->backward,
+              "layer table '%s' has an empty slot", o->type ? o->type : "?");
+}
+
+/* Case-insensitive, so "[LSTM]" in a config works like "[lstm]". Returns a static table. */
+const st_layer_ops *st_layer_find(const char *type) {
+    for (size_t i = 0; i < N_TYPES; i++) {
+        if (strcasecmp(type, g_types[i]->type) == 0) {
+            check_ops(g_types[i]);
+            return g_types[i];
+        }
+    }
+    return NULL;
+}
+
+/* Built once into a static buffer (the list never changes); for "unknown layer type" hints. */
+const char *st_layer_types(void) {
+    static char buf[256];
+    if (!buf[0]) {
+        size_t n = 0;
+        for (size_t i = 0; i < N_TYPES; i++)
+            n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", i ? ", " : "",
+                                  g_types[i]->type);
+    }
+    return buf;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Creation and common keys                                                                 */
+/* ---------------------------------------------------------------------------------------- */
+
+/* Clears L (no parameters bound yet: the model does that after build) and applies the Keras
+ * defaults, so that a config section naming only "units" gives the Keras layer. */
+void st_layer_create(st_layer *L, const st_layer_ops *ops, const char *name) {
+    memset(L, 0, sizeof *L);
+    L->ops = ops;
+    snprintf(L->name, sizeof L->name, "%s", name ? name : ops->type);
+    /* Keras defaults. Dense is the only type whose default activation is linear. */
+    L->activation = strcmp(ops->type, "dense") == 0 ? ST_ACT_LINEAR : ST_ACT_TANH;
+    /* The rest apply to whichever types read them (layer.h lists who reads what). */
+    L->recurrent_activation = ST_ACT_SIGMOID;
+    L->use_bias = 1;
+    L->unit_forget_bias = 1;
+    L->trainable = 1;
+    L->kernel_init = ST_INIT_GLOROT_UNIFORM;
+    L->recurrent_init = ST_INIT_ORTHOGONAL;
+    L->bias_init = ST_INIT_ZEROS;
+    L->embeddings_init = ST_INIT_UNIFORM;
+}
+
+/* The common keys first, so that no layer type can shadow them; everything else is the type's.
+ * An unknown key gets a message here too, but the caller (config.c) adds the file:line. */
+int st_layer_set(st_layer *L, const char *key, const char *val) {
+    if (strcmp(key, "name") == 0) {
+        size_t n = strlen(val);
+        if (n == 0 || n >= sizeof L->name) {
+            st_error_set("name = %s: must be 1 to %d characters", val, (int)sizeof L->name - 1);
+            return ST_ERR;
+        }
+        /* The name becomes part of checkpoint paths and RNG streams ("name/param"). */
+        if (strchr(val, '/')) {
+            st_error_set("name = %s: must not contain '/'", val);
+            return ST_ERR;
+        }
+        memcpy(L->name, val, n + 1);
+        return ST_OK;
+    }
+    if (strcmp(key, "trainable") == 0) return st_parse_bool(key, val, &L->trainable);
+    int rc = L->ops->set(L, key, val);
+    if (rc == ST_ENOKEY) st_error_set("unknown key '%s' for a %s layer", key, L->ops->type);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Value parsers                                                                            */
+/* ---------------------------------------------------------------------------------------- */
+
+/* True when only blanks follow p: "12 " is 12, "12x" is not a number. */
+static int only_blanks(const char *p) {
+    while (*p && isspace((unsigned char)*p)) p++;
+    return *p == 0;
+}
+
+/* Whole-string integers in [lo, hi]; *out is untouched on error so the default survives. */
+int st_parse_int(const char *key, const char *val, int lo, int hi, int *out) {
+    char *end;
+    errno = 0; /* strtol reports overflow only through errno */
+    long v = strtol(val, &end, 10);
+    if (end == val || !only_blanks(end)) {
+        st_error_set("%s = %s: not an integer", key, val);
+        return ST_ERR;
+    }
+    if (errno == ERANGE || v < lo || v > hi) {
+        st_error_set("%s = %s: must be between %d and %d", key, val, lo, hi);
+        return ST_ERR;
+    }
+    *out = (int)v;
+    return ST_OK;
+}
+
+/* Whole-string finite floats ("nan", "inf" and overflow are refused: a NaN learning rate
+ * would only show up as a NaN loss much later). */
+int st_parse_float(const char *key, const char *val, float *out) {
+    char *end;
+    errno = 0;
+    float v = strtof(val, &end);
+    if (end == val || !only_blanks(end)) {
+        st_error_set("%s = %s: not a number", key, val);
+        return ST_ERR;
+    }
+    if (errno == ERANGE || !isfinite(v)) {
+        st_error_set("%s = %s: out of range for a float", key, val);
+        return ST_ERR;
+    }
+    *out = v;
+    return ST_OK;
+}
+
+/* Python/Keras spell booleans True/False, INI files often yes/no or 1/0: accept all of them,
+ * case-insensitively, and nothing else (a typo must not silently mean false). */
+int st_parse_bool(const char *key, const char *val, int *out) {
+    static const char *const yes[] = {"true", "1", "yes"}, *const no[] = {"false", "0", "no"};
+    /* Linear scan: six strings, called a handful of times per config. */
+    for (int i = 0; i < 3; i++) {
+        if (strcasecmp(val, yes[i]) == 0) { *out = 1; return ST_OK; }
+        if (strcasecmp(val, no[i]) == 0) { *out = 0; return ST_OK; }
+    }
+    st_error_set("%s = %s: not a boolean (use true/false, yes/no or 1/0)", key, val);
+    return ST_ERR;
+}
+
+int st_parse_act(const char *key, const char *val, st_act *out) {
+    if (st_act_parse(val, out) == 0) return ST_OK;
+    st_error_set("%s = %s: unknown activation (known: linear, relu, sigmoid, tanh, softmax, "
+                 "hard_sigmoid)", key, val);
+    return ST_ERR;
+}
+
+int st_parse_init(const char *key, const char *val, st_init *out) {
+    if (st_init_parse(val, out) == ST_OK) return ST_OK;
+    st_error_set("%s = %s: unknown initializer (known: glorot_uniform, glorot_normal, "
+                 "orthogonal, zeros, ones, uniform, random_normal, he_uniform)", key, val);
+    return ST_ERR;
+}
+
+/* Shared by simple_rnn.c and lstm.c; lstm.c checks its two extra keys before calling this. */
+int st_rnn_set(st_layer *L, const char *key, const char *val) {
+    if (strcmp(key, "units") == 0) return st_parse_int(key, val, 1, 1 << 20, &L->units);
+    if (strcmp(key, "activation") == 0) return st_parse_act(key, val, &L->activation);
+    if (strcmp(key, "use_bias") == 0) return st_parse_bool(key, val, &L->use_bias);
+    if (strcmp(key, "return_sequences") == 0)
+        return st_parse_bool(key, val, &L->return_sequences);
+    if (strcmp(key, "kernel_initializer") == 0) return st_parse_init(key, val, &L->kernel_init);
+    if (strcmp(key, "recurrent_initializer") == 0)
+        return st_parse_init(key, val, &L->recurrent_init);
+    if (strcmp(key, "bias_initializer") == 0) return st_parse_init(key, val, &L->bias_init);
+    return ST_ENOKEY;
+}
+
+/* The messages name the layer type and hint at the usual fix, since "wrong shape" is the most
+ * common mistake when stacking recurrent layers. */
+int st_rnn_check(st_layer *L, st_shape in) {
+    if (in.tokens) {
+        st_error_set("%s needs a sequence of vectors, not token ids; put an embedding first",
+                     L->ops->type);
+        return ST_ERR;
+    }
+    if (in.seq <= 0 || in.feat <= 0) {
+        st_error_set("%s needs a sequence input (T, B, F), but the layer before it outputs "
+                     "vectors of %d features (set return_sequences = true there?)",
+                     L->ops->type, in.feat);
+        return ST_ERR;
+    }
+    if (L->units <= 0) {
+        st_error_set("%s needs units", L->ops->type);
+        return ST_ERR;
+    }
+    L->ishape = in;
+    L->oshape = (st_shape){.seq = L->return_sequences ? in.seq : 0, .feat = L->units,
+                           .tokens = 0, .vocab = in.vocab};
+    return ST_OK;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Initializers                                                                             */
+/* ---------------------------------------------------------------------------------------- */
+
+/* Keras names indexed by st_init (the first spelling is the canonical one). */
+static const char *const init_names[] = {"glorot_uniform", "glorot_normal", "orthogonal",
+                                         "zeros",          "ones",          "uniform",
+                                         "random_normal",  "he_uniform"};
+#define N_INIT ((int)(sizeof init_names / sizeof init_names[0]))
+
+/* Keras identifiers, case-insensitive; returns ST_OK or ST_ERR (the caller words the error). */
+int st_init_parse(const char *name, st_init *out) {
+    for (int i = 0; i < N_INIT; i++) {
+        if (strcasecmp(name, init_names[i]) == 0) {
+            *out = (st_init)i;
+            return ST_OK;
+        }
+    }
+    /* Aliases Keras accepts. */
+    if (strcasecmp(name, "random_uniform") == 0) { *out = ST_INIT_UNIFORM; return ST_OK; }
+    if (strcasecmp(name, "zero") == 0) { *out = ST_INIT_ZEROS; return ST_OK; }
+    if (strcasecmp(name, "one") == 0) { *out = ST_INIT_ONES; return ST_OK; }
+    return ST_ERR;
+}
+
+const char *st_init_name(st_init k) {
+    return (int)k >= 0 && (int)k < N_INIT ? init_names[k] : "?";
+}
+
+/* Keras compute_fans: the last axis is fan_out, the one before fan_in, any leading axes (conv
+ * kernels) multiply both as the receptive field; a 1-D tensor has fan_in = fan_out = n. */
+static void fans(const st_dims *d, double *fan_in, double *fan_out) {
+    if (d->ndim <= 1) {
+        *fan_in = *fan_out = d->ndim ? (double)d->d[0] : 1.0;
+        return;
+    }
+    double rf = 1;
+    for (int i = 0; i < d->ndim - 2; i++) rf *= (double)d->d[i];
+    *fan_in = (double)d->d[d->ndim - 2] * rf;
+    *fan_out = (double)d->d[d->ndim - 1] * rf;
+}
+
+/* Keras Orthogonal(gain=1) for a tensor flattened to (rows, cols) = (prod(dims[:-1]), last):
+ * QR of a normal (max, min) matrix with R's diagonal made positive, transposed when
+ * rows < cols. Modified Gram-Schmidt on the columns yields exactly that Q (its R has a
+ * positive diagonal by construction); it runs in double, and once more over each column
+ * ("twice is enough") so Q stays orthonormal to float precision even for tall matrices. */
+static void orthogonal_fill(const st_dims *d, float *w, st_rng *r) {
+    size_t cols = d->ndim ? d->d[d->ndim - 1] : 1;
+    size_t rows = st_dims_count(d) / (cols ? cols : 1);
+    size_t m = rows > cols ? rows : cols, k = rows > cols ? cols : rows;
+    if (m == 0 || k == 0) return;
+    /* Init time only, so allocating here is fine (kernels never allocate). */
+    double *q = st_malloc(m * k * sizeof(double)); /* column-major: column j at q + j*m */
+    /* Draw row-major (i over m, j over k) like Keras' normal((max, min)). */
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < k; j++) q[j * m + i] = st_rng_normal(r);
+    for (size_t j = 0; j < k; j++) {
+        double *qj = q + j * m;
+        for (int pass = 0; pass < 2; pass++) {
+            for (size_t p = 0; p < j; p++) {
+                const double *qp = q + p * m;
+                double dot = 0;
+                for (size_t i = 0; i < m; i++) dot += qp[i] * qj[i];
+                for (size_t i = 0; i < m; i++) qj[i] -= dot * qp[i];
+            }
+        }
+        /* Dividing by the positive norm is what makes R's diagonal positive (Keras' sign fix). */
+        double nrm = 0;
+        for (size_t i = 0; i < m; i++) nrm += qj[i] * qj[i];
+        nrm = sqrt(nrm);
+        ST_ASSERT(nrm > 0, "orthogonal init: rank-deficient draw");
+        for (size_t i = 0; i < m; i++) qj[i] /= nrm;
+    }
+    if (rows >= cols) {
+        /* w (rows, cols) = Q (m, k) with orthonormal columns. */
+        for (size_t i = 0; i < rows; i++)
+            for (size_t j = 0; j < cols; j++) w[i * cols + j] = (float)q[j * rows + i];
+    } else {
+        /* w (rows, cols) = Q^T, Q (cols, rows): orthonormal rows. Row i of w = column i of Q. */
+        for (size_t i = 0; i < rows; i++)
+            for (size_t j = 0; j < cols; j++) w[i * cols + j] = (float)q[i * cols + j];
+    }
+    st_free(q);
+}
+
+/* Fills all of w from the stream (seed, stream), counter from 0: the same call always gives the
+ * same values. Bounds and variances follow Keras 3's initializers (limits in layer.h). */
+void st_init_fill(st_init k, const st_dims *dims, float *w, uint64_t seed, uint64_t stream) {
+    size_t n = st_dims_count(dims);
+    st_rng r = st_rng_make(seed, stream);
+    double fi, fo;
+    fans(dims, &fi, &fo);
+    switch (k) {
+    case ST_INIT_ZEROS:
+        for (size_t i = 0; i < n; i++) w[i] = 0;
+        break;
+    case ST_INIT_ONES:
+        for (size_t i = 0; i < n; i++) w[i] = 1;
+        break;
+    /* The three uniform ones differ only in their limit. Drawn in double so that lim * (2u - 1)
+     * is symmetric and never reaches +-lim (u < 1). */
+    case ST_INIT_GLOROT_UNIFORM:
+    case ST_INIT_HE_UNIFORM:
+    case ST_INIT_UNIFORM: {
+        double lim = k == ST_INIT_GLOROT_UNIFORM ? sqrt(6.0 / (fi + fo))
+                     : k == ST_INIT_HE_UNIFORM   ? sqrt(6.0 / fi)
+                                                 : 0.05;
+        for (size_t i = 0; i < n; i++) w[i] = (float)(lim * (2.0 * st_rng_uniform(&r) - 1.0));
+        break;
+    }
+    case ST_INIT_GLOROT_NORMAL: {
+        /* Keras VarianceScaling(truncated_normal): a normal cut at 2 stddev, widened by
+         * 1/0.8796... so the truncated distribution's stddev is sqrt(2 / (fan_in + fan_out)). */
+        double sd = sqrt(2.0 / (fi + fo)) / 0.87962566103423978;
+        for (size_t i = 0; i < n; i++) {
+            float z;
+            /* Rejection: redraw outside +-2 sd (4.6% of draws), like TF's truncated_normal. */
+            do z = st_rng_normal(&r);
+            while (fabsf(z) > 2.0f);
+            w[i] = (float)(sd * z);
+        }
+        break;
+    }
+    /* Keras RandomNormal's default stddev is 0.05, the same scale as RandomUniform's. */
+    case ST_INIT_RANDOM_NORMAL:
+        for (size_t i = 0; i < n; i++) w[i] = 0.05f * st_rng_normal(&r);
+        break;
+    case ST_INIT_ORTHOGONAL:
+        orthogonal_fill(dims, w, &r);
+        break;
+    }
+}
+
+/* Needs the parameters bound (st_param.w). The stream name is "layer/param", e.g.
+ * "lstm_1/recurrent_kernel": renaming a layer changes its draws, reordering layers does not. */
+void st_layer_init_params(st_layer *L, uint64_t seed) {
+    for (int p = 0; p < L->nparam; p++) {
+        st_param *P = &L->param[p];
+        char sname[ST_NAME_MAX + sizeof P->name + 2];
+        snprintf(sname, sizeof sname, "%s/%s", L->name, P->name);
+        st_init_fill(P->init, &P->dims, P->w, seed, st_rng_stream_of(sname));
+    }
+    if (L->ops->post_init) L->ops->post_init(L);
+}

@@ -1,0 +1,281 @@
+/*
+ * lstm.c - Keras LSTM, gate order i, f, c, o:
+ *   z   = x_t W + h_{t-1} U + b            (B, 4H), split [z_i | z_f | z_c | z_o]
+ *   i   = ra(z_i)  f = ra(z_f)  g = act(z_c)  o = ra(z_o)     (ra: recurrent_activation)
+ *   c_t = f ⊙ c_{t-1} + i ⊙ g              h_t = o ⊙ act(c_t)          h_0 = c_0 = 0
+ *
+ * Parameters: kernel W (I, 4H), recurrent_kernel U (H, 4H), bias b (4H). With unit_forget_bias
+ * (the default) post_init sets b[H:2H] = 1 after the bias initializer, as Keras does.
+ *
+ * Workspace, packed for the CALL's B and T (backward reads the layout of the last forward):
+ *   G   (T, B, 4H)   forward: z, then the activated gates [i|f|g|o] in place;
+ *                    backward: overwritten with dG = dL/dz once a step's gates are used
+ *   Sh  (T+1, B, H)  hidden states, slot 0 = h_0 = 0
+ *   Sc  (T+1, B, H)  cell states, slot 0 = c_0 = 0
+ *   A   (T, B, H)    act(c_t), kept so backward needs no recomputation
+ *   dh, dc (B, H)    running gradients w.r.t. the current h and c in backward-through-time
+ *   tmp (4H)         one row of scratch for activations other than the Keras defaults
+ *
+ * One GEMM projects the inputs of all steps; one GEMM per step adds the recurrence. In backward
+ * only dh_{t-1} = dG_t U^T is sequential; dW, dU, db and dx are each one GEMM (or column sum)
+ * over all T*B rows, since G, Sh and x keep the steps contiguous.
+ *
+ * The default activations (tanh, sigmoid) take a fused per-element path; any other pair goes
+ * through st_act_forward/backward per gate slice (softmax then normalizes each gate's H values).
+ *
+ * Masking (in->mask (T, B), 1 = real): a masked row keeps h and c (and outputs the carried h);
+ * its gate gradients are 0 and dh, dc pass straight through to t-1.
+ *
+ * What this layer does not do: dropout, recurrent dropout, stateful, go_backwards.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "layer_impl.h"
+#include "seqtrain/error.h"
+#include "seqtrain/layer.h"
+
+static int lstm_set(st_layer *L, const char *key, const char *val) {
+    if (strcmp(key, "recurrent_activation") == 0)
+        return st_parse_act(key, val, &L->recurrent_activation);
+    if (strcmp(key, "unit_forget_bias") == 0) return st_parse_bool(key, val, &L->unit_forget_bias);
+    return st_rnn_set(L, key, val);
+}
+
+static int lstm_build(st_layer *L, st_shape in) {
+    if (st_rnn_check(L, in) != ST_OK) return ST_ERR;
+    const size_t I = (size_t)in.feat, H = (size_t)L->units;
+    L->nparam = 0;
+    st_param *P = &L->param[L->nparam++];
+    strcpy(P->name, "kernel");
+    P->dims = st_dims2(I, 4 * H);
+    P->init = L->kernel_init;
+    P = &L->param[L->nparam++];
+    strcpy(P->name, "recurrent_kernel");
+    P->dims = st_dims2(H, 4 * H);
+    P->init = L->recurrent_init;
+    if (L->use_bias) {
+        P = &L->param[L->nparam++];
+        strcpy(P->name, "bias");
+        P->dims = st_dims1(4 * H);
+        P->init = L->bias_init;
+    }
+    return ST_OK;
+}
+
+static void lstm_post_init(st_layer *L) {
+    /* Keras unit_forget_bias: forget gate starts open, so early gradients flow through c. */
+    if (!L->use_bias || !L->unit_forget_bias) return;
+    const int H = L->units;
+    float *b = L->param[2].w;
+    for (int j = H; j < 2 * H; j++) b[j] = 1.0f;
+}
+
+static size_t lstm_workspace(const st_layer *L, int maxB, int maxT) {
+    const size_t H = (size_t)L->units, BH = (size_t)maxB * H, T = (size_t)maxT;
+    /* G + Sh + Sc + A + dh + dc + tmp */
+    return 4 * T * BH + 2 * (T + 1) * BH + T * BH + 2 * BH + 4 * H;
+}
+
+/* Views into the workspace for a call with B rows and T steps. */
+typedef struct lstm_ws {
+    float *G;  /* (T, B, 4H) */
+    float *Sh; /* (T+1, B, H) */
+    float *Sc; /* (T+1, B, H) */
+    float *A;  /* (T, B, H) */
+    float *dh, *dc; /* (B, H) */
+    float *tmp;     /* (4H) */
+} lstm_ws;
+
+static lstm_ws lstm_views(const st_layer *L, int B, int T) {
+    const size_t BH = (size_t)B * L->units, TBH = (size_t)T * BH;
+    lstm_ws w;
+    w.G = L->ws;
+    w.Sh = w.G + 4 * TBH;
+    w.Sc = w.Sh + TBH + BH;
+    w.A = w.Sc + TBH + BH;
+    w.dh = w.A + TBH;
+    w.dc = w.dh + BH;
+    w.tmp = w.dc + BH;
+    return w;
+}
+
+static inline float sigm(float v) { return 1.0f / (1.0f + expf(-v)); }
+
+/* One row of one step, default activations (tanh, sigmoid), fused: gates in place in z. */
+static void cell_fwd_default(float *z, const float *cp, float *c, float *a, float *h, int H) {
+    for (int j = 0; j < H; j++) {
+        float i = sigm(z[j]), f = sigm(z[H + j]), g = tanhf(z[2 * H + j]), o = sigm(z[3 * H + j]);
+        float cj = f * cp[j] + i * g, aj = tanhf(cj);
+        z[j] = i, z[H + j] = f, z[2 * H + j] = g, z[3 * H + j] = o;
+        c[j] = cj, a[j] = aj, h[j] = o * aj;
+    }
+}
+
+/* The same for any activation pair, one gate slice at a time. */
+static void cell_fwd_general(const st_layer *L, float *z, const float *cp, float *c, float *a,
+                             float *h, int H) {
+    st_act ra = L->recurrent_activation, act = L->activation;
+    st_act_forward(ra, z, z, 1, (size_t)H);                   /* i */
+    st_act_forward(ra, z + H, z + H, 1, (size_t)H);           /* f */
+    st_act_forward(act, z + 2 * H, z + 2 * H, 1, (size_t)H);  /* g */
+    st_act_forward(ra, z + 3 * H, z + 3 * H, 1, (size_t)H);   /* o */
+    for (int j = 0; j < H; j++) c[j] = z[H + j] * cp[j] + z[j] * z[2 * H + j];
+    st_act_forward(act, c, a, 1, (size_t)H);
+    for (int j = 0; j < H; j++) h[j] = z[3 * H + j] * a[j];
+}
+
+static void lstm_forward(st_layer *L, const st_layer_in *in, int B, int T, int train) {
+    (void)train;
+    const int I = L->ishape.feat, H = L->units, G4 = 4 * H, TB = T * B;
+    const size_t BH = (size_t)B * H;
+    const float *x = in->x;         /* (T, B, I) */
+    const float *W = L->param[0].w; /* (I, 4H) */
+    const float *U = L->param[1].w; /* (H, 4H) */
+    const uint8_t *mask = in->mask; /* (T, B) or NULL */
+    const int fast = L->activation == ST_ACT_TANH && L->recurrent_activation == ST_ACT_SIGMOID;
+    lstm_ws w = lstm_views(L, B, T);
+
+    /* G = X · W   (T*B,4H): the input projection of every step at once */
+    st_sgemm(0, 0, TB, G4, I, 1.0f, x, I, W, G4, 0.0f, w.G, G4);
+    if (L->use_bias) st_rows_add(w.G, (size_t)TB, (size_t)G4, L->param[2].w);
+    memset(w.Sh, 0, BH * sizeof(float)); /* h_0 = 0 */
+    memset(w.Sc, 0, BH * sizeof(float)); /* c_0 = 0 */
+
+    for (int t = 0; t < T; t++) {
+        float *Gt = w.G + (size_t)t * B * G4;
+        const float *hp = w.Sh + (size_t)t * BH, *cp = w.Sc + (size_t)t * BH;
+        float *ht = w.Sh + (size_t)(t + 1) * BH, *ct = w.Sc + (size_t)(t + 1) * BH;
+        float *At = w.A + (size_t)t * BH;
+        /* G_t += h_{t-1} · U   (B,4H); skipped at t = 0 where h_0 = 0 */
+        if (t > 0) st_sgemm(0, 0, B, G4, H, 1.0f, hp, H, U, G4, 1.0f, Gt, G4);
+        for (int b = 0; b < B; b++) {
+            const size_t r = (size_t)b * H;
+            if (mask && !mask[(size_t)t * B + b]) {
+                /* Masked: carry both states over unchanged. */
+                memcpy(ht + r, hp + r, (size_t)H * sizeof(float));
+                memcpy(ct + r, cp + r, (size_t)H * sizeof(float));
+                continue;
+            }
+            if (fast)
+                cell_fwd_default(Gt + (size_t)b * G4, cp + r, ct + r, At + r, ht + r, H);
+            else
+                cell_fwd_general(L, Gt + (size_t)b * G4, cp + r, ct + r, At + r, ht + r, H);
+        }
+    }
+    if (L->return_sequences)
+        memcpy(L->out, w.Sh + BH, (size_t)T * BH * sizeof(float)); /* out = h_1..h_T (T,B,H) */
+    else
+        memcpy(L->out, w.Sh + (size_t)T * BH, BH * sizeof(float)); /* out = h_T (B,H) */
+}
+
+/* One real row of one step, default activations. In: z = gates [i|f|g|o], a = tanh(c_t),
+ * cp = c_{t-1}, dh, dc = gradients w.r.t. h_t, c_t. Out: z = dz (gate gradients before their
+ * activations), dc = gradient w.r.t. c_{t-1}, dh = 0 (dh_{t-1} is added by the step's GEMM). */
+static void cell_bwd_default(float *z, const float *a, const float *cp, float *dh, float *dc,
+                             int H) {
+    for (int j = 0; j < H; j++) {
+        float i = z[j], f = z[H + j], g = z[2 * H + j], o = z[3 * H + j], aj = a[j];
+        float dhj = dh[j];
+        float dcj = dc[j] + dhj * o * (1.0f - aj * aj); /* h = o tanh(c) */
+        z[j] = dcj * g * i * (1.0f - i);                /* dz_i */
+        z[H + j] = dcj * cp[j] * f * (1.0f - f);        /* dz_f */
+        z[2 * H + j] = dcj * i * (1.0f - g * g);        /* dz_c */
+        z[3 * H + j] = dhj * aj * o * (1.0f - o);       /* dz_o */
+        dc[j] = dcj * f;
+        dh[j] = 0;
+    }
+}
+
+/* The same for any activation pair, through st_act_backward per gate slice (tmp: 4H). */
+static void cell_bwd_general(const st_layer *L, float *z, const float *a, const float *cp,
+                             float *dh, float *dc, float *tmp, int H) {
+    st_act ra = L->recurrent_activation, act = L->activation;
+    const float *i = z, *f = z + H, *g = z + 2 * H, *o = z + 3 * H;
+    /* dc += act'(c_t) ⊙ (dh ⊙ o) */
+    for (int j = 0; j < H; j++) tmp[j] = dh[j] * o[j];
+    st_act_backward(act, a, tmp, tmp, 1, (size_t)H);
+    for (int j = 0; j < H; j++) dc[j] += tmp[j];
+    /* Gradients w.r.t. the activated gates, then c_{t-1}. */
+    for (int j = 0; j < H; j++) {
+        tmp[j] = dc[j] * g[j];          /* di */
+        tmp[H + j] = dc[j] * cp[j];     /* df */
+        tmp[2 * H + j] = dc[j] * i[j];  /* dg */
+        tmp[3 * H + j] = dh[j] * a[j];  /* do */
+        dc[j] *= f[j];
+        dh[j] = 0;
+    }
+    /* Through each gate's activation, from its output; then overwrite the gates with dz. */
+    st_act_backward(ra, i, tmp, tmp, 1, (size_t)H);
+    st_act_backward(ra, f, tmp + H, tmp + H, 1, (size_t)H);
+    st_act_backward(act, g, tmp + 2 * H, tmp + 2 * H, 1, (size_t)H);
+    st_act_backward(ra, o, tmp + 3 * H, tmp + 3 * H, 1, (size_t)H);
+    memcpy(z, tmp, 4 * (size_t)H * sizeof(float));
+}
+
+static void lstm_backward(st_layer *L, const st_layer_in *in, float *dx, int B, int T) {
+    const int I = L->ishape.feat, H = L->units, G4 = 4 * H, TB = T * B;
+    const size_t BH = (size_t)B * H;
+    const float *x = in->x;         /* (T, B, I) */
+    const float *W = L->param[0].w; /* (I, 4H) */
+    const float *U = L->param[1].w; /* (H, 4H) */
+    const uint8_t *mask = in->mask; /* (T, B) or NULL */
+    const float *dout = L->dout;    /* (T, B, H) or (B, H) */
+    const int fast = L->activation == ST_ACT_TANH && L->recurrent_activation == ST_ACT_SIGMOID;
+    lstm_ws w = lstm_views(L, B, T);
+    float *dG = w.G; /* (T, B, 4H): each step's gates become its dz once used */
+
+    /* The gradient entering the last state: from dout, or only through the sequence output. */
+    if (L->return_sequences)
+        memset(w.dh, 0, BH * sizeof(float));
+    else
+        memcpy(w.dh, dout, BH * sizeof(float));
+    memset(w.dc, 0, BH * sizeof(float));
+
+    for (int t = T - 1; t >= 0; t--) {
+        float *dGt = dG + (size_t)t * B * G4;
+        const float *cp = w.Sc + (size_t)t * BH, *At = w.A + (size_t)t * BH;
+        if (L->return_sequences) {
+            const float *dot = dout + (size_t)t * BH;
+            for (size_t k = 0; k < BH; k++) w.dh[k] += dot[k];
+        }
+        for (int b = 0; b < B; b++) {
+            const size_t r = (size_t)b * H;
+            float *z = dGt + (size_t)b * G4;
+            if (mask && !mask[(size_t)t * B + b]) {
+                /* Masked: no gate gradient; dh and dc pass unchanged to t-1. */
+                memset(z, 0, (size_t)G4 * sizeof(float));
+                continue;
+            }
+            if (fast)
+                cell_bwd_default(z, At + r, cp + r, w.dh + r, w.dc + r, H);
+            else
+                cell_bwd_general(L, z, At + r, cp + r, w.dh + r, w.dc + r, w.tmp, H);
+        }
+        /* dh_{t-1} += dG_t · U^T   (B,H); real rows start from 0, masked rows carry dh;
+         * h_0 needs no gradient */
+        if (t > 0) st_sgemm(0, 1, B, H, G4, 1.0f, dGt, G4, U, G4, 1.0f, w.dh, H);
+    }
+
+    if (L->trainable) {
+        /* dW += X^T · dG   (I,4H) */
+        st_sgemm(1, 0, I, G4, TB, 1.0f, x, I, dG, G4, 1.0f, L->param[0].g, G4);
+        /* dU += H_prev^T · dG   (H,4H); H_prev = h_1..h_{T-1} against dG_2..dG_T (h_0 = 0) */
+        if (T > 1)
+            st_sgemm(1, 0, H, G4, (T - 1) * B, 1.0f, w.Sh + BH, H, dG + (size_t)B * G4, G4,
+                     1.0f, L->param[1].g, G4);
+        if (L->use_bias) st_colsum_add(dG, (size_t)TB, (size_t)G4, L->param[2].g);
+    }
+    /* dx += dG · W^T   (T*B,I) */
+    if (dx) st_sgemm(0, 1, TB, I, G4, 1.0f, dG, G4, W, G4, 1.0f, dx, I);
+}
+
+const st_layer_ops st_lstm_ops = {
+    .type = "lstm",
+    .set = lstm_set,
+    .build = lstm_build,
+    .workspace = lstm_workspace,
+    .post_init = lstm_post_init,
+    .forward = lstm_forward,
+    .backward = lstm_backward,
+};
