@@ -1,0 +1,319 @@
+/*
+ * test_ckpt.c - checkpoints: bit-exact round trip of weights, optimizer state and train state;
+ * atomic saves (no .tmp left, a failed save keeps the previous file); errors that name the
+ * dataset on architecture or optimizer mismatch; finding the newest checkpoint of a directory
+ * and pruning old ones.
+ *
+ * The model is assembled by hand (layers with parameter tables pointing into one buffer, as
+ * st_model_build lays them out), so this suite tests ckpt.c alone.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+/* A model of four layers: embedding (V, 4), lstm (4 -> H), a parameter-less layer, dense
+ * (H -> 2). H changes the shapes, for the mismatch tests; extra adds a dense_2, drop_dense
+ * leaves dense_1 out. */
+static void add_param(st_layer *L, const char *name, st_dims dims) {
+    st_param *p = &L->param[L->nparam++];
+    snprintf(p->name, sizeof p->name, "%s", name);
+    p->dims = dims;
+}
+
+static void make_model(st_model *m, int H, int extra, int drop_dense) {
+    memset(m, 0, sizeof *m);
+    m->layers = st_malloc(5 * sizeof(st_layer));
+    st_layer *L = m->layers;
+    snprintf(L[0].name, ST_NAME_MAX, "embedding_1");
+    add_param(&L[0], "embeddings", st_dims2(10, 4));
+    snprintf(L[1].name, ST_NAME_MAX, "lstm_1");
+    add_param(&L[1], "kernel", st_dims2(4, 4 * (size_t)H));
+    add_param(&L[1], "recurrent_kernel", st_dims2((size_t)H, 4 * (size_t)H));
+    add_param(&L[1], "bias", st_dims1(4 * (size_t)H));
+    snprintf(L[2].name, ST_NAME_MAX, "flatten_1");
+    m->nlayers = 3;
+    if (!drop_dense) {
+        snprintf(L[3].name, ST_NAME_MAX, "dense_1");
+        add_param(&L[3], "kernel", st_dims2((size_t)H, 2));
+        add_param(&L[3], "bias", st_dims1(2));
+        m->nlayers = 4;
+    }
+    if (extra) {
+        st_layer *E = &L[m->nlayers++];
+        snprintf(E->name, ST_NAME_MAX, "dense_2");
+        add_param(E, "kernel", st_dims2(2, 2));
+    }
+    /* size pass, then bind pass, as the model does */
+    for (int i = 0; i < m->nlayers; i++)
+        for (int p = 0; p < L[i].nparam; p++) {
+            L[i].param[p].offset = m->nparams;
+            m->nparams += st_dims_count(&L[i].param[p].dims);
+            m->ntensors++;
+        }
+    m->params = st_malloc(m->nparams * sizeof(float));
+    m->tensors = st_malloc((size_t)m->ntensors * sizeof(st_param *));
+    int t = 0;
+    for (int i = 0; i < m->nlayers; i++)
+        for (int p = 0; p < L[i].nparam; p++) {
+            L[i].param[p].w = m->params + L[i].param[p].offset;
+            m->tensors[t++] = &L[i].param[p];
+        }
+}
+
+static void free_model(st_model *m) {
+    st_free(m->layers);
+    st_free(m->params);
+    st_free(m->tensors);
+    memset(m, 0, sizeof *m);
+}
+
+/* Values that a lossy path would change: random floats plus -0, a denormal, extremes. */
+static void fill(float *x, size_t n, uint64_t seed) {
+    st_test_fill_uniform(x, n, -3, 3, seed);
+    if (n > 4) {
+        x[0] = -0.0f;
+        x[1] = 1e-45f;
+        x[2] = 3.4e38f;
+        x[3] = -1.17549435e-38f;
+    }
+}
+
+static void make_adam(st_optim *o, size_t n) {
+    memset(o, 0, sizeof *o);
+    st_optim_cfg_defaults(&o->cfg, ST_OPT_ADAM);
+    o->n = n;
+    o->nstate = 2;
+    o->state_name[0] = "m";
+    o->state_name[1] = "v";
+    o->state[0] = st_malloc(n * sizeof(float));
+    o->state[1] = st_malloc(n * sizeof(float));
+}
+
+static void free_optim(st_optim *o) {
+    st_free(o->state[0]);
+    st_free(o->state[1]);
+}
+
+static int exists(const char *p) { return access(p, F_OK) == 0; }
+
+static const st_train_state k_ts = {3, 17, 1234, 0xfedcba9876543210ULL, {12.5, 0.1, 3.0e300}};
+
+START_TEST(round_trip_bit_exact) {
+    st_model a, b;
+    st_optim oa, ob;
+    make_model(&a, 3, 0, 0);
+    make_model(&b, 3, 0, 0);
+    make_adam(&oa, a.nparams);
+    make_adam(&ob, b.nparams);
+    fill(a.params, a.nparams, 1);
+    fill(oa.state[0], a.nparams, 2);
+    fill(oa.state[1], a.nparams, 3);
+    oa.iterations = 9876543210LL;
+    const char *p = st_test_path("rt.h5");
+    const char *cfg = "[data]\npath = x.h5\n\n[lstm]\nunits = 3\n";
+    ck_assert_msg(st_ckpt_save(p, &a, &oa, &k_ts, cfg) == ST_OK, "%s", st_error_get());
+    char tmp[600];
+    snprintf(tmp, sizeof tmp, "%s.tmp", p);
+    ck_assert(exists(p) && !exists(tmp));
+
+    st_train_state ts;
+    memset(&ts, 0, sizeof ts);
+    ck_assert_msg(st_ckpt_load(p, &b, &ob, &ts) == ST_OK, "%s", st_error_get());
+    ck_assert(memcmp(a.params, b.params, a.nparams * sizeof(float)) == 0);
+    ck_assert(memcmp(oa.state[0], ob.state[0], a.nparams * sizeof(float)) == 0);
+    ck_assert(memcmp(oa.state[1], ob.state[1], a.nparams * sizeof(float)) == 0);
+    ck_assert_int_eq(ob.iterations, 9876543210LL);
+    ck_assert(memcmp(&ts, &k_ts, sizeof ts) == 0);
+
+    char *text = NULL;
+    ck_assert(st_ckpt_read_config(p, &text) == ST_OK);
+    ck_assert_str_eq(text, cfg);
+    st_free(text);
+
+    /* weights only: o and ts NULL */
+    memset(b.params, 0, b.nparams * sizeof(float));
+    ck_assert(st_ckpt_load(p, &b, NULL, NULL) == ST_OK);
+    ck_assert(memcmp(a.params, b.params, a.nparams * sizeof(float)) == 0);
+
+    /* saved without optimizer state: asking for it is an error */
+    ck_assert(st_ckpt_save(p, &a, NULL, &k_ts, "") == ST_OK);
+    ck_assert_int_eq(st_ckpt_load(p, &b, &ob, NULL), ST_ERR);
+    ck_assert_msg(strstr(st_error_get(), "no optimizer state"), "%s", st_error_get());
+    free_optim(&oa);
+    free_optim(&ob);
+    free_model(&a);
+    free_model(&b);
+}
+END_TEST
+
+START_TEST(failed_save_keeps_previous) {
+    st_model a;
+    make_model(&a, 3, 0, 0);
+    fill(a.params, a.nparams, 5);
+    const char *p = st_test_path("keep.h5");
+    ck_assert(st_ckpt_save(p, &a, NULL, &k_ts, "v1") == ST_OK);
+
+    /* a directory in the way of PATH.tmp makes the save fail after the old file exists */
+    char tmp[600];
+    snprintf(tmp, sizeof tmp, "%s.tmp", p);
+    ck_assert_int_eq(mkdir(tmp, 0700), 0);
+    float old0 = a.params[7];
+    a.params[7] = 42;
+    ck_assert_int_eq(st_ckpt_save(p, &a, NULL, &k_ts, "v2"), ST_ERR);
+    ck_assert_msg(strstr(st_error_get(), "cannot create"), "%s", st_error_get());
+    ck_assert_int_eq(rmdir(tmp), 0); /* still there: a failed save never removes a directory */
+    char *text = NULL;
+    ck_assert(st_ckpt_read_config(p, &text) == ST_OK);
+    ck_assert_str_eq(text, "v1");
+    st_free(text);
+    ck_assert(st_ckpt_load(p, &a, NULL, NULL) == ST_OK);
+    ck_assert(a.params[7] == old0);
+
+    /* a directory that does not exist */
+    ck_assert_int_eq(st_ckpt_save("/nonexistent-dir/epoch-0001.h5", &a, NULL, NULL, ""), ST_ERR);
+    ck_assert_msg(strstr(st_error_get(), "/nonexistent-dir/epoch-0001.h5.tmp: No such file"),
+                  "%s", st_error_get());
+    ck_assert(!exists("/nonexistent-dir/epoch-0001.h5.tmp"));
+    free_model(&a);
+}
+END_TEST
+
+START_TEST(mismatch_names_the_dataset) {
+    st_model a, b;
+    make_model(&a, 3, 0, 0);
+    fill(a.params, a.nparams, 6);
+    const char *p = st_test_path("mm.h5");
+    ck_assert(st_ckpt_save(p, &a, NULL, NULL, "") == ST_OK);
+
+    /* other units: shapes differ; the model is left untouched */
+    make_model(&b, 4, 0, 0);
+    ck_assert_int_eq(st_ckpt_load(p, &b, NULL, NULL), ST_ERR);
+    char want[700];
+    snprintf(want, sizeof want, "%s: /model_weights/lstm_1/kernel: expected shape (4, 16), found "
+                                "(4, 12)", p);
+    ck_assert_msg(strstr(st_error_get(), want), "%s", st_error_get());
+    for (size_t i = 0; i < b.nparams; i++) ck_assert(b.params[i] == 0);
+    free_model(&b);
+
+    /* a layer the checkpoint lacks */
+    make_model(&b, 3, 1, 0);
+    ck_assert_int_eq(st_ckpt_load(p, &b, NULL, NULL), ST_ERR);
+    ck_assert_msg(strstr(st_error_get(), "/model_weights/dense_2/kernel is missing"), "%s",
+                  st_error_get());
+    free_model(&b);
+
+    /* a layer the model lacks */
+    make_model(&b, 3, 0, 1);
+    ck_assert_int_eq(st_ckpt_load(p, &b, NULL, NULL), ST_ERR);
+    ck_assert_msg(strstr(st_error_get(), "/model_weights/dense_1/bias is not a tensor of this "
+                                         "model"), "%s", st_error_get());
+    free_model(&b);
+
+    /* another optimizer */
+    st_optim oa, os;
+    make_adam(&oa, a.nparams);
+    ck_assert(st_ckpt_save(p, &a, &oa, NULL, "") == ST_OK);
+    memset(&os, 0, sizeof os);
+    st_optim_cfg_defaults(&os.cfg, ST_OPT_SGD);
+    os.n = a.nparams;
+    ck_assert_int_eq(st_ckpt_load(p, &a, &os, NULL), ST_ERR);
+    ck_assert_msg(strstr(st_error_get(), "optimizer is adam but the config uses sgd"), "%s",
+                  st_error_get());
+    free_optim(&oa);
+
+    /* not a checkpoint at all */
+    FILE *f = fopen(st_test_path("junk.h5"), "w");
+    fputs("junk", f);
+    fclose(f);
+    ck_assert_int_eq(st_ckpt_load(st_test_path("junk.h5"), &a, NULL, NULL), ST_ERR);
+    ck_assert_msg(strstr(st_error_get(), "not an HDF5 checkpoint"), "%s", st_error_get());
+    ck_assert_int_eq(st_ckpt_load(st_test_path("none.h5"), &a, NULL, NULL), ST_ERR);
+    ck_assert_msg(strstr(st_error_get(), "none.h5: no such file"), "%s", st_error_get());
+    free_model(&a);
+}
+END_TEST
+
+/* Saves dir/name with the given global step. */
+static void save_at(const st_model *m, const char *dir, const char *name, int64_t step) {
+    char p[600];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    st_train_state ts = {step / 100, step % 100, step, 42, {0, 0, 0}};
+    ck_assert_msg(st_ckpt_save(p, m, NULL, &ts, "") == ST_OK, "%s", st_error_get());
+}
+
+static int in_dir(const char *dir, const char *name) {
+    char p[600];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return exists(p);
+}
+
+START_TEST(resolve_and_prune) {
+    st_model a;
+    make_model(&a, 2, 0, 0);
+    char dir[512], out[700], want[700];
+    snprintf(dir, sizeof dir, "%s", st_test_path("runs"));
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+
+    ck_assert_int_eq(st_ckpt_resolve(dir, out, sizeof out), ST_ERR);
+    ck_assert_msg(strstr(st_error_get(), "no checkpoint found"), "%s", st_error_get());
+
+    /* names alone would pick step-00000150 or epoch-0002; the stored steps decide */
+    save_at(&a, dir, "epoch-0001.h5", 100);
+    save_at(&a, dir, "step-00000150.h5", 150);
+    save_at(&a, dir, "epoch-0002.h5", 200);
+    save_at(&a, dir, "step-00000250.h5", 250);
+    save_at(&a, dir, "epoch-0003.h5", 300);
+    /* not checkpoints: a stray .tmp (even a newer one), other files */
+    char p[600];
+    snprintf(p, sizeof p, "%s/epoch-0004.h5.tmp", dir);
+    FILE *f = fopen(p, "w");
+    fputs("torn", f);
+    fclose(f);
+    snprintf(p, sizeof p, "%s/notes.txt", dir);
+    f = fopen(p, "w");
+    fclose(f);
+
+    ck_assert_msg(st_ckpt_resolve(dir, out, sizeof out) == ST_OK, "%s", st_error_get());
+    snprintf(want, sizeof want, "%s/epoch-0003.h5", dir);
+    ck_assert_str_eq(out, want);
+    /* a file resolves to itself */
+    ck_assert(st_ckpt_resolve(want, out, sizeof out) == ST_OK);
+    ck_assert_str_eq(out, want);
+    ck_assert_int_eq(st_ckpt_resolve(st_test_path("nope"), out, sizeof out), ST_ERR);
+
+    /* prune: keep 0 deletes nothing; keep 2 keeps the two highest steps */
+    ck_assert(st_ckpt_prune(dir, 0) == ST_OK);
+    ck_assert(in_dir(dir, "epoch-0001.h5"));
+    ck_assert_msg(st_ckpt_prune(dir, 2) == ST_OK, "%s", st_error_get());
+    ck_assert(in_dir(dir, "epoch-0003.h5") && in_dir(dir, "step-00000250.h5"));
+    ck_assert(!in_dir(dir, "epoch-0002.h5") && !in_dir(dir, "step-00000150.h5") &&
+              !in_dir(dir, "epoch-0001.h5"));
+    ck_assert(in_dir(dir, "epoch-0004.h5.tmp") && in_dir(dir, "notes.txt"));
+    ck_assert(st_ckpt_prune(dir, 5) == ST_OK);
+    ck_assert(in_dir(dir, "epoch-0003.h5") && in_dir(dir, "step-00000250.h5"));
+    free_model(&a);
+}
+END_TEST
+
+static Suite *ckpt_suite(void) {
+    Suite *s = suite_create("ckpt");
+    TCase *tc;
+    tc = tcase_create("round_trip");
+    tcase_add_test(tc, round_trip_bit_exact);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("atomic");
+    tcase_add_test(tc, failed_save_keeps_previous);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("mismatch");
+    tcase_add_test(tc, mismatch_names_the_dataset);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("directory");
+    tcase_add_test(tc, resolve_and_prune);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) { return st_test_run(ckpt_suite()); }
