@@ -4,10 +4,11 @@
  *   /model_weights/<layer>/<param>   float32, Keras names and shapes
  *   /optimizer/iterations            int64 scalar
  *   /optimizer/<state>/<layer>/<param>  float32 (state = momentum | velocity | m | v)
- *   /train_state/{epoch, step_in_epoch, global_step, seed}  int64 scalars (epoch = completed)
+ *   /train_state/{epoch, step_in_epoch, global_step}  int64 scalars (epoch = completed)
+ *   /train_state/seed               uint64 scalar
  *   /train_state/partial            float64 (3): loss sum, correct, samples of the epoch so far
  *   root attributes: config (the full config text), format = "seqtrain-ckpt-1",
- *                    optimizer (name), num_ranks (informational)
+ *                    optimizer (name)
  *
  * Saves go to PATH.tmp, are flushed and closed, then renamed: a killed job never leaves a torn
  * checkpoint. Only rank 0 calls st_ckpt_save; every rank may read.
