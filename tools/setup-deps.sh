@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# setup-deps.sh - installs the Debian packages seqtrain needs, only those missing.
+#
+#   tools/setup-deps.sh            build and test: compiler, CMake, Open MPI, HDF5, OpenBLAS, Check, inih
+#   tools/setup-deps.sh --data     also Node.js and npm (tools/get-data.sh fetches corpora with npm)
+#   tools/setup-deps.sh --python   also python3-h5py and python3-numpy (helper scripts)
+#
+# Idempotent and silent when everything is there: dpkg-query decides, and apt-get (update, then
+# install --no-install-recommends) runs only for what is missing. Runs as root, or through sudo.
+set -euo pipefail
+
+want_data=0
+want_python=0
+for a in "$@"; do
+  case "$a" in
+    --data) want_data=1 ;;
+    --python) want_python=1 ;;
+    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "setup-deps.sh: unknown option '$a' (known: --data --python)" >&2; exit 2 ;;
+  esac
+done
+
+pkgs=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libhdf5-dev libopenblas-dev
+      check libinih-dev)
+[ "$want_python" = 1 ] && pkgs+=(python3-h5py python3-numpy)
+
+installed() {
+  [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
+}
+
+missing=()
+for p in "${pkgs[@]}"; do installed "$p" || missing+=("$p"); done
+# Node.js may come from elsewhere (NodeSource ships npm inside its nodejs package, which then
+# conflicts with Debian's npm): working node and npm commands are enough.
+if [ "$want_data" = 1 ] && ! { command -v node >/dev/null && command -v npm >/dev/null; }; then
+  installed nodejs || missing+=(nodejs)
+  command -v npm >/dev/null || missing+=(npm)
+fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then
+  sudo=()
+elif command -v sudo >/dev/null; then
+  sudo=(sudo)
+else
+  echo "setup-deps.sh: missing packages (${missing[*]}) and not root, no sudo: install them" \
+       "with: apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+echo "setup-deps.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+  "${missing[@]}" >/dev/null
