@@ -19,11 +19,14 @@ static const char *k_predict_help =
     "\n"
     "Writes /predictions float32 (N, K), the model's probabilities for every row of the split.\n";
 
+/* Options of evaluate and predict; predict alone has --out. Values point into argv. */
 typedef struct opts {
     const char *ckpt, *data, *split, *out;
     int help;
 } opts;
 
+/* Every rank parses the same argv, so every rank reaches the same verdict; the error is still
+ * agreed collectively (st_cli_usage_error) so that exactly one line is printed. */
 static int parse(int argc, char **argv, opts *o, int want_out) {
     memset(o, 0, sizeof *o);
     o->split = "test";
@@ -58,6 +61,7 @@ int st_cmd_evaluate(int argc, char **argv) {
         ST_LOG(ST_LOG_INFO, "%s", k_eval_help);
         return ST_EXIT_OK;
     }
+    /* Loss and accuracy are reduced over all ranks inside st_evaluate; only rank 0 prints. */
     double loss = 0, acc = 0;
     if (st_evaluate(o.ckpt, o.data, o.split, &loss, &acc) != ST_OK) return ST_EXIT_FAIL;
     ST_LOG(ST_LOG_INFO, "%s /%s: loss: %.4f - accuracy: %.4f\n", o.data, o.split, loss, acc);

@@ -25,6 +25,8 @@ static const char *k_usage =
     "`seqtrain COMMAND --help` describes a command. CKPT is a checkpoint file or a directory\n"
     "(its newest checkpoint).\n";
 
+/* A usage error is a user error like any other: recorded, agreed over the ranks (so a rank
+ * never waits in a collective the others skipped), printed once by rank 0. */
 int st_cli_usage_error(const char *fmt, ...) {
     char msg[1024];
     va_list ap;
@@ -36,6 +38,8 @@ int st_cli_usage_error(const char *fmt, ...) {
     return ST_EXIT_USAGE;
 }
 
+/* Overrides are applied before resolving, so a bad --set value is reported exactly like a bad
+ * value in the file (with "--set section.key" in place of file:line). */
 int st_cli_load_config(st_config *c, const char *path, char **sets, int nsets) {
     int rc = st_config_load(c, path);
     for (int i = 0; rc == ST_OK && i < nsets; i++) rc = st_config_set(c, sets[i]);
@@ -43,6 +47,8 @@ int st_cli_load_config(st_config *c, const char *path, char **sets, int nsets) {
     return st_dist_any_error(rc);
 }
 
+/* MPI is initialized before anything else so that every error path, even a usage error, can
+ * use the collective agreement and end every rank together. */
 int main(int argc, char **argv) {
     st_dist_init(&argc, &argv);
     int status;

@@ -52,7 +52,8 @@ typedef struct run {
     int rank, size;
 } run;
 
-/* Checks that the head fits the loss and the labels; one clear line otherwise. */
+/* Checks that the head fits the loss and the labels; one clear line otherwise. Without this a
+ * mismatch shows up only as a class id indexing past the head's outputs, deep in the loss. */
 static int check_head(const st_model *m, st_loss_kind loss, int num_classes, const char *origin) {
     int K = m->num_outputs;
     switch (loss) {
@@ -106,7 +107,9 @@ fail:
     return ST_ERR;
 }
 
-/* Evaluates rows [lo, lo + n) of split s, sharded contiguously over the ranks.
+/* Evaluates rows [lo, lo + n) of split s, sharded contiguously over the ranks. Evaluation has
+ * no optimizer step, so ranks need not move in lock-step: each runs its shard in local batches
+ * and the sums are reduced once at the end (one collective, whatever the shard sizes).
  * out: loss sum, correct, rows (global). pred != NULL: this rank's probabilities (its rows in
  * order) are written there. Collective. */
 static int eval_split(st_model *m, st_loss_kind loss, const st_split *s, size_t lo, size_t n,
@@ -180,6 +183,7 @@ static int run_open(run *R, st_config *cfg) {
     }
     if (st_dist_any_error(rc) != ST_OK) return ST_ERR;
 
+    /* The largest shard of a global batch: every buffer is sized for it once, here. */
     int Bg = cfg->train.batch_size;
     int maxB = (Bg + R->size - 1) / R->size;
     rc = st_model_build(&R->model, cfg, st_split_shape(&R->train), maxB);
@@ -279,6 +283,8 @@ int st_fit(st_config *cfg, const char *resume) {
             st_shard(bg, R.rank, R.size, &lo, &hi);
             for (int i = lo; i < hi; i++) R.rows[i - lo] = R.perm[first + (size_t)i];
 
+            /* A rank with no rows this step (tiny last batch) still contributes zeros to the
+             * allreduce: the collective count never depends on the data. */
             st_model_zero_grad(m);
             float *tail = m->grads + m->nparams;
             memset(tail, 0, TAIL_N * sizeof(float));
@@ -295,6 +301,8 @@ int st_fit(st_config *cfg, const char *resume) {
             }
             tail[TAIL_ERROR] = lrc != ST_OK;
             st_dist_allreduce_sum(m->grads, m->nparams + TAIL_N);
+            /* The error flag arrived with the gradients: every rank knows at once that some
+             * rank failed, skips the update and joins the agreement that prints the message. */
             if (tail[TAIL_ERROR] > 0) {
                 rc = st_dist_any_error(lrc);
                 goto done;
@@ -321,6 +329,8 @@ int st_fit(st_config *cfg, const char *resume) {
                 if (rc != ST_OK) goto done;
             }
         }
+        /* Training metrics are the running mean over the epoch's batches, as Keras reports
+         * them (weights change during the epoch), not a re-evaluation at its end. */
         double secs = st_time() - t0;
         double tr_loss = ts.partial[2] > 0 ? ts.partial[0] / ts.partial[2] : 0;
         double tr_acc = ts.partial[2] > 0 ? ts.partial[1] / ts.partial[2] : 0;
@@ -356,7 +366,9 @@ done:
     return rc;
 }
 
-/* Loads the config stored in a checkpoint and points it at another dataset. */
+/* Loads the config stored in a checkpoint and points it at another dataset. The stored config
+ * is the one the weights were trained with, so the model is rebuilt exactly; only the data
+ * path changes (and validation_split is meaningless for evaluation). */
 static int config_from_ckpt(const char *ckpt, const char *data, st_config *cfg, char *path,
                             size_t pathlen) {
     char *text = NULL;

@@ -34,6 +34,8 @@ void st_optim_cfg_defaults(st_optim_cfg *c, st_opt_kind kind) {
     c->epsilon = 1e-7f;
 }
 
+/* State buffers are created only for what the configuration uses (plain SGD has none), and their
+ * names are the ones checkpoints store, so a checkpoint says which optimizer wrote it. */
 void st_optim_init(st_optim *o, const st_optim_cfg *cfg, size_t n) {
     memset(o, 0, sizeof *o);
     o->cfg = *cfg;
@@ -59,6 +61,8 @@ void st_optim_free(st_optim *o) {
     memset(o, 0, sizeof *o);
 }
 
+/* Squared L2 norm in double: a gradient tensor may hold millions of small values, and a float
+ * accumulator would lose the tail of the sum (and make clipping depend on tensor size). */
 static double sumsq(const float *g, size_t n) {
     double s = 0;
     for (size_t i = 0; i < n; i++) s += (double)g[i] * g[i];
@@ -127,6 +131,9 @@ static void update(st_optim *o, float *w, const float *g, size_t a, size_t b) {
         break;
     }
     case ST_OPT_ADAM: {
+        /* Keras folds both bias corrections into the step size (lr_t) and adds epsilon to
+         * sqrt(v) uncorrected; PyTorch corrects v before adding epsilon. The two differ only
+         * while sqrt(v) is near epsilon; we follow Keras. */
         float *m = o->state[0], *v = o->state[1];
         const float b1 = c->beta_1, b2 = c->beta_2, eps = c->epsilon;
         double t = (double)o->iterations; /* already incremented for this step */
@@ -141,6 +148,8 @@ static void update(st_optim *o, float *w, const float *g, size_t a, size_t b) {
     }
 }
 
+/* Every rank calls this with the same reduced gradients and the same state, so every rank
+ * computes bitwise the same update: no broadcast of weights is ever needed after start-up. */
 void st_optim_step(st_optim *o, float *w, float *g, const st_tensor_range *ranges, int nranges,
                    const uint8_t *trainable) {
     clip(&o->cfg, g, ranges, nranges, trainable);
