@@ -35,6 +35,10 @@ typedef struct st_data_cfg {
     char train_split[32];    /* default "train" */
     char test_split[32];     /* default "test" */
     float validation_split;  /* last fraction of the training split, as Keras; default 0 */
+    /* Shapes of generated data for --benchmark when there is no path: T steps of token ids
+     * (features 0; vocabulary = the embedding's input_dim) or of `features` floats. */
+    int seq_len;
+    int features;
 } st_data_cfg;
 
 typedef struct st_train_cfg {

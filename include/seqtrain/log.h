@@ -19,6 +19,9 @@ void st_log_printf(int level, const char *fmt, ...) ST_PRINTF(2, 3);
         if (st_log_rank == 0 && (level) <= st_log_level) st_log_printf((level), __VA_ARGS__);     \
     } while (0)
 
+/* st_time() when the program started (set first thing in main; 0 in library use). */
+extern double st_start_time;
+
 /* Monotonic wall clock in seconds. */
 double st_time(void);
 

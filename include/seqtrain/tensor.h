@@ -34,6 +34,8 @@ void st_sgemv(int transA, int M, int N, float alpha, const float *A, int lda, co
               float beta, float *y);
 /* Number of BLAS threads (wraps openblas_set_num_threads; no-op for other BLAS). */
 void st_blas_set_threads(int n);
+/* Threads the BLAS uses (1 when unknown). */
+int st_blas_threads(void);
 
 /* Activations, applied element-wise except softmax (row-wise over the last axis). */
 typedef enum st_act {

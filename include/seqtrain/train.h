@@ -8,6 +8,12 @@
 
 /* Trains as the config says; resume: NULL, a checkpoint file or a directory. Collective. */
 int st_fit(st_config *cfg, const char *resume);
+/* Benchmark: `steps` timed training steps (after `warmup` untimed ones) on generated data of
+ * the config's shapes, no file reads and no checkpoints. Rank 0 prints a summary and one line
+ * "BENCH {json}" (samples/s, per-phase step times as mean and max over ranks, peak RSS).
+ * Shapes come from the dataset's metadata when [data] path names an existing file, else from
+ * [data] seq_len / features. Collective. */
+int st_fit_benchmark(st_config *cfg, int steps, int warmup);
 /* Loss and accuracy of a checkpoint on a split (sharded over the ranks). Collective. */
 int st_evaluate(const char *ckpt, const char *data, const char *split, double *loss, double *acc);
 /* Writes /predictions float32 (N, K) probabilities for a split to out. Collective. */

@@ -3,6 +3,7 @@
  * config with its --set overrides, hand over to st_fit / st_model_summary.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -17,6 +18,10 @@ static const char *k_train_help =
     "per layer). Under mpirun -np N, batch_size is the global batch, split over the N ranks.\n"
     "  --set S.K=V   override a key, e.g. --set train.epochs=1 --set lstm_1.units=128\n"
     "  --resume CKPT continue from a checkpoint file, or a directory's newest checkpoint\n"
+    "  --benchmark STEPS  time STEPS training steps on generated data of the config's shapes\n"
+    "                (no file reads, no checkpoints) and print samples/s, the split of the\n"
+    "                step time and a BENCH {json} line\n"
+    "  --warmup W    untimed steps before a benchmark (default 3)\n"
     "  --quiet       print errors only\n";
 
 static const char *k_summary_help =
@@ -26,7 +31,7 @@ static const char *k_summary_help =
 
 /* Shared option parsing of train and summary. */
 static int parse(int argc, char **argv, const char **config, char **sets, int *nsets,
-                 const char **resume, int allow_resume, int *help) {
+                 const char **resume, int allow_resume, int *help, int *bench, int *warmup) {
     *config = NULL;
     *nsets = 0;
     *help = 0;
@@ -42,6 +47,14 @@ static int parse(int argc, char **argv, const char **config, char **sets, int *n
         } else if (allow_resume && !strcmp(a, "--resume")) {
             if (i + 1 >= argc) return st_cli_usage_error("--resume needs a checkpoint path");
             *resume = argv[++i];
+        } else if (allow_resume && (!strcmp(a, "--benchmark") || !strcmp(a, "--warmup"))) {
+            char *end;
+            long v = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : -1;
+            if (i + 1 >= argc || *end || v < (a[2] == 'b' ? 1 : 0) || v > 1000000)
+                return st_cli_usage_error("%s needs a number of steps%s", a,
+                                          a[2] == 'b' ? " >= 1" : "");
+            *(a[2] == 'b' ? bench : warmup) = (int)v;
+            i++;
         } else if (!strcmp(a, "--quiet")) {
             st_log_level = ST_LOG_WARN;
         } else if (a[0] == '-') {
@@ -59,8 +72,8 @@ static int parse(int argc, char **argv, const char **config, char **sets, int *n
 int st_cmd_train(int argc, char **argv) {
     const char *config, *resume = NULL;
     char *sets[MAX_SETS];
-    int nsets, help;
-    int st = parse(argc, argv, &config, sets, &nsets, &resume, 1, &help);
+    int nsets, help, bench = 0, warmup = 3;
+    int st = parse(argc, argv, &config, sets, &nsets, &resume, 1, &help, &bench, &warmup);
     if (st != ST_EXIT_OK) return st;
     if (help) {
         ST_LOG(ST_LOG_INFO, "%s", k_train_help);
@@ -68,7 +81,10 @@ int st_cmd_train(int argc, char **argv) {
     }
     st_config cfg = {0};
     int rc = st_cli_load_config(&cfg, config, sets, nsets);
-    if (rc == ST_OK) rc = st_fit(&cfg, resume);
+    if (rc == ST_OK && bench > 0 && resume)
+        rc = st_dist_any_error((st_error_set("--benchmark and --resume do not combine"), ST_ERR));
+    else if (rc == ST_OK)
+        rc = bench > 0 ? st_fit_benchmark(&cfg, bench, warmup) : st_fit(&cfg, resume);
     st_config_free(&cfg);
     return rc == ST_OK ? ST_EXIT_OK : ST_EXIT_FAIL;
 }
@@ -76,8 +92,8 @@ int st_cmd_train(int argc, char **argv) {
 int st_cmd_summary(int argc, char **argv) {
     const char *config, *resume = NULL;
     char *sets[MAX_SETS];
-    int nsets, help;
-    int st = parse(argc, argv, &config, sets, &nsets, &resume, 0, &help);
+    int nsets, help, bench = 0, warmup = 0;
+    int st = parse(argc, argv, &config, sets, &nsets, &resume, 0, &help, &bench, &warmup);
     if (st != ST_EXIT_OK) return st;
     if (help) {
         ST_LOG(ST_LOG_INFO, "%s", k_summary_help);

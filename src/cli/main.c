@@ -50,6 +50,7 @@ int st_cli_load_config(st_config *c, const char *path, char **sets, int nsets) {
 /* MPI is initialized before anything else so that every error path, even a usage error, can
  * use the collective agreement and end every rank together. */
 int main(int argc, char **argv) {
+    st_start_time = st_time();
     st_dist_init(&argc, &argv);
     int status;
     const char *cmd = argc > 1 ? argv[1] : "";

@@ -20,6 +20,14 @@ void st_sgemv(int transA, int M, int N, float alpha, const float *A, int lda, co
                 beta, y, 1);
 }
 
+int st_blas_threads(void) {
+#ifdef OPENBLAS_VERSION
+    return openblas_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
 void st_blas_set_threads(int n) {
 #ifdef OPENBLAS_VERSION
     openblas_set_num_threads(n);

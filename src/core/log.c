@@ -10,6 +10,7 @@
 
 int st_log_level = ST_LOG_INFO;
 int st_log_rank = 0;
+double st_start_time = 0;
 
 void st_log_printf(int level, const char *fmt, ...) {
     FILE *f = level <= ST_LOG_WARN ? stderr : stdout;

@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "seqtrain/tensor.h"
+#include "core/vmath.h"
 
 /* Shapes of parameter tensors; unused trailing dims stay 0 so two st_dims compare with memcmp. */
 st_dims st_dims1(size_t a) {
@@ -66,15 +67,16 @@ static void softmax_row(const float *x, float *y, size_t n) {
     for (size_t j = 1; j < n; j++) m = x[j] > m ? x[j] : m;
     float s = 0;
     for (size_t j = 0; j < n; j++) {
-        y[j] = expf(x[j] - m);
+        y[j] = st_expf(x[j] - m);
         s += y[j];
     }
     float inv = 1.0f / s;
     for (size_t j = 0; j < n; j++) y[j] *= inv;
 }
 
-/* x and y may alias (layers activate in place). Sigmoid uses 1/(1+exp(-x)): for very negative x
- * exp overflows to inf and the result is a correct 0, never NaN. */
+/* x and y may alias (layers activate in place). The exp-based activations use vmath.h: its
+ * clamped exp keeps sigmoid in [0, 1] and tanh in [-1, 1] for any finite x, never NaN. */
+ST_SIMD_CLONES
 void st_act_forward(st_act a, const float *x, float *y, size_t rows, size_t cols) {
     size_t n = rows * cols;
     /* One flat loop per activation (no switch inside the loop) so each can be vectorized. */
@@ -87,10 +89,10 @@ void st_act_forward(st_act a, const float *x, float *y, size_t rows, size_t cols
         for (size_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;
         break;
     case ST_ACT_SIGMOID:
-        for (size_t i = 0; i < n; i++) y[i] = 1.0f / (1.0f + expf(-x[i]));
+        for (size_t i = 0; i < n; i++) y[i] = st_sigmoidf(x[i]);
         break;
     case ST_ACT_TANH:
-        for (size_t i = 0; i < n; i++) y[i] = tanhf(x[i]);
+        for (size_t i = 0; i < n; i++) y[i] = st_tanhf(x[i]);
         break;
     case ST_ACT_SOFTMAX:
         for (size_t r = 0; r < rows; r++) softmax_row(x + r * cols, y + r * cols, cols);
@@ -106,6 +108,7 @@ void st_act_forward(st_act a, const float *x, float *y, size_t rows, size_t cols
 }
 
 /* Overwrites dx (it does not add): callers use it on a scratch or in-place gradient. */
+ST_SIMD_CLONES
 void st_act_backward(st_act a, const float *y, const float *dy, float *dx, size_t rows,
                      size_t cols) {
     size_t n = rows * cols;

@@ -45,7 +45,8 @@ static const char *const k_meta[] = {"data", "train", "checkpoint"};
 
 /* The keys of each meta section, spelled out in "unknown key" messages so that a typo is
  * answered with the list to pick from. Keep in step with resolve_data/train/ckpt below. */
-static const char k_data_keys[] = "path, validation_split, train_split, test_split";
+static const char k_data_keys[] =
+    "path, validation_split, train_split, test_split, seq_len, features";
 static const char k_train_keys[] =
     "epochs, batch_size, optimizer, learning_rate, momentum, nesterov, rho, beta_1, beta_2, "
     "epsilon, clipnorm, global_clipnorm, clipvalue, loss, metrics, seed, shuffle";
@@ -508,6 +509,10 @@ static int resolve_data(st_config *c, const st_section *s) {
             if (rc == ST_OK && !d->path[0]) rc = bad_value(c, s, kv, "must name a file");
         } else if (strcmp(k, "validation_split") == 0) {
             rc = get_float(c, s, kv, 0, 0, 1, 1, &d->validation_split);
+        } else if (strcmp(k, "seq_len") == 0) {
+            rc = get_int(c, s, kv, 1, &d->seq_len);
+        } else if (strcmp(k, "features") == 0) {
+            rc = get_int(c, s, kv, 0, &d->features);
         } else if (strcmp(k, "train_split") == 0 || strcmp(k, "test_split") == 0) {
             char *dst = k[1] == 'r' ? d->train_split : d->test_split;
             rc = get_string(c, s, kv, dst, sizeof d->train_split);
@@ -685,7 +690,8 @@ int st_config_resolve(st_config *c) {
         }
         if (rc != ST_OK) return rc;
     }
-    if (!c->data.path[0]) {
+    /* Without a file, seq_len (and features) describe generated data for --benchmark. */
+    if (!c->data.path[0] && !c->data.seq_len) {
         st_error_set("%s: [data] path is required (the HDF5 dataset file)", c->origin);
         return ST_ERR;
     }

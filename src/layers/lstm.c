@@ -31,6 +31,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/vmath.h"
 #include "layer_impl.h"
 #include "seqtrain/error.h"
 #include "seqtrain/layer.h"
@@ -100,15 +101,29 @@ static lstm_ws lstm_views(const st_layer *L, int B, int T) {
     return w;
 }
 
-static inline float sigm(float v) { return 1.0f / (1.0f + expf(-v)); }
-
-/* One row of one step, default activations (tanh, sigmoid), fused: gates in place in z. */
-static void cell_fwd_default(float *z, const float *cp, float *c, float *a, float *h, int H) {
-    for (int j = 0; j < H; j++) {
-        float i = sigm(z[j]), f = sigm(z[H + j]), g = tanhf(z[2 * H + j]), o = sigm(z[3 * H + j]);
-        float cj = f * cp[j] + i * g, aj = tanhf(cj);
-        z[j] = i, z[H + j] = f, z[2 * H + j] = g, z[3 * H + j] = o;
-        c[j] = cj, a[j] = aj, h[j] = o * aj;
+/* One step of all B rows, default activations (tanh, sigmoid), fused into one pass per row:
+ * gates in place in G (B,4H), then c_t, a = tanh(c_t), h_t. Masked rows carry both states.
+ * The inner loop is straight-line float math (vmath.h), so it vectorizes; the clones give it
+ * AVX-512 / AVX2 code where the CPU has them. */
+ST_SIMD_CLONES
+static void step_fwd_default(float *restrict G, const float *restrict hp,
+                             const float *restrict cp, float *restrict c, float *restrict a,
+                             float *restrict h, const uint8_t *mask, int B, int H) {
+    for (int b = 0; b < B; b++) {
+        const size_t r = (size_t)b * H;
+        if (mask && !mask[b]) {
+            memcpy(h + r, hp + r, (size_t)H * sizeof(float));
+            memcpy(c + r, cp + r, (size_t)H * sizeof(float));
+            continue;
+        }
+        float *restrict z = G + 4 * r;
+        for (int j = 0; j < H; j++) {
+            float i = st_sigmoidf(z[j]), f = st_sigmoidf(z[H + j]);
+            float g = st_tanhf(z[2 * H + j]), o = st_sigmoidf(z[3 * H + j]);
+            float cj = f * cp[r + j] + i * g, aj = st_tanhf(cj);
+            z[j] = i, z[H + j] = f, z[2 * H + j] = g, z[3 * H + j] = o;
+            c[r + j] = cj, a[r + j] = aj, h[r + j] = o * aj;
+        }
     }
 }
 
@@ -149,6 +164,10 @@ static void lstm_forward(st_layer *L, const st_layer_in *in, int B, int T, int t
         float *At = w.A + (size_t)t * BH;
         /* G_t += h_{t-1} · U   (B,4H); skipped at t = 0 where h_0 = 0 */
         if (t > 0) st_sgemm(0, 0, B, G4, H, 1.0f, hp, H, U, G4, 1.0f, Gt, G4);
+        if (fast) {
+            step_fwd_default(Gt, hp, cp, ct, At, ht, mask ? mask + (size_t)t * B : NULL, B, H);
+            continue;
+        }
         for (int b = 0; b < B; b++) {
             const size_t r = (size_t)b * H;
             if (mask && !mask[(size_t)t * B + b]) {
@@ -157,10 +176,7 @@ static void lstm_forward(st_layer *L, const st_layer_in *in, int B, int T, int t
                 memcpy(ct + r, cp + r, (size_t)H * sizeof(float));
                 continue;
             }
-            if (fast)
-                cell_fwd_default(Gt + (size_t)b * G4, cp + r, ct + r, At + r, ht + r, H);
-            else
-                cell_fwd_general(L, Gt + (size_t)b * G4, cp + r, ct + r, At + r, ht + r, H);
+            cell_fwd_general(L, Gt + (size_t)b * G4, cp + r, ct + r, At + r, ht + r, H);
         }
     }
     if (L->return_sequences)
@@ -172,18 +188,30 @@ static void lstm_forward(st_layer *L, const st_layer_in *in, int B, int T, int t
 /* One real row of one step, default activations. In: z = gates [i|f|g|o], a = tanh(c_t),
  * cp = c_{t-1}, dh, dc = gradients w.r.t. h_t, c_t. Out: z = dz (gate gradients before their
  * activations), dc = gradient w.r.t. c_{t-1}, dh = 0 (dh_{t-1} is added by the step's GEMM). */
-static void cell_bwd_default(float *z, const float *a, const float *cp, float *dh, float *dc,
-                             int H) {
-    for (int j = 0; j < H; j++) {
-        float i = z[j], f = z[H + j], g = z[2 * H + j], o = z[3 * H + j], aj = a[j];
-        float dhj = dh[j];
-        float dcj = dc[j] + dhj * o * (1.0f - aj * aj); /* h = o tanh(c) */
-        z[j] = dcj * g * i * (1.0f - i);                /* dz_i */
-        z[H + j] = dcj * cp[j] * f * (1.0f - f);        /* dz_f */
-        z[2 * H + j] = dcj * i * (1.0f - g * g);        /* dz_c */
-        z[3 * H + j] = dhj * aj * o * (1.0f - o);       /* dz_o */
-        dc[j] = dcj * f;
-        dh[j] = 0;
+/* All B rows of one step (same math as above per row); masked rows get zero gate gradients
+ * and pass dh, dc through unchanged. Vectorized like step_fwd_default. */
+ST_SIMD_CLONES
+static void step_bwd_default(float *restrict G, const float *restrict A,
+                             const float *restrict cp, float *restrict dh, float *restrict dc,
+                             const uint8_t *mask, int B, int H) {
+    for (int b = 0; b < B; b++) {
+        const size_t r = (size_t)b * H;
+        float *restrict z = G + 4 * r;
+        if (mask && !mask[b]) {
+            memset(z, 0, 4 * (size_t)H * sizeof(float));
+            continue;
+        }
+        for (int j = 0; j < H; j++) {
+            float i = z[j], f = z[H + j], g = z[2 * H + j], o = z[3 * H + j], aj = A[r + j];
+            float dhj = dh[r + j];
+            float dcj = dc[r + j] + dhj * o * (1.0f - aj * aj); /* h = o tanh(c) */
+            z[j] = dcj * g * i * (1.0f - i);                    /* dz_i */
+            z[H + j] = dcj * cp[r + j] * f * (1.0f - f);        /* dz_f */
+            z[2 * H + j] = dcj * i * (1.0f - g * g);            /* dz_c */
+            z[3 * H + j] = dhj * aj * o * (1.0f - o);           /* dz_o */
+            dc[r + j] = dcj * f;
+            dh[r + j] = 0;
+        }
     }
 }
 
@@ -239,18 +267,19 @@ static void lstm_backward(st_layer *L, const st_layer_in *in, float *dx, int B, 
             const float *dot = dout + (size_t)t * BH;
             for (size_t k = 0; k < BH; k++) w.dh[k] += dot[k];
         }
-        for (int b = 0; b < B; b++) {
-            const size_t r = (size_t)b * H;
-            float *z = dGt + (size_t)b * G4;
-            if (mask && !mask[(size_t)t * B + b]) {
-                /* Masked: no gate gradient; dh and dc pass unchanged to t-1. */
-                memset(z, 0, (size_t)G4 * sizeof(float));
-                continue;
-            }
-            if (fast)
-                cell_bwd_default(z, At + r, cp + r, w.dh + r, w.dc + r, H);
-            else
+        if (fast) {
+            step_bwd_default(dGt, At, cp, w.dh, w.dc, mask ? mask + (size_t)t * B : NULL, B, H);
+        } else {
+            for (int b = 0; b < B; b++) {
+                const size_t r = (size_t)b * H;
+                float *z = dGt + (size_t)b * G4;
+                if (mask && !mask[(size_t)t * B + b]) {
+                    /* Masked: no gate gradient; dh and dc pass unchanged to t-1. */
+                    memset(z, 0, (size_t)G4 * sizeof(float));
+                    continue;
+                }
                 cell_bwd_general(L, z, At + r, cp + r, w.dh + r, w.dc + r, w.tmp, H);
+            }
         }
         /* dh_{t-1} += dG_t · U^T   (B,H); real rows start from 0, masked rows carry dh;
          * h_0 needs no gradient */

@@ -30,32 +30,14 @@
 #include "seqtrain/loss.h"
 #include "seqtrain/model.h"
 #include "seqtrain/train.h"
+#include "train/run.h"
 
-/* Indices into the gradient buffer's tail (model.h, ST_MODEL_GRAD_TAIL). */
-enum { TAIL_LOSS = 0, TAIL_CORRECT, TAIL_COUNT, TAIL_ERROR, TAIL_N };
-
-/* Everything one run needs, built once. */
-typedef struct run {
-    st_config *cfg;
-    st_dataset ds;
-    st_split train, valid; /* valid.n == 0: no validation */
-    size_t ntrain;         /* rows of `train` used for training (before validation_split) */
-    size_t val_lo, nval;   /* validation rows [val_lo, val_lo + nval) of the `valid` split */
-    int has_valid;
-    st_model model;
-    st_optim opt;
-    st_loss_kind loss;
-    st_batch batch;
-    float *dz;      /* (maxB, K) loss gradient w.r.t. the head's output */
-    size_t *perm;   /* (ntrain) the epoch's order */
-    size_t *rows;   /* (maxB) this rank's rows of the current batch */
-    int rank, size;
-} run;
 
 /* Checks that the head fits the loss and the labels; one clear line otherwise. Without this a
  * mismatch shows up only as a class id indexing past the head's outputs, deep in the loss. */
-static int check_head(const st_model *m, st_loss_kind loss, int num_classes, const char *origin) {
+int st_run_check_head(const st_model *m, st_loss_kind loss, int num_classes, const char *origin) {
     int K = m->num_outputs;
+    if (num_classes < 0) return ST_OK; /* generated data: the classes follow the head */
     switch (loss) {
     case ST_LOSS_BCE:
         if (K == 1 && num_classes > 2) {
@@ -143,13 +125,18 @@ static int eval_split(st_model *m, st_loss_kind loss, const st_split *s, size_t 
 }
 
 /* Opens data, builds the model and optimizer, all ranks; errors agreed collectively. */
-static int run_open(run *R, st_config *cfg) {
+static int run_open(st_run *R, st_config *cfg) {
     memset(R, 0, sizeof *R);
     R->cfg = cfg;
     R->rank = st_dist_rank();
     R->size = st_dist_size();
     R->ds.file = -1;
     R->train.x = R->train.y = R->valid.x = R->valid.y = -1;
+    if (!cfg->data.path[0]) {
+        st_error_set("%s: [data] path is required for training (seq_len and features only "
+                     "describe generated data for --benchmark)", cfg->origin);
+        return st_dist_any_error(ST_ERR);
+    }
     int rc = st_dataset_open(&R->ds, cfg->data.path);
     if (rc == ST_OK) rc = st_split_open(&R->ds, cfg->data.train_split, &R->train);
     if (rc == ST_OK) {
@@ -183,26 +170,32 @@ static int run_open(run *R, st_config *cfg) {
     }
     if (st_dist_any_error(rc) != ST_OK) return ST_ERR;
 
+    rc = st_run_setup(R, cfg, st_split_shape(&R->train), R->ds.num_classes);
+    if (rc == ST_OK) st_batch_init(&R->batch, &R->train, R->model.maxB);
+    R->perm = st_malloc((R->ntrain ? R->ntrain : 1) * sizeof(size_t));
+    return rc;
+}
+
+/* Model, loss, optimizer and step buffers for inputs of `shape`; errors agreed. */
+int st_run_setup(st_run *R, st_config *cfg, st_shape shape, int num_classes) {
     /* The largest shard of a global batch: every buffer is sized for it once, here. */
     int Bg = cfg->train.batch_size;
     int maxB = (Bg + R->size - 1) / R->size;
-    rc = st_model_build(&R->model, cfg, st_split_shape(&R->train), maxB);
+    int rc = st_model_build(&R->model, cfg, shape, maxB);
     if (rc == ST_OK && st_loss_parse(cfg->train.loss, &R->loss) != 0) {
         st_error_set("%s: [train] loss = %s: unknown loss", cfg->origin, cfg->train.loss);
         rc = ST_ERR;
     }
-    if (rc == ST_OK) rc = check_head(&R->model, R->loss, R->ds.num_classes, cfg->origin);
+    if (rc == ST_OK) rc = st_run_check_head(&R->model, R->loss, num_classes, cfg->origin);
     if (st_dist_any_error(rc) != ST_OK) return ST_ERR;
 
     st_optim_init(&R->opt, &cfg->train.optim, R->model.nparams);
-    st_batch_init(&R->batch, &R->train, maxB);
     R->dz = st_malloc((size_t)maxB * R->model.num_outputs * sizeof(float));
-    R->perm = st_malloc((R->ntrain ? R->ntrain : 1) * sizeof(size_t));
     R->rows = st_malloc((size_t)maxB * sizeof(size_t));
     return ST_OK;
 }
 
-static void run_close(run *R) {
+void st_run_close(st_run *R) {
     st_free(R->dz);
     st_free(R->perm);
     st_free(R->rows);
@@ -215,7 +208,7 @@ static void run_close(run *R) {
 }
 
 /* Rank 0 writes, everyone agrees on the outcome. */
-static int save(run *R, const st_train_state *ts, int epoch_end) {
+static int save(st_run *R, const st_train_state *ts, int epoch_end) {
     const st_ckpt_cfg *c = &R->cfg->ckpt;
     int rc = ST_OK;
     if (R->rank == 0) {
@@ -232,15 +225,56 @@ static int save(run *R, const st_train_state *ts, int epoch_end) {
     return st_dist_any_error(rc);
 }
 
+/* Wall clock only when phases are timed: a normal step makes no clock calls at all. */
+static double now_if(const st_phase_times *pt) { return pt ? st_time() : 0; }
+
+int st_run_step(st_run *R, int n, int bg, int read_rc, float tail_out[TAIL_N],
+                st_phase_times *pt) {
+    st_model *m = &R->model;
+    double t0 = now_if(pt);
+    /* A rank with no rows this step (tiny last batch) still contributes zeros to the
+     * allreduce: the collective count never depends on the data. */
+    st_model_zero_grad(m);
+    float *tail = m->grads + m->nparams;
+    memset(tail, 0, TAIL_N * sizeof(float));
+    if (read_rc == ST_OK && n > 0) {
+        const float *z = st_model_forward(m, &R->batch, 1);
+        double correct = 0;
+        /* Scaling by the GLOBAL row count makes the summed gradients the global mean. */
+        double l = st_loss_compute(R->loss, m->head_act, z, R->batch.y, n, m->num_outputs,
+                                   1.0f / (float)bg, R->dz, &correct);
+        st_model_backward(m, &R->batch, R->dz);
+        tail[TAIL_LOSS] = (float)l;
+        tail[TAIL_CORRECT] = (float)correct;
+        tail[TAIL_COUNT] = (float)n;
+    }
+    tail[TAIL_ERROR] = read_rc != ST_OK;
+    double t1 = now_if(pt);
+    st_dist_allreduce_sum(m->grads, m->nparams + TAIL_N);
+    double t2 = now_if(pt);
+    memcpy(tail_out, tail, TAIL_N * sizeof(float));
+    /* The error flag arrived with the gradients: every rank knows at once that some rank
+     * failed, skips the update and joins the agreement that prints the message. */
+    if (tail[TAIL_ERROR] > 0) return st_dist_any_error(read_rc);
+    st_optim_step(&R->opt, m->params, m->grads, m->ranges, m->ntensors, m->trainable);
+    if (pt) {
+        double t3 = st_time();
+        pt->fwd_bwd += t1 - t0;
+        pt->allreduce += t2 - t1;
+        pt->optim += t3 - t2;
+    }
+    return ST_OK;
+}
+
 int st_fit(st_config *cfg, const char *resume) {
-    run R;
+    st_run R;
     if (run_open(&R, cfg) != ST_OK) {
-        run_close(&R);
+        st_run_close(&R);
         return ST_ERR;
     }
     st_model *m = &R.model;
     const st_train_cfg *tc = &cfg->train;
-    const int Bg = tc->batch_size, K = m->num_outputs;
+    const int Bg = tc->batch_size;
     const int64_t steps = (int64_t)((R.ntrain + (size_t)Bg - 1) / (size_t)Bg);
     st_train_state ts = {0, 0, 0, tc->seed, {0, 0, 0}};
     int rc = ST_OK;
@@ -283,37 +317,17 @@ int st_fit(st_config *cfg, const char *resume) {
             st_shard(bg, R.rank, R.size, &lo, &hi);
             for (int i = lo; i < hi; i++) R.rows[i - lo] = R.perm[first + (size_t)i];
 
-            /* A rank with no rows this step (tiny last batch) still contributes zeros to the
-             * allreduce: the collective count never depends on the data. */
-            st_model_zero_grad(m);
-            float *tail = m->grads + m->nparams;
-            memset(tail, 0, TAIL_N * sizeof(float));
             int lrc = st_split_read(&R.train, R.rows, hi - lo, &R.batch);
-            if (lrc == ST_OK && hi > lo) {
-                const float *z = st_model_forward(m, &R.batch, 1);
-                double correct = 0;
-                double l = st_loss_compute(R.loss, m->head_act, z, R.batch.y, hi - lo, K,
-                                           1.0f / (float)bg, R.dz, &correct);
-                st_model_backward(m, &R.batch, R.dz);
-                tail[TAIL_LOSS] = (float)l;
-                tail[TAIL_CORRECT] = (float)correct;
-                tail[TAIL_COUNT] = (float)(hi - lo);
-            }
-            tail[TAIL_ERROR] = lrc != ST_OK;
-            st_dist_allreduce_sum(m->grads, m->nparams + TAIL_N);
-            /* The error flag arrived with the gradients: every rank knows at once that some
-             * rank failed, skips the update and joins the agreement that prints the message. */
-            if (tail[TAIL_ERROR] > 0) {
-                rc = st_dist_any_error(lrc);
-                goto done;
-            }
-            st_optim_step(&R.opt, m->params, m->grads, m->ranges, m->ntensors, m->trainable);
+            float tail[TAIL_N];
+            rc = st_run_step(&R, hi - lo, bg, lrc, tail, NULL);
+            if (rc != ST_OK) goto done;
             ts.partial[0] += tail[TAIL_LOSS];
             ts.partial[1] += tail[TAIL_CORRECT];
             ts.partial[2] += tail[TAIL_COUNT];
             samples += bg;
             ts.global_step++;
             if (!isfinite(tail[TAIL_LOSS])) {
+                /* Every rank sees the same reduced loss, so every rank stops here together. */
                 st_error_set("loss is %g at epoch %lld step %lld: training diverged (lower "
                              "learning_rate or set clipnorm)", (double)tail[TAIL_LOSS],
                              (long long)ts.epoch + 1, (long long)ts.step_in_epoch + 1);
@@ -362,7 +376,7 @@ int st_fit(st_config *cfg, const char *resume) {
         }
     }
 done:
-    run_close(&R);
+    st_run_close(&R);
     return rc;
 }
 
@@ -397,7 +411,7 @@ static int open_for_eval(const char *ckpt, const char *data, const char *split, 
         st_error_set("%s: stored config has unknown loss '%s'", path, cfg->train.loss);
         rc = ST_ERR;
     }
-    if (rc == ST_OK) rc = check_head(m, *loss, ds->num_classes, cfg->data.path);
+    if (rc == ST_OK) rc = st_run_check_head(m, *loss, ds->num_classes, cfg->data.path);
     return st_dist_any_error(rc);
 }
 

@@ -1,0 +1,150 @@
+/*
+ * bench.c - `seqtrain train CONFIG --benchmark STEPS`: the training step, timed, on generated
+ * data of the config's shapes.
+ *
+ * What is measured is exactly the step that training runs (st_run_step: forward, backward, one
+ * allreduce, optimizer), on a batch generated once in memory, so the numbers are the model's
+ * and the machine's, not the disk's. Phases are summed per rank and reported as the mean and the
+ * max over ranks: a max far above the mean is load imbalance (or a noisy neighbour).
+ *
+ * Shapes: from the dataset's metadata when [data] path names a readable file (no rows are
+ * read); else from [data] seq_len and features (features 0: token ids drawn from the embedding's
+ * input_dim; the classes follow the head: one unit = 2 classes, else one per unit).
+ *
+ * Not here: checkpoints, validation, files of any kind.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "seqtrain/dist.h"
+#include "seqtrain/error.h"
+#include "seqtrain/log.h"
+#include "seqtrain/rng.h"
+#include "seqtrain/train.h"
+#include "train/run.h"
+
+/* Input shape and class count without reading any row. */
+static int bench_shape(st_run *R, const st_config *cfg, st_shape *shape, int *num_classes) {
+    if (cfg->data.path[0] && access(cfg->data.path, R_OK) == 0) {
+        int rc = st_dataset_open(&R->ds, cfg->data.path);
+        if (rc == ST_OK) rc = st_split_open(&R->ds, cfg->data.train_split, &R->train);
+        if (rc != ST_OK) return rc;
+        *shape = st_split_shape(&R->train);
+        *num_classes = R->ds.num_classes;
+        return ST_OK;
+    }
+    if (cfg->data.seq_len <= 0) {
+        st_error_set("%s: --benchmark needs [data] path to an existing dataset, or [data] "
+                     "seq_len (and features for float input) to generate data", cfg->origin);
+        return ST_ERR;
+    }
+    int F = cfg->data.features;
+    *shape = (st_shape){.seq = cfg->data.seq_len, .feat = F > 0 ? F : 1, .tokens = F == 0};
+    *num_classes = -1; /* follows the head, decided after the model is built */
+    return ST_OK;
+}
+
+/* This rank's rows of one global batch, generated once: token ids in [1, vocab) (no padding,
+ * so every model does its full work), or N(0, 1) features; labels uniform over the classes. */
+static void bench_fill(st_run *R, int n, int vocab, int classes, uint64_t seed) {
+    st_batch *b = &R->batch;
+    st_rng r = st_rng_make(seed, 0xBE4C4ULL + (uint64_t)R->rank);
+    b->B = n;
+    size_t cells = (size_t)n * (size_t)b->T;
+    if (b->tokens)
+        for (size_t i = 0; i < cells; i++) b->tok[i] = 1 + (int32_t)st_rng_below(&r, vocab - 1);
+    else
+        for (size_t i = 0; i < cells * (size_t)b->F; i++) b->x[i] = st_rng_normal(&r);
+    for (int i = 0; i < n; i++) b->y[i] = (int32_t)st_rng_below(&r, (uint64_t)classes);
+}
+
+static size_t peak_rss_kb(void) {
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return (size_t)u.ru_maxrss;
+}
+
+int st_fit_benchmark(st_config *cfg, int steps, int warmup) {
+    st_run R;
+    memset(&R, 0, sizeof R);
+    R.cfg = cfg;
+    R.rank = st_dist_rank();
+    R.size = st_dist_size();
+    R.ds.file = -1;
+    R.train.x = R.train.y = R.valid.x = R.valid.y = -1;
+    st_shape shape;
+    int classes = 0;
+    int rc = st_dist_any_error(bench_shape(&R, cfg, &shape, &classes));
+    if (rc == ST_OK) rc = st_run_setup(&R, cfg, shape, classes);
+    if (rc != ST_OK) {
+        st_run_close(&R);
+        return ST_ERR;
+    }
+    st_model *m = &R.model;
+    if (classes < 0) classes = m->num_outputs == 1 ? 2 : m->num_outputs;
+    int vocab = shape.tokens ? (shape.vocab > 0 ? shape.vocab : m->layers[0].input_dim) : 0;
+
+    st_split fake = {.T = shape.seq > 0 ? shape.seq : 1, .F = shape.tokens ? 1 : shape.feat,
+                     .tokens = shape.tokens};
+    st_batch_init(&R.batch, &fake, m->maxB);
+    R.batch.T = fake.T;
+    const int Bg = cfg->train.batch_size;
+    int lo, hi;
+    st_shard(Bg, R.rank, R.size, &lo, &hi);
+    bench_fill(&R, hi - lo, vocab, classes, cfg->train.seed);
+    st_model_init(m, cfg->train.seed);
+    st_dist_bcast(m->params, m->nparams * sizeof(float), 0);
+
+    double t_first = st_time();
+    float tail[TAIL_N];
+    for (int s = 0; s < warmup && rc == ST_OK; s++)
+        rc = st_run_step(&R, hi - lo, Bg, ST_OK, tail, NULL);
+    st_phase_times pt = {0, 0, 0, 0};
+    st_dist_barrier();
+    double t0 = st_time();
+    for (int s = 0; s < steps && rc == ST_OK; s++)
+        rc = st_run_step(&R, hi - lo, Bg, ST_OK, tail, &pt);
+    st_dist_barrier();
+    double elapsed = st_time() - t0;
+    if (rc != ST_OK) {
+        st_run_close(&R);
+        return rc;
+    }
+
+    /* Per-step milliseconds of each phase, then mean and max over ranks. */
+    double ms = 1000.0 / (steps > 0 ? steps : 1);
+    double v[5] = {pt.fwd_bwd * ms, pt.allreduce * ms, pt.optim * ms, pt.data * ms,
+                   (double)peak_rss_kb() / 1024.0};
+    double sum[5], mx[5];
+    memcpy(sum, v, sizeof v);
+    memcpy(mx, v, sizeof v);
+    st_dist_allreduce_sum_f64(sum, 5);
+    st_dist_allreduce_max_f64(mx, 5);
+    double P = R.size, sps = elapsed > 0 ? (double)steps * Bg / elapsed : 0;
+    double startup = st_start_time > 0 ? t_first - st_start_time : 0;
+    ST_LOG(ST_LOG_INFO,
+           "benchmark: %d steps of global batch %d on %d rank%s x %d thread%s: %.1f samples/s, "
+           "%.2f ms/step\n"
+           "  per step (mean / max over ranks): forward+backward %.2f / %.2f ms, allreduce "
+           "%.2f / %.2f ms, optimizer %.2f / %.2f ms\n"
+           "  peak RSS per rank %.1f / %.1f MiB, %zu parameters, start-up %.2f s\n",
+           steps, Bg, R.size, R.size > 1 ? "s" : "", st_blas_threads(),
+           st_blas_threads() > 1 ? "s" : "", sps, elapsed * ms, sum[0] / P, mx[0], sum[1] / P,
+           mx[1], sum[2] / P, mx[2], sum[4] / P, mx[4], m->nparams, startup);
+    ST_LOG(ST_LOG_INFO,
+           "BENCH {\"ranks\": %d, \"threads\": %d, \"steps\": %d, \"global_batch\": %d, "
+           "\"samples_per_s\": %.3f, \"step_ms\": %.4f, "
+           "\"fwd_bwd_ms\": {\"mean\": %.4f, \"max\": %.4f}, "
+           "\"allreduce_ms\": {\"mean\": %.4f, \"max\": %.4f}, "
+           "\"optimizer_ms\": {\"mean\": %.4f, \"max\": %.4f}, "
+           "\"data_ms\": {\"mean\": %.4f, \"max\": %.4f}, "
+           "\"peak_rss_mb\": {\"mean\": %.2f, \"max\": %.2f}, \"startup_s\": %.4f, "
+           "\"nparams\": %zu}\n",
+           R.size, st_blas_threads(), steps, Bg, sps, elapsed * ms, sum[0] / P, mx[0],
+           sum[1] / P, mx[1], sum[2] / P, mx[2], sum[3] / P, mx[3], sum[4] / P, mx[4], startup,
+           m->nparams);
+    st_run_close(&R);
+    return ST_OK;
+}

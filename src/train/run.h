@@ -1,0 +1,54 @@
+/*
+ * run.h - internals shared by the training loop (fit.c) and the benchmark (bench.c): the state
+ * of one run and the data-parallel training step. Not a public API.
+ */
+#ifndef ST_TRAIN_RUN_H
+#define ST_TRAIN_RUN_H
+
+#include "seqtrain/config.h"
+#include "seqtrain/data.h"
+#include "seqtrain/loss.h"
+#include "seqtrain/model.h"
+#include "seqtrain/optim.h"
+
+/* Indices into the gradient buffer's tail (model.h, ST_MODEL_GRAD_TAIL): one allreduce per
+ * step carries the gradients and these. */
+enum { TAIL_LOSS = 0, TAIL_CORRECT, TAIL_COUNT, TAIL_ERROR, TAIL_N };
+
+/* Everything one run needs, built once. */
+typedef struct st_run {
+    st_config *cfg;
+    st_dataset ds;
+    st_split train, valid; /* valid.n == 0: no validation */
+    size_t ntrain;         /* rows of `train` used for training (before validation_split) */
+    size_t val_lo, nval;   /* validation rows [val_lo, val_lo + nval) of the `valid` split */
+    int has_valid;
+    st_model model;
+    st_optim opt;
+    st_loss_kind loss;
+    st_batch batch; /* this rank's rows of the current step */
+    float *dz;      /* (maxB, K) loss gradient w.r.t. the head's output */
+    size_t *perm;   /* (ntrain) the epoch's order */
+    size_t *rows;   /* (maxB) this rank's rows of the current batch */
+    int rank, size;
+} st_run;
+
+/* Seconds spent per phase, accumulated over steps (benchmark and timeline). */
+typedef struct st_phase_times {
+    double data, fwd_bwd, allreduce, optim;
+} st_phase_times;
+
+/* Builds model, loss, optimizer and step buffers for inputs of `shape` (R->rank/size/cfg set).
+ * Collective: errors are agreed. */
+int st_run_setup(st_run *R, st_config *cfg, st_shape shape, int num_classes);
+void st_run_close(st_run *R);
+int st_run_check_head(const st_model *m, st_loss_kind loss, int num_classes, const char *origin);
+/* One data-parallel step on the n rows in R->batch (part of a global batch of bg rows):
+ * forward, backward, ONE allreduce of gradients + tail, optimizer update. read_rc is this
+ * rank's outcome of loading its rows; any rank's failure makes every rank return ST_ERR (the
+ * first failing rank prints). tail_out gets the reduced tail. pt != NULL: phases are timed.
+ * Collective. */
+int st_run_step(st_run *R, int n, int bg, int read_rc, float tail_out[TAIL_N],
+                st_phase_times *pt);
+
+#endif
