@@ -32,6 +32,11 @@ typedef struct st_train_state {
 
 int st_ckpt_save(const char *path, const st_model *m, const st_optim *o, const st_train_state *ts,
                  const char *config_text);
+/* For parity tests (`seqtrain gradients`): writes /gradients/<layer>/<param> (m->grads, same
+ * shapes as the weights), /probabilities float32 (n, K) and /loss (float64 scalar, the mean
+ * over the n rows), atomically like a checkpoint. */
+int st_ckpt_save_gradients(const char *path, const st_model *m, const float *probs, size_t n,
+                           int K, double loss);
 /* Loads weights (and, when o/ts are not NULL, optimizer state and train state) into a model
  * built with the same architecture. Mismatched names or shapes are errors naming the dataset. */
 int st_ckpt_load(const char *path, st_model *m, st_optim *o, st_train_state *ts);

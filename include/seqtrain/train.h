@@ -16,6 +16,11 @@ int st_fit(st_config *cfg, const char *resume);
 int st_fit_benchmark(st_config *cfg, int steps, int warmup);
 /* Loss and accuracy of a checkpoint on a split (sharded over the ranks). Collective. */
 int st_evaluate(const char *ckpt, const char *data, const char *split, double *loss, double *acc);
+/* Parity tests: the first `rows` rows of a split as ONE batch through a checkpoint's model
+ * (inference mode: no dropout), loss = mean over the rows, one backward; writes the file of
+ * st_ckpt_save_gradients. Runs on rank 0 (other ranks only agree on errors). Collective. */
+int st_gradients(const char *ckpt, const char *data, const char *split, int rows,
+                 const char *out);
 /* Writes /predictions float32 (N, K) probabilities for a split to out. Collective. */
 int st_predict(const char *ckpt, const char *data, const char *split, const char *out);
 

@@ -3,6 +3,7 @@
  * rebuilds the model) applied to a split of a dataset, sharded over the ranks.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -20,9 +21,16 @@ static const char *k_predict_help =
     "Writes /predictions float32 (N, K), the model's probabilities for every row of the split.\n";
 
 /* Options of evaluate and predict; predict alone has --out. Values point into argv. */
+static const char *k_gradients_help =
+    "usage: seqtrain gradients --checkpoint CKPT --data FILE [--split train] [--rows N] --out G.h5\n"
+    "\n"
+    "For parity tests against another implementation: the first N rows (default 8) as one\n"
+    "batch, inference mode; writes /probabilities (N, K), /loss (the mean) and\n"
+    "/gradients/<layer>/<param> (d loss / d weight, Keras shapes).\n";
+
 typedef struct opts {
     const char *ckpt, *data, *split, *out;
-    int help;
+    int help, rows;
 } opts;
 
 /* Every rank parses the same argv, so every rank reaches the same verdict; the error is still
@@ -41,6 +49,11 @@ static int parse(int argc, char **argv, opts *o, int want_out) {
         else if (!strcmp(a, "--data")) slot = &o->data;
         else if (!strcmp(a, "--split")) slot = &o->split;
         else if (want_out && !strcmp(a, "--out")) slot = &o->out;
+        else if (want_out == 2 && !strcmp(a, "--rows")) {
+            o->rows = i + 1 < argc ? atoi(argv[++i]) : 0;
+            if (o->rows < 1) return st_cli_usage_error("--rows needs a number >= 1");
+            continue;
+        }
         else if (!strcmp(a, "--quiet")) { st_log_level = ST_LOG_WARN; continue; }
         else return st_cli_usage_error("unknown argument '%s' (see --help)", a);
         if (i + 1 >= argc) return st_cli_usage_error("%s needs a value", a);
@@ -77,6 +90,28 @@ int st_cmd_predict(int argc, char **argv) {
         return ST_EXIT_OK;
     }
     if (st_predict(o.ckpt, o.data, o.split, o.out) != ST_OK) return ST_EXIT_FAIL;
+    ST_LOG(ST_LOG_INFO, "wrote %s\n", o.out);
+    return ST_EXIT_OK;
+}
+
+/* Whether --split was on the command line (gradients defaults to train, not test). */
+static int split_given(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--split")) return 1;
+    return 0;
+}
+
+int st_cmd_gradients(int argc, char **argv) {
+    opts o;
+    int st = parse(argc, argv, &o, 2);
+    if (st != ST_EXIT_OK) return st;
+    if (o.help) {
+        ST_LOG(ST_LOG_INFO, "%s", k_gradients_help);
+        return ST_EXIT_OK;
+    }
+    if (!strcmp(o.split, "test") && !split_given(argc, argv)) o.split = "train";
+    if (st_gradients(o.ckpt, o.data, o.split, o.rows ? o.rows : 8, o.out) != ST_OK)
+        return ST_EXIT_FAIL;
     ST_LOG(ST_LOG_INFO, "wrote %s\n", o.out);
     return ST_EXIT_OK;
 }

@@ -21,6 +21,8 @@ static const char *k_usage =
     "                        write /predictions (N, K) probabilities\n"
     "  summary CONFIG [--set section.key=value]...\n"
     "                        Keras-style table of layers, output shapes, parameters\n"
+    "  gradients --checkpoint CKPT --data FILE [--rows N] --out G.h5\n"
+    "                        loss gradients of one batch (parity tests)\n"
     "\n"
     "`seqtrain COMMAND --help` describes a command. CKPT is a checkpoint file or a directory\n"
     "(its newest checkpoint).\n";
@@ -60,6 +62,8 @@ int main(int argc, char **argv) {
         status = st_cmd_evaluate(argc - 1, argv + 1);
     else if (!strcmp(cmd, "predict"))
         status = st_cmd_predict(argc - 1, argv + 1);
+    else if (!strcmp(cmd, "gradients"))
+        status = st_cmd_gradients(argc - 1, argv + 1);
     else if (!strcmp(cmd, "summary"))
         status = st_cmd_summary(argc - 1, argv + 1);
     else if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {

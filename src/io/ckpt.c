@@ -147,6 +147,34 @@ static int save_body(hid_t f, hid_t lcpl, const st_model *m, const st_optim *o,
     return ST_OK;
 }
 
+int st_ckpt_save_gradients(const char *path, const st_model *m, const float *probs, size_t n,
+                           int K, double loss) {
+    char tmp[ST_PATH_MAX + 8], dpath[H5PATH_MAX];
+    h5_quiet();
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    int bad = f < 0 || lcpl < 0 || H5Pset_create_intermediate_group(lcpl, 1) < 0;
+    FOR_EACH_PARAM(m, L, P) {
+        if (bad) break;
+        snprintf(dpath, sizeof dpath, "/gradients/%s/%s", L->name, P->name);
+        bad = write_param(f, lcpl, dpath, P, m->grads + P->offset) != 0;
+    }
+    hsize_t dims[2] = {n, (hsize_t)K};
+    if (!bad)
+        bad = write_dset(f, lcpl, "/probabilities", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, dims,
+                         probs) ||
+              write_dset(f, lcpl, "/loss", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0, NULL, &loss);
+    if (lcpl >= 0) H5Pclose(lcpl);
+    if (f >= 0 && H5Fclose(f) < 0) bad = 1;
+    if (bad || rename(tmp, path) != 0) {
+        unlink(tmp);
+        st_error_set("%s: cannot write gradients", path);
+        return ST_ERR;
+    }
+    return ST_OK;
+}
+
 /* fsync of a file or directory by name: the rename must not reach the disk before the data. */
 static int sync_path(const char *path, int dir) {
     int fd = open(path, dir ? O_RDONLY | O_DIRECTORY : O_RDONLY);

@@ -398,13 +398,14 @@ static int config_from_ckpt(const char *ckpt, const char *data, st_config *cfg, 
 
 /* Shared by evaluate and predict: model from a checkpoint, data split opened, rows agreed. */
 static int open_for_eval(const char *ckpt, const char *data, const char *split, st_config *cfg,
-                         st_dataset *ds, st_split *s, st_model *m, st_loss_kind *loss) {
+                         st_dataset *ds, st_split *s, st_model *m, st_loss_kind *loss,
+                         int maxB) {
     char path[ST_PATH_MAX];
     int rc = config_from_ckpt(ckpt, data, cfg, path, sizeof path);
     if (rc == ST_OK) rc = st_dataset_open(ds, cfg->data.path);
     if (rc == ST_OK) rc = st_split_open(ds, split, s);
     if (st_dist_any_error(rc) != ST_OK) return ST_ERR;
-    int maxB = cfg->train.batch_size > 0 ? cfg->train.batch_size : 128;
+    if (maxB <= 0) maxB = cfg->train.batch_size > 0 ? cfg->train.batch_size : 128;
     rc = st_model_build(m, cfg, st_split_shape(s), maxB);
     if (rc == ST_OK) rc = st_ckpt_load(path, m, NULL, NULL);
     if (rc == ST_OK && st_loss_parse(cfg->train.loss, loss) != 0) {
@@ -424,7 +425,7 @@ int st_evaluate(const char *ckpt, const char *data, const char *split, double *l
     st_loss_kind lk;
     st_batch b = {0};
     size_t *rows = NULL;
-    int rc = open_for_eval(ckpt, data, split, &cfg, &ds, &s, &m, &lk);
+    int rc = open_for_eval(ckpt, data, split, &cfg, &ds, &s, &m, &lk, 0);
     if (rc == ST_OK) {
         st_batch_init(&b, &s, m.maxB);
         rows = st_malloc(sizeof(size_t) * m.maxB);
@@ -453,7 +454,7 @@ int st_predict(const char *ckpt, const char *data, const char *split, const char
     st_batch b = {0};
     size_t *rows = NULL;
     float *mine = NULL, *all = NULL;
-    int rc = open_for_eval(ckpt, data, split, &cfg, &ds, &s, &m, &lk);
+    int rc = open_for_eval(ckpt, data, split, &cfg, &ds, &s, &m, &lk, 0);
     if (rc == ST_OK) {
         int K = m.num_outputs, rank = st_dist_rank(), size = st_dist_size();
         size_t my = s.n * (size_t)(rank + 1) / size - s.n * (size_t)rank / size;
@@ -475,6 +476,49 @@ int st_predict(const char *ckpt, const char *data, const char *split, const char
     st_free(rows);
     st_free(mine);
     st_free(all);
+    if (b.maxB) st_batch_free(&b);
+    st_model_free(&m);
+    if (s.x >= 0) st_split_close(&s);
+    if (ds.file >= 0) st_dataset_close(&ds);
+    st_config_free(&cfg);
+    return rc;
+}
+
+int st_gradients(const char *ckpt, const char *data, const char *split, int rows,
+                 const char *out) {
+    st_config cfg = {0};
+    st_dataset ds = {.file = -1};
+    st_split s = {.x = -1, .y = -1};
+    st_model m = {0};
+    st_loss_kind lk;
+    st_batch b = {0};
+    size_t *ids = NULL;
+    float *dz = NULL, *p = NULL;
+    int rc = open_for_eval(ckpt, data, split, &cfg, &ds, &s, &m, &lk, rows);
+    if (rc != ST_OK) goto done;
+    int wrc = ST_OK;
+    if (st_dist_rank() == 0) {
+        int n = rows < (int)s.n ? rows : (int)s.n, K = m.num_outputs;
+        st_batch_init(&b, &s, m.maxB);
+        ids = st_malloc(sizeof(size_t) * (size_t)m.maxB);
+        dz = st_malloc(sizeof(float) * (size_t)m.maxB * K);
+        p = st_malloc(sizeof(float) * (size_t)m.maxB * K);
+        for (int i = 0; i < n; i++) ids[i] = (size_t)i;
+        wrc = st_split_read(&s, ids, n, &b);
+        if (wrc == ST_OK) {
+            st_model_zero_grad(&m);
+            const float *z = st_model_forward(&m, &b, 0);
+            double l = st_loss_compute(lk, m.head_act, z, b.y, n, K, 1.0f / (float)n, dz, NULL);
+            st_loss_probs(m.head_act, z, p, n, K);
+            st_model_backward(&m, &b, dz);
+            wrc = st_ckpt_save_gradients(out, &m, p, (size_t)n, K, l / n);
+        }
+    }
+    rc = st_dist_any_error(wrc);
+done:
+    st_free(ids);
+    st_free(dz);
+    st_free(p);
     if (b.maxB) st_batch_free(&b);
     st_model_free(&m);
     if (s.x >= 0) st_split_close(&s);
