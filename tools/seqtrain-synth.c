@@ -8,6 +8,15 @@
  *
  * Task "sum": float features (N, T, F); label 1 when the sum of the first feature over the
  * sequence is positive (for feature-input models, e.g. images read row by row).
+ *
+ * Task "copy-shift" (many-to-many): token rows like "order", labels per step y (N, T):
+ * y_t = x_{t-1} at real steps (0 at a row's first real step and at padding), num_classes =
+ * vocab. A character-level language model's shape, solvable by any recurrent layer that keeps
+ * one token of memory.
+ *
+ * Task "blobs": float vectors x (N, F) (no time axis, the shape of a flattened MNIST image),
+ * --classes K classes; each class has a centre in [0, 1]^F and a row is its centre plus
+ * N(0, 0.5^2) noise: learnable by a dense layer, for dense-only models.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -18,10 +27,11 @@
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: seqtrain-synth --out FILE.h5 [--task order|sum] [--train N] [--test N]\n"
-            "                      [--steps T] [--min-len L] [--vocab V] [--features F]\n"
-            "                      [--padding pre|post] [--seed S]\n"
-            "Defaults: order, 4000 train, 1000 test, T 20, min-len 6, vocab 20, F 4, pre, 1.\n");
+            "usage: seqtrain-synth --out FILE.h5 [--task order|sum|copy-shift|blobs] [--train N]\n"
+            "                      [--test N] [--steps T] [--min-len L] [--vocab V]\n"
+            "                      [--features F] [--classes K] [--padding pre|post] [--seed S]\n"
+            "Defaults: order, 4000 train, 1000 test, T 20, min-len 6, vocab 20, F 4, K 10, pre,\n"
+            "seed 1.\n");
 }
 
 /* One "order" row of length len, padded to T. */
@@ -37,16 +47,29 @@ static int order_row(st_rng *r, int32_t *row, int T, int len, int vocab, int pos
     return a < b;
 }
 
+/* One "copy-shift" row of length len, padded to T; labels y_t = x_{t-1} (0 at the first real
+ * step and at padding). */
+static void copy_row(st_rng *r, int32_t *row, int32_t *lab, int T, int len, int vocab, int post) {
+    int off = post ? 0 : T - len;
+    memset(row, 0, sizeof(int32_t) * (size_t)T);
+    memset(lab, 0, sizeof(int32_t) * (size_t)T);
+    for (int t = 0; t < len; t++) {
+        row[off + t] = 1 + (int32_t)st_rng_below(r, (uint64_t)vocab - 1);
+        if (t > 0) lab[off + t] = row[off + t - 1];
+    }
+}
+
 int main(int argc, char **argv) {
     const char *out = NULL, *task = "order";
     long ntrain = 4000, ntest = 1000;
-    int T = 20, minlen = 6, vocab = 20, F = 4, post = 0;
+    int T = 20, minlen = 6, vocab = 20, F = 4, K = 10, post = 0;
     unsigned long long seed = 1;
     static struct option opts[] = {
         {"out", 1, 0, 'o'},   {"task", 1, 0, 'k'},    {"train", 1, 0, 'n'},
         {"test", 1, 0, 'm'},  {"steps", 1, 0, 'T'},   {"min-len", 1, 0, 'l'},
         {"vocab", 1, 0, 'v'}, {"features", 1, 0, 'F'}, {"padding", 1, 0, 'p'},
-        {"seed", 1, 0, 's'},  {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
+        {"seed", 1, 0, 's'},  {"classes", 1, 0, 'K'}, {"help", 0, 0, 'h'},
+        {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -58,32 +81,50 @@ int main(int argc, char **argv) {
         case 'l': minlen = atoi(optarg); break;
         case 'v': vocab = atoi(optarg); break;
         case 'F': F = atoi(optarg); break;
+        case 'K': K = atoi(optarg); break;
         case 'p': post = !strcmp(optarg, "post"); break;
         case 's': seed = strtoull(optarg, NULL, 10); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
     }
+    int copy = !strcmp(task, "copy-shift"), blobs = !strcmp(task, "blobs");
     if (!out || ntrain < 1 || ntest < 0 || T < 2 || minlen < 2 || minlen > T || vocab < 4 ||
-        F < 1 || (strcmp(task, "order") && strcmp(task, "sum"))) {
+        F < 1 || K < 2 || (strcmp(task, "order") && strcmp(task, "sum") && !copy && !blobs)) {
         fprintf(stderr, "seqtrain-synth: error: bad or missing arguments\n");
         usage(stderr);
         return 2;
     }
-    int tokens = !strcmp(task, "order");
+    int tokens = !strcmp(task, "order") || copy;
+    if (blobs) T = 0; /* vectors (N, F) */
+    const int Te = T ? T : 1, yT = copy ? T : 0;
     long n[2] = {ntrain, ntest};
     int32_t *tok[2] = {0}, *y[2];
     float *x[2] = {0};
     st_split_data sd[2];
+    /* blobs: the class centres, shared by both splits */
+    float *centre = blobs ? st_malloc(sizeof(float) * (size_t)K * F) : NULL;
+    if (blobs) {
+        st_rng rc = st_rng_make(seed, 99);
+        for (long k = 0; k < (long)K * F; k++) centre[k] = st_rng_uniform(&rc);
+    }
     for (int s = 0; s < 2; s++) {
         st_rng r = st_rng_make(seed, (uint64_t)s + 1);
-        y[s] = st_malloc(sizeof(int32_t) * (size_t)(n[s] + 1));
+        y[s] = st_malloc(sizeof(int32_t) * (size_t)(n[s] * (yT ? yT : 1) + 1));
         if (tokens)
             tok[s] = st_malloc(sizeof(int32_t) * (size_t)(n[s] * T + 1));
         else
-            x[s] = st_malloc(sizeof(float) * (size_t)(n[s] * T * F + 1));
+            x[s] = st_malloc(sizeof(float) * (size_t)(n[s] * Te * F + 1));
         for (long i = 0; i < n[s]; i++) {
-            if (tokens) {
+            if (copy) {
+                int len = minlen + (int)st_rng_below(&r, (uint64_t)(T - minlen + 1));
+                copy_row(&r, tok[s] + i * T, y[s] + i * T, T, len, vocab, post);
+            } else if (blobs) {
+                int k = (int)st_rng_below(&r, (uint64_t)K);
+                for (int f = 0; f < F; f++)
+                    x[s][i * F + f] = centre[(size_t)k * F + f] + 0.5f * st_rng_normal(&r);
+                y[s][i] = k;
+            } else if (tokens) {
                 int len = minlen + (int)st_rng_below(&r, (uint64_t)(T - minlen + 1));
                 y[s][i] = order_row(&r, tok[s] + i * T, T, len, vocab, post);
             } else {
@@ -94,13 +135,15 @@ int main(int argc, char **argv) {
             }
         }
         sd[s] = (st_split_data){s ? "test" : "train", (size_t)n[s], T, tokens ? 1 : F,
-                                tok[s], x[s], y[s]};
+                                tok[s], x[s], y[s], yT};
     }
-    int rc = st_dataset_write(out, 2, tokens ? vocab : 0, sd, ntest > 0 ? 2 : 1);
+    int classes = copy ? vocab : blobs ? K : 2;
+    int rc = st_dataset_write(out, classes, tokens ? vocab : 0, sd, ntest > 0 ? 2 : 1);
     if (rc != ST_OK) fprintf(stderr, "seqtrain-synth: error: %s\n", st_error_get());
     else
         printf("wrote %s: task %s, %ld train + %ld test rows of %d steps\n", out, task, ntrain,
                ntest, T);
+    st_free(centre);
     for (int s = 0; s < 2; s++) {
         st_free(tok[s]);
         st_free(x[s]);

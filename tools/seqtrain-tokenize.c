@@ -1118,7 +1118,7 @@ int main(int argc, char **argv) {
     int nsd = 0;
     for (int s = 0; s < 3; s++) {
         if (s > 0 && nsplit[s] == 0) continue;
-        st_split_data v = {split_name[s], nsplit[s], (int)maxlen, 1, x[s], NULL, y[s]};
+        st_split_data v = {split_name[s], nsplit[s], (int)maxlen, 1, x[s], NULL, y[s], 0};
         sd[nsd++] = v;
     }
     if (st_dataset_write(o.out, o.ncls, (int)vocab_size, sd, nsd) != ST_OK)

@@ -4,8 +4,11 @@
  * Schema (also in the README):
  *   /<split>/x   int32 (N, T) token ids, 0 = padding     or  float32 (N, T, F) features
  *   /<split>/y   int32 (N) class ids in [0, num_classes)
+ *                or int32 (N, T) one class id per step (many-to-many: a sequence head; steps
+ *                the input mask marks as padding do not count)
  *   root attributes: num_classes (int), vocab_size (int, token datasets)
- *   optional: /vocab, /classes (string arrays)
+ *   optional: /vocab, /classes (string arrays; /vocab is id -> word, read by
+ *             st_dataset_read_vocab for pre-trained embeddings)
  * Splits: /train, /test, optional /valid.
  *
  * Each rank reads from the file only the rows of its part of each batch (st_split_read), never a
@@ -35,6 +38,7 @@ typedef struct st_split {
     int T;        /* steps per row */
     int F;        /* features per step (1 for tokens) */
     int tokens;   /* 1: int32 token ids; 0: float32 features */
+    int yT;       /* 0: y (N) one label per row; T: y (N, T) one label per step */
 } st_split;
 
 /* One batch in memory, sized once for maxB rows. */
@@ -44,7 +48,14 @@ typedef struct st_batch {
     int32_t *tok;  /* (B, T) token ids, batch-major */
     float *x;      /* (T, B, F) features, time-major */
     float *raw;    /* (B, T, F) read buffer before the transpose */
-    int32_t *y;    /* (B) */
+    int32_t *y;    /* (B) labels, or (B, yT) per-step labels (batch-major) */
+    int yT;        /* 0, or steps per row of y (the split's yT) */
+    /* Context for dropout masks (layer.h, st_layer_in): ids is filled by st_split_read with
+     * each row's index in the split (its global sample id); seed and epoch are set by the
+     * training loop before each step (0 elsewhere). */
+    int64_t *ids;  /* (B) */
+    uint64_t seed;
+    int64_t epoch;
     size_t *rows;  /* (B) scratch: sorted row order */
     int *order;    /* (B) scratch */
 } st_batch;
@@ -73,13 +84,20 @@ typedef struct st_split_data {
     int T, F;
     const int32_t *tokens; /* (n, T) or NULL */
     const float *x;        /* (n, T, F) or NULL */
-    const int32_t *y;      /* (n) */
+    const int32_t *y;      /* (n), or (n, T) when yT */
+    int yT;                /* 0: y (n); T: y (n, T) per-step labels (T must equal T) */
 } st_split_data;
 int st_dataset_write(const char *path, int num_classes, int vocab_size, const st_split_data *splits,
                      int nsplits);
 
-/* Writes /predictions float32 (n, K) to path (PATH.tmp, then renamed). src/io/predictions.c. */
-int st_predictions_write(const char *path, const float *p, size_t n, int K);
+/* Writes /predictions float32 (n, K), or (n, T, K) when T > 0 (a sequence head), to path
+ * (PATH.tmp, then renamed). src/io/predictions.c. */
+int st_predictions_write(const char *path, const float *p, size_t n, int T, int K);
+
+/* The dataset's /vocab (id -> word strings), if it has one: *words gets n strings in an array,
+ * all from st_malloc (st_free each, then the array); returns ST_OK with *n = 0 when there is no
+ * /vocab, ST_ERR (with a message) when it is not a 1-D string dataset. */
+int st_dataset_read_vocab(const st_dataset *d, char ***words, size_t *n);
 
 /* The permutation of [0, n) for an epoch: a pure function of (seed, epoch), identical on every
  * rank and for any number of ranks. */

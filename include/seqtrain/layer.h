@@ -55,22 +55,44 @@ typedef enum st_init {
 int st_init_parse(const char *name, st_init *out);
 const char *st_init_name(st_init k);
 
+/* Bidirectional merge modes (Keras merge_mode). */
+typedef enum st_merge { ST_MERGE_CONCAT = 0, ST_MERGE_SUM, ST_MERGE_MUL, ST_MERGE_AVE } st_merge;
+/* Attention scores: luong h_t . (h_s W), bahdanau v . tanh(h_t W1 + h_s W2). */
+typedef enum st_score { ST_SCORE_LUONG = 0, ST_SCORE_BAHDANAU } st_score;
+
 /* One parameter tensor. fan_in/fan_out follow Keras: for a 2-D kernel (in, n) they are in, n. */
 typedef struct st_param {
-    char name[32]; /* Keras name: "kernel", "recurrent_kernel", "bias", "embeddings", ... */
+    /* Keras name: "kernel", "recurrent_kernel", "bias", "embeddings", ...; a wrapper's tensors
+     * are "<inner>/<name>" ("forward/kernel"), stored as nested HDF5 groups in checkpoints. */
+    char name[32];
     st_dims dims;
     st_init init;
     size_t offset; /* into the model's parameter buffer (set by the model) */
     float *w;      /* view into the parameter buffer, dims elements */
     float *g;      /* view into the gradient buffer, same layout */
+    /* 1: not trained (the optimizer skips it, its gradient stays 0), but saved and loaded like
+     * any weight: BatchNormalization's moving_mean / moving_variance. Set by build. */
+    int nontrainable;
 } st_param;
 
 typedef struct st_layer st_layer;
 
+/* What a layer reads in one call.
+ *
+ * Randomness in training (dropout, recurrent dropout): every mask value is a pure function of
+ * (seed, epoch, GLOBAL sample id of the row, layer, unit) - st_dropout_mask() in
+ * src/layers/layer_impl.h - so the masks do not depend on the number of ranks or on which rank
+ * holds a row, and a resumed run regenerates them. The model copies sample_ids, seed and epoch
+ * from the batch (st_batch in data.h; fit.c sets them from the epoch's permutation) into every
+ * layer's st_layer_in. sample_ids == NULL (unit tests, tools): row b uses id b. At inference
+ * (train = 0) dropout is the identity and these fields are unused. */
 typedef struct st_layer_in {
     const float *x;         /* (T, B, in.feat) or (B, in.feat); NULL for token input */
     const int32_t *tokens;  /* (B, T) token ids for an embedding; else NULL */
     const uint8_t *mask;    /* (T, B), 1 = real step; NULL = all steps real */
+    const int64_t *sample_ids; /* (B) global sample id of each row (its row in the split) */
+    uint64_t seed;             /* the run's seed ([train] seed) */
+    int64_t epoch;             /* 0-based epoch of this step */
 } st_layer_in;
 
 typedef struct st_layer_ops {
@@ -99,8 +121,8 @@ struct st_layer {
 
     /* Options (Keras names). Each type reads the ones it has; defaults set by st_layer_create. */
     int units;
-    st_act activation;           /* dense default linear; simple_rnn / lstm default tanh */
-    st_act recurrent_activation; /* lstm: default sigmoid */
+    st_act activation;           /* dense default linear; recurrent layers default tanh */
+    st_act recurrent_activation; /* lstm, gru: default sigmoid */
     int return_sequences;
     int use_bias;         /* default 1 */
     int unit_forget_bias; /* lstm: default 1 */
@@ -108,6 +130,25 @@ struct st_layer {
     int input_dim, output_dim; /* embedding */
     st_init kernel_init, recurrent_init, bias_init, embeddings_init;
     int trainable; /* default 1 */
+    /* Dropout (Keras semantics, inverted scaling 1/(1 - rate), training only). The dropout
+     * layer keeps its `rate` in `dropout`; simple_rnn / lstm read both: `dropout` masks the
+     * input x_t, `recurrent_dropout` masks h_{t-1} in the recurrence, one mask per sequence. */
+    float dropout, recurrent_dropout;
+    /* batch_norm: momentum (0.99), epsilon (1e-3), center, scale (1, 1). */
+    float momentum, epsilon;
+    int center, scale;
+    /* embedding: pre-trained vectors (word2vec/GloVe text) and an optional id -> word list
+     * (one word per line; default: the dataset's /vocab). "" = none. Loaded by
+     * st_model_load_pretrained() after init. */
+    char weights[512], vocab[512];
+    /* 1: forward/backward call collectives when training (batch_norm's global statistics), so
+     * the model calls them on EVERY rank, also with B = 0 rows. Set by build. */
+    int collective;
+    /* bidirectional: the wrapped type (simple_rnn, lstm or gru; its keys above apply to both
+     * directions) and how the two directions' outputs combine. */
+    const st_layer_ops *wrapped;
+    st_merge merge_mode; /* default concat, as Keras */
+    st_score score;      /* attention: default luong */
 
     /* Set by the model. */
     int nparam;
@@ -146,5 +187,17 @@ extern const st_layer_ops st_embedding_ops;
 extern const st_layer_ops st_dense_ops;
 extern const st_layer_ops st_simple_rnn_ops;
 extern const st_layer_ops st_lstm_ops;
+extern const st_layer_ops st_dropout_ops;
+extern const st_layer_ops st_batch_norm_ops;
+extern const st_layer_ops st_flatten_ops;
+extern const st_layer_ops st_gru_ops;
+extern const st_layer_ops st_bidirectional_ops;
+extern const st_layer_ops st_attention_ops;
+
+/* The attention weights alpha (T, B) of an attention layer's LAST forward call (T and B of that
+ * call, time-major; 0 at masked steps, each row sums to 1 over its real steps, a fully masked
+ * row is all 0). A view into the layer's workspace: valid until the next forward. NULL if L is
+ * not an attention layer. */
+const float *st_attention_weights(const st_layer *L);
 
 #endif

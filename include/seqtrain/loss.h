@@ -36,6 +36,15 @@ const char *st_loss_name(st_loss_kind k);
 double st_loss_compute(st_loss_kind k, st_act act, const float *z, const int32_t *y, int B, int K,
                        float scale, float *dz, double *correct);
 
+/* Per-step loss of a sequence head (many-to-many): z (T, B, K) time-major logits, y (B, T)
+ * batch-major labels, mask (T, B) (1 = real step; NULL = all real). Returns the SUM over real
+ * steps of the per-step loss (the same per-step loss as st_loss_compute) and adds the number of
+ * real steps to *count. dz != NULL: writes dz (T, B, K) = scale * d(sum)/dz, 0 at padded steps.
+ * correct != NULL: adds the correct predictions over real steps. */
+double st_loss_compute_seq(st_loss_kind k, st_act act, const float *z, const int32_t *y,
+                           const uint8_t *mask, int B, int T, int K, float scale, float *dz,
+                           double *correct, double *count);
+
 /* Probabilities of the head: p = act(z) (B, K); p may alias z. */
 void st_loss_probs(st_act act, const float *z, float *p, int B, int K);
 

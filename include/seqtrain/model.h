@@ -43,6 +43,13 @@ typedef struct st_model {
 
     st_act head_act; /* activation of the last layer, applied by the loss (fused) */
     int num_outputs; /* K: features of the last layer's output */
+    /* The head outputs a sequence (T, B, K) (many-to-many: dense after return_sequences):
+     * the loss is per step, against y (B, T), over the steps out_mask marks real. */
+    int seq_out;
+    const uint8_t *out_mask; /* (T, B) mask of the head's output in the last forward, or NULL */
+    /* Some layer calls collectives in training forward/backward (batch_norm): those layers
+     * are then called on every rank, also with 0 rows (see st_model_forward). */
+    int collective;
 } st_model;
 
 /* Builds layers from the config's layer sections (in order) for inputs of shape `input`.
@@ -52,14 +59,24 @@ void st_model_free(st_model *m);
 /* Initializes every parameter from seed (identical on every rank). */
 void st_model_init(st_model *m, uint64_t seed);
 void st_model_zero_grad(st_model *m);
-/* Forward through all layers; returns the head's output (B, K): logits when the head's
- * activation is fused into the loss (head_act says which), activations otherwise. */
+/* Forward through all layers; returns the head's output (B, K), or (T, B, K) when seq_out:
+ * logits when the head's activation is fused into the loss (head_act says which), activations
+ * otherwise. The batch's ids, seed and epoch reach the layers (dropout masks).
+ * Collective when train and m->collective: every rank must call it, also with b->B == 0. */
 const float *st_model_forward(st_model *m, const st_batch *b, int train);
-/* Backward from dlogits (B, K), the gradient w.r.t. what st_model_forward returned; ADDS into
- * the gradient buffer. */
+/* Backward from dlogits (B, K) or (T, B, K), the gradient w.r.t. what st_model_forward
+ * returned; ADDS into the gradient buffer. Collective like st_model_forward (after a training
+ * forward). */
 void st_model_backward(st_model *m, const st_batch *b, const float *dlogits);
 /* Prints a Keras-style summary table through ST_LOG. */
 void st_model_summary(const st_model *m);
+/* Loads pre-trained vectors into every embedding with a `weights` key (word2vec / GloVe text,
+ * matched by word through the layer's `vocab` file or else the dataset's /vocab; rows of words
+ * not found keep their initial values) and prints how many rows matched. Local: call it on one
+ * rank after st_model_init, then broadcast the parameters. ds may be NULL (then a `vocab` key
+ * is required). Returns ST_OK, or ST_ERR with a message naming the file and line.
+ * src/layers/embedding.c. */
+int st_model_load_pretrained(st_model *m, const st_dataset *ds);
 /* Finds a parameter tensor by "layer/param"; NULL if none. */
 st_param *st_model_param(const st_model *m, const char *layer, const char *param);
 

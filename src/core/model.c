@@ -110,12 +110,14 @@ int st_model_build(st_model *m, const st_config *cfg, st_shape input, int maxB) 
         shape = L->oshape;
     }
     st_layer *head = &m->layers[m->nlayers - 1];
-    if (head->oshape.seq > 0 || head->oshape.tokens) {
-        st_error_set("%s: the last layer (%s) outputs a sequence; a classifier needs vectors: "
-                     "set return_sequences = false on the last recurrent layer",
+    if (head->oshape.tokens) {
+        st_error_set("%s: the last layer (%s) outputs token ids; add layers after it",
                      cfg->origin, head->name);
         return ST_ERR;
     }
+    /* A sequence head is many-to-many: its labels must be per step, y (N, T); the training
+     * and evaluation code checks that against the dataset (st_run_check_head). */
+    m->seq_out = head->oshape.seq > 0;
     m->num_outputs = head->oshape.feat;
     if (head->ops == &st_dense_ops) {
         head->fuse_activation = 1;
@@ -140,9 +142,10 @@ int st_model_build(st_model *m, const st_config *cfg, st_shape input, int maxB) 
             m->tensors[ti] = P;
             m->ranges[ti].offset = P->offset;
             m->ranges[ti].count = st_dims_count(&P->dims);
-            m->trainable[ti] = (uint8_t)(L->trainable != 0);
+            m->trainable[ti] = (uint8_t)(L->trainable != 0 && !P->nontrainable);
             ti++;
         }
+        m->collective |= L->collective;
     }
 
     /* Arena: per layer out, dout, mask, workspace. */
@@ -189,11 +192,14 @@ const float *st_model_forward(st_model *m, const st_batch *b, int train) {
     int B = b->B, T = m->input.seq > 0 ? b->T : 1;
     ST_ASSERT(B <= m->maxB && T <= m->maxT, "batch %dx%d exceeds the model's %dx%d", B, T,
               m->maxB, m->maxT);
-    st_layer_in in = {m->input.tokens ? NULL : b->x, m->input.tokens ? b->tok : NULL, NULL};
+    st_layer_in in = {m->input.tokens ? NULL : b->x, m->input.tokens ? b->tok : NULL, NULL,
+                      b->ids, b->seed, b->epoch};
     for (int i = 0; i < m->nlayers; i++) {
         st_layer *L = &m->layers[i];
         m->ins[i] = in;
-        if (B > 0) L->ops->forward(L, &in, B, T, train);
+        /* A layer with collectives runs on every rank, also without rows (the others wait
+         * for it); the rest only when there is work. */
+        if (B > 0 || (train && L->collective)) L->ops->forward(L, &in, B, T, train);
         /* The mask travels with the sequence: born in an embedding with mask_zero, gone when a
          * layer returns vectors. */
         const uint8_t *mask = in.mask;
@@ -203,22 +209,24 @@ const float *st_model_forward(st_model *m, const st_batch *b, int train) {
         in.tokens = NULL;
         in.mask = mask;
     }
+    m->out_mask = in.mask;
     return m->layers[m->nlayers - 1].out;
 }
 
 void st_model_backward(st_model *m, const st_batch *b, const float *dlogits) {
     int B = b->B, T = m->input.seq > 0 ? b->T : 1;
-    if (B == 0) return;
+    if (B == 0 && !m->collective) return;
     for (int i = 0; i < m->nlayers - 1; i++) {
         st_layer *L = &m->layers[i];
         memset(L->dout, 0, act_count(L->oshape, B, T) * sizeof(float));
     }
     st_layer *head = &m->layers[m->nlayers - 1];
-    memcpy(head->dout, dlogits, (size_t)B * m->num_outputs * sizeof(float));
+    memcpy(head->dout, dlogits, act_count(head->oshape, B, T) * sizeof(float));
     for (int i = m->nlayers - 1; i >= 0; i--) {
         st_layer *L = &m->layers[i];
         float *dx = i > 0 ? m->layers[i - 1].dout : NULL;
-        L->ops->backward(L, &m->ins[i], dx, B, T);
+        /* With 0 rows only the layers with collectives run (in the same order on every rank). */
+        if (B > 0 || L->collective) L->ops->backward(L, &m->ins[i], dx, B, T);
     }
 }
 
@@ -239,6 +247,9 @@ static const char *keras_class(const st_layer *L) {
     if (!strcmp(t, "simple_rnn")) return "SimpleRNN";
     if (!strcmp(t, "lstm")) return "LSTM";
     if (!strcmp(t, "dense")) return "Dense";
+    if (!strcmp(t, "dropout")) return "Dropout";
+    if (!strcmp(t, "batch_norm")) return "BatchNormalization";
+    if (!strcmp(t, "flatten")) return "Flatten";
     return t;
 }
 
@@ -261,8 +272,11 @@ void st_model_summary(const st_model *m) {
         const st_layer *L = &m->layers[i];
         char col[160], shp[48];
         size_t np = 0;
-        for (int p = 0; p < L->nparam; p++) np += st_dims_count(&L->param[p].dims);
-        if (L->trainable) trainable += np;
+        for (int p = 0; p < L->nparam; p++) {
+            size_t c = st_dims_count(&L->param[p].dims);
+            np += c;
+            if (L->trainable && !L->param[p].nontrainable) trainable += c;
+        }
         snprintf(col, sizeof col, " %s (%s)", L->name, keras_class(L));
         shape_str(L->oshape, shp, sizeof shp);
         ST_LOG(ST_LOG_INFO, "%-29s%-26s%zu\n", col, shp, np);

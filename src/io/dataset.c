@@ -252,12 +252,16 @@ int st_split_open(const st_dataset *d, const char *split, st_split *s) {
     yt = H5Dget_type(s->y);
     ys = H5Dget_space(s->y);
     int yr = H5Sget_simple_extent_dims(ys, yd, NULL);
-    /* (N, 1) is what Keras users often have; it reads the same as (N). */
-    if (H5Tget_class(yt) != H5T_INTEGER || !(yr == 1 || (yr == 2 && yd[1] == 1))) {
+    /* (N, 1) is what Keras users often have; it reads the same as (N). (N, T) with x's T
+     * (T > 1) is one label per step: a many-to-many task. */
+    int per_step = yr == 2 && s->T > 1 && yd[1] == (hsize_t)s->T;
+    if (H5Tget_class(yt) != H5T_INTEGER || !(yr == 1 || (yr == 2 && yd[1] == 1) || per_step)) {
         describe(s->y, desc, sizeof desc);
-        st_error_set("%s: %s: expected int32 (N) class ids, got %s", d->path, path, desc);
+        st_error_set("%s: %s: expected int32 (N) class ids or (N, %d) per-step ids, got %s",
+                     d->path, path, s->T, desc);
         goto fail;
     }
+    s->yT = per_step ? s->T : 0;
     if (yd[0] != xd[0]) {
         st_error_set("%s: /%s/y has %llu rows but /%s/x has %llu", d->path, split,
                      (unsigned long long)yd[0], split, (unsigned long long)xd[0]);
@@ -312,12 +316,15 @@ void st_batch_init(st_batch *b, const st_split *s, int maxB) {
     size_t rl = row_len(s->T, s->F), mb = (size_t)maxB;
     /* raw: the rows of x in sorted file order (int32 ids for tokens, floats otherwise), then
      * the labels in the same order; both are scattered to the caller's order from here. */
-    b->raw = st_malloc((mb * rl + mb) * sizeof(float));
+    size_t yl = (size_t)(s->yT ? s->yT : 1);
+    b->yT = s->yT;
+    b->raw = st_malloc((mb * rl + mb * yl) * sizeof(float));
     if (s->tokens)
         b->tok = st_malloc(mb * rl * sizeof(int32_t));
     else
         b->x = st_malloc(mb * rl * sizeof(float));
-    b->y = st_malloc(mb * sizeof(int32_t));
+    b->y = st_malloc(mb * yl * sizeof(int32_t));
+    b->ids = st_malloc(mb * sizeof(int64_t));
     b->rows = st_malloc(mb * sizeof(size_t));
     b->order = st_malloc(mb * sizeof(int));
 }
@@ -327,6 +334,7 @@ void st_batch_free(st_batch *b) {
     st_free(b->x);
     st_free(b->raw);
     st_free(b->y);
+    st_free(b->ids);
     st_free(b->rows);
     st_free(b->order);
     memset(b, 0, sizeof *b);
@@ -406,6 +414,7 @@ int st_split_read(const st_split *s, const size_t *rows, int n, st_batch *b) {
               "st_split_read: batch made for another split's layout");
     b->B = n;
     if (n == 0) return ST_OK; /* an empty selection is not something to hand HDF5 */
+    for (int i = 0; i < n; i++) b->ids[i] = (int64_t)rows[i];
     for (int i = 0; i < n; i++) {
         if (rows[i] >= s->n) {
             st_error_set("%s: /%s: row %zu requested but the split has %zu rows", file, s->name,
@@ -426,7 +435,8 @@ int st_split_read(const st_split *s, const size_t *rows, int n, st_batch *b) {
     const size_t rl = row_len(T, F);
     int32_t *tbuf = (int32_t *)b->raw;              /* (u, T) token ids, sorted order */
     float *fbuf = b->raw;                           /* (u, T, F) features, sorted order */
-    int32_t *ybuf = (int32_t *)(b->raw + (size_t)b->maxB * rl); /* (u) labels */
+    int32_t *ybuf = (int32_t *)(b->raw + (size_t)b->maxB * rl); /* (u, yl) labels */
+    const size_t yl = (size_t)(s->yT ? s->yT : 1);
     if (read_rows(s->x, b->rows, u, s->tokens ? H5T_NATIVE_INT32 : H5T_NATIVE_FLOAT, b->raw) ||
         read_rows(s->y, b->rows, u, H5T_NATIVE_INT32, ybuf)) {
         st_error_set("%s: reading %d rows of /%s failed (HDF5 read error)", file, u, s->name);
@@ -439,10 +449,17 @@ int st_split_read(const st_split *s, const size_t *rows, int n, st_batch *b) {
      * read rather than a one-off scan (which would read the whole split). */
     const int V = s->ds->vocab_size, K = s->ds->num_classes;
     for (int k = 0; k < u; k++) {
-        if (ybuf[k] < 0 || ybuf[k] >= K) {
-            st_error_set(ybuf[k] < 0 ? "%s: /%s/y row %zu: label %d < 0 (num_classes %d)"
-                                     : "%s: /%s/y row %zu: label %d >= num_classes %d",
-                         file, s->name, b->rows[k], ybuf[k], K);
+        for (size_t j = 0; j < yl; j++) {
+            int32_t v = ybuf[(size_t)k * yl + j];
+            if (v >= 0 && v < K) continue;
+            if (s->yT)
+                st_error_set(v < 0 ? "%s: /%s/y row %zu step %zu: label %d < 0 (num_classes %d)"
+                                   : "%s: /%s/y row %zu step %zu: label %d >= num_classes %d",
+                             file, s->name, b->rows[k], j, v, K);
+            else
+                st_error_set(v < 0 ? "%s: /%s/y row %zu: label %d < 0 (num_classes %d)"
+                                   : "%s: /%s/y row %zu: label %d >= num_classes %d",
+                             file, s->name, b->rows[k], v, K);
             return ST_ERR;
         }
         for (size_t j = 0; j < rl; j++) {
@@ -470,7 +487,7 @@ int st_split_read(const st_split *s, const size_t *rows, int n, st_batch *b) {
     for (int k = 0, uk = -1; k < n; k++) {
         int pos = b->order[k];
         if (k == 0 || rows[b->order[k - 1]] != rows[pos]) uk++;
-        b->y[pos] = ybuf[uk];
+        memcpy(b->y + (size_t)pos * yl, ybuf + (size_t)uk * yl, yl * sizeof(int32_t));
         if (s->tokens) {
             memcpy(b->tok + (size_t)pos * rl, tbuf + (size_t)uk * rl, rl * sizeof(int32_t));
         } else {
@@ -544,7 +561,8 @@ int st_dataset_write(const char *path, int num_classes, int vocab_size, const st
         int tok = sd->tokens != NULL;
         if (!sd->name || !sd->name[0] || strchr(sd->name, '/') || tok == (sd->x != NULL) ||
             (sd->n > 0 && !sd->y) || sd->T < 0 || sd->F < 1 || (tok && (sd->F != 1 || sd->T < 1 ||
-                                                                         vocab_size < 1))) {
+                                                                         vocab_size < 1)) ||
+            (sd->yT && sd->yT != sd->T)) {
             st_error_set("%s: split %d (%s): need a name, tokens (F = 1, T >= 1, vocab_size >= 1) "
                          "or x (F >= 1), and y", path, i, sd->name ? sd->name : "null");
             return ST_ERR;
@@ -568,11 +586,12 @@ int st_dataset_write(const char *path, int num_classes, int vocab_size, const st
         }
         hsize_t xd[3] = {sd->n, (hsize_t)(sd->T ? sd->T : sd->F), (hsize_t)sd->F};
         int xr = sd->tokens ? 2 : (sd->T ? 3 : 2);
-        hsize_t yd[1] = {sd->n};
+        hsize_t yd[2] = {sd->n, (hsize_t)sd->yT};
         if (sd->tokens ? write_dset(g, "x", H5T_STD_I32LE, H5T_NATIVE_INT32, xr, xd, sd->tokens, 1)
                        : write_dset(g, "x", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, xr, xd, sd->x, 1))
             goto h5fail;
-        if (write_dset(g, "y", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, yd, sd->y, 0)) goto h5fail;
+        if (write_dset(g, "y", H5T_STD_I32LE, H5T_NATIVE_INT32, sd->yT ? 2 : 1, yd, sd->y, 0))
+            goto h5fail;
         H5Gclose(g);
         g = -1;
     }
@@ -614,4 +633,68 @@ void st_shard(int b, int rank, int size, int *lo, int *hi) {
     /* 64-bit products: b * size can exceed INT_MAX for large global batches. */
     *lo = (int)((int64_t)rank * b / size);
     *hi = (int)((int64_t)(rank + 1) * b / size);
+}
+
+/* ---- vocabulary --------------------------------------------------------------------------- */
+
+/* /vocab as written by h5py (variable-length UTF-8 strings) or as fixed-length strings. */
+int st_dataset_read_vocab(const st_dataset *d, char ***words, size_t *n) {
+    *words = NULL;
+    *n = 0;
+    h5_quiet();
+    if (H5Lexists(d->file, "vocab", H5P_DEFAULT) <= 0) return ST_OK;
+    int rc = ST_ERR;
+    hid_t ds = H5Dopen2(d->file, "vocab", H5P_DEFAULT), ft = -1, mt = -1, sp = -1;
+    if (ds < 0) goto done;
+    ft = H5Dget_type(ds);
+    sp = H5Dget_space(ds);
+    hsize_t dims[H5S_MAX_RANK];
+    if (ft < 0 || sp < 0 || H5Tget_class(ft) != H5T_STRING ||
+        H5Sget_simple_extent_dims(sp, dims, NULL) != 1)
+        goto done;
+    size_t cnt = (size_t)dims[0];
+    char **w = st_malloc((cnt + 1) * sizeof(char *));
+    if (H5Tis_variable_str(ft) > 0) {
+        mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, H5T_VARIABLE);
+        H5Tset_cset(mt, H5Tget_cset(ft));
+        if (H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, w) < 0) {
+            st_free(w);
+            goto done;
+        }
+        /* HDF5 allocated each string with malloc (default allocator): copy into ours, free. */
+        for (size_t i = 0; i < cnt; i++) {
+            const char *src = w[i] ? w[i] : "";
+            size_t len = strlen(src);
+            char *c = st_malloc(len + 1);
+            memcpy(c, src, len + 1);
+            H5free_memory(w[i]);
+            w[i] = c;
+        }
+    } else {
+        size_t len = H5Tget_size(ft);
+        char *buf = st_malloc(cnt * len + 1);
+        mt = H5Tcopy(ft);
+        if (H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+            st_free(buf);
+            st_free(w);
+            goto done;
+        }
+        for (size_t i = 0; i < cnt; i++) {
+            w[i] = st_malloc(len + 1);
+            memcpy(w[i], buf + i * len, len);
+            w[i][len] = 0;
+        }
+        st_free(buf);
+    }
+    *words = w;
+    *n = cnt;
+    rc = ST_OK;
+done:
+    if (rc != ST_OK) st_error_set("%s: /vocab: expected a 1-D array of strings", d->path);
+    if (mt >= 0) H5Tclose(mt);
+    if (ft >= 0) H5Tclose(ft);
+    if (sp >= 0) H5Sclose(sp);
+    if (ds >= 0) H5Dclose(ds);
+    return rc;
 }

@@ -1,6 +1,7 @@
 /*
  * predictions.c - writes `seqtrain predict` output: /predictions float32 (N, K), the head's
- * probabilities in the split's row order. Written to PATH.tmp and renamed, like every file
+ * probabilities in the split's row order, or (N, T, K) for a sequence head (one distribution
+ * per step, padded steps included). Written to PATH.tmp and renamed, like every file
  * seqtrain writes, so a reader never sees half a file.
  */
 #include <hdf5.h>
@@ -10,7 +11,7 @@
 #include "seqtrain/data.h"
 #include "seqtrain/error.h"
 
-int st_predictions_write(const char *path, const float *p, size_t n, int K) {
+int st_predictions_write(const char *path, const float *p, size_t n, int T, int K) {
     char tmp[1100];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
@@ -19,8 +20,8 @@ int st_predictions_write(const char *path, const float *p, size_t n, int K) {
         st_error_set("%s: cannot create file", tmp);
         return ST_ERR;
     }
-    hsize_t dims[2] = {n, (hsize_t)K};
-    hid_t sp = H5Screate_simple(2, dims, NULL);
+    hsize_t dims[3] = {n, (hsize_t)(T > 0 ? T : K), (hsize_t)K};
+    hid_t sp = H5Screate_simple(T > 0 ? 3 : 2, dims, NULL);
     hid_t d = H5Dcreate2(f, "predictions", H5T_IEEE_F32LE, sp, H5P_DEFAULT, H5P_DEFAULT,
                          H5P_DEFAULT);
     herr_t w = d >= 0 && n > 0 ? H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, p)

@@ -27,8 +27,11 @@
 /* Registry                                                                                 */
 /* ---------------------------------------------------------------------------------------- */
 
-static const st_layer_ops *const g_types[] = {&st_embedding_ops, &st_dense_ops,
-                                              &st_simple_rnn_ops, &st_lstm_ops};
+static const st_layer_ops *const g_types[] = {&st_embedding_ops,  &st_dense_ops,
+                                              &st_simple_rnn_ops, &st_lstm_ops,
+                                              &st_gru_ops,        &st_bidirectional_ops,
+                                              &st_attention_ops,
+                                              &st_dropout_ops, &st_batch_norm_ops, &st_flatten_ops};
 #define N_TYPES (sizeof g_types / sizeof g_types[0])
 
 /* A table with an empty slot would crash in the middle of training; catch it at lookup.
@@ -82,6 +85,10 @@ void st_layer_create(st_layer *L, const st_layer_ops *ops, const char *name) {
     L->recurrent_init = ST_INIT_ORTHOGONAL;
     L->bias_init = ST_INIT_ZEROS;
     L->embeddings_init = ST_INIT_UNIFORM;
+    L->momentum = 0.99f; /* batch_norm: Keras BatchNormalization defaults */
+    L->epsilon = 1e-3f;
+    L->center = 1;
+    L->scale = 1;
 }
 
 /* The common keys first, so that no layer type can shadow them; everything else is the type's.
@@ -179,7 +186,8 @@ int st_parse_init(const char *key, const char *val, st_init *out) {
     return ST_ERR;
 }
 
-/* Shared by simple_rnn.c and lstm.c; lstm.c checks its two extra keys before calling this. */
+/* Shared by simple_rnn.c, lstm.c and gru.c; lstm.c and gru.c check their extra keys before
+ * calling this. */
 int st_rnn_set(st_layer *L, const char *key, const char *val) {
     if (strcmp(key, "units") == 0) return st_parse_int(key, val, 1, 1 << 20, &L->units);
     if (strcmp(key, "activation") == 0) return st_parse_act(key, val, &L->activation);
@@ -190,6 +198,9 @@ int st_rnn_set(st_layer *L, const char *key, const char *val) {
     if (strcmp(key, "recurrent_initializer") == 0)
         return st_parse_init(key, val, &L->recurrent_init);
     if (strcmp(key, "bias_initializer") == 0) return st_parse_init(key, val, &L->bias_init);
+    if (strcmp(key, "dropout") == 0) return st_parse_rate(key, val, &L->dropout);
+    if (strcmp(key, "recurrent_dropout") == 0)
+        return st_parse_rate(key, val, &L->recurrent_dropout);
     return ST_ENOKEY;
 }
 

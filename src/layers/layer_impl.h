@@ -43,4 +43,35 @@ static inline void st_rows_add(float *out, size_t rows, size_t cols, const float
     }
 }
 
+/* A dropout rate: a number in [0, 1) (1 would drop everything and scale by infinity). */
+int st_parse_rate(const char *key, const char *val, float *out);
+
+/* Dropout masks (src/layers/dropout.c). Fills mask (B, n) with 0 (dropped, probability rate)
+ * or 1 / (1 - rate) (kept): inverted dropout, as Keras. Row b's values are a pure function of
+ * (in->seed, in->epoch, in->sample_ids[b] (b when NULL), stream, unit j), so a row gets the same
+ * mask on any rank and for any number of ranks, and a resumed run regenerates it. stream names
+ * the purpose: st_rng_stream_of("<layer>/dropout"), ".../recurrent_dropout", ... */
+void st_dropout_mask(float *mask, int B, size_t n, float rate, const st_layer_in *in,
+                     uint64_t stream);
+/* The stream of a recurrent layer's masks: which = 0 for `dropout` (the input),
+ * 1 for `recurrent_dropout` (the state); named "<layer>/dropout", "<layer>/recurrent_dropout". */
+uint64_t st_rnn_dropout_stream(const st_layer *L, int which);
+
+/* out[t, b, :] = x[t, b, :] ⊙ m[b, :] for t < T: one per-row mask (B, n) applied at every step
+ * of a time-major (T, B, n) sequence. out may alias x. */
+static inline void st_rows_mul_mask(float *out, const float *x, const float *m, int T, int B,
+                                    int n) {
+    const size_t Bn = (size_t)B * n;
+    for (int t = 0; t < T; t++)
+        for (size_t k = 0; k < Bn; k++) out[(size_t)t * Bn + k] = x[(size_t)t * Bn + k] * m[k];
+}
+
+/* dx[t, b, :] += d[t, b, :] ⊙ m[b, :]: the input gradient through st_rows_mul_mask. */
+static inline void st_rows_mul_mask_add(float *dx, const float *d, const float *m, int T, int B,
+                                        int n) {
+    const size_t Bn = (size_t)B * n;
+    for (int t = 0; t < T; t++)
+        for (size_t k = 0; k < Bn; k++) dx[(size_t)t * Bn + k] += d[(size_t)t * Bn + k] * m[k];
+}
+
 #endif

@@ -17,7 +17,15 @@
  * h_t = h_{t-1}, and outputs it, so the final state is the last real step's for 'pre' and
  * 'post' padding alike. In backward its gate gradient is 0 and dh passes straight to t-1.
  *
- * What this layer does not do: dropout, recurrent dropout, stateful or go_backwards.
+ * Dropout (training only; Keras semantics: one mask per sequence, the same at every step,
+ * inverted scaling; masks from st_dropout_mask, keyed by seed, epoch and global sample id):
+ * `dropout` runs the input projection on x~ = x ⊙ m_x (a masked copy Xd (T, B, I)),
+ * `recurrent_dropout` feeds (h_{t-1} ⊙ m_h) to the recurrence (kept per step in Hd (T, B, H):
+ * dU uses it, and dh_{t-1} gets the step's GEMM result ⊙ m_h). These buffers follow dh in the
+ * workspace (after a flag saying which masks the last forward applied) and exist only when
+ * their rate is > 0: with both rates 0 the layer does exactly what it did without them.
+ *
+ * What this layer does not do: stateful or go_backwards.
  */
 #include <string.h>
 
@@ -50,13 +58,37 @@ static int srnn_build(st_layer *L, st_shape in) {
     return ST_OK;
 }
 
+/* Dropout buffers after dh (all NULL when both rates are 0). */
+typedef struct srnn_drop {
+    float *flag;          /* 1 = input mask, 2 = recurrent mask applied by the last forward */
+    float *mx, *Xd;       /* (B, I), (T, B, I) */
+    float *mh, *Hd, *sc;  /* (B, H), (T, B, H) slot t = h_t ⊙ m_h, (B, H) scratch */
+} srnn_drop;
+
+static size_t srnn_drop_ws(const st_layer *L, int B, int T) {
+    const size_t I = (size_t)L->ishape.feat, H = (size_t)L->units;
+    size_t n = 0;
+    if (L->dropout > 0) n += (size_t)B * I * (1 + (size_t)T);
+    if (L->recurrent_dropout > 0) n += (size_t)B * H * (2 + (size_t)T);
+    return n ? n + 1 : 0;
+}
+
+static srnn_drop srnn_drop_views(const st_layer *L, int B, int T) {
+    const size_t BH = (size_t)B * L->units, BI = (size_t)B * L->ishape.feat;
+    float *p = L->ws + (size_t)T * BH + (size_t)(T + 1) * BH + BH; /* after G, S, dh */
+    srnn_drop d = {NULL, NULL, NULL, NULL, NULL, NULL};
+    if (L->dropout > 0 || L->recurrent_dropout > 0) d.flag = p++;
+    if (L->dropout > 0) d.mx = p, d.Xd = p + BI, p += BI + (size_t)T * BI;
+    if (L->recurrent_dropout > 0) d.mh = p, d.Hd = p + BH, d.sc = p + BH + (size_t)T * BH;
+    return d;
+}
+
 static size_t srnn_workspace(const st_layer *L, int maxB, int maxT) {
     const size_t BH = (size_t)maxB * L->units, T = (size_t)maxT;
-    return T * BH + (T + 1) * BH + BH; /* G, S, dh */
+    return T * BH + (T + 1) * BH + BH + srnn_drop_ws(L, maxB, maxT); /* G, S, dh, dropout */
 }
 
 static void srnn_forward(st_layer *L, const st_layer_in *in, int B, int T, int train) {
-    (void)train;
     const int I = L->ishape.feat, H = L->units, TB = T * B;
     const size_t BH = (size_t)B * H;
     const float *x = in->x;         /* (T, B, I) */
@@ -65,6 +97,17 @@ static void srnn_forward(st_layer *L, const st_layer_in *in, int B, int T, int t
     const uint8_t *mask = in->mask; /* (T, B) or NULL */
     float *G = L->ws;               /* (T, B, H) */
     float *S = G + (size_t)T * BH;  /* (T+1, B, H) */
+    srnn_drop d = srnn_drop_views(L, B, T);
+    const int dp = train && d.mx, rdp = train && d.mh;
+    if (d.flag) *d.flag = (float)(dp | rdp << 1);
+    if (dp) {
+        /* x~ = x ⊙ m_x, the same m_x (B, I) at every step */
+        st_dropout_mask(d.mx, B, (size_t)I, L->dropout, in, st_rnn_dropout_stream(L, 0));
+        st_rows_mul_mask(d.Xd, x, d.mx, T, B, I);
+        x = d.Xd;
+    }
+    if (rdp) st_dropout_mask(d.mh, B, (size_t)H, L->recurrent_dropout, in,
+                             st_rnn_dropout_stream(L, 1));
 
     /* G = X · W   (T*B,H): the input projection of every step at once */
     st_sgemm(0, 0, TB, H, I, 1.0f, x, I, W, H, 0.0f, G, H);
@@ -75,8 +118,17 @@ static void srnn_forward(st_layer *L, const st_layer_in *in, int B, int T, int t
         float *Gt = G + (size_t)t * BH;
         const float *hp = S + (size_t)t * BH; /* h_{t-1} (B, H) */
         float *ht = S + (size_t)(t + 1) * BH; /* h_t     (B, H) */
-        /* G_t += h_{t-1} · U   (B,H); skipped at t = 0 where h_0 = 0 */
-        if (t > 0) st_sgemm(0, 0, B, H, H, 1.0f, hp, H, U, H, 1.0f, Gt, H);
+        /* G_t += h_{t-1} · U   (B,H); skipped at t = 0 where h_0 = 0. Recurrent dropout:
+         * (h_{t-1} ⊙ m_h) · U, the masked state kept in Hd for backward. */
+        if (t > 0) {
+            const float *hg = hp;
+            if (rdp) {
+                float *hd = d.Hd + (size_t)t * BH;
+                for (size_t k = 0; k < BH; k++) hd[k] = hp[k] * d.mh[k];
+                hg = hd;
+            }
+            st_sgemm(0, 0, B, H, H, 1.0f, hg, H, U, H, 1.0f, Gt, H);
+        }
         st_act_forward(L->activation, Gt, ht, (size_t)B, (size_t)H);
         if (mask) {
             /* A masked row carries its state over unchanged. */
@@ -102,6 +154,9 @@ static void srnn_backward(st_layer *L, const st_layer_in *in, float *dx, int B, 
     const float *S = dG + (size_t)T * BH;
     float *dh = dG + (size_t)T * BH + (size_t)(T + 1) * BH; /* (B, H) */
     const float *dout = L->dout; /* (T, B, H) or (B, H) */
+    srnn_drop d = srnn_drop_views(L, B, T);
+    const int drop = d.flag ? (int)*d.flag : 0, dp = drop & 1, rdp = drop & 2;
+    if (dp) x = d.Xd; /* the weights saw x~ */
 
     /* The gradient entering the last state: from dout, or only through the sequence output. */
     if (L->return_sequences)
@@ -128,8 +183,14 @@ static void srnn_backward(st_layer *L, const st_layer_in *in, float *dx, int B, 
             }
             beta = 1.0f;
         }
-        /* dh_{t-1} = dG_t · U^T (+ carried rows)   (B,H); h_0 needs no gradient */
-        if (t > 0) st_sgemm(0, 1, B, H, H, 1.0f, dGt, H, U, H, beta, dh, H);
+        /* dh_{t-1} = dG_t · U^T (+ carried rows)   (B,H); h_0 needs no gradient.
+         * Recurrent dropout: the GEMM's result goes through m_h before it is added. */
+        if (t > 0 && !rdp) st_sgemm(0, 1, B, H, H, 1.0f, dGt, H, U, H, beta, dh, H);
+        if (t > 0 && rdp) {
+            st_sgemm(0, 1, B, H, H, 1.0f, dGt, H, U, H, 0.0f, d.sc, H);
+            if (beta == 0.0f) memset(dh, 0, BH * sizeof(float));
+            for (size_t k = 0; k < BH; k++) dh[k] += d.sc[k] * d.mh[k];
+        }
     }
 
     if (L->trainable) {
@@ -137,12 +198,16 @@ static void srnn_backward(st_layer *L, const st_layer_in *in, float *dx, int B, 
         st_sgemm(1, 0, I, H, TB, 1.0f, x, I, dG, H, 1.0f, L->param[0].g, H);
         /* dU += H_prev^T · dG   (H,H); H_prev = h_1..h_{T-1} against dG_2..dG_T (h_0 = 0) */
         if (T > 1)
-            st_sgemm(1, 0, H, H, (T - 1) * B, 1.0f, S + BH, H, dG + BH, H, 1.0f, L->param[1].g,
-                     H);
+            st_sgemm(1, 0, H, H, (T - 1) * B, 1.0f, rdp ? d.Hd + BH : S + BH, H, dG + BH, H,
+                     1.0f, L->param[1].g, H);
         if (L->use_bias) st_colsum_add(dG, (size_t)TB, (size_t)H, L->param[2].g);
     }
-    /* dx += dG · W^T   (T*B,I) */
-    if (dx) st_sgemm(0, 1, TB, I, H, 1.0f, dG, H, W, H, 1.0f, dx, I);
+    /* dx += dG · W^T   (T*B,I); with input dropout: dx += (dG · W^T) ⊙ m_x */
+    if (dx && !dp) st_sgemm(0, 1, TB, I, H, 1.0f, dG, H, W, H, 1.0f, dx, I);
+    if (dx && dp) {
+        st_sgemm(0, 1, TB, I, H, 1.0f, dG, H, W, H, 0.0f, d.Xd, I);
+        st_rows_mul_mask_add(dx, d.Xd, d.mx, T, B, I);
+    }
 }
 
 const st_layer_ops st_simple_rnn_ops = {

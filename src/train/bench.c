@@ -57,7 +57,13 @@ static void bench_fill(st_run *R, int n, int vocab, int classes, uint64_t seed) 
         for (size_t i = 0; i < cells; i++) b->tok[i] = 1 + (int32_t)st_rng_below(&r, vocab - 1);
     else
         for (size_t i = 0; i < cells * (size_t)b->F; i++) b->x[i] = st_rng_normal(&r);
-    for (int i = 0; i < n; i++) b->y[i] = (int32_t)st_rng_below(&r, (uint64_t)classes);
+    size_t ny = (size_t)n * (size_t)(b->yT ? b->yT : 1); /* per step for a sequence head */
+    for (size_t i = 0; i < ny; i++) b->y[i] = (int32_t)st_rng_below(&r, (uint64_t)classes);
+    /* Global sample ids of this rank's rows (dropout masks), as a real batch would have. */
+    int lo, hi;
+    st_shard(R->cfg->train.batch_size, R->rank, R->size, &lo, &hi);
+    for (int i = 0; i < n; i++) b->ids[i] = lo + i;
+    b->seed = seed;
 }
 
 static size_t peak_rss_kb(void) {
@@ -77,7 +83,7 @@ int st_fit_benchmark(st_config *cfg, int steps, int warmup) {
     st_shape shape;
     int classes = 0;
     int rc = st_dist_any_error(bench_shape(&R, cfg, &shape, &classes));
-    if (rc == ST_OK) rc = st_run_setup(&R, cfg, shape, classes);
+    if (rc == ST_OK) rc = st_run_setup(&R, cfg, shape, classes, -1);
     if (rc != ST_OK) {
         st_run_close(&R);
         return ST_ERR;
@@ -87,7 +93,7 @@ int st_fit_benchmark(st_config *cfg, int steps, int warmup) {
     int vocab = shape.tokens ? (shape.vocab > 0 ? shape.vocab : m->layers[0].input_dim) : 0;
 
     st_split fake = {.T = shape.seq > 0 ? shape.seq : 1, .F = shape.tokens ? 1 : shape.feat,
-                     .tokens = shape.tokens};
+                     .tokens = shape.tokens, .yT = m->seq_out ? shape.seq : 0};
     st_batch_init(&R.batch, &fake, m->maxB);
     R.batch.T = fake.T;
     const int Bg = cfg->train.batch_size;

@@ -7,7 +7,11 @@
  *   2. the GLOBAL batch (batch_size rows, fewer at the epoch's end) is split into balanced
  *      shards; each rank reads only its rows from the file (a rank may get none);
  *   3. forward and backward on the shard; the loss gradient is scaled by 1/global_rows so the
- *      summed gradients are the mean over the global batch;
+ *      summed gradients are the mean over the global batch (a sequence head, many-to-many:
+ *      the mean over the REAL steps of the global batch, whose count arrives with the
+ *      allreduce, so that scaling is applied after it). Layers with collectives inside
+ *      (batch_norm) run on every rank, also on one without rows; dropout masks are keyed by
+ *      (seed, epoch, global sample id), so neither depends on the number of ranks;
  *   4. ONE allreduce over the gradient buffer, whose tail also carries the loss sum, correct
  *      count, row count and an error flag (a bad row on one rank stops every rank, no hang);
  *   5. the same optimizer update everywhere.
@@ -35,8 +39,23 @@
 
 /* Checks that the head fits the loss and the labels; one clear line otherwise. Without this a
  * mismatch shows up only as a class id indexing past the head's outputs, deep in the loss. */
-int st_run_check_head(const st_model *m, st_loss_kind loss, int num_classes, const char *origin) {
+int st_run_check_head(const st_model *m, st_loss_kind loss, int num_classes, int y_steps,
+                      const char *origin) {
     int K = m->num_outputs;
+    /* Many-to-many needs labels per step and a head that keeps the time axis, and only then. */
+    if (y_steps >= 0 && m->seq_out && y_steps == 0) {
+        st_error_set("%s: the last layer (%s) outputs a sequence, but the labels y are one per "
+                     "row: set return_sequences = false on the last recurrent layer, or give "
+                     "y (N, T) labels per step", origin, m->layers[m->nlayers - 1].name);
+        return ST_ERR;
+    }
+    if (y_steps > 0 && !m->seq_out) {
+        st_error_set("%s: the labels y are per step (N, %d), but the last layer (%s) outputs "
+                     "one vector per row: set return_sequences = true on the last recurrent "
+                     "layer (a dense after it then applies to every step)", origin, y_steps,
+                     m->layers[m->nlayers - 1].name);
+        return ST_ERR;
+    }
     if (num_classes < 0) return ST_OK; /* generated data: the classes follow the head */
     switch (loss) {
     case ST_LOSS_BCE:
@@ -101,18 +120,28 @@ static int eval_split(st_model *m, st_loss_kind loss, const st_split *s, size_t 
     size_t a = lo + n * (size_t)rank / (size_t)size, e = lo + n * (size_t)(rank + 1) / size;
     double acc[4] = {0, 0, 0, 0};
     int rc = ST_OK;
-    int K = m->num_outputs;
+    int K = m->num_outputs, T = m->seq_out ? b->T : 1;
     for (size_t r = a; r < e && rc == ST_OK; r += (size_t)m->maxB) {
         int nb = (int)(e - r < (size_t)m->maxB ? e - r : (size_t)m->maxB);
         for (int i = 0; i < nb; i++) rows[i] = r + (size_t)i;
         rc = st_split_read(s, rows, nb, b);
         if (rc != ST_OK) break;
         const float *z = st_model_forward(m, b, 0);
-        acc[0] += st_loss_compute(loss, m->head_act, z, b->y, nb, K, 1.0f, NULL, &acc[1]);
-        acc[2] += nb;
+        if (m->seq_out) {
+            /* per real step: acc[2] counts steps, not rows */
+            acc[0] += st_loss_compute_seq(loss, m->head_act, z, b->y, m->out_mask, nb, T, K,
+                                          1.0f, NULL, &acc[1], &acc[2]);
+        } else {
+            acc[0] += st_loss_compute(loss, m->head_act, z, b->y, nb, K, 1.0f, NULL, &acc[1]);
+            acc[2] += nb;
+        }
         if (pred) {
-            float *p = pred + (r - a) * (size_t)K;
-            st_loss_probs(m->head_act, z, p, nb, K);
+            /* (nb, T, K) in row order; the head's output is time-major (T, nb, K) */
+            float *p = pred + (r - a) * (size_t)T * K;
+            for (int t = 0; t < T; t++)
+                for (int i = 0; i < nb; i++)
+                    st_loss_probs(m->head_act, z + ((size_t)t * nb + i) * K,
+                                  p + ((size_t)i * T + t) * K, 1, K);
         }
         (void)dz;
     }
@@ -170,14 +199,14 @@ static int run_open(st_run *R, st_config *cfg) {
     }
     if (st_dist_any_error(rc) != ST_OK) return ST_ERR;
 
-    rc = st_run_setup(R, cfg, st_split_shape(&R->train), R->ds.num_classes);
+    rc = st_run_setup(R, cfg, st_split_shape(&R->train), R->ds.num_classes, R->train.yT);
     if (rc == ST_OK) st_batch_init(&R->batch, &R->train, R->model.maxB);
     R->perm = st_malloc((R->ntrain ? R->ntrain : 1) * sizeof(size_t));
     return rc;
 }
 
 /* Model, loss, optimizer and step buffers for inputs of `shape`; errors agreed. */
-int st_run_setup(st_run *R, st_config *cfg, st_shape shape, int num_classes) {
+int st_run_setup(st_run *R, st_config *cfg, st_shape shape, int num_classes, int y_steps) {
     /* The largest shard of a global batch: every buffer is sized for it once, here. */
     int Bg = cfg->train.batch_size;
     int maxB = (Bg + R->size - 1) / R->size;
@@ -186,11 +215,13 @@ int st_run_setup(st_run *R, st_config *cfg, st_shape shape, int num_classes) {
         st_error_set("%s: [train] loss = %s: unknown loss", cfg->origin, cfg->train.loss);
         rc = ST_ERR;
     }
-    if (rc == ST_OK) rc = st_run_check_head(&R->model, R->loss, num_classes, cfg->origin);
+    if (rc == ST_OK)
+        rc = st_run_check_head(&R->model, R->loss, num_classes, y_steps, cfg->origin);
     if (st_dist_any_error(rc) != ST_OK) return ST_ERR;
 
     st_optim_init(&R->opt, &cfg->train.optim, R->model.nparams);
-    R->dz = st_malloc((size_t)maxB * R->model.num_outputs * sizeof(float));
+    R->dz = st_malloc((size_t)maxB * (size_t)(R->model.seq_out ? R->model.maxT : 1) *
+                      R->model.num_outputs * sizeof(float));
     R->rows = st_malloc((size_t)maxB * sizeof(size_t));
     return ST_OK;
 }
@@ -237,16 +268,29 @@ int st_run_step(st_run *R, int n, int bg, int read_rc, float tail_out[TAIL_N],
     st_model_zero_grad(m);
     float *tail = m->grads + m->nparams;
     memset(tail, 0, TAIL_N * sizeof(float));
-    if (read_rc == ST_OK && n > 0) {
+    const int rows = read_rc == ST_OK && n > 0;
+    if (rows || m->collective) {
+        /* A model with collectives inside (batch_norm's global statistics) runs forward and
+         * backward on every rank, with 0 rows where there are none or the read failed, so the
+         * collectives match; the error flag below still stops every rank after the step. */
+        if (!rows) R->batch.B = 0;
         const float *z = st_model_forward(m, &R->batch, 1);
-        double correct = 0;
-        /* Scaling by the GLOBAL row count makes the summed gradients the global mean. */
-        double l = st_loss_compute(R->loss, m->head_act, z, R->batch.y, n, m->num_outputs,
-                                   1.0f / (float)bg, R->dz, &correct);
+        double correct = 0, count = rows ? n : 0, l = 0;
+        if (rows && m->seq_out) {
+            /* Per real step. The global number of real steps is known only after the
+             * allreduce (it travels in the tail), so the gradient is scaled there. */
+            count = 0;
+            l = st_loss_compute_seq(R->loss, m->head_act, z, R->batch.y, m->out_mask, n,
+                                    R->batch.T, m->num_outputs, 1.0f, R->dz, &correct, &count);
+        } else if (rows) {
+            /* Scaling by the GLOBAL row count makes the summed gradients the global mean. */
+            l = st_loss_compute(R->loss, m->head_act, z, R->batch.y, n, m->num_outputs,
+                                1.0f / (float)bg, R->dz, &correct);
+        }
         st_model_backward(m, &R->batch, R->dz);
         tail[TAIL_LOSS] = (float)l;
         tail[TAIL_CORRECT] = (float)correct;
-        tail[TAIL_COUNT] = (float)n;
+        tail[TAIL_COUNT] = (float)count;
     }
     tail[TAIL_ERROR] = read_rc != ST_OK;
     double t1 = now_if(pt);
@@ -256,6 +300,11 @@ int st_run_step(st_run *R, int n, int bg, int read_rc, float tail_out[TAIL_N],
     /* The error flag arrived with the gradients: every rank knows at once that some rank
      * failed, skips the update and joins the agreement that prints the message. */
     if (tail[TAIL_ERROR] > 0) return st_dist_any_error(read_rc);
+    if (m->seq_out && tail[TAIL_COUNT] > 0) {
+        /* The mean over the real steps of ALL ranks (identical on every rank). */
+        const float inv = 1.0f / tail[TAIL_COUNT];
+        for (size_t i = 0; i < m->nparams; i++) m->grads[i] *= inv;
+    }
     st_optim_step(&R->opt, m->params, m->grads, m->ranges, m->ntensors, m->trainable);
     if (pt) {
         double t3 = st_time();
@@ -282,6 +331,9 @@ int st_fit(st_config *cfg, const char *resume) {
     /* Identical initial weights: every rank draws the same counter-based values, and rank 0's
      * copy is broadcast anyway so that no platform difference can ever split the replicas. */
     st_model_init(m, tc->seed);
+    /* Pre-trained embedding vectors: rank 0 reads them, the broadcast below copies them. */
+    rc = R.rank == 0 ? st_model_load_pretrained(m, &R.ds) : ST_OK;
+    if (st_dist_any_error(rc) != ST_OK) goto done;
     st_dist_bcast(m->params, m->nparams * sizeof(float), 0);
 
     if (resume) {
@@ -310,6 +362,8 @@ int st_fit(st_config *cfg, const char *resume) {
         else
             for (size_t i = 0; i < R.ntrain; i++) R.perm[i] = i;
 
+        R.batch.seed = ts.seed; /* dropout masks: (seed, epoch, sample id) */
+        R.batch.epoch = ts.epoch;
         for (; ts.step_in_epoch < steps; ts.step_in_epoch++) {
             size_t first = (size_t)ts.step_in_epoch * (size_t)Bg;
             int bg = (int)(R.ntrain - first < (size_t)Bg ? R.ntrain - first : (size_t)Bg);
@@ -412,7 +466,7 @@ static int open_for_eval(const char *ckpt, const char *data, const char *split, 
         st_error_set("%s: stored config has unknown loss '%s'", path, cfg->train.loss);
         rc = ST_ERR;
     }
-    if (rc == ST_OK) rc = st_run_check_head(m, *loss, ds->num_classes, cfg->data.path);
+    if (rc == ST_OK) rc = st_run_check_head(m, *loss, ds->num_classes, s->yT, cfg->data.path);
     return st_dist_any_error(rc);
 }
 
@@ -456,7 +510,8 @@ int st_predict(const char *ckpt, const char *data, const char *split, const char
     float *mine = NULL, *all = NULL;
     int rc = open_for_eval(ckpt, data, split, &cfg, &ds, &s, &m, &lk, 0);
     if (rc == ST_OK) {
-        int K = m.num_outputs, rank = st_dist_rank(), size = st_dist_size();
+        int rank = st_dist_rank(), size = st_dist_size();
+        int T = m.seq_out ? s.T : 0, K = m.num_outputs * (T ? T : 1); /* floats per row */
         size_t my = s.n * (size_t)(rank + 1) / size - s.n * (size_t)rank / size;
         st_batch_init(&b, &s, m.maxB);
         rows = st_malloc(sizeof(size_t) * m.maxB);
@@ -469,7 +524,7 @@ int st_predict(const char *ckpt, const char *data, const char *split, const char
             /* Contiguous shards in rank order: gathering them rebuilds the split's order. */
             st_dist_gather_f32(mine, got * (size_t)K, all);
             int wrc = ST_OK;
-            if (rank == 0) wrc = st_predictions_write(out, all, s.n, K);
+            if (rank == 0) wrc = st_predictions_write(out, all, s.n, T, m.num_outputs);
             rc = st_dist_any_error(wrc);
         }
     }
@@ -499,19 +554,29 @@ int st_gradients(const char *ckpt, const char *data, const char *split, int rows
     int wrc = ST_OK;
     if (st_dist_rank() == 0) {
         int n = rows < (int)s.n ? rows : (int)s.n, K = m.num_outputs;
+        int T = m.seq_out ? s.T : 1; /* a sequence head: (T, n, K) logits, mean over steps */
         st_batch_init(&b, &s, m.maxB);
         ids = st_malloc(sizeof(size_t) * (size_t)m.maxB);
-        dz = st_malloc(sizeof(float) * (size_t)m.maxB * K);
-        p = st_malloc(sizeof(float) * (size_t)m.maxB * K);
+        dz = st_malloc(sizeof(float) * (size_t)m.maxB * T * K);
+        p = st_malloc(sizeof(float) * (size_t)m.maxB * T * K);
         for (int i = 0; i < n; i++) ids[i] = (size_t)i;
         wrc = st_split_read(&s, ids, n, &b);
         if (wrc == ST_OK) {
             st_model_zero_grad(&m);
             const float *z = st_model_forward(&m, &b, 0);
-            double l = st_loss_compute(lk, m.head_act, z, b.y, n, K, 1.0f / (float)n, dz, NULL);
-            st_loss_probs(m.head_act, z, p, n, K);
+            double l, cnt = n;
+            if (m.seq_out) {
+                cnt = 0;
+                st_loss_compute_seq(lk, m.head_act, z, b.y, m.out_mask, n, T, K, 1.0f, NULL,
+                                    NULL, &cnt);
+                l = st_loss_compute_seq(lk, m.head_act, z, b.y, m.out_mask, n, T, K,
+                                        cnt > 0 ? (float)(1.0 / cnt) : 0.0f, dz, NULL, NULL);
+            } else {
+                l = st_loss_compute(lk, m.head_act, z, b.y, n, K, 1.0f / (float)n, dz, NULL);
+            }
+            st_loss_probs(m.head_act, z, p, n * T, K); /* time-major (T, n, K) for sequences */
             st_model_backward(&m, &b, dz);
-            wrc = st_ckpt_save_gradients(out, &m, p, (size_t)n, K, l / n);
+            wrc = st_ckpt_save_gradients(out, &m, p, (size_t)n * T, K, cnt > 0 ? l / cnt : 0);
         }
     }
     rc = st_dist_any_error(wrc);

@@ -118,6 +118,16 @@ static double row_loss(st_loss_kind kind, st_act act, const float *z, int32_t y,
     return l;
 }
 
+/* 1 when the prediction of one row (or step) is right. */
+static int row_correct(st_act act, const float *zr, int32_t y, int K) {
+    if (K == 1) {
+        /* sigmoid(z) > 0.5 <=> z > 0 for a fused sigmoid head; otherwise compare p. */
+        int v = act == ST_ACT_SIGMOID ? zr[0] > 0 : zr[0] > 0.5;
+        return v == y;
+    }
+    return argmax(zr, K) == y; /* monotone activations keep the argmax */
+}
+
 double st_loss_compute(st_loss_kind kind, st_act act, const float *z, const int32_t *y, int B,
                        int K, float scale, float *dz, double *correct) {
     double sum = 0;
@@ -125,17 +135,34 @@ double st_loss_compute(st_loss_kind kind, st_act act, const float *z, const int3
     for (int b = 0; b < B; b++) {
         const float *zr = z + (size_t)b * K;
         sum += row_loss(kind, act, zr, y[b], K, scale, dz ? dz + (size_t)b * K : NULL, p);
-        if (correct) {
-            int ok;
-            if (K == 1) {
-                /* sigmoid(z) > 0.5 <=> z > 0 for a fused sigmoid head; otherwise compare p. */
-                double v = act == ST_ACT_SIGMOID ? (zr[0] > 0 ? 1 : 0) : (zr[0] > 0.5 ? 1 : 0);
-                ok = (int)v == y[b];
-            } else {
-                ok = argmax(zr, K) == y[b]; /* monotone activations keep the argmax */
+        if (correct) *correct += row_correct(act, zr, y[b], K);
+    }
+    return sum;
+}
+
+/* Each (step, row) is one "row" of the loss above; the labels are batch-major (B, T) as the
+ * dataset stores them, the logits time-major (T, B, K) as the layers produce them. */
+double st_loss_compute_seq(st_loss_kind kind, st_act act, const float *z, const int32_t *y,
+                           const uint8_t *mask, int B, int T, int K, float scale, float *dz,
+                           double *correct, double *count) {
+    double sum = 0, n = 0;
+    float p[K > 0 ? K : 1];
+    for (int t = 0; t < T; t++) {
+        for (int b = 0; b < B; b++) {
+            const size_t r = (size_t)t * B + b;
+            const float *zr = z + r * K;
+            float *dr = dz ? dz + r * K : NULL;
+            if (mask && !mask[r]) {
+                /* padding: no loss, no gradient, not counted */
+                if (dr) memset(dr, 0, (size_t)K * sizeof(float));
+                continue;
             }
-            *correct += ok;
+            int32_t yt = y[(size_t)b * T + t];
+            sum += row_loss(kind, act, zr, yt, K, scale, dr, p);
+            if (correct) *correct += row_correct(act, zr, yt, K);
+            n++;
         }
     }
+    if (count) *count += n;
     return sum;
 }

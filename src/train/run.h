@@ -40,11 +40,18 @@ typedef struct st_phase_times {
 
 /* Builds model, loss, optimizer and step buffers for inputs of `shape` (R->rank/size/cfg set).
  * Collective: errors are agreed. */
-int st_run_setup(st_run *R, st_config *cfg, st_shape shape, int num_classes);
+/* y_steps: 0 = labels y (N), T = per-step labels y (N, T) (the head must then output a
+ * sequence), -1 = generated labels that follow the head (benchmark). */
+int st_run_setup(st_run *R, st_config *cfg, st_shape shape, int num_classes, int y_steps);
 void st_run_close(st_run *R);
-int st_run_check_head(const st_model *m, st_loss_kind loss, int num_classes, const char *origin);
+int st_run_check_head(const st_model *m, st_loss_kind loss, int num_classes, int y_steps,
+                      const char *origin);
 /* One data-parallel step on the n rows in R->batch (part of a global batch of bg rows):
- * forward, backward, ONE allreduce of gradients + tail, optimizer update. read_rc is this
+ * forward, backward, ONE allreduce of gradients + tail, optimizer update. Many-to-one: the
+ * loss gradient is scaled by 1/bg in advance (exact). Many-to-many (m->seq_out): the global
+ * number of real steps is known only after the allreduce (TAIL_COUNT), so the gradients are
+ * scaled by its inverse after it, before the update. tail[TAIL_COUNT] counts rows, or real
+ * steps for a sequence head. read_rc is this
  * rank's outcome of loading its rows; any rank's failure makes every rank return ST_ERR (the
  * first failing rank prints). tail_out gets the reduced tail. pt != NULL: phases are timed.
  * Collective. */

@@ -26,7 +26,8 @@ static const char *make_tokens(const char *name) {
         y[r] = lab_of(r, K);
         for (int t = 0; t < TT; t++) tok[r * TT + t] = tok_of(r, t, V);
     }
-    st_split_data sd[2] = {{"train", NT, TT, 1, tok, NULL, y}, {"test", 0, TT, 1, tok, NULL, y}};
+    st_split_data sd[2] = {{"train", NT, TT, 1, tok, NULL, y, 0},
+                           {"test", 0, TT, 1, tok, NULL, y, 0}};
     const char *p = st_test_path(name);
     ck_assert_msg(st_dataset_write(p, K, V, sd, 2) == ST_OK, "%s", st_error_get());
     return p;
@@ -42,7 +43,8 @@ static const char *make_features(const char *name) {
             for (int f = 0; f < FF; f++) x[(r * TF + t) * FF + f] = feat_of(r, t, f);
         for (int f = 0; f < FF; f++) v[r * FF + f] = feat_of(r, 0, f);
     }
-    st_split_data sd[2] = {{"train", NF, TF, FF, NULL, x, y}, {"valid", NF, 0, FF, NULL, v, y}};
+    st_split_data sd[2] = {{"train", NF, TF, FF, NULL, x, y, 0},
+                           {"valid", NF, 0, FF, NULL, v, y, 0}};
     const char *p = st_test_path(name);
     ck_assert_msg(st_dataset_write(p, K, 0, sd, 2) == ST_OK, "%s", st_error_get());
     return p;
@@ -165,7 +167,7 @@ static void expect_read_error(const char *path, const size_t *rows, int n, const
 START_TEST(bad_ids_and_labels_name_the_row) {
     int32_t tok[6 * 4] = {0}, y[6] = {0};
     tok[3 * 4 + 2] = 12; /* row 3, step 2 */
-    st_split_data sd = {"train", 6, 4, 1, tok, NULL, y};
+    st_split_data sd = {"train", 6, 4, 1, tok, NULL, y, 0};
     const char *p = st_test_path("badtok.h5");
     ck_assert(st_dataset_write(p, 5, 10, &sd, 1) == ST_OK);
     const size_t rows[] = {5, 3, 0};
@@ -196,7 +198,7 @@ START_TEST(bad_ids_and_labels_name_the_row) {
     float x[2 * 2] = {0, 1, 2, 0};
     x[3] = x[3] / x[3]; /* NaN, from arithmetic so no math.h macro is needed */
     int32_t y2[2] = {0, 0};
-    st_split_data sf = {"train", 2, 2, 1, NULL, x, y2};
+    st_split_data sf = {"train", 2, 2, 1, NULL, x, y2, 0};
     ck_assert(st_dataset_write(p, 2, 0, &sf, 1) == ST_OK);
     const size_t r1[] = {1};
     expect_read_error(p, r1, 1, "/train/x row 1 step 1 feature 0: value nan is not finite");
@@ -274,7 +276,8 @@ START_TEST(shape_and_file_errors) {
     craft_dset(f, "/train/x", H5T_IEEE_F32LE, 3, x3);
     craft_dset(f, "/train/y", H5T_STD_I32LE, 2, y42);
     H5Fclose(f);
-    expect_open_error(p, "/train/y: expected int32 (N) class ids, got int32 (4, 2)");
+    expect_open_error(p, "/train/y: expected int32 (N) class ids or (N, 3) per-step ids, got "
+                         "int32 (4, 2)");
 
     f = craft_open(p, 2, -1);
     craft_dset(f, "/train/x", H5T_STD_I32LE, 2, x99);
@@ -340,7 +343,8 @@ END_TEST
 START_TEST(write_is_atomic) {
     /* a failed write leaves no file and no .tmp behind */
     int32_t tok[2] = {0, 1}, y[2] = {0, 1};
-    st_split_data sd[2] = {{"train", 2, 1, 1, tok, NULL, y}, {"train", 2, 1, 1, tok, NULL, y}};
+    st_split_data sd[2] = {{"train", 2, 1, 1, tok, NULL, y, 0},
+                           {"train", 2, 1, 1, tok, NULL, y, 0}};
     const char *p = st_test_path("twice.h5");
     ck_assert_int_eq(st_dataset_write(p, 2, 2, sd, 2), ST_ERR);
     ck_assert_msg(strstr(st_error_get(), "split /train (given twice?)"), "%s", st_error_get());

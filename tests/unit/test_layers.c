@@ -163,7 +163,12 @@ START_TEST(test_registry_defaults) {
     ck_assert_ptr_eq(st_layer_find("simple_rnn"), &st_simple_rnn_ops);
     ck_assert_ptr_eq(st_layer_find("embedding"), &st_embedding_ops);
     ck_assert_ptr_null(st_layer_find("gru2"));
-    ck_assert_str_eq(st_layer_types(), "embedding, dense, simple_rnn, lstm");
+    /* The four first types keep their order; every registered type is listed. */
+    ck_assert_msg(strncmp(st_layer_types(), "embedding, dense, simple_rnn, lstm", 34) == 0, "%s",
+                  st_layer_types());
+    ck_assert_msg(strstr(st_layer_types(), "dropout") && strstr(st_layer_types(), "batch_norm") &&
+                      strstr(st_layer_types(), "flatten"),
+                  "%s", st_layer_types());
 
     st_layer L;
     st_layer_create(&L, &st_dense_ops, "out");
@@ -478,7 +483,7 @@ START_TEST(test_dense_fused) {
     randomize_params(&t, 0.7f, 33);
     float x[GB * 5], act[GB * 4], logits[GB * 4];
     st_test_fill_uniform(x, GB * 5, -1, 1, 34);
-    st_layer_in in = {x, NULL, NULL};
+    st_layer_in in = {.x = x};
     st_dense_ops.forward(&t.L, &in, GB, 1, 1);
     memcpy(act, t.L.out, sizeof act);
     t.L.fuse_activation = 1;
@@ -556,7 +561,7 @@ START_TEST(test_grad_embedding) {
         double e = st_test_gradcheck(&t, NULL, tok, NULL, GB, GT, GC_EPS, GC_RTOL, GC_ATOL);
         ck_assert_msg(e <= 1, "embedding mask_zero=%d: err %g", mz, e);
         /* Forward layout: out (T, B, E) time-major from tokens (B, T) batch-major. */
-        st_layer_in in = {NULL, tok, NULL};
+        st_layer_in in = {.tokens = tok};
         st_embedding_ops.forward(&t.L, &in, GB, GT, 1);
         for (int b = 0; b < GB; b++)
             for (int s = 0; s < GT; s++) {
@@ -602,7 +607,7 @@ static void check_mask_equivalence(const st_layer_ops *ops, int rs) {
     st_test_fill_uniform(x, T * B * I, -1, 1, 23);
     for (int kind = MASK_POST; kind < N_MASKS; kind++) {
         make_mask(kind, lens, B, T, mask);
-        st_layer_in in = {x, NULL, mask};
+        st_layer_in in = {.x = x, .mask = mask};
         ops->forward(&t.L, &in, B, T, 1);
         float full[T * B * H];
         memcpy(full, t.L.out, sizeof(float) * (rs ? T * B * H : B * H));
@@ -619,7 +624,7 @@ static void check_mask_equivalence(const st_layer_ops *ops, int rs) {
                     ck_assert(fin[j] == 0);
                 continue;
             }
-            st_layer_in one = {xr, NULL, NULL};
+            st_layer_in one = {.x = xr};
             ops->forward(&t.L, &one, 1, n, 1);
             const float *last = rs ? t.L.out + (n - 1) * H : t.L.out;
             ck_assert_msg(st_test_close("final", fin, last, H, 1e-5, 1e-6) <= 1,
@@ -673,7 +678,7 @@ static void check_ref(const st_layer_ops *ops, const float *W, const float *U, c
     make_mask(MASK_POST, ref_lens, REF_B, REF_T, mask);
     float x[REF_T * REF_B * REF_I];
     memcpy(x, ref_x, sizeof x);
-    st_layer_in in = {x, NULL, lenmode ? mask : NULL};
+    st_layer_in in = {.x = x, .mask = lenmode ? mask : NULL};
     size_t nout = (size_t)(rs ? REF_T : 1) * REF_B * REF_H;
 
     ops->forward(&t.L, &in, REF_B, REF_T, 1);
@@ -722,7 +727,7 @@ START_TEST(test_grads_accumulate) {
         randomize_params(&t, 0.7f, 51);
         float x[GT * GB * 3];
         st_test_fill_uniform(x, GT * GB * 3, -1, 1, 52);
-        st_layer_in in = {x, NULL, NULL};
+        st_layer_in in = {.x = x};
         size_t nout = (size_t)(t.L.oshape.seq ? GT : 1) * GB * 3, nx = GT * GB * 3;
         float *g1 = st_malloc((t.nparams + nx) * sizeof(float));
         for (int pass = 0; pass < 2; pass++) {
@@ -761,7 +766,7 @@ START_TEST(test_trainable_false) {
             randomize_params(&t, 0.7f, 61);
             float x[GT * GB * 3];
             st_test_fill_uniform(x, GT * GB * 3, -1, 1, 62);
-            st_layer_in in = {x, NULL, NULL};
+            st_layer_in in = {.x = x};
             ops[k]->forward(&t.L, &in, GB, GT, 1);
             st_test_fill_uniform(t.L.dout, (size_t)(t.L.oshape.seq ? GT : 1) * GB * 3, -1, 1, 63);
             memset(t.grads, 0, t.nparams * sizeof(float));

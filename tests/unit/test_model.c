@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "testutil.h"
+#include "train/run.h"
 
 static const char *k_meta =
     "[data]\npath = none.h5\n[train]\nloss = binary_crossentropy\nbatch_size = 4\n";
@@ -89,13 +90,17 @@ START_TEST(errors_name_the_line) {
                   st_error_get());
     st_model_free(&m);
     st_config_free(&c);
-    /* last layer returning sequences */
+    /* last layer returning sequences: a many-to-many head, which only labels per step fit
+     * (checked against the dataset by st_run_check_head) */
     rc = build(&m, &c,
                "[embedding]\ninput_dim = 10000\noutput_dim = 8\n[lstm]\nunits = 3\n"
                "return_sequences = true\n",
                k_tokens, 4);
-    ck_assert_int_eq(rc, ST_ERR);
+    ck_assert_int_eq(rc, ST_OK);
+    ck_assert_int_eq(m.seq_out, 1);
+    ck_assert_int_eq(st_run_check_head(&m, ST_LOSS_MSE, 2, 0, "d.h5"), ST_ERR);
     ck_assert_msg(strstr(st_error_get(), "return_sequences"), "%s", st_error_get());
+    ck_assert_int_eq(st_run_check_head(&m, ST_LOSS_MSE, -1, 5, "d.h5"), ST_OK);
     st_model_free(&m);
     st_config_free(&c);
 }

@@ -91,7 +91,7 @@ static double weighted_sum(const st_layer *L, const float *R, int B, int T) {
 double st_test_gradcheck(st_test_layer *t, float *x, const int32_t *tokens, const uint8_t *mask,
                          int B, int T, float eps, double rtol, double atol) {
     st_layer *L = &t->L;
-    st_layer_in in = {x, tokens, mask};
+    st_layer_in in = {.x = x, .tokens = tokens, .mask = mask};
     size_t nout = out_count(L, B, T);
     float *R = st_malloc(nout * sizeof(float));
     st_test_fill_uniform(R, nout, -1, 1, 99);

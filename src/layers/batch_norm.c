@@ -1,0 +1,251 @@
+/*
+ * batch_norm.c - Keras BatchNormalization (axis -1) on vectors (B, F).
+ *
+ *   training:  mu, var = mean and BIASED variance of x over the GLOBAL batch (all ranks' rows)
+ *              x^ = (x - mu) / sqrt(var + epsilon)        y = gamma x^ + beta
+ *              moving_mean     = moving_mean * momentum + mu  * (1 - momentum)
+ *              moving_variance = moving_variance * momentum + var * (1 - momentum)
+ *   inference: x^ = (x - moving_mean) / sqrt(moving_variance + epsilon),   y = gamma x^ + beta
+ * as Keras 3 does (it also updates moving_variance with the biased batch variance; PyTorch's
+ * running_var uses the unbiased one). A layer with trainable = false runs in inference mode
+ * also while training, as Keras does since TF 2.0.
+ *
+ * Parameters, Keras names and order: gamma (F, ones; only with scale), beta (F, zeros; only
+ * with center), moving_mean (F, zeros), moving_variance (F, ones). The moving statistics are
+ * marked nontrainable: the optimizer skips them and their gradient stays 0; they are saved in
+ * checkpoints like any weight.
+ *
+ * Data parallelism: "the same weights for any number of ranks" needs the statistics of the
+ * GLOBAL batch, so forward reduces the per-feature sums over the ranks (one allreduce of 2F+1
+ * doubles) and backward reduces sum(dy) and sum(dy x^) (2F doubles). These are collectives
+ * inside forward/backward: L->collective is set, and the model calls this layer on every rank,
+ * also with B = 0 rows. The sums are taken around the current moving_mean (the same on every
+ * rank), so var = E[(x-K)^2] - E[x-K]^2 does not cancel catastrophically for features with a
+ * large mean. With every rank reducing the same sums, the moving statistics stay identical
+ * everywhere without a broadcast.
+ *
+ * Workspace: the sums (2F+1 doubles), a flag (last forward was a training call), inv_std (F),
+ * x^ (B, F).
+ *
+ * Not here: sequences (T, B, F) (the dense MNIST models need vectors), renorm, virtual batches.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "layer_impl.h"
+#include "seqtrain/dist.h"
+#include "seqtrain/error.h"
+#include "seqtrain/layer.h"
+
+static int bn_set(st_layer *L, const char *key, const char *val) {
+    if (strcmp(key, "momentum") == 0) {
+        float v;
+        if (st_parse_float(key, val, &v) != ST_OK) return ST_ERR;
+        if (v < 0 || v > 1) {
+            st_error_set("%s = %s: must be in [0, 1]", key, val);
+            return ST_ERR;
+        }
+        L->momentum = v;
+        return ST_OK;
+    }
+    if (strcmp(key, "epsilon") == 0) {
+        float v;
+        if (st_parse_float(key, val, &v) != ST_OK) return ST_ERR;
+        if (v <= 0) {
+            st_error_set("%s = %s: must be > 0", key, val);
+            return ST_ERR;
+        }
+        L->epsilon = v;
+        return ST_OK;
+    }
+    if (strcmp(key, "center") == 0) return st_parse_bool(key, val, &L->center);
+    if (strcmp(key, "scale") == 0) return st_parse_bool(key, val, &L->scale);
+    return ST_ENOKEY;
+}
+
+/* Parameter slots: gamma and beta are optional, so their positions vary. */
+typedef struct bn_params {
+    st_param *gamma, *beta, *mean, *var; /* gamma / beta NULL when off */
+} bn_params;
+
+static bn_params bn_slots(st_layer *L) {
+    bn_params p = {0};
+    int k = 0;
+    if (L->scale) p.gamma = &L->param[k++];
+    if (L->center) p.beta = &L->param[k++];
+    p.mean = &L->param[k++];
+    p.var = &L->param[k++];
+    return p;
+}
+
+static void add_param(st_layer *L, const char *name, size_t F, st_init init, int nontrainable) {
+    st_param *P = &L->param[L->nparam++];
+    strcpy(P->name, name);
+    P->dims = st_dims1(F);
+    P->init = init;
+    P->nontrainable = nontrainable;
+}
+
+static int bn_build(st_layer *L, st_shape in) {
+    if (in.tokens || in.seq > 0 || in.feat <= 0) {
+        st_error_set("batch_norm needs vectors (B, F); put it after a dense or flatten layer, "
+                     "or on (N, F) input");
+        return ST_ERR;
+    }
+    L->ishape = in;
+    L->oshape = in;
+    L->nparam = 0;
+    const size_t F = (size_t)in.feat;
+    if (L->scale) add_param(L, "gamma", F, ST_INIT_ONES, 0);
+    if (L->center) add_param(L, "beta", F, ST_INIT_ZEROS, 0);
+    add_param(L, "moving_mean", F, ST_INIT_ZEROS, 1);
+    add_param(L, "moving_variance", F, ST_INIT_ONES, 1);
+    /* A frozen batch norm uses its moving statistics: no global batch statistics needed. */
+    L->collective = L->trainable != 0;
+    return ST_OK;
+}
+
+/* Views into the workspace: sums (2F+1 doubles), flag, inv_std (F), x^ (B, F). */
+typedef struct bn_ws {
+    double *sums;
+    float *flag, *inv, *xhat;
+} bn_ws;
+
+static size_t sums_floats(int F) { return 2 * (2 * (size_t)F + 1); }
+
+static bn_ws bn_views(const st_layer *L) {
+    const int F = L->ishape.feat;
+    bn_ws w;
+    w.sums = (double *)L->ws; /* the arena slices start 64-byte aligned */
+    w.flag = L->ws + sums_floats(F);
+    w.inv = w.flag + 1;
+    w.xhat = w.inv + F;
+    return w;
+}
+
+static size_t bn_workspace(const st_layer *L, int maxB, int maxT) {
+    (void)maxT;
+    const size_t F = (size_t)L->ishape.feat;
+    return sums_floats((int)F) + 1 + F + (size_t)maxB * F;
+}
+
+static void bn_forward(st_layer *L, const st_layer_in *in, int B, int T, int train) {
+    (void)T;
+    const int F = L->ishape.feat;
+    bn_params p = bn_slots(L);
+    bn_ws w = bn_views(L);
+    const float *x = in->x; /* (B, F) */
+    float *mm = p.mean->w, *mv = p.var->w;
+    const int batch_stats = train && L->trainable;
+    *w.flag = (float)batch_stats;
+    if (batch_stats) {
+        /* Shifted sums around K = moving_mean (identical on every rank), then the global
+         * reduction: s1 = sum(x - K), s2 = sum((x - K)^2), and the row count. */
+        double *s1 = w.sums, *s2 = w.sums + F;
+        memset(w.sums, 0, (2 * (size_t)F + 1) * sizeof(double));
+        for (int b = 0; b < B; b++) {
+            const float *xr = x + (size_t)b * F;
+            for (int f = 0; f < F; f++) {
+                double d = (double)xr[f] - mm[f];
+                s1[f] += d;
+                s2[f] += d * d;
+            }
+        }
+        w.sums[2 * F] = B;
+        st_dist_allreduce_sum_f64(w.sums, 2 * (size_t)F + 1); /* collective */
+        const double N = w.sums[2 * F];
+        const float mom = L->momentum;
+        if (N <= 0) return; /* no rows on any rank (only a test can do that) */
+        for (int f = 0; f < F; f++) {
+            double md = s1[f] / N, var = s2[f] / N - md * md;
+            if (var < 0) var = 0;
+            float mean = (float)(mm[f] + md);
+            /* mean and var are written back over s1 / s2 for the normalization below */
+            s1[f] = mean;
+            s2[f] = var;
+            w.inv[f] = (float)(1.0 / sqrt(var + (double)L->epsilon));
+            mm[f] = mm[f] * mom + mean * (1.0f - mom);
+            mv[f] = mv[f] * mom + (float)var * (1.0f - mom);
+        }
+        for (int b = 0; b < B; b++)
+            for (int f = 0; f < F; f++)
+                w.xhat[(size_t)b * F + f] =
+                    (float)(((double)x[(size_t)b * F + f] - s1[f]) * w.inv[f]);
+    } else {
+        for (int f = 0; f < F; f++) w.inv[f] = 1.0f / sqrtf(mv[f] + L->epsilon);
+        for (int b = 0; b < B; b++)
+            for (int f = 0; f < F; f++)
+                w.xhat[(size_t)b * F + f] = (x[(size_t)b * F + f] - mm[f]) * w.inv[f];
+    }
+    /* y = gamma x^ + beta */
+    for (int b = 0; b < B; b++) {
+        const float *xh = w.xhat + (size_t)b * F;
+        float *y = L->out + (size_t)b * F;
+        for (int f = 0; f < F; f++)
+            y[f] = (p.gamma ? p.gamma->w[f] : 1.0f) * xh[f] + (p.beta ? p.beta->w[f] : 0.0f);
+    }
+}
+
+static void bn_backward(st_layer *L, const st_layer_in *in, float *dx, int B, int T) {
+    (void)in, (void)T;
+    const int F = L->ishape.feat;
+    bn_params p = bn_slots(L);
+    bn_ws w = bn_views(L);
+    const float *dy = L->dout; /* (B, F) */
+    const int batch_stats = *w.flag != 0;
+    /* Local sums: the parameter gradients (the step's allreduce of the gradient buffer sums
+     * them over the ranks) and, with batch statistics, the input gradient's two reductions. */
+    double *sdy = w.sums, *sdyx = w.sums + F;
+    memset(w.sums, 0, 2 * (size_t)F * sizeof(double));
+    for (int b = 0; b < B; b++) {
+        const float *g = dy + (size_t)b * F, *xh = w.xhat + (size_t)b * F;
+        for (int f = 0; f < F; f++) {
+            sdy[f] += g[f];
+            sdyx[f] += (double)g[f] * xh[f];
+        }
+    }
+    if (L->trainable) {
+        /* dgamma += sum(dy x^), dbeta += sum(dy) */
+        for (int f = 0; f < F; f++) {
+            if (p.gamma) p.gamma->g[f] += (float)sdyx[f];
+            if (p.beta) p.beta->g[f] += (float)sdy[f];
+        }
+    }
+    if (!batch_stats) {
+        /* The statistics are constants: dx = dy gamma / sigma */
+        if (dx)
+            for (int b = 0; b < B; b++)
+                for (int f = 0; f < F; f++)
+                    dx[(size_t)b * F + f] += dy[(size_t)b * F + f] *
+                                             (p.gamma ? p.gamma->w[f] : 1.0f) * w.inv[f];
+        return;
+    }
+    /* Global sums; N is the global row count of the last forward. Every rank joins, even
+     * without rows and even when dx is not needed (the collective count must match). */
+    const double N = w.sums[2 * F];
+    st_dist_allreduce_sum_f64(w.sums, 2 * (size_t)F); /* collective */
+    if (!dx || N <= 0) return;
+    /* dx = gamma / sigma * (dy - sum(dy) / N - x^ sum(dy x^) / N) */
+    for (int f = 0; f < F; f++) {
+        sdy[f] /= N;
+        sdyx[f] /= N;
+    }
+    for (int b = 0; b < B; b++) {
+        const float *g = dy + (size_t)b * F, *xh = w.xhat + (size_t)b * F;
+        float *d = dx + (size_t)b * F;
+        for (int f = 0; f < F; f++) {
+            double k = (double)(p.gamma ? p.gamma->w[f] : 1.0f) * w.inv[f];
+            d[f] += (float)(k * ((double)g[f] - sdy[f] - (double)xh[f] * sdyx[f]));
+        }
+    }
+}
+
+const st_layer_ops st_batch_norm_ops = {
+    .type = "batch_norm",
+    .set = bn_set,
+    .build = bn_build,
+    .workspace = bn_workspace,
+    .post_init = NULL,
+    .forward = bn_forward,
+    .backward = bn_backward,
+};

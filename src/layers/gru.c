@@ -1,0 +1,317 @@
+/*
+ * gru.c - Keras GRU with reset_after = True (the Keras 3 default, and PyTorch nn.GRU's
+ * equations), gate order z, r, h:
+ *   gx = x_t W + b_in        gh = h_{t-1} U + b_rec               (B, 3U) each, [z | r | h]
+ *   z  = ra(gx_z + gh_z)     r  = ra(gx_r + gh_r)                 (ra: recurrent_activation)
+ *   hh = act(gx_h + r ⊙ gh_h)
+ *   h_t = z ⊙ h_{t-1} + (1 - z) ⊙ hh                               h_0 = 0
+ *
+ * Parameters: kernel W (I, 3U), recurrent_kernel U (U, 3U), bias (2, 3U): row 0 is the input
+ * bias b_in, row 1 the recurrent bias b_rec (Keras' layout; PyTorch's bias_ih / bias_hh).
+ *
+ * Workspace, packed for the CALL's B and T (backward reads the layout of the last forward):
+ *   G   (T, B, 3U)   forward: gx, then the activated gates [z | r | hh] in place;
+ *                    backward: dG = dL/d(gx)  (the input side's pre-activation gradient)
+ *   R   (T, B, 3U)   forward: gh, kept because the candidate needs r ⊙ gh_h (and backward needs
+ *                    gh_h for dr); backward: dR = dL/d(gh)
+ *   Sh  (T+1, B, U)  hidden states, slot 0 = h_0 = 0
+ *   dh  (B, U)       running gradient w.r.t. the current h in backward-through-time
+ *   tmp (3U)         one row of scratch for activations other than the Keras defaults
+ *
+ * Unlike LSTM the recurrent projection cannot be added into G: the reset gate multiplies only
+ * its h part, so it gets its own buffer R. The cost is the same GEMMs: one for the input
+ * projection of all steps, one per step for the recurrence; in backward only
+ * dh_{t-1} = dR_t U^T is sequential, and dW, dU, both biases and dx are each one GEMM (or
+ * column sum) over all T*B rows. dG and dR differ only in the candidate's slice:
+ * dG_h = d(hh pre-activation), dR_h = dG_h ⊙ r.
+ *
+ * The default activations (tanh, sigmoid) take a fused, vectorized per-element path; any other
+ * pair goes through st_act_forward/backward per gate slice.
+ *
+ * Masking (in->mask (T, B), 1 = real): a masked row keeps h (and outputs the carried h); its
+ * gate gradients are 0 and dh passes straight through to t-1.
+ *
+ * What this layer does not do: reset_after = false (Keras 2's default, which has no PyTorch
+ * equivalent), dropout, recurrent dropout, stateful, go_backwards (bidirectional.c reverses the
+ * sequence itself).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "core/vmath.h"
+#include "layer_impl.h"
+#include "seqtrain/error.h"
+#include "seqtrain/layer.h"
+
+static int gru_set(st_layer *L, const char *key, const char *val) {
+    if (strcmp(key, "recurrent_activation") == 0)
+        return st_parse_act(key, val, &L->recurrent_activation);
+    if (strcmp(key, "reset_after") == 0) {
+        /* Accepted so Keras configs carry over; only the PyTorch-compatible variant exists. */
+        int v = 1;
+        if (st_parse_bool(key, val, &v) != ST_OK) return ST_ERR;
+        if (!v) {
+            st_error_set("reset_after = %s: only reset_after = true (Keras 3's default, "
+                         "PyTorch's GRU) is implemented", val);
+            return ST_ERR;
+        }
+        return ST_OK;
+    }
+    return st_rnn_set(L, key, val);
+}
+
+static int gru_build(st_layer *L, st_shape in) {
+    if (st_rnn_check(L, in) != ST_OK) return ST_ERR;
+    if (L->dropout != 0 || L->recurrent_dropout != 0) {
+        st_error_set("gru: dropout and recurrent_dropout are not implemented for gru; put a "
+                     "dropout layer before it instead");
+        return ST_ERR;
+    }
+    const size_t I = (size_t)in.feat, U = (size_t)L->units;
+    L->nparam = 0;
+    st_param *P = &L->param[L->nparam++];
+    strcpy(P->name, "kernel");
+    P->dims = st_dims2(I, 3 * U);
+    P->init = L->kernel_init;
+    P = &L->param[L->nparam++];
+    strcpy(P->name, "recurrent_kernel");
+    P->dims = st_dims2(U, 3 * U);
+    P->init = L->recurrent_init;
+    if (L->use_bias) {
+        P = &L->param[L->nparam++];
+        strcpy(P->name, "bias");
+        P->dims = st_dims2(2, 3 * U); /* [b_in; b_rec] */
+        P->init = L->bias_init;
+    }
+    return ST_OK;
+}
+
+static size_t gru_workspace(const st_layer *L, int maxB, int maxT) {
+    const size_t U = (size_t)L->units, BU = (size_t)maxB * U, T = (size_t)maxT;
+    /* G + R + Sh + dh + tmp */
+    return 2 * 3 * T * BU + (T + 1) * BU + BU + 3 * U;
+}
+
+/* Views into the workspace for a call with B rows and T steps. */
+typedef struct gru_ws {
+    float *G;   /* (T, B, 3U) */
+    float *R;   /* (T, B, 3U) */
+    float *Sh;  /* (T+1, B, U) */
+    float *dh;  /* (B, U) */
+    float *tmp; /* (3U) */
+} gru_ws;
+
+static gru_ws gru_views(const st_layer *L, int B, int T) {
+    const size_t BU = (size_t)B * L->units, TBU = (size_t)T * BU;
+    gru_ws w;
+    w.G = L->ws;
+    w.R = w.G + 3 * TBU;
+    w.Sh = w.R + 3 * TBU;
+    w.dh = w.Sh + TBU + BU;
+    w.tmp = w.dh + BU;
+    return w;
+}
+
+/* One step of all B rows, default activations: G (B,3U) holds gx and becomes [z|r|hh], R holds
+ * gh (kept), h = z hp + (1-z) hh. Masked rows carry h. Straight-line float math (vmath.h) so
+ * the inner loop vectorizes; the clones give AVX-512 / AVX2 code where the CPU has them. */
+ST_SIMD_CLONES
+static void step_fwd_default(float *restrict G, const float *restrict R,
+                             const float *restrict hp, float *restrict h, const uint8_t *mask,
+                             int B, int U) {
+    for (int b = 0; b < B; b++) {
+        const size_t r = (size_t)b * U;
+        if (mask && !mask[b]) {
+            memcpy(h + r, hp + r, (size_t)U * sizeof(float));
+            continue;
+        }
+        float *restrict g = G + 3 * r;
+        const float *restrict q = R + 3 * r;
+        for (int j = 0; j < U; j++) {
+            float z = st_sigmoidf(g[j] + q[j]);
+            float rr = st_sigmoidf(g[U + j] + q[U + j]);
+            float hh = st_tanhf(g[2 * U + j] + rr * q[2 * U + j]);
+            g[j] = z, g[U + j] = rr, g[2 * U + j] = hh;
+            h[r + j] = z * hp[r + j] + (1.0f - z) * hh;
+        }
+    }
+}
+
+/* The same for one row and any activation pair, one gate slice at a time. */
+static void cell_fwd_general(const st_layer *L, float *g, const float *q, const float *hp,
+                             float *h, int U) {
+    st_act ra = L->recurrent_activation, act = L->activation;
+    for (int j = 0; j < 2 * U; j++) g[j] += q[j];
+    st_act_forward(ra, g, g, 1, (size_t)U);         /* z */
+    st_act_forward(ra, g + U, g + U, 1, (size_t)U); /* r */
+    for (int j = 0; j < U; j++) g[2 * U + j] += g[U + j] * q[2 * U + j];
+    st_act_forward(act, g + 2 * U, g + 2 * U, 1, (size_t)U); /* hh */
+    for (int j = 0; j < U; j++) h[j] = g[j] * hp[j] + (1.0f - g[j]) * g[2 * U + j];
+}
+
+static void gru_forward(st_layer *L, const st_layer_in *in, int B, int T, int train) {
+    (void)train;
+    const int I = L->ishape.feat, U = L->units, G3 = 3 * U, TB = T * B;
+    const size_t BU = (size_t)B * U;
+    const float *x = in->x;         /* (T, B, I) */
+    const float *W = L->param[0].w; /* (I, 3U) */
+    const float *Uw = L->param[1].w; /* (U, 3U) */
+    const float *b_in = L->use_bias ? L->param[2].w : NULL;       /* (3U) */
+    const float *b_rec = L->use_bias ? L->param[2].w + G3 : NULL; /* (3U) */
+    const uint8_t *mask = in->mask; /* (T, B) or NULL */
+    const int fast = L->activation == ST_ACT_TANH && L->recurrent_activation == ST_ACT_SIGMOID;
+    gru_ws w = gru_views(L, B, T);
+
+    /* G = X · W + b_in   (T*B,3U): the input projection of every step at once */
+    st_sgemm(0, 0, TB, G3, I, 1.0f, x, I, W, G3, 0.0f, w.G, G3);
+    if (b_in) st_rows_add(w.G, (size_t)TB, (size_t)G3, b_in);
+    memset(w.Sh, 0, BU * sizeof(float)); /* h_0 = 0 */
+
+    for (int t = 0; t < T; t++) {
+        float *Gt = w.G + (size_t)t * B * G3, *Rt = w.R + (size_t)t * B * G3;
+        const float *hp = w.Sh + (size_t)t * BU;
+        float *ht = w.Sh + (size_t)(t + 1) * BU;
+        /* R_t = h_{t-1} · U + b_rec   (B,3U); at t = 0, h_0 = 0 leaves only the bias */
+        if (t > 0)
+            st_sgemm(0, 0, B, G3, U, 1.0f, hp, U, Uw, G3, 0.0f, Rt, G3);
+        else
+            memset(Rt, 0, (size_t)B * G3 * sizeof(float));
+        if (b_rec) st_rows_add(Rt, (size_t)B, (size_t)G3, b_rec);
+        const uint8_t *mt = mask ? mask + (size_t)t * B : NULL;
+        if (fast) {
+            step_fwd_default(Gt, Rt, hp, ht, mt, B, U);
+            continue;
+        }
+        for (int b = 0; b < B; b++) {
+            const size_t r = (size_t)b * U;
+            if (mt && !mt[b]) {
+                memcpy(ht + r, hp + r, (size_t)U * sizeof(float)); /* masked: carry h */
+                continue;
+            }
+            cell_fwd_general(L, Gt + 3 * r, Rt + 3 * r, hp + r, ht + r, U);
+        }
+    }
+    if (L->return_sequences)
+        memcpy(L->out, w.Sh + BU, (size_t)T * BU * sizeof(float)); /* out = h_1..h_T (T,B,U) */
+    else
+        memcpy(L->out, w.Sh + (size_t)T * BU, BU * sizeof(float)); /* out = h_T (B,U) */
+}
+
+/* All B rows of one step, default activations. In: G = [z|r|hh], R = gh, hp = h_{t-1},
+ * dh = dL/dh_t. Out: G = dG = [dz_pre | dr_pre | dhh_pre], R = dR = [dz_pre | dr_pre |
+ * dhh_pre ⊙ r], dh = the direct part of dL/dh_{t-1} (z ⊙ dh; the step's GEMM adds dR U^T).
+ * Masked rows: zero gate gradients, dh unchanged. */
+ST_SIMD_CLONES
+static void step_bwd_default(float *restrict G, float *restrict R, const float *restrict hp,
+                             float *restrict dh, const uint8_t *mask, int B, int U) {
+    for (int b = 0; b < B; b++) {
+        const size_t r = (size_t)b * U;
+        float *restrict g = G + 3 * r, *restrict q = R + 3 * r;
+        if (mask && !mask[b]) {
+            memset(g, 0, 3 * (size_t)U * sizeof(float));
+            memset(q, 0, 3 * (size_t)U * sizeof(float));
+            continue;
+        }
+        for (int j = 0; j < U; j++) {
+            float z = g[j], rr = g[U + j], hh = g[2 * U + j], ghh = q[2 * U + j];
+            float d = dh[r + j];
+            float dz = d * (hp[r + j] - hh) * z * (1.0f - z); /* h = z hp + (1-z) hh */
+            float dn = d * (1.0f - z) * (1.0f - hh * hh);      /* through tanh */
+            float dr = dn * ghh * rr * (1.0f - rr);            /* hh_pre = gx_h + r gh_h */
+            g[j] = dz, g[U + j] = dr, g[2 * U + j] = dn;
+            q[j] = dz, q[U + j] = dr, q[2 * U + j] = dn * rr;
+            dh[r + j] = d * z;
+        }
+    }
+}
+
+/* The same for one row and any activation pair (tmp: 3U). */
+static void cell_bwd_general(const st_layer *L, float *g, float *q, const float *hp, float *dh,
+                             float *tmp, int U) {
+    st_act ra = L->recurrent_activation, act = L->activation;
+    const float *z = g, *rr = g + U, *hh = g + 2 * U;
+    float *dz = tmp, *dr = tmp + U, *dn = tmp + 2 * U;
+    for (int j = 0; j < U; j++) {
+        dz[j] = dh[j] * (hp[j] - hh[j]);
+        dn[j] = dh[j] * (1.0f - z[j]);
+    }
+    /* Through each activation, from its output. */
+    st_act_backward(ra, z, dz, dz, 1, (size_t)U);
+    st_act_backward(act, hh, dn, dn, 1, (size_t)U);
+    for (int j = 0; j < U; j++) dr[j] = dn[j] * q[2 * U + j];
+    st_act_backward(ra, rr, dr, dr, 1, (size_t)U);
+    for (int j = 0; j < U; j++) {
+        dh[j] *= z[j];
+        q[2 * U + j] = dn[j] * rr[j]; /* before g's r slice is overwritten */
+    }
+    memcpy(g, tmp, 3 * (size_t)U * sizeof(float));
+    memcpy(q, tmp, 2 * (size_t)U * sizeof(float));
+}
+
+static void gru_backward(st_layer *L, const st_layer_in *in, float *dx, int B, int T) {
+    const int I = L->ishape.feat, U = L->units, G3 = 3 * U, TB = T * B;
+    const size_t BU = (size_t)B * U;
+    const float *x = in->x;          /* (T, B, I) */
+    const float *W = L->param[0].w;  /* (I, 3U) */
+    const float *Uw = L->param[1].w; /* (U, 3U) */
+    const uint8_t *mask = in->mask;  /* (T, B) or NULL */
+    const float *dout = L->dout;     /* (T, B, U) or (B, U) */
+    const int fast = L->activation == ST_ACT_TANH && L->recurrent_activation == ST_ACT_SIGMOID;
+    gru_ws w = gru_views(L, B, T);
+    float *dG = w.G, *dR = w.R; /* (T, B, 3U) each, overwritten step by step */
+
+    if (L->return_sequences)
+        memset(w.dh, 0, BU * sizeof(float));
+    else
+        memcpy(w.dh, dout, BU * sizeof(float));
+
+    for (int t = T - 1; t >= 0; t--) {
+        float *dGt = dG + (size_t)t * B * G3, *dRt = dR + (size_t)t * B * G3;
+        const float *hp = w.Sh + (size_t)t * BU;
+        const uint8_t *mt = mask ? mask + (size_t)t * B : NULL;
+        if (L->return_sequences) {
+            const float *dot = dout + (size_t)t * BU;
+            for (size_t k = 0; k < BU; k++) w.dh[k] += dot[k];
+        }
+        if (fast) {
+            step_bwd_default(dGt, dRt, hp, w.dh, mt, B, U);
+        } else {
+            for (int b = 0; b < B; b++) {
+                const size_t r = (size_t)b * U;
+                if (mt && !mt[b]) {
+                    memset(dGt + 3 * r, 0, (size_t)G3 * sizeof(float));
+                    memset(dRt + 3 * r, 0, (size_t)G3 * sizeof(float));
+                    continue;
+                }
+                cell_bwd_general(L, dGt + 3 * r, dRt + 3 * r, hp + r, w.dh + r, w.tmp, U);
+            }
+        }
+        /* dh_{t-1} += dR_t · U^T   (B,U); masked rows got dR = 0 and keep dh; h_0 needs none */
+        if (t > 0) st_sgemm(0, 1, B, U, G3, 1.0f, dRt, G3, Uw, G3, 1.0f, w.dh, U);
+    }
+
+    if (L->trainable) {
+        /* dW += X^T · dG   (I,3U) */
+        st_sgemm(1, 0, I, G3, TB, 1.0f, x, I, dG, G3, 1.0f, L->param[0].g, G3);
+        /* dU += H_prev^T · dR   (U,3U); h_1..h_{T-1} against dR_2..dR_T (h_0 = 0) */
+        if (T > 1)
+            st_sgemm(1, 0, U, G3, (T - 1) * B, 1.0f, w.Sh + BU, U, dR + (size_t)B * G3, G3, 1.0f,
+                     L->param[1].g, G3);
+        if (L->use_bias) {
+            st_colsum_add(dG, (size_t)TB, (size_t)G3, L->param[2].g);      /* d b_in */
+            st_colsum_add(dR, (size_t)TB, (size_t)G3, L->param[2].g + G3); /* d b_rec */
+        }
+    }
+    /* dx += dG · W^T   (T*B,I) */
+    if (dx) st_sgemm(0, 1, TB, I, G3, 1.0f, dG, G3, W, G3, 1.0f, dx, I);
+}
+
+const st_layer_ops st_gru_ops = {
+    .type = "gru",
+    .set = gru_set,
+    .build = gru_build,
+    .workspace = gru_workspace,
+    .post_init = NULL,
+    .forward = gru_forward,
+    .backward = gru_backward,
+};
