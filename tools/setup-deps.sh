@@ -3,7 +3,8 @@
 #
 #   tools/setup-deps.sh            build and test: compiler, CMake, Open MPI, HDF5, OpenBLAS, Check, inih
 #   tools/setup-deps.sh --data     also Node.js and npm (tools/get-data.sh fetches corpora with npm)
-#   tools/setup-deps.sh --python   also python3-h5py and python3-numpy (helper scripts)
+#   tools/setup-deps.sh --python   also python3-h5py, python3-numpy and python3-torch (the e2e
+#                                  checks and the PyTorch parity tests)
 #
 # Idempotent and silent when everything is there: dpkg-query decides, and apt-get (update, then
 # install --no-install-recommends) runs only for what is missing. Runs as root, or through sudo.
@@ -22,7 +23,7 @@ done
 
 pkgs=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libhdf5-dev libopenblas-dev
       check libinih-dev)
-[ "$want_python" = 1 ] && pkgs+=(python3-h5py python3-numpy)
+[ "$want_python" = 1 ] && pkgs+=(python3-h5py python3-numpy python3-torch)
 
 installed() {
   [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]

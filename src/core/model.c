@@ -247,6 +247,12 @@ static const char *keras_class(const st_layer *L) {
     if (!strcmp(t, "simple_rnn")) return "SimpleRNN";
     if (!strcmp(t, "lstm")) return "LSTM";
     if (!strcmp(t, "dense")) return "Dense";
+    if (!strcmp(t, "gru")) return "GRU";
+    if (!strcmp(t, "bidirectional")) return "Bidirectional";
+    if (!strcmp(t, "attention")) return "Attention";
+    if (!strcmp(t, "dropout")) return "Dropout";
+    if (!strcmp(t, "batch_norm")) return "BatchNormalization";
+    if (!strcmp(t, "flatten")) return "Flatten";
     if (!strcmp(t, "dropout")) return "Dropout";
     if (!strcmp(t, "batch_norm")) return "BatchNormalization";
     if (!strcmp(t, "flatten")) return "Flatten";

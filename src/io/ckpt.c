@@ -372,11 +372,44 @@ static const st_layer *find_layer(const st_model *m, const char *name) {
     return NULL;
 }
 
+/* Every dataset under group `gpath` (a layer's group, or a subgroup of it) must be one of L's
+ * tensors, named by its path below the layer's group: a wrapper's tensors are nested, e.g.
+ * bidirectional's "forward/kernel" is /model_weights/<layer>/forward/kernel. */
+static int check_group_params(hid_t f, const char *file, const char *gpath, const st_layer *L,
+                              const char *prefix) {
+    H5G_info_t gi;
+    char cname[64], sub[H5PATH_MAX], pname[96];
+    if (H5Gget_info_by_name(f, gpath, &gi, H5P_DEFAULT) < 0) gi.nlinks = 0;
+    for (hsize_t j = 0; j < gi.nlinks; j++) {
+        if (H5Lget_name_by_idx(f, gpath, H5_INDEX_NAME, H5_ITER_INC, j, cname, sizeof cname,
+                               H5P_DEFAULT) < 0)
+            continue;
+        snprintf(pname, sizeof pname, "%s%s", prefix, cname);
+        snprintf(sub, sizeof sub, "%s/%s", gpath, cname);
+        H5O_info_t oi;
+        if (H5Oget_info_by_name(f, sub, &oi, H5P_DEFAULT) >= 0 && oi.type == H5O_TYPE_GROUP) {
+            char pre[sizeof pname + 1];
+            snprintf(pre, sizeof pre, "%s/", pname);
+            if (check_group_params(f, file, sub, L, pre) != ST_OK) return ST_ERR;
+            continue;
+        }
+        int found = 0;
+        for (int p = 0; L && p < L->nparam && !found; p++)
+            found = strcmp(L->param[p].name, pname) == 0;
+        if (!found) {
+            st_error_set("%s: %s is not a tensor of this model (checkpoint of a different "
+                         "architecture?)", file, sub);
+            return ST_ERR;
+        }
+    }
+    return ST_OK;
+}
+
 /* Every tensor under /model_weights must belong to the model: weights the model would silently
  * drop mean the checkpoint is of another architecture. */
 static int check_no_extra(hid_t f, const char *file, const st_model *m) {
-    H5G_info_t gi, li;
-    char lname[ST_NAME_MAX + 1], pname[64], path[H5PATH_MAX];
+    H5G_info_t gi;
+    char lname[ST_NAME_MAX + 1], path[H5PATH_MAX];
     hid_t g = H5Gopen2(f, "/model_weights", H5P_DEFAULT);
     if (g < 0) {
         st_error_set("%s: /model_weights is missing", file);
@@ -388,22 +421,8 @@ static int check_no_extra(hid_t f, const char *file, const st_model *m) {
         if (H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, lname, sizeof lname,
                                H5P_DEFAULT) < 0)
             continue;
-        if (H5Gget_info_by_name(g, lname, &li, H5P_DEFAULT) < 0) li.nlinks = 0;
-        const st_layer *L = find_layer(m, lname);
-        for (hsize_t j = 0; rc == ST_OK && j < li.nlinks; j++) {
-            snprintf(path, sizeof path, "/model_weights/%s", lname);
-            if (H5Lget_name_by_idx(f, path, H5_INDEX_NAME, H5_ITER_INC, j, pname, sizeof pname,
-                                   H5P_DEFAULT) < 0)
-                continue;
-            int found = 0;
-            for (int p = 0; L && p < L->nparam && !found; p++)
-                found = strcmp(L->param[p].name, pname) == 0;
-            if (!found) {
-                st_error_set("%s: /model_weights/%s/%s is not a tensor of this model (checkpoint "
-                             "of a different architecture?)", file, lname, pname);
-                rc = ST_ERR;
-            }
-        }
+        snprintf(path, sizeof path, "/model_weights/%s", lname);
+        rc = check_group_params(f, file, path, find_layer(m, lname), "");
     }
     H5Gclose(g);
     return rc;
