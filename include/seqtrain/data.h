@@ -92,6 +92,9 @@ int st_dataset_write(const char *path, int num_classes, int vocab_size, const st
 
 /* Writes /predictions float32 (n, K), or (n, T, K) when T > 0 (a sequence head), to path
  * (PATH.tmp, then renamed). src/io/predictions.c. */
+/* Writes one float32 array /<name> of the given rank and dims to path (PATH.tmp, renamed). */
+int st_array_write(const char *path, const char *name, const float *a, int rank,
+                   const size_t *dims);
 int st_predictions_write(const char *path, const float *p, size_t n, int T, int K);
 
 /* The dataset's /vocab (id -> word strings), if it has one: *words gets n strings in an array,

@@ -22,6 +22,9 @@ int st_evaluate(const char *ckpt, const char *data, const char *split, double *l
 int st_gradients(const char *ckpt, const char *data, const char *split, int rows,
                  const char *out);
 /* Writes /predictions float32 (N, K) probabilities for a split to out. Collective. */
-int st_predict(const char *ckpt, const char *data, const char *split, const char *out);
+/* attention_out != NULL: also writes /attention float32 (K, T), the first attention layer's
+ * weights for the first K = attention_rows rows of the split. */
+int st_predict(const char *ckpt, const char *data, const char *split, const char *out,
+               const char *attention_out, int attention_rows);
 
 #endif

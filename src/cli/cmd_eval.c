@@ -18,7 +18,11 @@ static const char *k_eval_help =
 static const char *k_predict_help =
     "usage: seqtrain predict --checkpoint CKPT --data FILE [--split test] --out OUT.h5\n"
     "\n"
-    "Writes /predictions float32 (N, K), the model's probabilities for every row of the split.\n";
+    "Writes /predictions float32 (N, K), the model's probabilities for every row of the split\n"
+    "((N, T, K) for a sequence head).\n"
+    "  --attention A.h5     also write /attention (K, T): the attention weights of the first\n"
+    "                       K rows (a model with an attention layer)\n"
+    "  --attention-rows K   default 16\n";
 
 /* Options of evaluate and predict; predict alone has --out. Values point into argv. */
 static const char *k_gradients_help =
@@ -29,8 +33,8 @@ static const char *k_gradients_help =
     "/gradients/<layer>/<param> (d loss / d weight, Keras shapes).\n";
 
 typedef struct opts {
-    const char *ckpt, *data, *split, *out;
-    int help, rows;
+    const char *ckpt, *data, *split, *out, *attention;
+    int help, rows, attention_rows;
 } opts;
 
 /* Every rank parses the same argv, so every rank reaches the same verdict; the error is still
@@ -49,6 +53,13 @@ static int parse(int argc, char **argv, opts *o, int want_out) {
         else if (!strcmp(a, "--data")) slot = &o->data;
         else if (!strcmp(a, "--split")) slot = &o->split;
         else if (want_out && !strcmp(a, "--out")) slot = &o->out;
+        else if (want_out == 1 && !strcmp(a, "--attention")) slot = &o->attention;
+        else if (want_out == 1 && !strcmp(a, "--attention-rows")) {
+            o->attention_rows = i + 1 < argc ? atoi(argv[++i]) : 0;
+            if (o->attention_rows < 1)
+                return st_cli_usage_error("--attention-rows needs a number >= 1");
+            continue;
+        }
         else if (want_out == 2 && !strcmp(a, "--rows")) {
             o->rows = i + 1 < argc ? atoi(argv[++i]) : 0;
             if (o->rows < 1) return st_cli_usage_error("--rows needs a number >= 1");
@@ -89,7 +100,9 @@ int st_cmd_predict(int argc, char **argv) {
         ST_LOG(ST_LOG_INFO, "%s", k_predict_help);
         return ST_EXIT_OK;
     }
-    if (st_predict(o.ckpt, o.data, o.split, o.out) != ST_OK) return ST_EXIT_FAIL;
+    if (st_predict(o.ckpt, o.data, o.split, o.out, o.attention,
+                   o.attention_rows ? o.attention_rows : 16) != ST_OK)
+        return ST_EXIT_FAIL;
     ST_LOG(ST_LOG_INFO, "wrote %s\n", o.out);
     return ST_EXIT_OK;
 }

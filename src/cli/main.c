@@ -17,7 +17,7 @@ static const char *k_usage =
     "                        train the model a config describes\n"
     "  evaluate --checkpoint CKPT --data FILE [--split test]\n"
     "                        loss and accuracy of a checkpoint on a dataset split\n"
-    "  predict --checkpoint CKPT --data FILE [--split test] --out FILE.h5\n"
+    "  predict --checkpoint CKPT --data FILE [--split test] --out FILE.h5 [--attention A.h5]\n"
     "                        write /predictions (N, K) probabilities\n"
     "  summary CONFIG [--set section.key=value]...\n"
     "                        Keras-style table of layers, output shapes, parameters\n"

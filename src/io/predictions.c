@@ -12,6 +12,12 @@
 #include "seqtrain/error.h"
 
 int st_predictions_write(const char *path, const float *p, size_t n, int T, int K) {
+    size_t dims[3] = {n, (size_t)(T > 0 ? T : K), (size_t)K};
+    return st_array_write(path, "predictions", p, T > 0 ? 3 : 2, dims);
+}
+
+int st_array_write(const char *path, const char *name, const float *a, int rank,
+                   const size_t *dims) {
     char tmp[1100];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
@@ -20,18 +26,19 @@ int st_predictions_write(const char *path, const float *p, size_t n, int T, int 
         st_error_set("%s: cannot create file", tmp);
         return ST_ERR;
     }
-    hsize_t dims[3] = {n, (hsize_t)(T > 0 ? T : K), (hsize_t)K};
-    hid_t sp = H5Screate_simple(T > 0 ? 3 : 2, dims, NULL);
-    hid_t d = H5Dcreate2(f, "predictions", H5T_IEEE_F32LE, sp, H5P_DEFAULT, H5P_DEFAULT,
-                         H5P_DEFAULT);
-    herr_t w = d >= 0 && n > 0 ? H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, p)
+    hsize_t hd[4];
+    size_t n = 1;
+    for (int i = 0; i < rank && i < 4; i++) hd[i] = dims[i], n *= dims[i];
+    hid_t sp = H5Screate_simple(rank, hd, NULL);
+    hid_t d = H5Dcreate2(f, name, H5T_IEEE_F32LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t w = d >= 0 && n > 0 ? H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, a)
                                : (d >= 0 ? 0 : -1);
     if (d >= 0) H5Dclose(d);
     H5Sclose(sp);
     herr_t c = H5Fclose(f);
     if (w < 0 || c < 0 || rename(tmp, path) != 0) {
         remove(tmp);
-        st_error_set("%s: cannot write predictions", path);
+        st_error_set("%s: cannot write /%s", path, name);
         return ST_ERR;
     }
     return ST_OK;

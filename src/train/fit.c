@@ -114,8 +114,13 @@ fail:
  * out: loss sum, correct, rows (global). pred != NULL: this rank's probabilities (its rows in
  * order) are written there. Collective. */
 static int eval_split(st_model *m, st_loss_kind loss, const st_split *s, size_t lo, size_t n,
-                      st_batch *b, float *dz, size_t *rows, double out[3], float *pred,
+                      st_batch *b, float *attn, size_t *rows, double out[3], float *pred,
                       size_t *my_n) {
+    /* attn != NULL: this rank's rows' attention weights, (rows, T) row-major, from the first
+     * attention layer (for `predict --attention`). */
+    const st_layer *att = NULL;
+    for (int i = 0; attn && i < m->nlayers && !att; i++)
+        if (m->layers[i].ops == &st_attention_ops) att = &m->layers[i];
     int rank = st_dist_rank(), size = st_dist_size();
     size_t a = lo + n * (size_t)rank / (size_t)size, e = lo + n * (size_t)(rank + 1) / size;
     double acc[4] = {0, 0, 0, 0};
@@ -143,7 +148,13 @@ static int eval_split(st_model *m, st_loss_kind loss, const st_split *s, size_t 
                     st_loss_probs(m->head_act, z + ((size_t)t * nb + i) * K,
                                   p + ((size_t)i * T + t) * K, 1, K);
         }
-        (void)dz;
+        if (att) {
+            /* (T, nb) time-major in the layer -> (nb, T) rows */
+            const float *w = st_attention_weights(att);
+            for (int i = 0; i < nb; i++)
+                for (int t = 0; t < b->T; t++)
+                    attn[(r - a + (size_t)i) * (size_t)b->T + (size_t)t] = w[(size_t)t * nb + i];
+        }
     }
     acc[3] = rc != ST_OK;
     st_dist_allreduce_sum_f64(acc, 4);
@@ -406,7 +417,7 @@ int st_fit(st_config *cfg, const char *resume) {
         double v[3] = {0, 0, 0};
         if (R.has_valid) {
             const st_split *vs = R.valid.x >= 0 ? &R.valid : &R.train;
-            rc = eval_split(m, R.loss, vs, R.val_lo, R.nval, &R.batch, R.dz, R.rows, v, NULL,
+            rc = eval_split(m, R.loss, vs, R.val_lo, R.nval, &R.batch, NULL, R.rows, v, NULL,
                             NULL);
             if (rc != ST_OK) goto done;
         }
@@ -499,7 +510,8 @@ int st_evaluate(const char *ckpt, const char *data, const char *split, double *l
     return rc;
 }
 
-int st_predict(const char *ckpt, const char *data, const char *split, const char *out) {
+int st_predict(const char *ckpt, const char *data, const char *split, const char *out,
+               const char *attention_out, int attention_rows) {
     st_config cfg = {0};
     st_dataset ds = {.file = -1};
     st_split s = {.x = -1, .y = -1};
@@ -507,8 +519,14 @@ int st_predict(const char *ckpt, const char *data, const char *split, const char
     st_loss_kind lk;
     st_batch b = {0};
     size_t *rows = NULL;
-    float *mine = NULL, *all = NULL;
+    float *mine = NULL, *all = NULL, *amine = NULL, *aall = NULL;
     int rc = open_for_eval(ckpt, data, split, &cfg, &ds, &s, &m, &lk, 0);
+    if (rc == ST_OK && attention_out) {
+        int has = 0;
+        for (int i = 0; i < m.nlayers; i++) has |= m.layers[i].ops == &st_attention_ops;
+        if (!has) st_error_set("%s: --attention: the model has no attention layer", ckpt);
+        rc = st_dist_any_error(has ? ST_OK : ST_ERR);
+    }
     if (rc == ST_OK) {
         int rank = st_dist_rank(), size = st_dist_size();
         int T = m.seq_out ? s.T : 0, K = m.num_outputs * (T ? T : 1); /* floats per row */
@@ -517,20 +535,32 @@ int st_predict(const char *ckpt, const char *data, const char *split, const char
         rows = st_malloc(sizeof(size_t) * m.maxB);
         mine = st_malloc((my + 1) * K * sizeof(float));
         if (rank == 0) all = st_malloc((s.n + 1) * K * sizeof(float));
+        if (attention_out) {
+            amine = st_malloc((my + 1) * (size_t)s.T * sizeof(float));
+            if (rank == 0) aall = st_malloc((s.n + 1) * (size_t)s.T * sizeof(float));
+        }
         double v[3];
         size_t got = 0;
-        rc = eval_split(&m, lk, &s, 0, s.n, &b, NULL, rows, v, mine, &got);
+        rc = eval_split(&m, lk, &s, 0, s.n, &b, amine, rows, v, mine, &got);
         if (rc == ST_OK) {
             /* Contiguous shards in rank order: gathering them rebuilds the split's order. */
             st_dist_gather_f32(mine, got * (size_t)K, all);
+            if (attention_out) st_dist_gather_f32(amine, got * (size_t)s.T, aall);
             int wrc = ST_OK;
             if (rank == 0) wrc = st_predictions_write(out, all, s.n, T, m.num_outputs);
+            if (rank == 0 && wrc == ST_OK && attention_out) {
+                size_t k = (size_t)attention_rows < s.n ? (size_t)attention_rows : s.n;
+                size_t dims[2] = {k, (size_t)s.T};
+                wrc = st_array_write(attention_out, "attention", aall, 2, dims);
+            }
             rc = st_dist_any_error(wrc);
         }
     }
     st_free(rows);
     st_free(mine);
     st_free(all);
+    st_free(amine);
+    st_free(aall);
     if (b.maxB) st_batch_free(&b);
     st_model_free(&m);
     if (s.x >= 0) st_split_close(&s);
