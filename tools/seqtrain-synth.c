@@ -17,6 +17,16 @@
  * Task "blobs": float vectors x (N, F) (no time axis, the shape of a flattened MNIST image),
  * --classes K classes; each class has a centre in [0, 1]^F and a row is its centre plus
  * N(0, 0.5^2) noise: learnable by a dense layer, for dense-only models.
+ *
+ * Task "tokens": token rows of any shape, for any config with an embedding: ids uniform in
+ * [1, --vocab), random lengths in [--min-len, --steps], padded 'pre' or 'post'; --classes K
+ * classes, label = (first real token) mod K (K = 2 for a single sigmoid unit). Learnable by any
+ * recurrent layer that remembers one token (for 'pre' padding it must carry it to the end; a
+ * bidirectional layer's backward direction ends on it). The seed configs' test
+ * (tests/e2e/seed_configs.sh) gives every config in jobs/configs a dataset of its shapes with it.
+ *
+ * Each task draws from its own code path: adding a task never changes another task's output
+ * (the tests' datasets stay bit-identical).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -27,11 +37,12 @@
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: seqtrain-synth --out FILE.h5 [--task order|sum|copy-shift|blobs] [--train N]\n"
+            "usage: seqtrain-synth --out FILE.h5 [--task order|sum|copy-shift|blobs|tokens] [--train N]\n"
             "                      [--test N] [--steps T] [--min-len L] [--vocab V]\n"
             "                      [--features F] [--classes K] [--padding pre|post] [--seed S]\n"
             "Defaults: order, 4000 train, 1000 test, T 20, min-len 6, vocab 20, F 4, K 10, pre,\n"
-            "seed 1.\n");
+            "seed 1. K is the number of classes of blobs and tokens (order, sum: 2; copy-shift:\n"
+            "the vocabulary).\n");
 }
 
 /* One "order" row of length len, padded to T. */
@@ -57,6 +68,14 @@ static void copy_row(st_rng *r, int32_t *row, int32_t *lab, int T, int len, int 
         row[off + t] = 1 + (int32_t)st_rng_below(r, (uint64_t)vocab - 1);
         if (t > 0) lab[off + t] = row[off + t - 1];
     }
+}
+
+/* One "tokens" row of length len, padded to T; returns its label (first real token mod K). */
+static int32_t tokens_row(st_rng *r, int32_t *row, int T, int len, int vocab, int K, int post) {
+    int off = post ? 0 : T - len;
+    memset(row, 0, sizeof(int32_t) * (size_t)T);
+    for (int t = 0; t < len; t++) row[off + t] = 1 + (int32_t)st_rng_below(r, (uint64_t)vocab - 1);
+    return row[off] % K;
 }
 
 int main(int argc, char **argv) {
@@ -89,13 +108,14 @@ int main(int argc, char **argv) {
         }
     }
     int copy = !strcmp(task, "copy-shift"), blobs = !strcmp(task, "blobs");
+    int ktok = !strcmp(task, "tokens");
     if (!out || ntrain < 1 || ntest < 0 || T < 2 || minlen < 2 || minlen > T || vocab < 4 ||
-        F < 1 || K < 2 || (strcmp(task, "order") && strcmp(task, "sum") && !copy && !blobs)) {
+        F < 1 || K < 2 || (strcmp(task, "order") && strcmp(task, "sum") && !copy && !blobs && !ktok)) {
         fprintf(stderr, "seqtrain-synth: error: bad or missing arguments\n");
         usage(stderr);
         return 2;
     }
-    int tokens = !strcmp(task, "order") || copy;
+    int tokens = !strcmp(task, "order") || copy || ktok;
     if (blobs) T = 0; /* vectors (N, F) */
     const int Te = T ? T : 1, yT = copy ? T : 0;
     long n[2] = {ntrain, ntest};
@@ -119,6 +139,9 @@ int main(int argc, char **argv) {
             if (copy) {
                 int len = minlen + (int)st_rng_below(&r, (uint64_t)(T - minlen + 1));
                 copy_row(&r, tok[s] + i * T, y[s] + i * T, T, len, vocab, post);
+            } else if (ktok) {
+                int len = minlen + (int)st_rng_below(&r, (uint64_t)(T - minlen + 1));
+                y[s][i] = tokens_row(&r, tok[s] + i * T, T, len, vocab, K, post);
             } else if (blobs) {
                 int k = (int)st_rng_below(&r, (uint64_t)K);
                 for (int f = 0; f < F; f++)
@@ -137,7 +160,7 @@ int main(int argc, char **argv) {
         sd[s] = (st_split_data){s ? "test" : "train", (size_t)n[s], T, tokens ? 1 : F,
                                 tok[s], x[s], y[s], yT};
     }
-    int classes = copy ? vocab : blobs ? K : 2;
+    int classes = copy ? vocab : (blobs || ktok) ? K : 2;
     int rc = st_dataset_write(out, classes, tokens ? vocab : 0, sd, ntest > 0 ? 2 : 1);
     if (rc != ST_OK) fprintf(stderr, "seqtrain-synth: error: %s\n", st_error_get());
     else

@@ -1,17 +1,35 @@
 #!/usr/bin/python3
 """st_torch.py - seqtrain checkpoints <-> equivalent PyTorch models.
 
+Usage (from the repository root; python3 with torch, h5py and numpy):
+
+    import sys; sys.path.insert(0, "tools")
+    import h5py, st_torch
+    model, config = st_torch.load_seqtrain_checkpoint("runs/spam_lstm")  # file or directory
+    x = h5py.File("data/spam.h5", "r")["test/x"][:100]   # int32 tokens, or float32 features
+    probs = model.predict(x)     # numpy (N, K) or (N, T, K): what `seqtrain predict` writes
+    logits = model(st_torch.as_input(x))    # a torch tensor, differentiable
+    st_torch.save_seqtrain_checkpoint(model, config, "from_torch.h5")
+
 Reads a seqtrain checkpoint (HDF5: the root attribute `config` is the INI text the model was
 built from, /model_weights/<layer>/<param> are the weights in Keras layout) and builds a
 torch.nn.Module that computes the same function, and writes a checkpoint back from the module's
 weights. The parity tests (tests/parity/run_parity.py) use it to compare seqtrain's outputs and
-gradients with PyTorch autograd; users can use it to take a trained model to PyTorch:
+gradients with PyTorch autograd; users can use it to take a trained model to PyTorch (above).
+model(x) returns the head's logits; model.probabilities(logits) applies its activation:
 
-    import sys; sys.path.insert(0, "tools")
-    import st_torch
-    model, config = st_torch.load_seqtrain_checkpoint("runs/spam_lstm/epoch-0003.h5")
     probs = model.probabilities(model(torch.as_tensor(x_int32).long()))
-    st_torch.save_seqtrain_checkpoint(model, config, "from_torch.h5")
+
+Inputs: int tokens (B, T) into an embedding; float features (B, T, F) into a recurrent or
+flatten layer, or (B, F) vectors into dense / batch_norm (the dense MNIST models).
+Outputs: (B, K), or (B, T, K) for a sequence head (a dense layer after return_sequences: the
+many-to-many models), probabilities at padded steps included.
+
+load_seqtrain_checkpoint() returns the model in eval() mode, the mode of `seqtrain predict`:
+dropout is the identity and batch_norm uses its moving statistics. In train() mode (the
+default of a model built with SeqtrainModel(...)) batch_norm normalizes with the batch's
+statistics and updates the moving ones as Keras does, and dropout / recurrent layers' dropout
+draw torch's own random masks: the same distribution as seqtrain's, not the same values.
 
 Layers and how they map (Keras layout -> torch layout):
   embedding   Embedding: weight = embeddings (V, E). mask_zero: mask = tokens != 0.
@@ -31,7 +49,13 @@ Layers and how they map (Keras layout -> torch layout):
               Keras layout (W, W1, W2, v, Wc): there is no torch module for it.
   dense       torch.nn.Linear: weight = kernel^T. The last dense layer is the head: forward()
               returns its PRE-activation (logits) and loss()/probabilities() apply the
-              activation, as seqtrain does.
+              activation, as seqtrain does. On a sequence (B, T, F) it applies at every step.
+  dropout     rate: identity in eval(); torch's F.dropout in train().
+  batch_norm  gamma (scale), beta (center), moving_mean, moving_variance, Keras names (the two
+              moving statistics are buffers, not trained). eval():
+              (x - moving_mean) / sqrt(moving_variance + epsilon) * gamma + beta.
+  flatten     (B, T, F) -> (B, T*F) row by row per sample (= Keras' order; seqtrain's
+              time-major (T, B, F) transposes to the same thing); the mask ends here.
 
 Masking: recurrent layers run a per-step loop; at a masked step the state is kept
 (h = m * h_new + (1 - m) * h) and, for a plain layer, the carried state is the step's output.
@@ -42,6 +66,7 @@ accurate; weights are read from and written as float32.
 
 Needs torch, h5py and numpy (Debian: python3-torch python3-h5py python3-numpy).
 """
+import os
 import re
 
 import h5py
@@ -141,6 +166,11 @@ def _get(p, grad):
     return t.detach().cpu().double().numpy()
 
 
+def _get_buffer(b, grad):
+    """A non-trained tensor (batch_norm's moving statistics): its "gradient" is 0."""
+    return np.zeros(tuple(b.shape)) if grad else b.detach().cpu().double().numpy()
+
+
 def _set(p, a):
     with torch.no_grad():
         p.copy_(torch.as_tensor(np.asarray(a, dtype=np.float64)).to(p.dtype).reshape(p.shape))
@@ -166,6 +196,10 @@ class Recurrent(nn.Module):
         self.use_bias = _bool(opts.get("use_bias", "true"))
         self.return_sequences = _bool(opts.get("return_sequences", "false"))
         self.zero_output_for_mask = zero_output_for_mask
+        # Keras dropout / recurrent_dropout (simple_rnn, lstm): train() mode only, one mask per
+        # sequence on x_t and on h_{t-1}; torch's random values (see the module docstring).
+        self.dropout = float(opts.get("dropout", "0"))
+        self.recurrent_dropout = float(opts.get("recurrent_dropout", "0"))
         if kind == "simple_rnn":
             nl = self.act_name if self.act_name in ("tanh", "relu") else "tanh"
             self.cell = nn.RNNCell(self.I, self.U, bias=self.use_bias, nonlinearity=nl,
@@ -208,16 +242,27 @@ class Recurrent(nn.Module):
         n = self.act(in_ + r * hn)
         return (1 - z) * n + z * h
 
+    def _drop_mask(self, rate, shape, like):
+        if not self.training or rate <= 0:
+            return None
+        return torch.bernoulli(like.new_full(shape, 1 - rate)) / (1 - rate)
+
     def forward(self, x, mask):
         B, T, _ = x.shape
         h = x.new_zeros(B, self.U)
         state = (h, x.new_zeros(B, self.U)) if self.kind == "lstm" else h
+        dx = self._drop_mask(self.dropout, (B, x.shape[2]), x)
+        dh = self._drop_mask(self.recurrent_dropout, (B, self.U), x)
         outs = []
         for t in range(T):
+            xt = x[:, t] if dx is None else x[:, t] * dx
+            st = state
+            if dh is not None:  # the recurrence sees the dropped h; the carried state is kept
+                st = (state[0] * dh, state[1]) if self.kind == "lstm" else state * dh
             if self.torch_cell:
-                new = self.cell(x[:, t], state)
+                new = self.cell(xt, st)
             else:
-                new = self._step_manual(x[:, t], state)
+                new = self._step_manual(xt, st)
             if mask is not None:
                 m = mask[:, t].unsqueeze(1)
                 if self.kind == "lstm":
@@ -380,23 +425,159 @@ class Dense(nn.Module):
             _set(self.lin.bias, w["bias"])
 
 
+class Dropout(nn.Module):
+    """Keras Dropout(rate): the identity in eval() (inference, `seqtrain predict`)."""
+
+    def __init__(self, opts, in_feat, dtype):
+        super().__init__()
+        self.rate = float(opts.get("rate", "0"))
+        self.out_feat = in_feat
+
+    def forward(self, x, mask):
+        if self.training and self.rate > 0:
+            return F.dropout(x, self.rate, training=True), mask
+        return x, mask
+
+    def keras_tensors(self, grad=False):
+        return {}
+
+    def load_keras(self, w):
+        pass
+
+
+class BatchNorm(nn.Module):
+    """Keras BatchNormalization on vectors (B, F), see src/layers/batch_norm.c. eval(): the
+    moving statistics; train(): the batch's mean and BIASED variance, and the moving statistics
+    updated with them (moving = moving * momentum + batch * (1 - momentum)), as Keras 3."""
+
+    def __init__(self, opts, in_feat, dtype):
+        super().__init__()
+        if in_feat is None:
+            raise ValueError("st_torch: batch_norm needs its number of features")
+        Fn = int(in_feat)
+        self.center = _bool(opts.get("center", "true"))
+        self.scale = _bool(opts.get("scale", "true"))
+        self.epsilon = float(opts.get("epsilon", "1e-3"))
+        self.momentum = float(opts.get("momentum", "0.99"))
+        if self.scale:
+            self.gamma = nn.Parameter(torch.ones(Fn, dtype=dtype))
+        if self.center:
+            self.beta = nn.Parameter(torch.zeros(Fn, dtype=dtype))
+        self.register_buffer("moving_mean", torch.zeros(Fn, dtype=dtype))
+        self.register_buffer("moving_variance", torch.ones(Fn, dtype=dtype))
+        self.out_feat = Fn
+
+    def forward(self, x, mask):
+        if x.dim() != 2:
+            raise ValueError("st_torch: batch_norm takes vectors (B, F), got %s"
+                             % (tuple(x.shape),))
+        if self.training:
+            mu = x.mean(dim=0)
+            var = ((x - mu) ** 2).mean(dim=0)
+            with torch.no_grad():
+                m = self.momentum
+                self.moving_mean.mul_(m).add_(mu.detach() * (1 - m))
+                self.moving_variance.mul_(m).add_(var.detach() * (1 - m))
+        else:
+            mu, var = self.moving_mean, self.moving_variance
+        y = (x - mu) / torch.sqrt(var + self.epsilon)
+        if self.scale:
+            y = y * self.gamma
+        if self.center:
+            y = y + self.beta
+        return y, mask
+
+    def names(self):
+        return (["gamma"] if self.scale else []) + (["beta"] if self.center else []) + \
+            ["moving_mean", "moving_variance"]
+
+    def keras_tensors(self, grad=False):
+        out = {}
+        if self.scale:
+            out["gamma"] = _get(self.gamma, grad)
+        if self.center:
+            out["beta"] = _get(self.beta, grad)
+        out["moving_mean"] = _get_buffer(self.moving_mean, grad)
+        out["moving_variance"] = _get_buffer(self.moving_variance, grad)
+        return out
+
+    def load_keras(self, w):
+        for n in self.names():
+            _set(getattr(self, n), w[n])
+
+
+class Flatten(nn.Module):
+    """Keras Flatten: (B, T, F) -> (B, T*F), each sample's [T, F] block row by row (seqtrain's
+    time-major (T, B, F) transposed, the same order); (B, F) stays as it is. The mask ends."""
+
+    def __init__(self, opts, in_feat, dtype, steps=None, seq=True):
+        super().__init__()
+        if not seq:
+            self.out_feat = in_feat
+        else:
+            self.out_feat = None if in_feat is None or steps is None else in_feat * steps
+
+    def forward(self, x, mask):
+        return x.reshape(x.shape[0], -1), None
+
+    def keras_tensors(self, grad=False):
+        return {}
+
+    def load_keras(self, w):
+        pass
+
+
 # ---------------------------------------------------------------------------------------------
 # Model
 # ---------------------------------------------------------------------------------------------
 
+def _weight_in_feat(kind, name, shapes):
+    """The input features a layer's own weights imply (None if they do not say)."""
+    if not shapes:
+        return None
+    key = {"simple_rnn": "kernel", "lstm": "kernel", "gru": "kernel", "dense": "kernel",
+           "bidirectional": "forward/kernel", "batch_norm": "moving_mean"}.get(kind)
+    if kind == "attention":
+        key = "W" if ("%s/W" % name) in shapes else "W2"
+    if key is None or ("%s/%s" % (name, key)) not in shapes:
+        return None
+    return int(shapes["%s/%s" % (name, key)][0])
+
+
+def as_input(x, dtype=torch.float64):
+    """A batch as the model takes it: int tokens -> int64, float features -> dtype."""
+    t = torch.as_tensor(np.asarray(x))
+    if t.dtype.is_floating_point:
+        return t.to(dtype)
+    return t.to(torch.int64)
+
+
 class SeqtrainModel(nn.Module):
     """The model a seqtrain config describes. forward(x) takes int64 tokens (B, T) or float
-    features (B, T, F) / (B, F) and returns the head's logits (B, K) (pre-activation when the
-    last layer is dense, as seqtrain's loss sees them)."""
+    features (B, T, F) / (B, F) and returns the head's logits (B, K), or (B, T, K) for a
+    sequence head (pre-activation when the last layer is dense, as seqtrain's loss sees them).
 
-    def __init__(self, config_text, in_feat=None, dtype=torch.float64):
+    in_feat: features per step (or per vector) of float input; steps: T of sequence input (only
+    a flatten layer needs it); shapes: {"layer/param": shape} of a checkpoint's weights, from
+    which any layer whose input size is not known otherwise takes it (a model with no
+    embedding, or after a flatten)."""
+
+    def __init__(self, config_text, in_feat=None, dtype=torch.float64, steps=None, shapes=None):
         super().__init__()
         self.config_text = config_text
         sections = parse_config(config_text)
         self.train_opts = dict(next((o for s, o in sections if s == "train"), {}))
         self.names, layers = [], []
-        feat, seq = in_feat, True
-        for kind, name, opts in layer_sections(sections):
+        specs = layer_sections(sections)
+        # Input: tokens into an embedding; else float sequences into recurrent / flatten
+        # layers, float vectors into dense / batch_norm (steps given: sequences).
+        first = specs[0][0] if specs else None
+        seq = steps is not None or first in ("embedding", "simple_rnn", "lstm", "gru",
+                                             "bidirectional", "attention")
+        feat = in_feat
+        for kind, name, opts in specs:
+            if feat is None:
+                feat = _weight_in_feat(kind, name, shapes)
             if kind == "embedding":
                 L = Embedding(opts, feat, dtype)
             elif kind in ("simple_rnn", "lstm", "gru"):
@@ -407,8 +588,18 @@ class SeqtrainModel(nn.Module):
                 L = Attention(opts, feat, dtype)
             elif kind == "dense":
                 L = Dense(opts, feat, dtype)
+            elif kind == "dropout":
+                L = Dropout(opts, feat, dtype)
+            elif kind == "batch_norm":
+                L = BatchNorm(opts, feat, dtype)
+            elif kind == "flatten":
+                L = Flatten(opts, feat, dtype, steps=steps, seq=seq)
             else:
                 raise ValueError("st_torch: layer type %r is not supported" % kind)
+            if kind in ("simple_rnn", "lstm", "gru", "bidirectional"):
+                seq = L.out_seq
+            elif kind in ("attention", "flatten"):
+                seq = False
             feat = L.out_feat
             layers.append(L)
             self.names.append(name)
@@ -424,13 +615,39 @@ class SeqtrainModel(nn.Module):
         mask = None
         for L in self.layers:
             x, mask = L(x, mask)
+        self.out_mask = mask  # (B, T) real steps of a sequence head (None: all real)
         return x
 
     def probabilities(self, z):
         return activation(self.head_act)(z)
 
+    def predict(self, x, batch_size=256):
+        """Probabilities as numpy, as `seqtrain predict` writes them: (N, K) or (N, T, K).
+        x: numpy or torch, int tokens or float features. Runs in eval() mode, without
+        gradients, and restores the mode it found."""
+        was = self.training
+        self.eval()
+        out = []
+        try:
+            with torch.no_grad():
+                for i in range(0, len(x), batch_size):
+                    z = self(as_input(x[i:i + batch_size], self._dtype()))
+                    out.append(self.probabilities(z).cpu().numpy())
+        finally:
+            self.train(was)
+        return np.concatenate(out, axis=0)
+
+    def _dtype(self):
+        p = next(self.parameters(), None)
+        return p.dtype if p is not None else torch.float64
+
     def loss(self, z, y):
-        """Mean over rows of seqtrain's per-row loss (labels int64 (B,))."""
+        """Mean over rows of seqtrain's per-row loss (labels int64 (B,)); for a sequence head
+        (z (B, T, K), y (B, T)) the mean over the real steps of the last forward's mask."""
+        if z.dim() == 3:
+            m = getattr(self, "out_mask", None)
+            keep = torch.ones(z.shape[:2], dtype=torch.bool) if m is None else m
+            return self.loss(z[keep], y[keep])
         K = z.shape[1]
         name, act = self.loss_name, self.head_act
         t = y.to(z.dtype).unsqueeze(1) if K == 1 else F.one_hot(y, K).to(z.dtype)
@@ -468,9 +685,35 @@ def _read_weights(f):
     return out
 
 
-def load_seqtrain_checkpoint(path, in_feat=None, dtype=torch.float64):
-    """(model, config_text) from a seqtrain checkpoint. in_feat: features per step for models
-    on float input (no embedding); token models need none."""
+def newest_checkpoint(path):
+    """path itself if it is a file; for a directory its newest checkpoint by global_step (as
+    `seqtrain --resume DIR` picks it)."""
+    if not os.path.isdir(path):
+        return path
+    best, best_step = None, None
+    for n in sorted(os.listdir(path)):
+        if not n.endswith(".h5"):
+            continue
+        p = os.path.join(path, n)
+        try:
+            with h5py.File(p, "r") as f:
+                step = int(f["train_state/global_step"][()]) if "train_state/global_step" in f \
+                    else -1
+        except OSError:
+            continue
+        if best is None or step >= best_step:
+            best, best_step = p, step
+    if best is None:
+        raise ValueError("%s: no checkpoint in this directory" % path)
+    return best
+
+
+def load_seqtrain_checkpoint(path, in_feat=None, dtype=torch.float64, steps=None):
+    """(model, config_text) from a seqtrain checkpoint file, or a directory (its newest).
+    The model is in eval() mode (inference, as `seqtrain predict`). in_feat: features per
+    step of float input and steps: T, for the rare model whose weights do not imply them (a
+    flatten with nothing after it); every other model needs neither."""
+    path = newest_checkpoint(path)
     with h5py.File(path, "r") as f:
         fmt = f.attrs.get("format")
         if isinstance(fmt, bytes):
@@ -481,14 +724,8 @@ def load_seqtrain_checkpoint(path, in_feat=None, dtype=torch.float64):
         if isinstance(config, bytes):
             config = config.decode()
         weights = _read_weights(f)
-    if in_feat is None:
-        first = layer_sections(parse_config(config))[0]
-        if first[0] != "embedding":
-            k = "%s/kernel" % first[1]
-            if first[0] == "bidirectional":
-                k = "%s/forward/kernel" % first[1]
-            in_feat = weights[k].shape[0]
-    model = SeqtrainModel(config, in_feat=in_feat, dtype=dtype)
+    shapes = {k: v.shape for k, v in weights.items()}
+    model = SeqtrainModel(config, in_feat=in_feat, dtype=dtype, steps=steps, shapes=shapes)
     expected = model.keras_weights()
     missing = sorted(set(expected) - set(weights))
     extra = sorted(set(weights) - set(expected))
@@ -500,6 +737,7 @@ def load_seqtrain_checkpoint(path, in_feat=None, dtype=torch.float64):
             raise ValueError("%s: %s has shape %s, the config needs %s"
                              % (path, k, weights[k].shape, v.shape))
     model.load_keras_weights(weights)
+    model.eval()
     return model, config
 
 
