@@ -105,10 +105,17 @@ int st_cmd_summary(int argc, char **argv) {
     st_model m = {0};
     int rc = st_cli_load_config(&cfg, config, sets, nsets);
     if (rc == ST_OK) {
-        /* Shapes come from the dataset, as Keras' summary needs a built model. */
-        rc = st_dataset_open(&ds, cfg.data.path);
-        if (rc == ST_OK) rc = st_split_open(&ds, cfg.data.train_split, &s);
-        if (rc == ST_OK) rc = st_model_build(&m, &cfg, st_split_shape(&s), 1);
+        /* Shapes come from the dataset, as Keras' summary needs a built model; a config for
+         * generated data ([data] seq_len / features, no path) describes them itself. */
+        if (!cfg.data.path[0] && cfg.data.seq_len > 0) {
+            int F = cfg.data.features;
+            st_shape in = {.seq = cfg.data.seq_len, .feat = F > 0 ? F : 1, .tokens = F == 0};
+            rc = st_model_build(&m, &cfg, in, 1);
+        } else {
+            rc = st_dataset_open(&ds, cfg.data.path);
+            if (rc == ST_OK) rc = st_split_open(&ds, cfg.data.train_split, &s);
+            if (rc == ST_OK) rc = st_model_build(&m, &cfg, st_split_shape(&s), 1);
+        }
         rc = st_dist_any_error(rc);
         if (rc == ST_OK) st_model_summary(&m);
     }

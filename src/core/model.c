@@ -269,10 +269,21 @@ static void shape_str(st_shape s, char *buf, size_t n) {
 }
 
 void st_model_summary(const st_model *m) {
-    const char *rule = "_________________________________________________________________";
+    /* Keras' columns (29, 26) widen when a "name (Class)" label is longer, so long names such
+     * as "bidirectional_1 (Bidirectional)" never push the other columns out of line. */
+    int w = 29;
+    for (int i = 0; i < m->nlayers; i++) {
+        int n = (int)(strlen(m->layers[i].name) + strlen(keras_class(&m->layers[i]))) + 5;
+        if (n > w) w = n;
+    }
+    char rule[256], dbl[256];
+    int width = w + 26 + 10;
+    memset(rule, '_', (size_t)width);
+    memset(dbl, '=', (size_t)width);
+    rule[width] = dbl[width] = 0;
     ST_LOG(ST_LOG_INFO, "Model: \"sequential\"\n%s\n", rule);
-    ST_LOG(ST_LOG_INFO, "%-29s%-26s%s\n", " Layer (type)", "Output Shape", "Param #");
-    ST_LOG(ST_LOG_INFO, "=================================================================\n");
+    ST_LOG(ST_LOG_INFO, "%-*s%-26s%s\n", w, " Layer (type)", "Output Shape", "Param #");
+    ST_LOG(ST_LOG_INFO, "%s\n", dbl);
     size_t trainable = 0;
     for (int i = 0; i < m->nlayers; i++) {
         const st_layer *L = &m->layers[i];
@@ -285,8 +296,8 @@ void st_model_summary(const st_model *m) {
         }
         snprintf(col, sizeof col, " %s (%s)", L->name, keras_class(L));
         shape_str(L->oshape, shp, sizeof shp);
-        ST_LOG(ST_LOG_INFO, "%-29s%-26s%zu\n", col, shp, np);
-        ST_LOG(ST_LOG_INFO, "%s\n", i + 1 < m->nlayers ? "" : "=================================================================");
+        ST_LOG(ST_LOG_INFO, "%-*s%-26s%zu\n", w, col, shp, np);
+        ST_LOG(ST_LOG_INFO, "%s\n", i + 1 < m->nlayers ? "" : dbl);
     }
     ST_LOG(ST_LOG_INFO, "Total params: %zu (%.2f KB)\n", m->nparams, m->nparams * 4.0 / 1024);
     ST_LOG(ST_LOG_INFO, "Trainable params: %zu\n", trainable);
