@@ -6,9 +6,28 @@
 
 #include "seqtrain/tensor.h"
 
+/* Below this many multiply-adds a product runs on one thread: a recurrent step's GEMM (say
+ * 128x32 by 32x128) finishes in a few microseconds, less than waking and joining OpenBLAS's
+ * other threads costs, so threading it makes 2 threads slower than 1 (measured on M1). The
+ * large products (all steps' input projection, weight gradients) still use every thread. */
+#define ST_SMALL_GEMM (1u << 20)
+
+static int g_threads = -1; /* the configured thread count, read once */
+
 void st_sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc) {
     if (M == 0 || N == 0) return;
+#ifdef OPENBLAS_VERSION
+    if (g_threads < 0) g_threads = openblas_get_num_threads();
+    if (g_threads > 1 && (size_t)M * (size_t)N * (size_t)K < ST_SMALL_GEMM) {
+        openblas_set_num_threads(1);
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
+                    transB ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C,
+                    ldc);
+        openblas_set_num_threads(g_threads);
+        return;
+    }
+#endif
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
                 transB ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
@@ -31,6 +50,7 @@ int st_blas_threads(void) {
 void st_blas_set_threads(int n) {
 #ifdef OPENBLAS_VERSION
     openblas_set_num_threads(n);
+    g_threads = n;
 #else
     (void)n;
 #endif
