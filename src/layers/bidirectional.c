@@ -20,6 +20,13 @@
  * starts at each row's last real step. Its outputs come back in reversed order. With
  * return_sequences they are flipped back to the original time order before merging.
  *
+ * Dropout and recurrent_dropout (keys of the wrapped type) apply inside each direction, with
+ * the wrapped layer's semantics: training only, one mask per sequence, keyed by seed, epoch and
+ * global sample id. The two directions draw independent masks, from streams named after
+ * "<name>/forward" and "<name>/backward" (see inner()). A per-row mask is the same at every
+ * step, so the time reversal of the backward direction's input does not change which mask a
+ * row gets. At inference both directions are the plain layer.
+ *
  * Merge (f forward, g backward output, each U): concat [f; g] (2U), sum f + g, mul f ⊙ g,
  * ave (f + g) / 2 (U).
  *
@@ -97,11 +104,15 @@ static void inner(const st_layer *L, int d, st_layer *I) {
     I->fuse_activation = 0;
     I->mask_out = NULL;
     I->wrapped = NULL;
-    /* "<name>/forward", "<name>/backward": messages, and any per-layer random stream, tell the
-     * two directions apart (Keras' forward_<layer> / backward_<layer>). */
+    /* "<name>/forward", "<name>/backward" (Keras' forward_<layer> / backward_<layer>):
+     * messages, and the dropout streams, which st_rnn_dropout_stream() keys on the name
+     * ("<name>/forward/dropout", ...), tell the two directions apart, so they draw independent
+     * masks as Keras' two sublayers do. They must never share a name: a name too long for the
+     * suffix (names may have up to ST_NAME_MAX - 1 characters) is cut to make room. */
     const char *suf = d ? "/backward" : "/forward";
     size_t nl = strlen(I->name), sl = strlen(suf);
-    if (nl + sl < sizeof I->name) memcpy(I->name + nl, suf, sl + 1);
+    if (nl + sl >= sizeof I->name) nl = sizeof I->name - 1 - sl;
+    memcpy(I->name + nl, suf, sl + 1);
     const int n = L->nparam / 2;
     I->nparam = n;
     for (int p = 0; p < n; p++) {

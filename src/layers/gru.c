@@ -17,6 +17,8 @@
  *   Sh  (T+1, B, U)  hidden states, slot 0 = h_0 = 0
  *   dh  (B, U)       running gradient w.r.t. the current h in backward-through-time
  *   tmp (3U)         one row of scratch for activations other than the Keras defaults
+ *   flag, m_x (B, I), Xd (T, B, I), m_h (B, U), Hd (T, B, U), sc (B, U): dropout only, each
+ *                    part present only when its rate is > 0 (see Dropout below)
  *
  * Unlike LSTM the recurrent projection cannot be added into G: the reset gate multiplies only
  * its h part, so it gets its own buffer R. The cost is the same GEMMs: one for the input
@@ -31,9 +33,18 @@
  * Masking (in->mask (T, B), 1 = real): a masked row keeps h (and outputs the carried h); its
  * gate gradients are 0 and dh passes straight through to t-1.
  *
+ * Dropout (training only; Keras semantics as in lstm.c: ONE mask per sequence, shared by the
+ * three gates and by every step, inverted scaling, from st_dropout_mask keyed by seed, epoch
+ * and the row's global sample id): `dropout` masks the input, gx = (x ⊙ m_x) W + b_in, so the
+ * input projection runs on a masked copy Xd (T, B, I); `recurrent_dropout` masks only what
+ * feeds the recurrent projection, gh = (h_{t-1} ⊙ m_h) U + b_rec, kept per step in Hd
+ * (T, B, U) for dU. The update mixes the UNMASKED state, h_t = z ⊙ h_{t-1} + (1 - z) ⊙ hh
+ * (Keras GRUCell mixes h_tm1, not its dropped copies h_tm1_z/r/h), so the cell kernels are
+ * unchanged; in backward dh_{t-1} = z ⊙ dh_t + (dR_t U^T) ⊙ m_h. With both rates 0 none of
+ * this exists: no workspace, no extra pass.
+ *
  * What this layer does not do: reset_after = false (Keras 2's default, which has no PyTorch
- * equivalent), dropout, recurrent dropout, stateful, go_backwards (bidirectional.c reverses the
- * sequence itself).
+ * equivalent), stateful, go_backwards (bidirectional.c reverses the sequence itself).
  */
 #include <math.h>
 #include <string.h>
@@ -62,11 +73,6 @@ static int gru_set(st_layer *L, const char *key, const char *val) {
 
 static int gru_build(st_layer *L, st_shape in) {
     if (st_rnn_check(L, in) != ST_OK) return ST_ERR;
-    if (L->dropout != 0 || L->recurrent_dropout != 0) {
-        st_error_set("gru: dropout and recurrent_dropout are not implemented for gru; put a "
-                     "dropout layer before it instead");
-        return ST_ERR;
-    }
     const size_t I = (size_t)in.feat, U = (size_t)L->units;
     L->nparam = 0;
     st_param *P = &L->param[L->nparam++];
@@ -86,10 +92,20 @@ static int gru_build(st_layer *L, st_shape in) {
     return ST_OK;
 }
 
+/* Floats of the dropout part of the workspace (after tmp): flag, m_x (B, I), Xd (T, B, I),
+ * m_h (B, U), Hd (T, B, U), sc (B, U); 0 when both rates are 0. */
+static size_t gru_drop_ws(const st_layer *L, int B, int T) {
+    const size_t I = (size_t)L->ishape.feat, U = (size_t)L->units;
+    size_t n = 0;
+    if (L->dropout > 0) n += (size_t)B * I * (1 + (size_t)T);
+    if (L->recurrent_dropout > 0) n += (size_t)B * U * (2 + (size_t)T);
+    return n ? n + 1 : 0;
+}
+
 static size_t gru_workspace(const st_layer *L, int maxB, int maxT) {
     const size_t U = (size_t)L->units, BU = (size_t)maxB * U, T = (size_t)maxT;
-    /* G + R + Sh + dh + tmp */
-    return 2 * 3 * T * BU + (T + 1) * BU + BU + 3 * U;
+    /* G + R + Sh + dh + tmp + dropout */
+    return 2 * 3 * T * BU + (T + 1) * BU + BU + 3 * U + gru_drop_ws(L, maxB, maxT);
 }
 
 /* Views into the workspace for a call with B rows and T steps. */
@@ -99,6 +115,11 @@ typedef struct gru_ws {
     float *Sh;  /* (T+1, B, U) */
     float *dh;  /* (B, U) */
     float *tmp; /* (3U) */
+    /* Dropout (NULL when its rate is 0); flag: 1 = input mask, 2 = recurrent mask applied in
+     * the last forward (a training call). */
+    float *flag;
+    float *mx, *Xd;      /* (B, I), (T, B, I) */
+    float *mh, *Hd, *sc; /* (B, U), (T, B, U): Hd slot t = h_t ⊙ m_h, (B, U) scratch */
 } gru_ws;
 
 static gru_ws gru_views(const st_layer *L, int B, int T) {
@@ -109,6 +130,12 @@ static gru_ws gru_views(const st_layer *L, int B, int T) {
     w.Sh = w.R + 3 * TBU;
     w.dh = w.Sh + TBU + BU;
     w.tmp = w.dh + BU;
+    float *p = w.tmp + 3 * (size_t)L->units;
+    const size_t BI = (size_t)B * L->ishape.feat;
+    w.flag = w.mx = w.Xd = w.mh = w.Hd = w.sc = NULL;
+    if (L->dropout > 0 || L->recurrent_dropout > 0) w.flag = p++;
+    if (L->dropout > 0) w.mx = p, w.Xd = p + BI, p += BI + (size_t)T * BI;
+    if (L->recurrent_dropout > 0) w.mh = p, w.Hd = p + BU, w.sc = p + BU + TBU;
     return w;
 }
 
@@ -150,7 +177,6 @@ static void cell_fwd_general(const st_layer *L, float *g, const float *q, const 
 }
 
 static void gru_forward(st_layer *L, const st_layer_in *in, int B, int T, int train) {
-    (void)train;
     const int I = L->ishape.feat, U = L->units, G3 = 3 * U, TB = T * B;
     const size_t BU = (size_t)B * U;
     const float *x = in->x;         /* (T, B, I) */
@@ -161,6 +187,16 @@ static void gru_forward(st_layer *L, const st_layer_in *in, int B, int T, int tr
     const uint8_t *mask = in->mask; /* (T, B) or NULL */
     const int fast = L->activation == ST_ACT_TANH && L->recurrent_activation == ST_ACT_SIGMOID;
     gru_ws w = gru_views(L, B, T);
+    const int dp = train && w.mx, rdp = train && w.mh;
+    if (w.flag) *w.flag = (float)(dp | rdp << 1);
+    if (dp) {
+        /* x~ = x ⊙ m_x, the same m_x (B, I) at every step and for all three gates */
+        st_dropout_mask(w.mx, B, (size_t)I, L->dropout, in, st_rnn_dropout_stream(L, 0));
+        st_rows_mul_mask(w.Xd, x, w.mx, T, B, I);
+        x = w.Xd;
+    }
+    if (rdp) st_dropout_mask(w.mh, B, (size_t)U, L->recurrent_dropout, in,
+                             st_rnn_dropout_stream(L, 1));
 
     /* G = X · W + b_in   (T*B,3U): the input projection of every step at once */
     st_sgemm(0, 0, TB, G3, I, 1.0f, x, I, W, G3, 0.0f, w.G, G3);
@@ -171,10 +207,18 @@ static void gru_forward(st_layer *L, const st_layer_in *in, int B, int T, int tr
         float *Gt = w.G + (size_t)t * B * G3, *Rt = w.R + (size_t)t * B * G3;
         const float *hp = w.Sh + (size_t)t * BU;
         float *ht = w.Sh + (size_t)(t + 1) * BU;
-        /* R_t = h_{t-1} · U + b_rec   (B,3U); at t = 0, h_0 = 0 leaves only the bias */
-        if (t > 0)
-            st_sgemm(0, 0, B, G3, U, 1.0f, hp, U, Uw, G3, 0.0f, Rt, G3);
-        else
+        /* R_t = h_{t-1} · U + b_rec   (B,3U); at t = 0, h_0 = 0 leaves only the bias.
+         * Recurrent dropout: the GEMM reads h_{t-1} ⊙ m_h (kept in Hd for dU); the cell below
+         * still mixes the unmasked hp. */
+        if (t > 0) {
+            const float *hg = hp;
+            if (rdp) {
+                float *hd = w.Hd + (size_t)t * BU;
+                for (size_t k = 0; k < BU; k++) hd[k] = hp[k] * w.mh[k];
+                hg = hd;
+            }
+            st_sgemm(0, 0, B, G3, U, 1.0f, hg, U, Uw, G3, 0.0f, Rt, G3);
+        } else
             memset(Rt, 0, (size_t)B * G3 * sizeof(float));
         if (b_rec) st_rows_add(Rt, (size_t)B, (size_t)G3, b_rec);
         const uint8_t *mt = mask ? mask + (size_t)t * B : NULL;
@@ -259,6 +303,8 @@ static void gru_backward(st_layer *L, const st_layer_in *in, float *dx, int B, i
     const int fast = L->activation == ST_ACT_TANH && L->recurrent_activation == ST_ACT_SIGMOID;
     gru_ws w = gru_views(L, B, T);
     float *dG = w.G, *dR = w.R; /* (T, B, 3U) each, overwritten step by step */
+    const int drop = w.flag ? (int)*w.flag : 0, dp = drop & 1, rdp = drop & 2;
+    if (dp) x = w.Xd; /* the weights saw x~ */
 
     if (L->return_sequences)
         memset(w.dh, 0, BU * sizeof(float));
@@ -286,24 +332,35 @@ static void gru_backward(st_layer *L, const st_layer_in *in, float *dx, int B, i
                 cell_bwd_general(L, dGt + 3 * r, dRt + 3 * r, hp + r, w.dh + r, w.tmp, U);
             }
         }
-        /* dh_{t-1} += dR_t · U^T   (B,U); masked rows got dR = 0 and keep dh; h_0 needs none */
-        if (t > 0) st_sgemm(0, 1, B, U, G3, 1.0f, dRt, G3, Uw, G3, 1.0f, w.dh, U);
+        /* dh_{t-1} += dR_t · U^T   (B,U); masked rows got dR = 0 and keep dh; h_0 needs none.
+         * Recurrent dropout: dh_{t-1} += (dR_t · U^T) ⊙ m_h (the direct z ⊙ dh part is not
+         * masked: the update mixed the unmasked state). */
+        if (t > 0 && !rdp) st_sgemm(0, 1, B, U, G3, 1.0f, dRt, G3, Uw, G3, 1.0f, w.dh, U);
+        if (t > 0 && rdp) {
+            st_sgemm(0, 1, B, U, G3, 1.0f, dRt, G3, Uw, G3, 0.0f, w.sc, U);
+            for (size_t k = 0; k < BU; k++) w.dh[k] += w.sc[k] * w.mh[k];
+        }
     }
 
     if (L->trainable) {
         /* dW += X^T · dG   (I,3U) */
         st_sgemm(1, 0, I, G3, TB, 1.0f, x, I, dG, G3, 1.0f, L->param[0].g, G3);
-        /* dU += H_prev^T · dR   (U,3U); h_1..h_{T-1} against dR_2..dR_T (h_0 = 0) */
+        /* dU += H_prev^T · dR   (U,3U); h_1..h_{T-1} (⊙ m_h with recurrent dropout) against
+         * dR_2..dR_T (h_0 = 0) */
         if (T > 1)
-            st_sgemm(1, 0, U, G3, (T - 1) * B, 1.0f, w.Sh + BU, U, dR + (size_t)B * G3, G3, 1.0f,
-                     L->param[1].g, G3);
+            st_sgemm(1, 0, U, G3, (T - 1) * B, 1.0f, rdp ? w.Hd + BU : w.Sh + BU, U,
+                     dR + (size_t)B * G3, G3, 1.0f, L->param[1].g, G3);
         if (L->use_bias) {
             st_colsum_add(dG, (size_t)TB, (size_t)G3, L->param[2].g);      /* d b_in */
             st_colsum_add(dR, (size_t)TB, (size_t)G3, L->param[2].g + G3); /* d b_rec */
         }
     }
-    /* dx += dG · W^T   (T*B,I) */
-    if (dx) st_sgemm(0, 1, TB, I, G3, 1.0f, dG, G3, W, G3, 1.0f, dx, I);
+    /* dx += dG · W^T   (T*B,I); with input dropout through Xd: dx += (dG · W^T) ⊙ m_x */
+    if (dx && !dp) st_sgemm(0, 1, TB, I, G3, 1.0f, dG, G3, W, G3, 1.0f, dx, I);
+    if (dx && dp) {
+        st_sgemm(0, 1, TB, I, G3, 1.0f, dG, G3, W, G3, 0.0f, w.Xd, I);
+        st_rows_mul_mask_add(dx, w.Xd, w.mx, T, B, I);
+    }
 }
 
 const st_layer_ops st_gru_ops = {
