@@ -39,6 +39,11 @@ typedef struct st_data_cfg {
      * (features 0; vocabulary = the embedding's input_dim) or of `features` floats. */
     int seq_len;
     int features;
+    /* Batches of similar length, padding trimmed per batch (token data): rows are sorted by
+     * length inside pools of bucket_batches global batches of the epoch's shuffle, then the
+     * batches are shuffled. A pure function of (seed, epoch): the same for any rank count. */
+    int bucket_by_length;  /* default 0 */
+    int bucket_batches;    /* default 32 */
 } st_data_cfg;
 
 typedef struct st_train_cfg {

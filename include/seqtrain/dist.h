@@ -9,6 +9,7 @@
 #define SEQTRAIN_DIST_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* MPI_Init (if not yet initialized); sets st_log_rank. Not collective in the MPI sense. */
 void st_dist_init(int *argc, char ***argv);
@@ -24,6 +25,10 @@ void st_dist_barrier(void);
 /* Gathers variable-length float arrays to rank 0 in rank order: recv (sum of counts) on rank 0,
  * ignored elsewhere. */
 void st_dist_gather_f32(const float *send, size_t count, float *recv);
+
+/* Every rank's int32 array (counts may differ) concatenated in rank order on every rank;
+ * recv holds the sum of all counts. */
+void st_dist_allgather_i32(const int32_t *send, size_t count, int32_t *recv);
 
 /* Agreement on failure: returns ST_OK on every rank if local_rc == ST_OK everywhere, else ST_ERR
  * on every rank. The lowest failing rank prints its st_error_get() message to stderr as one

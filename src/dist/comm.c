@@ -111,6 +111,27 @@ void st_dist_gather_f32(const float *send, size_t count, float *recv) {
     st_free(displs);
 }
 
+void st_dist_allgather_i32(const int32_t *send, size_t count, int32_t *recv) {
+    if (g_size == 1) {
+        if (count) memcpy(recv, send, count * sizeof(int32_t));
+        return;
+    }
+    ST_ASSERT(count < INT_MAX, "allgather of %zu ints", count);
+    int c = (int)count;
+    int *counts = st_malloc(sizeof(int) * g_size), *displs = st_malloc(sizeof(int) * g_size);
+    ST_MPI(MPI_Allgather(&c, 1, MPI_INT, counts, 1, MPI_INT, MPI_COMM_WORLD));
+    long long total = 0;
+    for (int r = 0; r < g_size; r++) {
+        displs[r] = (int)total;
+        total += counts[r];
+    }
+    ST_ASSERT(total < INT_MAX, "allgather of %lld ints", total);
+    ST_MPI(MPI_Allgatherv(send, c, MPI_INT32_T, recv, counts, displs, MPI_INT32_T,
+                          MPI_COMM_WORLD));
+    st_free(counts);
+    st_free(displs);
+}
+
 int st_dist_any_error(int local_rc) {
     /* MIN over ranks of "my rank if I failed, else size": everyone learns whether anyone failed
      * and which rank reports it, so the user sees exactly one line, never a hang. */

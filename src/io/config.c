@@ -46,7 +46,8 @@ static const char *const k_meta[] = {"data", "train", "checkpoint"};
 /* The keys of each meta section, spelled out in "unknown key" messages so that a typo is
  * answered with the list to pick from. Keep in step with resolve_data/train/ckpt below. */
 static const char k_data_keys[] =
-    "path, validation_split, train_split, test_split, seq_len, features";
+    "path, validation_split, train_split, test_split, seq_len, features, bucket_by_length, "
+    "bucket_batches";
 static const char k_train_keys[] =
     "epochs, batch_size, optimizer, learning_rate, momentum, nesterov, rho, beta_1, beta_2, "
     "epsilon, clipnorm, global_clipnorm, clipvalue, loss, metrics, seed, shuffle";
@@ -509,6 +510,10 @@ static int resolve_data(st_config *c, const st_section *s) {
             if (rc == ST_OK && !d->path[0]) rc = bad_value(c, s, kv, "must name a file");
         } else if (strcmp(k, "validation_split") == 0) {
             rc = get_float(c, s, kv, 0, 0, 1, 1, &d->validation_split);
+        } else if (strcmp(k, "bucket_by_length") == 0) {
+            rc = get_bool(c, s, kv, &d->bucket_by_length);
+        } else if (strcmp(k, "bucket_batches") == 0) {
+            rc = get_int(c, s, kv, 1, &d->bucket_batches);
         } else if (strcmp(k, "seq_len") == 0) {
             rc = get_int(c, s, kv, 1, &d->seq_len);
         } else if (strcmp(k, "features") == 0) {
@@ -657,6 +662,7 @@ int st_config_resolve(st_config *c) {
     memset(&c->train, 0, sizeof c->train);
     memset(&c->ckpt, 0, sizeof c->ckpt);
     strcpy(c->data.train_split, "train");
+    c->data.bucket_batches = 32;
     strcpy(c->data.test_split, "test");
     c->train.epochs = 1;
     c->train.batch_size = 32; /* Keras fit() */

@@ -129,6 +129,8 @@ static int eval_split(st_model *m, st_loss_kind loss, const st_split *s, size_t 
     for (size_t r = a; r < e && rc == ST_OK; r += (size_t)m->maxB) {
         int nb = (int)(e - r < (size_t)m->maxB ? e - r : (size_t)m->maxB);
         for (int i = 0; i < nb; i++) rows[i] = r + (size_t)i;
+        b->T = s->T; /* the training loop may have trimmed the shared batch */
+        b->yT = s->yT;
         rc = st_split_read(s, rows, nb, b);
         if (rc != ST_OK) break;
         const float *z = st_model_forward(m, b, 0);
@@ -213,6 +215,7 @@ static int run_open(st_run *R, st_config *cfg) {
     rc = st_run_setup(R, cfg, st_split_shape(&R->train), R->ds.num_classes, R->train.yT);
     if (rc == ST_OK) st_batch_init(&R->batch, &R->train, R->model.maxB);
     R->perm = st_malloc((R->ntrain ? R->ntrain : 1) * sizeof(size_t));
+    if (rc == ST_OK) rc = st_schedule_init(R);
     return rc;
 }
 
@@ -240,6 +243,9 @@ int st_run_setup(st_run *R, st_config *cfg, st_shape shape, int num_classes, int
 void st_run_close(st_run *R) {
     st_free(R->dz);
     st_free(R->perm);
+    st_free(R->bstart);
+    st_free(R->span);
+    st_free(R->scratch);
     st_free(R->rows);
     st_batch_free(&R->batch);
     st_optim_free(&R->opt);
@@ -367,22 +373,22 @@ int st_fit(st_config *cfg, const char *resume) {
 
     for (; ts.epoch < tc->epochs; ts.epoch++, ts.step_in_epoch = 0) {
         double t0 = st_time(), samples = 0;
-        /* The permutation depends only on (seed, epoch): a resumed run rebuilds it. */
-        if (tc->shuffle)
-            st_shuffle(R.perm, R.ntrain, ts.seed, ts.epoch);
-        else
-            for (size_t i = 0; i < R.ntrain; i++) R.perm[i] = i;
+        /* The batches depend only on (seed, epoch) and the data: a resumed run rebuilds them. */
+        st_schedule_epoch(&R, ts.seed, ts.epoch, tc->shuffle);
 
         R.batch.seed = ts.seed; /* dropout masks: (seed, epoch, sample id) */
         R.batch.epoch = ts.epoch;
         for (; ts.step_in_epoch < steps; ts.step_in_epoch++) {
-            size_t first = (size_t)ts.step_in_epoch * (size_t)Bg;
-            int bg = (int)(R.ntrain - first < (size_t)Bg ? R.ntrain - first : (size_t)Bg);
+            size_t first = R.bstart[ts.step_in_epoch];
+            int bg = (int)(R.bstart[ts.step_in_epoch + 1] - first);
             int lo, hi;
             st_shard(bg, R.rank, R.size, &lo, &hi);
             for (int i = lo; i < hi; i++) R.rows[i - lo] = R.perm[first + (size_t)i];
 
+            R.batch.T = R.train.T; /* a trimmed batch (or validation) may have left it shorter */
+            R.batch.yT = R.train.yT;
             int lrc = st_split_read(&R.train, R.rows, hi - lo, &R.batch);
+            if (lrc == ST_OK) st_schedule_trim(&R, ts.step_in_epoch, &R.batch);
             float tail[TAIL_N];
             rc = st_run_step(&R, hi - lo, bg, lrc, tail, NULL);
             if (rc != ST_OK) goto done;

@@ -30,6 +30,10 @@ typedef struct st_run {
     float *dz;      /* (maxB, K) loss gradient w.r.t. the head's output */
     size_t *perm;   /* (ntrain) the epoch's order */
     size_t *rows;   /* (maxB) this rank's rows of the current batch */
+    size_t *bstart; /* (steps + 1) where each step's rows start in perm */
+    int32_t *span;  /* (2 * ntrain) first real step and last real step + 1 of each row, when
+                       bucketing by length; NULL otherwise */
+    size_t *scratch; /* (ntrain) schedule work space */
     int rank, size;
 } st_run;
 
@@ -37,6 +41,16 @@ typedef struct st_run {
 typedef struct st_phase_times {
     double data, fwd_bwd, allreduce, optim;
 } st_phase_times;
+
+/* The epoch schedule (schedule.c). st_schedule_init: when [data] bucket_by_length, every rank
+ * measures the real length of its share of the training rows and all ranks exchange them
+ * (collective). st_schedule_epoch: R->perm and R->bstart for an epoch, a pure function of
+ * (seed, epoch, lengths). st_schedule_trim: after reading the rows of step `step`, cuts the
+ * batch to the steps where any row of the GLOBAL batch has a real token (same T on every
+ * rank); a no-op without bucketing. */
+int st_schedule_init(st_run *R);
+void st_schedule_epoch(st_run *R, uint64_t seed, int64_t epoch, int shuffle);
+void st_schedule_trim(const st_run *R, int64_t step, st_batch *b);
 
 /* Builds model, loss, optimizer and step buffers for inputs of `shape` (R->rank/size/cfg set).
  * Collective: errors are agreed. */
