@@ -43,15 +43,9 @@ static int dense_build(st_layer *L, st_shape in) {
     L->ishape = in;
     L->oshape = (st_shape){.seq = in.seq, .feat = L->units, .tokens = 0, .vocab = in.vocab};
     L->nparam = 0;
-    st_param *P = &L->param[L->nparam++];
-    strcpy(P->name, "kernel");
-    P->dims = st_dims2((size_t)in.feat, (size_t)L->units);
-    P->init = L->kernel_init;
+    st_param_add(L, "kernel", st_dims2((size_t)in.feat, (size_t)L->units), L->kernel_init);
     if (L->use_bias) {
-        P = &L->param[L->nparam++];
-        strcpy(P->name, "bias");
-        P->dims = st_dims1((size_t)L->units);
-        P->init = L->bias_init;
+        st_param_add(L, "bias", st_dims1((size_t)L->units), L->bias_init);
     }
     return ST_OK;
 }

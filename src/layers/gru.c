@@ -75,19 +75,10 @@ static int gru_build(st_layer *L, st_shape in) {
     if (st_rnn_check(L, in) != ST_OK) return ST_ERR;
     const size_t I = (size_t)in.feat, U = (size_t)L->units;
     L->nparam = 0;
-    st_param *P = &L->param[L->nparam++];
-    strcpy(P->name, "kernel");
-    P->dims = st_dims2(I, 3 * U);
-    P->init = L->kernel_init;
-    P = &L->param[L->nparam++];
-    strcpy(P->name, "recurrent_kernel");
-    P->dims = st_dims2(U, 3 * U);
-    P->init = L->recurrent_init;
+    st_param_add(L, "kernel", st_dims2(I, 3 * U), L->kernel_init);
+    st_param_add(L, "recurrent_kernel", st_dims2(U, 3 * U), L->recurrent_init);
     if (L->use_bias) {
-        P = &L->param[L->nparam++];
-        strcpy(P->name, "bias");
-        P->dims = st_dims2(2, 3 * U); /* [b_in; b_rec] */
-        P->init = L->bias_init;
+        st_param_add(L, "bias", st_dims2(2, 3 * U), L->bias_init); /* [b_in; b_rec] */
     }
     return ST_OK;
 }

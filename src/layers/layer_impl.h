@@ -8,6 +8,7 @@
 #ifndef SEQTRAIN_LAYER_IMPL_H
 #define SEQTRAIN_LAYER_IMPL_H
 
+#include <stdio.h>
 #include <stddef.h>
 
 #include "seqtrain/error.h"
@@ -24,6 +25,15 @@ int st_rnn_set(st_layer *L, const char *key, const char *val);
 /* Checks shared by the recurrent layers' build(): a float sequence input and units > 0; sets
  * ishape and oshape ((T, B, units) with return_sequences, else (B, units)). */
 int st_rnn_check(st_layer *L, st_shape in);
+
+/* Declares the layer's next parameter tensor (build() only; the model assigns its slice). */
+static inline st_param *st_param_add(st_layer *L, const char *name, st_dims dims, st_init init) {
+    st_param *P = &L->param[L->nparam++];
+    snprintf(P->name, sizeof P->name, "%s", name);
+    P->dims = dims;
+    P->init = init;
+    return P;
+}
 
 /* db += column sums of dG (rows, cols): the bias gradient of any affine map. Adds, like every
  * gradient. */
