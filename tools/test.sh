@@ -29,7 +29,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
 jobs=$(nproc 2>/dev/null || echo 2)
 
-[ "$deps" = 1 ] && tools/setup-deps.sh --python  # the e2e tests compare checkpoints with h5py
+[ "$deps" = 1 ] && tools/setup-deps.sh --python --slurm  # h5py: e2e checks; slurm: e2e_slurm
 
 # suite DIR [cmake options...]: configure, build with every core, run the suite.
 suite() {

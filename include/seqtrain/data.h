@@ -89,6 +89,21 @@ typedef struct st_split_data {
 } st_split_data;
 int st_dataset_write(const char *path, int num_classes, int vocab_size, const st_split_data *splits,
                      int nsplits);
+/* What st_dataset_write_ex adds to the file besides the splits, all optional (NULL / 0):
+ * /vocab and /classes as 1-D arrays of variable-length UTF-8 strings (h5py: .asstr()), and
+ * string root attributes (e.g. the options of the tokenizer that made the file). The strings
+ * are copied; NULL entries of vocab and classes are written as "". */
+typedef struct st_dataset_strings {
+    const char *const *vocab;   /* (nvocab) id -> word; vocab[0] = "" (padding) */
+    size_t nvocab;
+    const char *const *classes; /* (nclasses) class id -> name */
+    size_t nclasses;
+    const char *const *attr_names, *const *attr_values; /* (nattrs) each */
+    int nattrs;
+} st_dataset_strings;
+/* st_dataset_write plus extra (may be NULL), into the same PATH.tmp before the rename. */
+int st_dataset_write_ex(const char *path, int num_classes, int vocab_size,
+                        const st_split_data *splits, int nsplits, const st_dataset_strings *extra);
 
 /* Writes /predictions float32 (n, K), or (n, T, K) when T > 0 (a sequence head), to path
  * (PATH.tmp, then renamed). src/io/predictions.c. */
@@ -101,6 +116,11 @@ int st_predictions_write(const char *path, const float *p, size_t n, int T, int 
  * all from st_malloc (st_free each, then the array); returns ST_OK with *n = 0 when there is no
  * /vocab, ST_ERR (with a message) when it is not a 1-D string dataset. */
 int st_dataset_read_vocab(const st_dataset *d, char ***words, size_t *n);
+/* Any 1-D string dataset /name (e.g. "classes"), with st_dataset_read_vocab's contract. */
+int st_dataset_read_strings(const st_dataset *d, const char *name, char ***s, size_t *n);
+/* A string root attribute: *value from st_malloc (st_free it), NULL when the file has no such
+ * attribute (ST_OK); ST_ERR when it is not a single string. */
+int st_dataset_read_attr_str(const st_dataset *d, const char *name, char **value);
 
 /* The permutation of [0, n) for an epoch: a pure function of (seed, epoch), identical on every
  * rank and for any number of ranks. */

@@ -7,6 +7,7 @@ int st_cmd_evaluate(int argc, char **argv);
 int st_cmd_predict(int argc, char **argv);
 int st_cmd_summary(int argc, char **argv);
 int st_cmd_gradients(int argc, char **argv);
+int st_cmd_inspect(int argc, char **argv);
 
 /* Exit statuses: 0 ok, 1 failure while running, 2 bad command line. */
 enum { ST_EXIT_OK = 0, ST_EXIT_FAIL = 1, ST_EXIT_USAGE = 2 };

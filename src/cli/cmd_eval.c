@@ -2,18 +2,23 @@
  * cmd_eval.c - `seqtrain evaluate` and `seqtrain predict`: a checkpoint (its stored config
  * rebuilds the model) applied to a split of a dataset, sharded over the ranks.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "seqtrain/seqtrain.h"
 
 static const char *k_eval_help =
-    "usage: seqtrain evaluate --checkpoint CKPT --data FILE [--split test]\n"
+    "usage: seqtrain evaluate --checkpoint CKPT --data FILE [--split test] [--json OUT.json]\n"
     "\n"
-    "Prints loss and accuracy of the checkpoint's model on a split of FILE.\n"
-    "CKPT is a checkpoint file or a directory (its newest checkpoint).\n";
+    "Prints loss, accuracy and the training config's metrics of the checkpoint's model on a\n"
+    "split of FILE, the confusion matrix (up to 20 classes) and a per-class report (precision,\n"
+    "recall, F1, support; macro and weighted averages), with class names from /classes.\n"
+    "CKPT is a checkpoint file or a directory (its newest checkpoint).\n"
+    "  --json OUT    also write all of it as JSON (tools/plot_confusion.py reads it)\n";
 
 static const char *k_predict_help =
     "usage: seqtrain predict --checkpoint CKPT --data FILE [--split test] --out OUT.h5\n"
@@ -33,7 +38,7 @@ static const char *k_gradients_help =
     "/gradients/<layer>/<param> (d loss / d weight, Keras shapes).\n";
 
 typedef struct opts {
-    const char *ckpt, *data, *split, *out, *attention;
+    const char *ckpt, *data, *split, *out, *attention, *json;
     int help, rows, attention_rows;
 } opts;
 
@@ -53,6 +58,7 @@ static int parse(int argc, char **argv, opts *o, int want_out) {
         else if (!strcmp(a, "--data")) slot = &o->data;
         else if (!strcmp(a, "--split")) slot = &o->split;
         else if (want_out && !strcmp(a, "--out")) slot = &o->out;
+        else if (!want_out && !strcmp(a, "--json")) slot = &o->json;
         else if (want_out == 1 && !strcmp(a, "--attention")) slot = &o->attention;
         else if (want_out == 1 && !strcmp(a, "--attention-rows")) {
             o->attention_rows = i + 1 < argc ? atoi(argv[++i]) : 0;
@@ -77,6 +83,131 @@ static int parse(int argc, char **argv, opts *o, int want_out) {
     return ST_EXIT_OK;
 }
 
+/* Class c's name: the dataset's /classes entry when it has one per class, else the id. */
+static const char *class_name(const st_eval_report *r, int c, char *buf, size_t n) {
+    if (r->classes && r->nclasses == (size_t)r->C && r->classes[c][0]) return r->classes[c];
+    snprintf(buf, n, "%d", c);
+    return buf;
+}
+
+/* The confusion matrix (up to 20 classes) and sklearn's classification_report layout. Rank 0. */
+static void print_report(const st_eval_report *r) {
+    const int C = r->C;
+    char buf[32];
+    int w = 12;
+    for (int c = 0; c < C; c++) {
+        int l = (int)strlen(class_name(r, c, buf, sizeof buf));
+        if (l > w) w = l > 40 ? 40 : l;
+    }
+    st_class_stats *per = st_malloc((size_t)C * sizeof *per), macro, weighted;
+    double acc;
+    st_report_compute(r->cm, C, per, &macro, &weighted, &acc);
+    if (C <= 20) {
+        ST_LOG(ST_LOG_INFO, "\nConfusion matrix (rows: true class, columns: predicted):\n%*s",
+               w, "");
+        int cw = 8;
+        for (int c = 0; c < C; c++) {
+            int l = (int)strlen(class_name(r, c, buf, sizeof buf));
+            if (l + 1 > cw) cw = l + 1 > 16 ? 16 : l + 1;
+        }
+        for (int c = 0; c < C; c++) ST_LOG(ST_LOG_INFO, " %*.*s", cw, cw, class_name(r, c, buf, sizeof buf));
+        ST_LOG(ST_LOG_INFO, "\n");
+        for (int t = 0; t < C; t++) {
+            ST_LOG(ST_LOG_INFO, "%*.*s", w, w, class_name(r, t, buf, sizeof buf));
+            for (int p = 0; p < C; p++)
+                ST_LOG(ST_LOG_INFO, " %*.0f", cw, r->cm[(size_t)t * C + p]);
+            ST_LOG(ST_LOG_INFO, "\n");
+        }
+    }
+    ST_LOG(ST_LOG_INFO, "\n%*s %10s %10s %10s %10s\n\n", w, "", "precision", "recall",
+           "f1-score", "support");
+    for (int c = 0; c < C; c++)
+        ST_LOG(ST_LOG_INFO, "%*.*s %10.4f %10.4f %10.4f %10.0f\n", w, w,
+               class_name(r, c, buf, sizeof buf), per[c].precision, per[c].recall, per[c].f1,
+               per[c].support);
+    ST_LOG(ST_LOG_INFO, "\n%*s %10s %10s %10.4f %10.0f\n", w, "accuracy", "", "", acc,
+           macro.support);
+    ST_LOG(ST_LOG_INFO, "%*s %10.4f %10.4f %10.4f %10.0f\n", w, "macro avg", macro.precision,
+           macro.recall, macro.f1, macro.support);
+    ST_LOG(ST_LOG_INFO, "%*s %10.4f %10.4f %10.4f %10.0f\n", w, "weighted avg",
+           weighted.precision, weighted.recall, weighted.f1, weighted.support);
+    st_free(per);
+}
+
+/* A JSON string literal. */
+static void json_str(FILE *f, const char *s) {
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
+        else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
+        else fputc(ch, f);
+    }
+    fputc('"', f);
+}
+
+static void json_stats(FILE *f, const st_class_stats *s) {
+    fprintf(f, "\"precision\": %.9g, \"recall\": %.9g, \"f1\": %.9g, \"support\": %.0f",
+            s->precision, s->recall, s->f1, s->support);
+}
+
+/* The report as JSON, written to OUT.tmp and renamed (rank 0). */
+static int write_json(const st_eval_report *r, const char *path, const char *data,
+                      const char *split) {
+    char tmp[4096], buf[32];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        st_error_set("%s: cannot write: %s", path, strerror(errno));
+        return ST_ERR;
+    }
+    const int C = r->C;
+    st_class_stats *per = st_malloc((size_t)C * sizeof *per), macro, weighted;
+    double acc;
+    st_report_compute(r->cm, C, per, &macro, &weighted, &acc);
+    fprintf(f, "{\"data\": ");
+    json_str(f, data);
+    fprintf(f, ", \"split\": ");
+    json_str(f, split);
+    fprintf(f, ", \"count\": %.0f, \"loss\": %.9g, \"accuracy\": %.9g, \"metrics\": {", r->count,
+            r->loss, r->accuracy);
+    for (int i = 0; i < r->ms.n; i++)
+        fprintf(f, "%s\"%s\": %.9g", i ? ", " : "", r->ms.name[i], r->mvalue[i]);
+    fprintf(f, "},\n \"classes\": [");
+    for (int c = 0; c < C; c++) {
+        if (c) fprintf(f, ", ");
+        json_str(f, class_name(r, c, buf, sizeof buf));
+    }
+    fprintf(f, "],\n \"confusion_matrix\": [");
+    for (int t = 0; t < C; t++) {
+        fprintf(f, "%s[", t ? ",\n   " : "");
+        for (int p = 0; p < C; p++) fprintf(f, "%s%.0f", p ? ", " : "", r->cm[(size_t)t * C + p]);
+        fprintf(f, "]");
+    }
+    fprintf(f, "],\n \"per_class\": [");
+    for (int c = 0; c < C; c++) {
+        fprintf(f, "%s{\"class\": ", c ? ",\n   " : "");
+        json_str(f, class_name(r, c, buf, sizeof buf));
+        fprintf(f, ", ");
+        json_stats(f, &per[c]);
+        fprintf(f, "}");
+    }
+    fprintf(f, "],\n \"macro_avg\": {");
+    json_stats(f, &macro);
+    fprintf(f, "},\n \"weighted_avg\": {");
+    json_stats(f, &weighted);
+    fprintf(f, "}}\n");
+    st_free(per);
+    int bad = ferror(f);
+    if (fclose(f) != 0) bad = 1;
+    if (bad || rename(tmp, path) != 0) {
+        st_error_set("%s: cannot write: %s", path, strerror(errno));
+        unlink(tmp);
+        return ST_ERR;
+    }
+    return ST_OK;
+}
+
 int st_cmd_evaluate(int argc, char **argv) {
     opts o;
     int st = parse(argc, argv, &o, 0);
@@ -85,11 +216,23 @@ int st_cmd_evaluate(int argc, char **argv) {
         ST_LOG(ST_LOG_INFO, "%s", k_eval_help);
         return ST_EXIT_OK;
     }
-    /* Loss and accuracy are reduced over all ranks inside st_evaluate; only rank 0 prints. */
-    double loss = 0, acc = 0;
-    if (st_evaluate(o.ckpt, o.data, o.split, &loss, &acc) != ST_OK) return ST_EXIT_FAIL;
-    ST_LOG(ST_LOG_INFO, "%s /%s: loss: %.4f - accuracy: %.4f\n", o.data, o.split, loss, acc);
-    return ST_EXIT_OK;
+    /* Everything is reduced over all ranks inside st_evaluate_report; only rank 0 prints. */
+    st_eval_report r;
+    if (st_evaluate_report(o.ckpt, o.data, o.split, &r) != ST_OK) return ST_EXIT_FAIL;
+    char line[1024];
+    size_t n = (size_t)snprintf(line, sizeof line, "%s /%s: loss: %.4f - accuracy: %.4f", o.data,
+                                o.split, r.loss, r.accuracy);
+    for (int i = 0; i < r.ms.n && n < sizeof line; i++)
+        n += (size_t)snprintf(line + n, sizeof line - n, " - %s: %.4f", r.ms.name[i],
+                              r.mvalue[i]);
+    ST_LOG(ST_LOG_INFO, "%s\n", line);
+    if (st_dist_rank() == 0) print_report(&r);
+    int rc = ST_OK;
+    if (o.json && st_dist_rank() == 0) rc = write_json(&r, o.json, o.data, o.split);
+    rc = st_dist_any_error(rc);
+    if (rc == ST_OK && o.json) ST_LOG(ST_LOG_INFO, "wrote %s\n", o.json);
+    st_eval_report_free(&r);
+    return rc == ST_OK ? ST_EXIT_OK : ST_EXIT_FAIL;
 }
 
 int st_cmd_predict(int argc, char **argv) {

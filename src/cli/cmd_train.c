@@ -22,7 +22,13 @@ static const char *k_train_help =
     "                (no file reads, no checkpoints) and print samples/s, the split of the\n"
     "                step time and a BENCH {json} line\n"
     "  --warmup W    untimed steps before a benchmark (default 3)\n"
-    "  --quiet       print errors only\n";
+    "  --quiet       print errors only\n"
+    "  --verbose     also a progress line every [train] log_every_steps steps (or every tenth\n"
+    "                of an epoch) when stdout is not a terminal, and the learning rate\n"
+    "\n"
+    "Progress: a bar redrawn in place when stdout is a terminal, one line per epoch otherwise\n"
+    "(SEQTRAIN_PROGRESS=bar|lines forces one). With [checkpoint] dir, history.csv and\n"
+    "metrics.jsonl are written there after every epoch.\n";
 
 static const char *k_summary_help =
     "usage: seqtrain summary CONFIG [--set section.key=value]...\n"
@@ -57,6 +63,8 @@ static int parse(int argc, char **argv, const char **config, char **sets, int *n
             i++;
         } else if (!strcmp(a, "--quiet")) {
             st_log_level = ST_LOG_WARN;
+        } else if (!strcmp(a, "--verbose")) {
+            st_log_level = ST_LOG_DEBUG;
         } else if (a[0] == '-') {
             return st_cli_usage_error("unknown option '%s' (see --help)", a);
         } else if (!*config) {

@@ -23,6 +23,9 @@ static const char *k_usage =
     "                        Keras-style table of layers, output shapes, parameters\n"
     "  gradients --checkpoint CKPT --data FILE [--rows N] --out G.h5\n"
     "                        loss gradients of one batch (parity tests)\n"
+    "  inspect FILE [--maxlen M] [--split NAME]\n"
+    "                        splits, shapes, class balance, sequence lengths and padding of a\n"
+    "                        dataset file (what to check before choosing maxlen)\n"
     "\n"
     "`seqtrain COMMAND --help` describes a command. CKPT is a checkpoint file or a directory\n"
     "(its newest checkpoint).\n";
@@ -66,6 +69,8 @@ int main(int argc, char **argv) {
         status = st_cmd_gradients(argc - 1, argv + 1);
     else if (!strcmp(cmd, "summary"))
         status = st_cmd_summary(argc - 1, argv + 1);
+    else if (!strcmp(cmd, "inspect"))
+        status = st_cmd_inspect(argc - 1, argv + 1);
     else if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         ST_LOG(ST_LOG_INFO, "%s", k_usage);
         status = ST_EXIT_OK;

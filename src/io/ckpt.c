@@ -8,6 +8,8 @@
  *   /optimizer/<state>/<layer>/<param>        float32, same shapes (state = m, v, velocity, ...)
  *   /train_state/{epoch,step_in_epoch,global_step}  int64 scalars; seed uint64 scalar
  *   /train_state/partial                      float64 (3)
+ *   extra 1-D arrays named by the caller (st_train_state.vecs): /history/<column>,
+ *   /train_state/metrics, /callbacks/... (fit.c decides what they hold)
  *   root attributes: format "seqtrain-ckpt-1", config (the config text, variable-length UTF-8
  *   string), optimizer (its name; absent when saved without optimizer state).
  * The model's tensors are visited layer by layer, parameter by parameter; each tensor's data
@@ -101,7 +103,8 @@ static int write_attr_str(hid_t loc, const char *name, const char *s) {
 /* Everything inside the file, in the order of the layout comment above. Returns ST_ERR on the
  * first HDF5 failure; the caller sets the message (the cause is almost always the disk). */
 static int save_body(hid_t f, hid_t lcpl, const st_model *m, const st_optim *o,
-                     const st_train_state *ts, const char *config_text) {
+                     const st_train_state *ts, const char *config_text, const st_ckpt_vec *vecs,
+                     int nvecs) {
     char path[H5PATH_MAX];
     if (write_attr_str(f, "format", CKPT_FORMAT) ||
         write_attr_str(f, "config", config_text ? config_text : ""))
@@ -143,6 +146,13 @@ static int save_body(hid_t f, hid_t lcpl, const st_model *m, const st_optim *o,
             write_dset(f, lcpl, "/train_state/partial", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1,
                        &three, ts->partial))
             return ST_ERR;
+        for (int i = 0; i < nvecs; i++) {
+            const st_ckpt_vec *v = &vecs[i];
+            hsize_t n = v->n;
+            if (write_dset(f, lcpl, v->name, v->f32 ? H5T_IEEE_F32LE : H5T_IEEE_F64LE,
+                           v->f32 ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE, 1, &n, v->data))
+                return ST_ERR;
+        }
     }
     return ST_OK;
 }
@@ -188,6 +198,12 @@ static int sync_path(const char *path, int dir) {
  * either PATH is the complete new checkpoint or PATH is exactly what it was before. */
 int st_ckpt_save(const char *path, const st_model *m, const st_optim *o, const st_train_state *ts,
                  const char *config_text) {
+    return st_ckpt_save_ex(path, m, o, ts, config_text, NULL, 0);
+}
+
+int st_ckpt_save_ex(const char *path, const st_model *m, const st_optim *o,
+                    const st_train_state *ts, const char *config_text, const st_ckpt_vec *vecs,
+                    int nvecs) {
     char tmp[ST_PATH_MAX + 8];
     hid_t f = -1, lcpl = -1;
     h5_quiet();
@@ -206,7 +222,7 @@ int st_ckpt_save(const char *path, const st_model *m, const st_optim *o, const s
     }
     lcpl = H5Pcreate(H5P_LINK_CREATE);
     if (lcpl < 0 || H5Pset_create_intermediate_group(lcpl, 1) < 0 ||
-        save_body(f, lcpl, m, o, ts, config_text) || H5Fflush(f, H5F_SCOPE_GLOBAL) < 0) {
+        save_body(f, lcpl, m, o, ts, config_text, vecs, nvecs) || H5Fflush(f, H5F_SCOPE_GLOBAL) < 0) {
         st_error_set("%s: writing %s failed (disk full?)", path, tmp);
         goto fail;
     }
@@ -502,6 +518,34 @@ fail:
     st_free(oname);
     H5Fclose(f);
     return ST_ERR;
+}
+
+int st_ckpt_read_vec(const char *path, const char *name, int f32, void **out, size_t *n) {
+    hid_t f, d = -1, sp = -1;
+    *out = NULL;
+    *n = 0;
+    if (open_ckpt(path, &f)) return ST_ERR;
+    int rc = ST_OK;
+    if (H5Lexists(f, name, H5P_DEFAULT) > 0) {
+        hssize_t cnt = -1;
+        d = H5Dopen2(f, name, H5P_DEFAULT);
+        if (d >= 0) sp = H5Dget_space(d);
+        if (sp >= 0) cnt = H5Sget_simple_extent_npoints(sp);
+        void *buf = cnt >= 0 ? st_malloc(((size_t)cnt + 1) * (f32 ? 4 : 8)) : NULL;
+        if (!buf || H5Dread(d, f32 ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL,
+                            H5P_DEFAULT, buf) < 0) {
+            st_free(buf);
+            st_error_set("%s: %s: HDF5 read error (damaged file?)", path, name);
+            rc = ST_ERR;
+        } else {
+            *out = buf;
+            *n = (size_t)cnt;
+        }
+    }
+    if (sp >= 0) H5Sclose(sp);
+    if (d >= 0) H5Dclose(d);
+    H5Fclose(f);
+    return rc;
 }
 
 /* *text is from st_malloc; the caller frees it with st_free. */

@@ -38,10 +38,11 @@
 #include "seqtrain/config.h"
 #include "seqtrain/error.h"
 #include "seqtrain/layer.h"
+#include "seqtrain/metrics.h"
 #include "seqtrain/optim.h"
 
 /* The sections that describe the run rather than a layer. Everything else is a layer type. */
-static const char *const k_meta[] = {"data", "train", "checkpoint"};
+static const char *const k_meta[] = {"data", "train", "checkpoint", "callbacks"};
 
 /* The keys of each meta section, spelled out in "unknown key" messages so that a typo is
  * answered with the list to pick from. Keep in step with resolve_data/train/ckpt below. */
@@ -50,8 +51,14 @@ static const char k_data_keys[] =
     "bucket_batches";
 static const char k_train_keys[] =
     "epochs, batch_size, optimizer, learning_rate, momentum, nesterov, rho, beta_1, beta_2, "
-    "epsilon, clipnorm, global_clipnorm, clipvalue, loss, metrics, seed, shuffle";
+    "epsilon, clipnorm, global_clipnorm, clipvalue, loss, metrics, top_k, seed, shuffle, "
+    "lr_schedule, decay_steps, decay_rate, alpha, staircase, warmup_steps, log_every_steps";
 static const char k_ckpt_keys[] = "dir, every_steps, keep";
+static const char k_cb_keys[] =
+    "early_stopping, early_stopping.{monitor, mode, patience, min_delta, restore_best_weights}, "
+    "model_checkpoint.{save_best_only, monitor, mode}, reduce_lr_on_plateau, "
+    "reduce_lr_on_plateau.{monitor, mode, factor, patience, min_lr, cooldown, min_delta}, "
+    "terminate_on_nan, attention_dump";
 /* Loss names as Keras spells them; src/train/loss.c implements exactly these. */
 static const char *const k_losses[] = {"binary_crossentropy", "sparse_categorical_crossentropy",
                                        "categorical_crossentropy", "mse"};
@@ -396,7 +403,7 @@ int st_config_set(st_config *c, const char *assignment) {
                                      name);
         }
         st_error_set("--set %s: no section or layer named '%s' (sections: data, train, "
-                     "checkpoint; layers: %s)", assignment, target, have[0] ? have : "none");
+                     "checkpoint, callbacks; layers: %s)", assignment, target, have[0] ? have : "none");
         return ST_ERR;
     }
     st_kv *kv = kv_find(s, key);
@@ -611,9 +618,30 @@ static int resolve_train(st_config *c, const st_section *s) {
                                  "sparse_categorical_crossentropy, categorical_crossentropy, mse");
             rc = get_string(c, s, kv, t->loss, sizeof t->loss);
         } else if (strcmp(k, "metrics") == 0) {
-            if (kv->val[0] && strcmp(kv->val, "accuracy") != 0)
-                return bad_value(c, s, kv, "must be accuracy or empty");
+            st_metrics ms;
+            if (st_metrics_parse(kv->val, 5, &ms) != ST_OK)
+                return bad_value(c, s, kv, "%s", st_error_get());
             rc = get_string(c, s, kv, t->metrics, sizeof t->metrics);
+        } else if (strcmp(k, "top_k") == 0) {
+            rc = get_int(c, s, kv, 1, &t->top_k);
+        } else if (strcmp(k, "lr_schedule") == 0) {
+            static const char *const names[] = {"constant", "step", "exponential", "cosine"};
+            int j;
+            for (j = 0; j < 4 && strcmp(kv->val, names[j]) != 0; j++) {}
+            if (j == 4) return bad_value(c, s, kv, "must be one of constant, step, exponential, cosine");
+            t->lr_schedule = j;
+        } else if (strcmp(k, "decay_steps") == 0) {
+            rc = get_int(c, s, kv, 1, &t->decay_steps);
+        } else if (strcmp(k, "decay_rate") == 0) {
+            rc = get_float(c, s, kv, 0, 1, INFINITY, 0, &t->decay_rate);
+        } else if (strcmp(k, "alpha") == 0) {
+            rc = get_float(c, s, kv, 0, 0, 1, 0, &t->alpha);
+        } else if (strcmp(k, "staircase") == 0) {
+            rc = get_bool(c, s, kv, &t->staircase);
+        } else if (strcmp(k, "warmup_steps") == 0) {
+            rc = get_int(c, s, kv, 0, &t->warmup_steps);
+        } else if (strcmp(k, "log_every_steps") == 0) {
+            rc = get_int(c, s, kv, 0, &t->log_every_steps);
         } else if (strcmp(k, "seed") == 0) {
             char *end;
             errno = 0;
@@ -654,6 +682,80 @@ static int resolve_ckpt(st_config *c, const st_section *s) {
     return ST_OK;
 }
 
+/* auto | min | max, as Keras's `mode`. */
+static int get_mode(const st_config *c, const st_section *s, const st_kv *kv, int *out) {
+    static const char *const names[] = {"auto", "min", "max"};
+    for (int j = 0; j < 3; j++)
+        if (strcmp(kv->val, names[j]) == 0) return *out = j, ST_OK;
+    return bad_value(c, s, kv, "must be auto, min or max");
+}
+
+/* A monitored quantity: a history column such as val_loss or accuracy. Whether the run has it
+ * (validation data, the metric) is checked when training starts. */
+static int get_monitor(const st_config *c, const st_section *s, const st_kv *kv, char *out,
+                       size_t n) {
+    if (!kv->val[0]) return bad_value(c, s, kv, "must name a metric such as val_loss");
+    return get_string(c, s, kv, out, n);
+}
+
+/* [callbacks]: "<callback>.<argument>" keys. A callback's switch key (early_stopping = true)
+ * turns it on or off; without the switch, giving any of its arguments turns it on. */
+static int resolve_callbacks(st_config *c, const st_section *s) {
+    st_callbacks_cfg *b = &c->cb;
+    int es_switch = -1, rl_switch = -1, es_args = 0, rl_args = 0;
+    for (int i = 0; i < s->nkv; i++) {
+        const st_kv *kv = &s->kv[i];
+        const char *k = kv->key;
+        int rc;
+        if (!strcmp(k, "early_stopping")) {
+            rc = get_bool(c, s, kv, &es_switch);
+        } else if (!strncmp(k, "early_stopping.", 15)) {
+            const char *a = k + 15;
+            es_args = 1;
+            if (!strcmp(a, "monitor")) rc = get_monitor(c, s, kv, b->es_monitor, sizeof b->es_monitor);
+            else if (!strcmp(a, "mode")) rc = get_mode(c, s, kv, &b->es_mode);
+            else if (!strcmp(a, "patience")) rc = get_int(c, s, kv, 0, &b->es_patience);
+            else if (!strcmp(a, "min_delta"))
+                rc = get_float(c, s, kv, 0, 0, INFINITY, 0, &b->es_min_delta);
+            else if (!strcmp(a, "restore_best_weights")) rc = get_bool(c, s, kv, &b->es_restore_best);
+            else rc = unknown_key(c, s, kv, k_cb_keys);
+        } else if (!strcmp(k, "model_checkpoint.save_best_only")) {
+            rc = get_bool(c, s, kv, &b->save_best);
+        } else if (!strcmp(k, "model_checkpoint.monitor")) {
+            rc = get_monitor(c, s, kv, b->sb_monitor, sizeof b->sb_monitor);
+        } else if (!strcmp(k, "model_checkpoint.mode")) {
+            rc = get_mode(c, s, kv, &b->sb_mode);
+        } else if (!strcmp(k, "reduce_lr_on_plateau")) {
+            rc = get_bool(c, s, kv, &rl_switch);
+        } else if (!strncmp(k, "reduce_lr_on_plateau.", 21)) {
+            const char *a = k + 21;
+            rl_args = 1;
+            if (!strcmp(a, "monitor")) rc = get_monitor(c, s, kv, b->rl_monitor, sizeof b->rl_monitor);
+            else if (!strcmp(a, "mode")) rc = get_mode(c, s, kv, &b->rl_mode);
+            else if (!strcmp(a, "factor")) {
+                rc = get_float(c, s, kv, 0, 0, 1, 1, &b->rl_factor);
+                if (rc == ST_OK && b->rl_factor <= 0)
+                    rc = bad_value(c, s, kv, "must be > 0 and < 1 (Keras: factor < 1.0)");
+            } else if (!strcmp(a, "patience")) rc = get_int(c, s, kv, 0, &b->rl_patience);
+            else if (!strcmp(a, "min_lr")) rc = get_float(c, s, kv, 0, 0, INFINITY, 0, &b->rl_min_lr);
+            else if (!strcmp(a, "cooldown")) rc = get_int(c, s, kv, 0, &b->rl_cooldown);
+            else if (!strcmp(a, "min_delta"))
+                rc = get_float(c, s, kv, 0, 0, INFINITY, 0, &b->rl_min_delta);
+            else rc = unknown_key(c, s, kv, k_cb_keys);
+        } else if (!strcmp(k, "terminate_on_nan")) {
+            rc = get_bool(c, s, kv, &b->terminate_on_nan);
+        } else if (!strcmp(k, "attention_dump")) {
+            rc = get_int(c, s, kv, 0, &b->attention_dump);
+        } else {
+            rc = unknown_key(c, s, kv, k_cb_keys);
+        }
+        if (rc != ST_OK) return rc;
+    }
+    b->early_stopping = es_switch >= 0 ? es_switch : es_args;
+    b->reduce_lr = rl_switch >= 0 ? rl_switch : rl_args;
+    return ST_OK;
+}
+
 /* Defaults are Keras's (fit: 1 epoch, batch 32, shuffle; compile: rmsprop), so a config that
  * names only a loss and a file behaves as the equivalent Keras script. Resolving twice is
  * fine: everything typed is recomputed from the sections. */
@@ -661,6 +763,16 @@ int st_config_resolve(st_config *c) {
     memset(&c->data, 0, sizeof c->data);
     memset(&c->train, 0, sizeof c->train);
     memset(&c->ckpt, 0, sizeof c->ckpt);
+    memset(&c->cb, 0, sizeof c->cb);
+    c->train.top_k = 5;
+    c->train.decay_steps = 1000;
+    c->train.decay_rate = 0.96f;
+    strcpy(c->cb.es_monitor, "val_loss");
+    strcpy(c->cb.sb_monitor, "val_loss");
+    strcpy(c->cb.rl_monitor, "val_loss");
+    c->cb.rl_factor = 0.1f;
+    c->cb.rl_patience = 10;
+    c->cb.rl_min_delta = 1e-4f;
     strcpy(c->data.train_split, "train");
     c->data.bucket_batches = 32;
     strcpy(c->data.test_split, "test");
@@ -687,11 +799,14 @@ int st_config_resolve(st_config *c) {
                 rc = resolve_data(c, s);
             else if (strcmp(s->name, "train") == 0)
                 rc = resolve_train(c, s);
+            else if (strcmp(s->name, "callbacks") == 0)
+                rc = resolve_callbacks(c, s);
             else
                 rc = resolve_ckpt(c, s);
         } else if (!st_layer_find(s->name)) {
             st_error_set("%s:%d: unknown section [%s] (layer types: %s; other sections: data, "
-                         "train, checkpoint)", c->origin, s->line, s->name, st_layer_types());
+                         "train, checkpoint, callbacks)", c->origin, s->line, s->name,
+                         st_layer_types());
             rc = ST_ERR;
         }
         if (rc != ST_OK) return rc;

@@ -543,8 +543,52 @@ static int write_dset(hid_t loc, const char *name, hid_t ftype, hid_t mtype, int
 /* Validates the arguments before creating anything, writes the whole file as PATH.tmp and
  * renames it into place (a reader never sees half a dataset); on failure the .tmp is
  * removed and any older PATH is untouched. */
+/* A variable-length UTF-8 string type: what h5py writes for str and reads back with .asstr()
+ * (datasets) or as str (attributes). */
+static hid_t vlen_utf8(void) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0) return t;
+    if (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
+        H5Tclose(t);
+        return -1;
+    }
+    return t;
+}
+
+/* /name: a 1-D array of n variable-length UTF-8 strings (NULL entries are written as ""). */
+static int write_strings(hid_t loc, const char *name, const char *const *s, size_t n) {
+    hid_t t = vlen_utf8();
+    if (t < 0) return ST_ERR;
+    const char **v = st_malloc((n ? n : 1) * sizeof *v);
+    for (size_t i = 0; i < n; i++) v[i] = s[i] ? s[i] : "";
+    hsize_t dims[1] = {n};
+    int rc = write_dset(loc, name, t, t, 1, dims, v, 0);
+    st_free(v);
+    H5Tclose(t);
+    return rc;
+}
+
+/* A scalar variable-length UTF-8 string attribute. */
+static int write_attr_str(hid_t loc, const char *name, const char *v) {
+    hid_t t = vlen_utf8(), sp = H5Screate(H5S_SCALAR), a = -1;
+    int ok = t >= 0 && sp >= 0 &&
+             (a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT)) >= 0 &&
+             H5Awrite(a, t, &v) >= 0;
+    if (a >= 0) H5Aclose(a);
+    if (sp >= 0) H5Sclose(sp);
+    if (t >= 0) H5Tclose(t);
+    return ok ? ST_OK : ST_ERR;
+}
+
 int st_dataset_write(const char *path, int num_classes, int vocab_size, const st_split_data *splits,
                      int nsplits) {
+    return st_dataset_write_ex(path, num_classes, vocab_size, splits, nsplits, NULL);
+}
+
+/* The strings go into the same PATH.tmp as the splits, before the rename: a reader sees the
+ * file with its vocabulary or not at all. */
+int st_dataset_write_ex(const char *path, int num_classes, int vocab_size,
+                        const st_split_data *splits, int nsplits, const st_dataset_strings *extra) {
     char tmp[1100];
     hid_t f = -1, g = -1;
     h5_quiet();
@@ -577,6 +621,13 @@ int st_dataset_write(const char *path, int num_classes, int vocab_size, const st
     if (write_attr_int(f, "num_classes", num_classes) ||
         (vocab_size > 0 && write_attr_int(f, "vocab_size", vocab_size)))
         goto h5fail;
+    if (extra) {
+        for (int i = 0; i < extra->nattrs; i++)
+            if (write_attr_str(f, extra->attr_names[i], extra->attr_values[i])) goto h5fail;
+        if ((extra->vocab && write_strings(f, "vocab", extra->vocab, extra->nvocab)) ||
+            (extra->classes && write_strings(f, "classes", extra->classes, extra->nclasses)))
+            goto h5fail;
+    }
     for (int i = 0; i < nsplits; i++) {
         const st_split_data *sd = &splits[i];
         g = H5Gcreate2(f, sd->name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
@@ -637,14 +688,18 @@ void st_shard(int b, int rank, int size, int *lo, int *hi) {
 
 /* ---- vocabulary --------------------------------------------------------------------------- */
 
-/* /vocab as written by h5py (variable-length UTF-8 strings) or as fixed-length strings. */
 int st_dataset_read_vocab(const st_dataset *d, char ***words, size_t *n) {
+    return st_dataset_read_strings(d, "vocab", words, n);
+}
+
+/* /name as written by h5py (variable-length UTF-8 strings) or as fixed-length strings. */
+int st_dataset_read_strings(const st_dataset *d, const char *name, char ***words, size_t *n) {
     *words = NULL;
     *n = 0;
     h5_quiet();
-    if (H5Lexists(d->file, "vocab", H5P_DEFAULT) <= 0) return ST_OK;
+    if (H5Lexists(d->file, name, H5P_DEFAULT) <= 0) return ST_OK;
     int rc = ST_ERR;
-    hid_t ds = H5Dopen2(d->file, "vocab", H5P_DEFAULT), ft = -1, mt = -1, sp = -1;
+    hid_t ds = H5Dopen2(d->file, name, H5P_DEFAULT), ft = -1, mt = -1, sp = -1;
     if (ds < 0) goto done;
     ft = H5Dget_type(ds);
     sp = H5Dget_space(ds);
@@ -691,10 +746,51 @@ int st_dataset_read_vocab(const st_dataset *d, char ***words, size_t *n) {
     *n = cnt;
     rc = ST_OK;
 done:
-    if (rc != ST_OK) st_error_set("%s: /vocab: expected a 1-D array of strings", d->path);
+    if (rc != ST_OK) st_error_set("%s: /%s: expected a 1-D array of strings", d->path, name);
     if (mt >= 0) H5Tclose(mt);
     if (ft >= 0) H5Tclose(ft);
     if (sp >= 0) H5Sclose(sp);
     if (ds >= 0) H5Dclose(ds);
+    return rc;
+}
+
+/* A string root attribute (variable-length, as h5py writes str, or fixed-length). */
+int st_dataset_read_attr_str(const st_dataset *d, const char *name, char **value) {
+    *value = NULL;
+    h5_quiet();
+    if (H5Aexists(d->file, name) <= 0) return ST_OK;
+    int rc = ST_ERR;
+    hid_t a = H5Aopen(d->file, name, H5P_DEFAULT), ft = -1, mt = -1, sp = -1;
+    if (a < 0) goto done;
+    ft = H5Aget_type(a);
+    sp = H5Aget_space(a);
+    if (ft < 0 || sp < 0 || H5Tget_class(ft) != H5T_STRING || H5Sget_simple_extent_npoints(sp) != 1)
+        goto done;
+    if (H5Tis_variable_str(ft) > 0) {
+        char *s = NULL;
+        mt = H5Tcopy(ft);
+        if (mt < 0 || H5Aread(a, mt, &s) < 0) goto done;
+        size_t len = s ? strlen(s) : 0;
+        *value = st_malloc(len + 1);
+        memcpy(*value, s ? s : "", len + 1);
+        if (s) H5free_memory(s);
+    } else {
+        size_t len = H5Tget_size(ft);
+        char *s = st_malloc(len + 1);
+        mt = H5Tcopy(ft);
+        if (mt < 0 || H5Aread(a, mt, s) < 0) {
+            st_free(s);
+            goto done;
+        }
+        s[len] = 0;
+        *value = s;
+    }
+    rc = ST_OK;
+done:
+    if (rc != ST_OK) st_error_set("%s: attribute %s: expected a string", d->path, name);
+    if (mt >= 0) H5Tclose(mt);
+    if (ft >= 0) H5Tclose(ft);
+    if (sp >= 0) H5Sclose(sp);
+    if (a >= 0) H5Aclose(a);
     return rc;
 }

@@ -34,10 +34,13 @@ typedef struct st_run {
     int32_t *span;  /* (2 * ntrain) first real step and last real step + 1 of each row, when
                        bucketing by length; NULL otherwise */
     size_t *scratch; /* (ntrain) schedule work space */
+    double *macc;    /* (ST_MA_N) this rank's metric counts of the epoch (metrics.h), or NULL
+                        when the run reports no metric beyond the loss's accuracy */
+    int top_k;
     int rank, size;
 } st_run;
 
-/* Seconds spent per phase, accumulated over steps (benchmark and timeline). */
+/* Seconds spent per phase, accumulated over steps (benchmark, timeline, metrics.jsonl). */
 typedef struct st_phase_times {
     double data, fwd_bwd, allreduce, optim;
 } st_phase_times;
@@ -68,7 +71,9 @@ int st_run_check_head(const st_model *m, st_loss_kind loss, int num_classes, int
  * steps for a sequence head. read_rc is this
  * rank's outcome of loading its rows; any rank's failure makes every rank return ST_ERR (the
  * first failing rank prints). tail_out gets the reduced tail. pt != NULL: phases are timed.
- * Collective. */
+ * A non-finite reduced loss skips the update (every rank sees it), so the weights stay the
+ * last good ones; the caller decides what to do. R->macc != NULL: this rank's rows are added
+ * to the metric counts. Collective. */
 int st_run_step(st_run *R, int n, int bg, int read_rc, float tail_out[TAIL_N],
                 st_phase_times *pt);
 

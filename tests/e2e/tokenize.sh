@@ -23,7 +23,8 @@ expect_line() { grep -Eq -- "$2" "$1" || fail "no line matching '$2' in $(basena
 mkdir -p "$tmp/ham" "$tmp/spam"
 # Ties at count 3 (zeta, alpha) and count 1 (beta, gamma) inside one document.
 printf 'Zeta alpha, zeta BETA alpha gamma zeta alpha\n' > "$tmp/ham/a.txt"
-# Invalid UTF-8: \xff\xfe and a Latin-1 caf\xe9 are words like any other (bytes).
+# Invalid UTF-8: \xff\xfe and a Latin-1 caf\xe9 are decoded as Python's errors="replace" does:
+# each ill-formed byte becomes U+FFFD (words "\ufffd\ufffd" and "caf\ufffd").
 printf 'delta delta delta delta delta delta delta\n\xff\xfe \xff\xfe caf\xe9 caf\xe9\n' > "$tmp/ham/b.txt"
 touch "$tmp/ham/.hidden"   # hidden files are skipped
 # A multipart mail with CRLF line ends. Expected text: prize x4 (subject, RFC 2047 base64),
@@ -82,7 +83,8 @@ v=$tmp/full.h5.vocab.txt
 [ -f "$v" ] || fail "no vocab file $v"
 # Deterministic prefix: OOV, then counts 7 6 5 4, the count-3 tie and the count-2 tie in
 # first-seen order.
-printf '%s\n' '<OOV>' delta money soft prize zeta alpha $'\xff\xfe' $'caf\xe9' > "$tmp/prefix"
+fffd=$'\xef\xbf\xbd'
+printf '%s\n' '<OOV>' delta money soft prize zeta alpha "$fffd$fffd" "caf$fffd" > "$tmp/prefix"
 head -n 9 "$v" | cmp -s - "$tmp/prefix" ||
   fail "vocabulary order:"$'\n'"$(head -n 9 "$v" | cat -v)"$'\n'"expected:"$'\n'"$(cat -v "$tmp/prefix")"
 # Count-1 words: these five in some document order, beta before gamma (same document).
@@ -108,7 +110,7 @@ expect_line "$o" '^  length: p50 11, p90 18, p99 18, max 18 ids per document$'
 expect_line "$o" '^  maxlen 10 \(padding pre, truncating pre\): 2 truncated \(66\.7%\), 0 empty$'
 [ -f "$tmp/full.h5" ] || fail "no dataset written"
 # The rows themselves, where Debian's python3-h5py is there (tools/setup-deps.sh --python):
-# ids 2 delta, 3 money, 4 soft, 5 prize, 6 zeta, 7 alpha, 8 \xff\xfe, 9 caf\xe9, 10 beta,
+# ids 2 delta, 3 money, 4 soft, 5 prize, 6 zeta, 7 alpha, 8 \ufffd\ufffd, 9 caf\ufffd, 10 beta,
 # 11 gamma; padding and truncating 'pre' at maxlen 10.
 if /usr/bin/python3 -c 'import h5py' 2> /dev/null; then
   run --oov-token '<OOV>' --maxlen 10 --out "$tmp/full.h5" --manifest "$tmp/full.man" > /dev/null
@@ -125,6 +127,12 @@ for line in open(sys.argv[2]):
     x, y = list(f[split]["x"][int(row)]), int(f[split]["y"][int(row)])
     wx, wy = want[path.strip().rsplit("/", 1)[1]]
     assert x[:len(wx)] == wx and y == wy == int(cls), (path, x, y)
+# /vocab (id -> word) and /classes in the file itself, the same as the text files
+vocab = f["vocab"].asstr()[:].tolist()
+lines = open(sys.argv[1] + ".vocab.txt", encoding="utf-8").read().split("\n")[:-1]
+assert vocab == [""] + lines and vocab[8] == "\ufffd\ufffd" and vocab[9] == "caf\ufffd", vocab
+assert f["classes"].asstr()[:].tolist() == ["ham", "spam"], f["classes"][:]
+assert f.attrs["tokenizer_oov_token"] == "<OOV>" and f.attrs["pad_maxlen"] == "10", dict(f.attrs)
 EOF
     fail "dataset rows: $(cat "$tmp/py.out")"
 fi
@@ -172,6 +180,20 @@ cmp -s "$tmp/m1" "$tmp/m3" && fail "seeds 42 and 7 gave the same split"
 [ "$(grep '^train ' "$tmp/m1" | head -n 7 | cut -d' ' -f3 | sort -u | wc -l)" -eq 2 ] ||
   fail "train rows are ordered by class: $(grep '^train ' "$tmp/m1" | cut -d' ' -f3 | tr -d '\n')"
 
+# The input's own test set (--test-class, as aclImdb/test): /test is exactly those files, the
+# vocabulary comes from the --class files only.
+mkdir -p "$tmp/t0" "$tmp/t1"
+echo "red testonly" > "$tmp/t0/x.txt"
+echo "blue word1" > "$tmp/t1/y.txt"
+"$tok" --class a="$tmp/c0" --class b="$tmp/c1" --test-class a="$tmp/t0" --test-class b="$tmp/t1" \
+  --out "$tmp/tc.h5" > "$tmp/tc.out" 2>&1 || fail "--test-class exited $?: $(cat "$tmp/tc.out")"
+expect_line "$tmp/tc.out" '^  class 0 a: 11 documents \(train 10, valid 0, test 1\)$'
+grep -qx testonly "$tmp/tc.h5.vocab.txt" && fail "a test-only word is in the vocabulary"
+if "$tok" --class a="$tmp/c0" --test-class b="$tmp/t1" --out "$tmp/e.h5" > "$tmp/e.out" 2>&1; then
+  fail "--test-class of an unknown class must fail"
+fi
+expect_line "$tmp/e.out" 'no --class b before it'
+
 # ---------------------------------------------------------------- 4. errors
 if "$tok" --class a="$tmp/nope" --class b="$tmp/c1" --out "$tmp/e.h5" > "$tmp/e.out" 2>&1; then
   fail "a missing directory must fail"
@@ -186,7 +208,8 @@ expect_line "$tmp/e.out" "$tmp/c1/zz.txt"
 if "$tok" --class a="$tmp/c0" --padding middle --out "$tmp/e.h5" > "$tmp/e.out" 2>&1; then
   fail "--padding middle must fail"
 fi
-"$tok" --help | grep -q -- '--num-words' || fail "--help"
+"$tok" --help > "$tmp/help" || fail "--help exited $?"
+grep -q -- '--num-words' "$tmp/help" || fail "--help"
 
 if [ "$fails" -ne 0 ]; then
   echo "tokenize.sh: $fails check(s) failed"

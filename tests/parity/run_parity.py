@@ -210,9 +210,15 @@ def prepare_trained_case(work, name, layers, head, padding, seed):
     return d, x
 
 
+def newest_checkpoint(d):
+    """The last epoch checkpoint in d/runs (history.csv and metrics.jsonl live there too)."""
+    runs = os.path.join(d, "runs")
+    return os.path.join(runs, sorted(f for f in os.listdir(runs) if f.startswith("epoch-"))[-1])
+
+
 def seqtrain_train_predict(binary, d):
     run_seqtrain(binary, ["train", "cfg.ini", "--quiet"], d)
-    ck = os.path.join(d, "runs", sorted(os.listdir(os.path.join(d, "runs")))[-1])
+    ck = newest_checkpoint(d)
     run_seqtrain(binary, ["predict", "--checkpoint", ck, "--data", "data.h5", "--out",
                           "pred.h5", "--quiet"], d)
 
@@ -220,7 +226,7 @@ def seqtrain_train_predict(binary, d):
 def check_trained_case(d, x):
     """seqtrain trained and wrote the checkpoint; st_torch reads it and must predict what
     `seqtrain predict` predicted, and write the same weights back."""
-    ck = os.path.join(d, "runs", sorted(os.listdir(os.path.join(d, "runs")))[-1])
+    ck = newest_checkpoint(d)
     model, cfg = st_torch.load_seqtrain_checkpoint(ck)
     with torch.no_grad():
         probs = model.probabilities(model(torch.as_tensor(x, dtype=torch.int64))).numpy()

@@ -159,7 +159,8 @@ START_TEST(error_messages) {
     expect_error("[data]\npath=x.h5\n[train]\nloss = hinge\n",
                  "config.ini:4: [train] loss = hinge: must be one of binary_crossentropy");
     expect_error(HEAD "shuffle = maybe\n", "[train] shuffle = maybe: must be true or false");
-    expect_error(HEAD "metrics = auc\n", "[train] metrics = auc: must be accuracy or empty");
+    expect_error(HEAD "metrics = accuracy, f1\n",
+                 "[train] metrics = accuracy, f1: unknown metric 'f1' (known: accuracy");
     expect_error(HEAD "optimizer = adam\nrho = 0.9\n",
                  "config.ini:6: [train] rho = 0.9: not an option of optimizer adam");
     expect_error(HEAD "clipnorm = 1\nglobal_clipnorm = 1\n", "cannot both be set");

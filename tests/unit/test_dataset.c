@@ -1,7 +1,8 @@
 /*
  * test_dataset.c - HDF5 datasets: write + read round trips for tokens, sequences of features
  * and vectors, rows requested in any order (with runs and duplicates), the empty read, the
- * messages for bad ids, labels, shapes and files, and the shuffle and shard arithmetic.
+ * messages for bad ids, labels, shapes and files, /vocab, /classes and string attributes, and
+ * the shuffle and shard arithmetic.
  *
  * Malformed files are crafted with the HDF5 API directly (this test, like dataset.c, includes
  * hdf5.h), since st_dataset_write only writes well-formed ones.
@@ -359,6 +360,53 @@ START_TEST(write_is_atomic) {
 }
 END_TEST
 
+START_TEST(strings_round_trip) {
+    /* /vocab, /classes and string attributes written with the splits (st_dataset_write_ex),
+     * read back by st_dataset_read_vocab, _read_strings and _read_attr_str; UTF-8 intact. */
+    int32_t tok[2] = {1, 2}, y[2] = {0, 1};
+    st_split_data sd = {"train", 2, 1, 1, tok, NULL, y, 0};
+    const char *vocab[] = {"", "<OOV>", "caf\xc3\xa9", "\xce\xbf\xce\xb4\xce\xbf\xcf\x82"};
+    const char *classes[] = {"neg", "pos"};
+    const char *names[] = {"tokenizer_level", "tokenizer_oov_token"}, *vals[] = {"word", "<OOV>"};
+    st_dataset_strings ex = {vocab, 4, classes, 2, names, vals, 2};
+    const char *p = st_test_path("strings.h5");
+    ck_assert_msg(st_dataset_write_ex(p, 2, 4, &sd, 1, &ex) == ST_OK, "%s", st_error_get());
+    st_dataset d;
+    ck_assert_msg(st_dataset_open(&d, p) == ST_OK, "%s", st_error_get());
+    char **w, *v;
+    size_t n;
+    ck_assert_int_eq(st_dataset_read_vocab(&d, &w, &n), ST_OK);
+    ck_assert_uint_eq(n, 4);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_str_eq(w[i], vocab[i]);
+        st_free(w[i]);
+    }
+    st_free(w);
+    ck_assert_int_eq(st_dataset_read_strings(&d, "classes", &w, &n), ST_OK);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_str_eq(w[1], "pos");
+    for (size_t i = 0; i < n; i++) st_free(w[i]);
+    st_free(w);
+    ck_assert_int_eq(st_dataset_read_attr_str(&d, "tokenizer_oov_token", &v), ST_OK);
+    ck_assert_str_eq(v, "<OOV>");
+    st_free(v);
+    /* absent: ST_OK and nothing; not a string: an error naming the attribute */
+    ck_assert_int_eq(st_dataset_read_attr_str(&d, "no_such", &v), ST_OK);
+    ck_assert_ptr_null(v);
+    ck_assert_int_eq(st_dataset_read_attr_str(&d, "num_classes", &v), ST_ERR);
+    ck_assert_msg(strstr(st_error_get(), "attribute num_classes: expected a string"), "%s",
+                  st_error_get());
+    ck_assert_int_eq(st_dataset_read_strings(&d, "train", &w, &n), ST_ERR);
+    st_dataset_close(&d);
+    /* without extras (st_dataset_write): no /vocab, read as empty */
+    p = make_tokens("nostrings.h5");
+    ck_assert_msg(st_dataset_open(&d, p) == ST_OK, "%s", st_error_get());
+    ck_assert_int_eq(st_dataset_read_vocab(&d, &w, &n), ST_OK);
+    ck_assert_uint_eq(n, 0);
+    st_dataset_close(&d);
+}
+END_TEST
+
 START_TEST(shuffle_is_a_deterministic_permutation) {
     enum { N = 1000 };
     static size_t a[N], b[N], c[N];
@@ -424,6 +472,7 @@ static Suite *dataset_suite(void) {
     suite_add_tcase(s, tc);
     tc = tcase_create("write");
     tcase_add_test(tc, write_is_atomic);
+    tcase_add_test(tc, strings_round_trip);
     suite_add_tcase(s, tc);
     tc = tcase_create("order");
     tcase_add_test(tc, shuffle_is_a_deterministic_permutation);
