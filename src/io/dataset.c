@@ -3,7 +3,9 @@
  * sharding that decide which rows those are.
  *
  * File layout (data.h): /<split>/x int32 (N, T) token ids or float32 (N, T, F) features (or
- * (N, F) vectors), /<split>/y int (N) class ids, root attributes num_classes and vocab_size.
+ * (N, F) vectors), /<split>/y int (N) class ids, root attributes num_classes and vocab_size;
+ * optionally /vocab and /classes (1-D variable-length UTF-8 strings, what h5py writes for str)
+ * and string root attributes, written by st_dataset_write_ex with the splits.
  * Wider integer and float types (int64, float64 from numpy defaults) are accepted and converted
  * by HDF5 on read; anything else is rejected with a message naming the dataset and its type.
  *
