@@ -7,7 +7,8 @@
  * and are padded with 0 ('pre' or 'post'), so it also exercises masking.
  *
  * Task "sum": float features (N, T, F); label 1 when the sum of the first feature over the
- * sequence is positive (for feature-input models, e.g. images read row by row).
+ * sequence is positive (for feature-input models, e.g. images read row by row); with an
+ * explicit --classes K > 2, the sum's K equal-probability bins.
  *
  * Task "copy-shift" (many-to-many): token rows like "order", labels per step y (N, T):
  * y_t = x_{t-1} at real steps (0 at a row's first real step and at padding), num_classes =
@@ -29,6 +30,7 @@
  * (the tests' datasets stay bit-identical).
  */
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +81,7 @@ static int32_t tokens_row(st_rng *r, int32_t *row, int T, int len, int vocab, in
 }
 
 int main(int argc, char **argv) {
+    int k_given = 0; /* --classes given: the sum task then has K classes */
     const char *out = NULL, *task = "order";
     long ntrain = 4000, ntest = 1000;
     int T = 20, minlen = 6, vocab = 20, F = 4, K = 10, post = 0;
@@ -100,7 +103,7 @@ int main(int argc, char **argv) {
         case 'l': minlen = atoi(optarg); break;
         case 'v': vocab = atoi(optarg); break;
         case 'F': F = atoi(optarg); break;
-        case 'K': K = atoi(optarg); break;
+        case 'K': k_given = 1; K = atoi(optarg); break;
         case 'p': post = !strcmp(optarg, "post"); break;
         case 's': seed = strtoull(optarg, NULL, 10); break;
         case 'h': usage(stdout); return 0;
@@ -115,6 +118,7 @@ int main(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
+    int sum_k = k_given ? K : 2;
     int tokens = !strcmp(task, "order") || copy || ktok;
     if (blobs) T = 0; /* vectors (N, F) */
     const int Te = T ? T : 1, yT = copy ? T : 0;
@@ -154,13 +158,22 @@ int main(int argc, char **argv) {
                 float sum = 0, *row = x[s] + i * T * F;
                 for (int k = 0; k < T * F; k++) row[k] = st_rng_normal(&r);
                 for (int t = 0; t < T; t++) sum += row[t * F];
-                y[s][i] = sum > 0;
+                /* 2 classes: the sign of the sum; K > 2 (--classes given): the sum, which is
+                 * N(0, T), cut into K bins of equal probability mass at the normal's quantiles
+                 * (approximated by a logistic), so every class is learnable and present. */
+                if (sum_k <= 2) {
+                    y[s][i] = sum > 0;
+                } else {
+                    double u = 1.0 / (1.0 + exp(-1.702 * sum / sqrt((double)T)));
+                    int c = (int)(u * sum_k);
+                    y[s][i] = c < sum_k ? c : sum_k - 1;
+                }
             }
         }
         sd[s] = (st_split_data){s ? "test" : "train", (size_t)n[s], T, tokens ? 1 : F,
                                 tok[s], x[s], y[s], yT};
     }
-    int classes = copy ? vocab : (blobs || ktok) ? K : 2;
+    int classes = copy ? vocab : (blobs || ktok) ? K : (sum_k > 2 ? sum_k : 2);
     int rc = st_dataset_write(out, classes, tokens ? vocab : 0, sd, ntest > 0 ? 2 : 1);
     if (rc != ST_OK) fprintf(stderr, "seqtrain-synth: error: %s\n", st_error_get());
     else

@@ -45,6 +45,11 @@ slurm_start "$WORK/slurm" 4 || fail "the single-node Slurm did not start"
 say "Slurm is up"
 
 export SEQTRAIN=$ST_BIN OPENBLAS_NUM_THREADS=1 CKPT_EVERY=10
+# Open MPI's shared-memory segments and session files are named after the Slurm job id, which
+# every test cluster starts at 1: keep them inside this test's directory so that two clusters
+# on one machine (two test runs at once) can never map each other's segments.
+mkdir -p "$WORK/ompi"
+export OMPI_MCA_btl_vader_backing_directory=$WORK/ompi OMPI_MCA_orte_tmpdir_base=$WORK/ompi
 # 2000 rows, 10% validation: 29 steps per epoch; 12 epochs = 348 steps (a second or more), so
 # that the signal lands in the middle of training, not after it.
 train=(--set train.epochs=12 --quiet)
@@ -60,9 +65,9 @@ arr=$("$REPO/jobs/scaling.sh" --seqtrain "$ST_BIN" --mode strong --ranks 1,2 --s
 
 # Interrupt: as soon as the first step checkpoint exists, the time-limit signal, as Slurm
 # sends it (--signal=B:USR1@N: to the batch shell only).
-end=$((SECONDS + 30))
+end=$((SECONDS + 90))
 until compgen -G "runs/int/step-*.h5" >/dev/null; do
-  [ $SECONDS -lt $end ] || fail "no step checkpoint from job $int within 30 s: $(cat int-*.out)"
+  [ $SECONDS -lt $end ] || fail "no step checkpoint from job $int within 90 s: $(cat int-*.out)"
   case $(slurm_field "$int" JobState) in
     COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY)
       fail "job $int ended before it could be signalled: $(scontrol show job "$int"; cat int-*.out)" ;;
@@ -73,7 +78,7 @@ say "job $int has a step checkpoint: USR1"
 scancel --signal=USR1 --batch "$int" || fail "scancel --signal=USR1 --batch $int"
 # Requeued: pending again with Restarts=1; it starts again by itself once the old run's
 # credential has expired (cred_expire, a few seconds here; 120 s by default).
-end=$((SECONDS + 20))
+end=$((SECONDS + 60))
 until [ "$(slurm_field "$int" Restarts)" = 1 ]; do
   [ $SECONDS -lt $end ] || fail "job $int was not requeued: $(scontrol show job "$int"; cat int-*.out)"
   sleep 0.1
@@ -81,7 +86,7 @@ done
 say "job $int requeued"
 
 for j in "$int" "$ref" "$bad" "${arr}_0" "${arr}_1"; do
-  slurm_wait "$j" 40 || fail "job $j: deadline"
+  slurm_wait "$j" 150 || fail "job $j: deadline"
   say "job $j ended: $(slurm_field "$j" JobState)"
 done
 state() { echo "$(slurm_field "$1" JobState) $(slurm_field "$1" ExitCode)"; }

@@ -160,9 +160,10 @@ def plan(name, text, index):
         return ["--task", "blobs", "--features", str(DENSE_FEATURES), "--classes",
                 str(classes)] + common, "-"
     if first in RECURRENT + ("flatten",):
-        if classes != 2 or seq_head:
-            raise CaseError("float-sequence input with %d classes: no generator" % classes)
-        return ["--task", "sum", "--steps", "8", "--features", "4"] + common, "-"
+        if seq_head:
+            raise CaseError("float-sequence input with a sequence head: no generator")
+        return ["--task", "sum", "--steps", "8", "--features", "4", "--classes", str(classes)] \
+            + common, "-"
     raise CaseError("first layer %s: no generator for its input" % first)
 
 

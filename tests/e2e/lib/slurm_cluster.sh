@@ -16,7 +16,9 @@
 # MinJobAge keeps finished jobs there for 10 minutes). The node claims CPUS cores (default 4)
 # whatever the machine has (SlurmdParameters=config_overrides), so sweeps of 2-rank jobs fit on
 # a 2-core machine. EnforcePartLimits=ALL makes an impossible request fail at submission
-# instead of pending forever. Ports are chosen free at start-up, so two tests (or a site's own
+# instead of pending forever. The backfill pass runs every second (bf_interval=1): it starts a
+# requeued job as soon as its BeginTime passes, even when no other event wakes the scheduler.
+# Ports are chosen free at start-up, so two tests (or a site's own
 # Slurm) do not collide.
 SLURM_PIDS=()
 # A requeued job waits this long before it may start again (the old run's credential must
@@ -70,8 +72,8 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
 SlurmdParameters=config_overrides
 EnforcePartLimits=ALL
-SchedulerType=sched/builtin
-SchedulerParameters=batch_sched_delay=0,sched_min_interval=0
+SchedulerType=sched/backfill
+SchedulerParameters=batch_sched_delay=0,sched_min_interval=0,bf_interval=1
 MpiDefault=none
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
@@ -137,7 +139,8 @@ slurm_wait() {
     esac
     sleep 0.2
   done
-  echo "slurm_wait: job $id still $(slurm_field "$id" JobState) after $secs s" >&2
+  echo "slurm_wait: job $id still $(slurm_field "$id" JobState) (reason" \
+       "$(slurm_field "$id" Reason)) after $secs s" >&2
   return 1
 }
 
