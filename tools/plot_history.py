@@ -11,6 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 SKIP = {"epoch", "lr", "samples_per_s", "seconds"}
 
@@ -38,6 +39,7 @@ def main():
         if "val_" + c in rows[0]:
             ax.plot(epochs, series("val_" + c), "s--", label=f"validation {c}")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(c)
         ax.grid(alpha=0.3)
         ax.legend()

@@ -127,9 +127,9 @@ int st_config_load_string(st_config *c, const char *text, const char *origin);
 /* Applies "section.key=value" (section = a section name, first of that name, or a layer name
  * such as lstm_2). Adds the key if the section lacks it. */
 int st_config_set(st_config *c, const char *assignment);
-/* Parses [data], [train], [checkpoint], [callbacks] into c->data/train/ckpt/cb with defaults, rejecting unknown
- * keys and bad values ("origin:line: [train] batch_size = -3: must be >= 1"). Layer sections are
- * left for the model. */
+/* Parses [data], [train], [checkpoint], [callbacks] into c->data/train/ckpt/cb with defaults,
+ * rejecting unknown keys and bad values ("origin:line: [train] batch_size = -3: must be >= 1").
+ * Layer sections are left for the model. */
 int st_config_resolve(st_config *c);
 /* True for the sections that are not layers. */
 int st_config_is_meta(const char *section);

@@ -110,7 +110,8 @@ static void print_report(const st_eval_report *r) {
             int l = (int)strlen(class_name(r, c, buf, sizeof buf));
             if (l + 1 > cw) cw = l + 1 > 16 ? 16 : l + 1;
         }
-        for (int c = 0; c < C; c++) ST_LOG(ST_LOG_INFO, " %*.*s", cw, cw, class_name(r, c, buf, sizeof buf));
+        for (int c = 0; c < C; c++)
+            ST_LOG(ST_LOG_INFO, " %*.*s", cw, cw, class_name(r, c, buf, sizeof buf));
         ST_LOG(ST_LOG_INFO, "\n");
         for (int t = 0; t < C; t++) {
             ST_LOG(ST_LOG_INFO, "%*.*s", w, w, class_name(r, t, buf, sizeof buf));

@@ -628,7 +628,8 @@ static int resolve_train(st_config *c, const st_section *s) {
             static const char *const names[] = {"constant", "step", "exponential", "cosine"};
             int j;
             for (j = 0; j < 4 && strcmp(kv->val, names[j]) != 0; j++) {}
-            if (j == 4) return bad_value(c, s, kv, "must be one of constant, step, exponential, cosine");
+            if (j == 4)
+                return bad_value(c, s, kv, "must be one of constant, step, exponential, cosine");
             t->lr_schedule = j;
         } else if (strcmp(k, "decay_steps") == 0) {
             rc = get_int(c, s, kv, 1, &t->decay_steps);
@@ -712,12 +713,14 @@ static int resolve_callbacks(st_config *c, const st_section *s) {
         } else if (!strncmp(k, "early_stopping.", 15)) {
             const char *a = k + 15;
             es_args = 1;
-            if (!strcmp(a, "monitor")) rc = get_monitor(c, s, kv, b->es_monitor, sizeof b->es_monitor);
+            if (!strcmp(a, "monitor"))
+                rc = get_monitor(c, s, kv, b->es_monitor, sizeof b->es_monitor);
             else if (!strcmp(a, "mode")) rc = get_mode(c, s, kv, &b->es_mode);
             else if (!strcmp(a, "patience")) rc = get_int(c, s, kv, 0, &b->es_patience);
             else if (!strcmp(a, "min_delta"))
                 rc = get_float(c, s, kv, 0, 0, INFINITY, 0, &b->es_min_delta);
-            else if (!strcmp(a, "restore_best_weights")) rc = get_bool(c, s, kv, &b->es_restore_best);
+            else if (!strcmp(a, "restore_best_weights"))
+                rc = get_bool(c, s, kv, &b->es_restore_best);
             else rc = unknown_key(c, s, kv, k_cb_keys);
         } else if (!strcmp(k, "model_checkpoint.save_best_only")) {
             rc = get_bool(c, s, kv, &b->save_best);
@@ -730,14 +733,16 @@ static int resolve_callbacks(st_config *c, const st_section *s) {
         } else if (!strncmp(k, "reduce_lr_on_plateau.", 21)) {
             const char *a = k + 21;
             rl_args = 1;
-            if (!strcmp(a, "monitor")) rc = get_monitor(c, s, kv, b->rl_monitor, sizeof b->rl_monitor);
+            if (!strcmp(a, "monitor"))
+                rc = get_monitor(c, s, kv, b->rl_monitor, sizeof b->rl_monitor);
             else if (!strcmp(a, "mode")) rc = get_mode(c, s, kv, &b->rl_mode);
             else if (!strcmp(a, "factor")) {
                 rc = get_float(c, s, kv, 0, 0, 1, 1, &b->rl_factor);
                 if (rc == ST_OK && b->rl_factor <= 0)
                     rc = bad_value(c, s, kv, "must be > 0 and < 1 (Keras: factor < 1.0)");
             } else if (!strcmp(a, "patience")) rc = get_int(c, s, kv, 0, &b->rl_patience);
-            else if (!strcmp(a, "min_lr")) rc = get_float(c, s, kv, 0, 0, INFINITY, 0, &b->rl_min_lr);
+            else if (!strcmp(a, "min_lr"))
+                rc = get_float(c, s, kv, 0, 0, INFINITY, 0, &b->rl_min_lr);
             else if (!strcmp(a, "cooldown")) rc = get_int(c, s, kv, 0, &b->rl_cooldown);
             else if (!strcmp(a, "min_delta"))
                 rc = get_float(c, s, kv, 0, 0, INFINITY, 0, &b->rl_min_delta);
