@@ -592,7 +592,7 @@ int st_inspect(const char *path, const st_inspect_opts *opts, FILE *out) {
                 !strcmp(nm, "test"))
                 continue;
             snprintf(xp, sizeof xp, "%s/x", nm);
-            if (H5Lexists(f, xp, H5P_DEFAULT) > 0) snprintf(names[ns++], 32, "%s", nm);
+            if (H5Lexists(f, xp, H5P_DEFAULT) > 0) snprintf(names[ns++], 32, "%.31s", nm);
         }
     }
     if (o.split) {
@@ -603,7 +603,7 @@ int st_inspect(const char *path, const st_inspect_opts *opts, FILE *out) {
             goto done;
         }
         ns = 1;
-        snprintf(names[0], 32, "%s", o.split);
+        snprintf(names[0], 32, "%.31s", o.split);
     } else if (ns == 0) {
         st_error_set("%s: no split (a group with x and y, e.g. /train) in the file: not a "
                      "seqtrain dataset",
