@@ -26,11 +26,15 @@
 
 /* e^x for x in float range; 2^n is built in the exponent bits (no ldexpf call). */
 static inline float st_expf(float x) {
-    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+    /* Clamp with comparisons that are false for NaN, so NaN becomes a bound and the integer
+     * conversion below always sees a value in range (converting NaN to int is undefined);
+     * the NaN is put back at the end. Written as selects, they compile to vmaxps/vminps. */
+    float xc = x > -87.0f ? x : -87.0f;
+    xc = xc < 88.0f ? xc : 88.0f;
     /* n = round(x / ln 2) by the 1.5*2^23 trick (vectorizes, unlike rintf without SSE4.1). */
-    float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
     /* r = x - n ln2, with ln2 split in two so r keeps full precision. */
-    float r = x - n * 0.693359375f;
+    float r = xc - n * 0.693359375f;
     r = r - n * -2.12194440e-4f;
     float p = 1.9875691500e-4f;
     p = p * r + 1.3981999507e-3f;
@@ -39,10 +43,10 @@ static inline float st_expf(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     float e = p * r * r + r + 1.0f;
-    int32_t bits = ((int32_t)n + 127) << 23;
+    uint32_t bits = (uint32_t)((int32_t)n + 127) << 23; /* 2^n, n in [-126, 127] */
     float s;
     memcpy(&s, &bits, sizeof s);
-    return e * s;
+    return x == x ? e * s : x;
 }
 
 static inline float st_sigmoidf(float x) { return 1.0f / (1.0f + st_expf(-x)); }
