@@ -84,6 +84,7 @@ static int parse(int argc, char **argv, opts *o, int want_out) {
 }
 
 /* Class c's name: the dataset's /classes entry when it has one per class, else the id. */
+/* Class names come from the dataset's /classes when it has them; otherwise the class id. */
 static const char *class_name(const st_eval_report *r, int c, char *buf, size_t n) {
     if (r->classes && r->nclasses == (size_t)r->C && r->classes[c][0]) return r->classes[c];
     snprintf(buf, n, "%d", c);
@@ -91,6 +92,8 @@ static const char *class_name(const st_eval_report *r, int c, char *buf, size_t 
 }
 
 /* The confusion matrix (up to 20 classes) and sklearn's classification_report layout. Rank 0. */
+/* The confusion matrix and a classification report laid out like scikit-learn's, which is
+ * what the tutorials print after model.evaluate; only rank 0 gets here. */
 static void print_report(const st_eval_report *r) {
     const int C = r->C;
     char buf[32];
@@ -136,6 +139,7 @@ static void print_report(const st_eval_report *r) {
 }
 
 /* A JSON string literal. */
+/* JSON string with the escapes JSON requires: class names come from user data. */
 static void json_str(FILE *f, const char *s) {
     fputc('"', f);
     for (; *s; s++) {
@@ -153,6 +157,8 @@ static void json_stats(FILE *f, const st_class_stats *s) {
 }
 
 /* The report as JSON, written to OUT.tmp and renamed (rank 0). */
+/* The same report as JSON (tools/plot_confusion.py reads it), written to PATH.tmp and renamed
+ * like every file seqtrain writes. */
 static int write_json(const st_eval_report *r, const char *path, const char *data,
                       const char *split) {
     char tmp[4096], buf[32];
@@ -209,6 +215,8 @@ static int write_json(const st_eval_report *r, const char *path, const char *dat
     return ST_OK;
 }
 
+/* The report's counts are reduced over all ranks inside st_evaluate_report; rank 0 prints and
+ * writes, and a failed write is agreed on so that every rank exits non-zero. */
 int st_cmd_evaluate(int argc, char **argv) {
     opts o;
     int st = parse(argc, argv, &o, 0);

@@ -23,6 +23,8 @@ static const char k_known[] =
     "accuracy, binary_accuracy, precision, recall, auc, top_k_categorical_accuracy, "
     "sparse_top_k_categorical_accuracy";
 
+/* Parsed once at start-up: an unknown name is a config error, reported before any training
+ * starts (a typo must not cost a run). The order given is the order of the epoch line. */
 int st_metrics_parse(const char *list, int top_k, st_metrics *out) {
     memset(out, 0, sizeof *out);
     out->top_k = top_k > 0 ? top_k : 5;
@@ -65,6 +67,8 @@ int st_metrics_parse(const char *list, int top_k, st_metrics *out) {
     return ST_OK;
 }
 
+/* Some metrics only make sense for some heads (AUC and precision/recall need a binary head,
+ * top-k needs more than k classes): refused at start-up with the reason. */
 int st_metrics_check_head(const st_metrics *ms, int K, const char *origin) {
     for (int i = 0; i < ms->n; i++)
         if ((ms->kind[i] == ST_MET_TOP_K || ms->kind[i] == ST_MET_SPARSE_TOP_K) && K < 2) {
@@ -94,6 +98,8 @@ static int auc_bin(double p) {
 }
 
 /* One row (or step): zr (K) outputs, label y, p (K) scratch. */
+/* Adds one row's contribution to every requested count. Thresholds are on probabilities, as
+ * Keras' metrics see them; argmax does not depend on the (monotone) head activation. */
 static void count_row(double *acc, st_act act, const float *zr, int32_t y, int K, int top_k,
                       float *p) {
     acc[ST_MA_COUNT] += 1;
@@ -148,6 +154,9 @@ void st_metrics_update(double *acc, st_act act, const float *z, const int32_t *y
 
 static double ratio(double a, double b) { return b > 0 ? a / b : 0; }
 
+/* Keras' AUC: ROC area by the trapezoid rule over 200 thresholds. Scores were counted into
+ * one bin per threshold interval, so the area is computed from the reduced histograms and is
+ * the same for any number of ranks (an exact rank-based AUC would need every score gathered). */
 double st_metrics_auc(const double *acc) {
     const int n = ST_AUC_THRESHOLDS;
     double pos = 0, neg = 0;
@@ -209,6 +218,9 @@ void st_confusion_update(double *cm, st_act act, const float *z, const int32_t *
         }
 }
 
+/* Per-class precision, recall, F1 and support from the reduced confusion matrix (rows = true
+ * class, columns = predicted), plus the macro (unweighted) and weighted (by support) averages,
+ * as scikit-learn's classification_report that the tutorials print. */
 void st_report_compute(const double *cm, int C, st_class_stats *per, st_class_stats *macro,
                        st_class_stats *weighted, double *accuracy) {
     double total = 0, trace = 0;
@@ -287,6 +299,8 @@ void st_history_append(st_history *h, const double *row) {
     h->nrows++;
 }
 
+/* Rewrites the whole CSV each epoch (a few hundred bytes per epoch) through PATH.tmp and a
+ * rename, so a reader or a killed job never sees a half-written history. */
 int st_history_write_csv(const st_history *h, const char *path) {
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
