@@ -107,7 +107,7 @@ int st_fit_benchmark(st_config *cfg, int steps, int warmup) {
     float tail[TAIL_N];
     for (int s = 0; s < warmup && rc == ST_OK; s++)
         rc = st_run_step(&R, hi - lo, Bg, ST_OK, tail, NULL);
-    st_phase_times pt = {0, 0, 0, 0};
+    st_phase_times pt = {0, 0, 0, 0, 1, 0};
     st_dist_barrier();
     double t0 = st_time();
     for (int s = 0; s < steps && rc == ST_OK; s++)
@@ -121,35 +121,37 @@ int st_fit_benchmark(st_config *cfg, int steps, int warmup) {
 
     /* Per-step milliseconds of each phase, then mean and max over ranks. */
     double ms = 1000.0 / (steps > 0 ? steps : 1);
-    double v[5] = {pt.fwd_bwd * ms, pt.allreduce * ms, pt.optim * ms, pt.data * ms,
-                   (double)peak_rss_kb() / 1024.0};
-    double sum[5], mx[5];
+    double v[6] = {pt.fwd_bwd * ms, pt.allreduce * ms, pt.optim * ms, pt.data * ms,
+                   (double)peak_rss_kb() / 1024.0, pt.wait * ms};
+    double sum[6], mx[6];
     memcpy(sum, v, sizeof v);
     memcpy(mx, v, sizeof v);
-    st_dist_allreduce_sum_f64(sum, 5);
-    st_dist_allreduce_max_f64(mx, 5);
+    st_dist_allreduce_sum_f64(sum, 6);
+    st_dist_allreduce_max_f64(mx, 6);
     double P = R.size, sps = elapsed > 0 ? (double)steps * Bg / elapsed : 0;
     double startup = st_start_time > 0 ? t_first - st_start_time : 0;
     ST_LOG(ST_LOG_INFO,
            "benchmark: %d steps of global batch %d on %d rank%s x %d thread%s: %.1f samples/s, "
            "%.2f ms/step\n"
            "  per step (mean / max over ranks): forward+backward %.2f / %.2f ms, allreduce "
-           "%.2f / %.2f ms, optimizer %.2f / %.2f ms\n"
+           "%.2f / %.2f ms (waiting for the slowest rank %.2f / %.2f), optimizer %.2f / %.2f ms\n"
            "  peak RSS per rank %.1f / %.1f MiB, %zu parameters, start-up %.2f s\n",
            steps, Bg, R.size, R.size > 1 ? "s" : "", st_blas_threads(),
            st_blas_threads() > 1 ? "s" : "", sps, elapsed * ms, sum[0] / P, mx[0], sum[1] / P,
-           mx[1], sum[2] / P, mx[2], sum[4] / P, mx[4], m->nparams, startup);
+           mx[1], sum[5] / P, mx[5], sum[2] / P, mx[2], sum[4] / P, mx[4], m->nparams, startup);
     ST_LOG(ST_LOG_INFO,
            "BENCH {\"ranks\": %d, \"threads\": %d, \"steps\": %d, \"global_batch\": %d, "
            "\"samples_per_s\": %.3f, \"step_ms\": %.4f, "
            "\"fwd_bwd_ms\": {\"mean\": %.4f, \"max\": %.4f}, "
            "\"allreduce_ms\": {\"mean\": %.4f, \"max\": %.4f}, "
+           "\"allreduce_wait_ms\": {\"mean\": %.4f, \"max\": %.4f}, "
            "\"optimizer_ms\": {\"mean\": %.4f, \"max\": %.4f}, "
            "\"data_ms\": {\"mean\": %.4f, \"max\": %.4f}, "
            "\"peak_rss_mb\": {\"mean\": %.2f, \"max\": %.2f}, \"startup_s\": %.4f, "
            "\"nparams\": %zu}\n",
            R.size, st_blas_threads(), steps, Bg, sps, elapsed * ms, sum[0] / P, mx[0],
-           sum[1] / P, mx[1], sum[2] / P, mx[2], sum[3] / P, mx[3], sum[4] / P, mx[4], startup,
+           sum[1] / P, mx[1], sum[5] / P, mx[5], sum[2] / P, mx[2], sum[3] / P, mx[3],
+           sum[4] / P, mx[4], startup,
            m->nparams);
     st_run_close(&R);
     return ST_OK;

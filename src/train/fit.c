@@ -394,6 +394,10 @@ int st_run_step(st_run *R, int n, int bg, int read_rc, float tail_out[TAIL_N],
     }
     tail[TAIL_ERROR] = read_rc != ST_OK;
     double t1 = now_if(pt);
+    if (pt && pt->split_wait) {
+        st_dist_barrier();
+        pt->wait += st_time() - t1; /* allreduce below still counts from t1: wait + transfer */
+    }
     st_dist_allreduce_sum(m->grads, m->nparams + TAIL_N);
     double t2 = now_if(pt);
     memcpy(tail_out, tail, TAIL_N * sizeof(float));
@@ -820,7 +824,7 @@ int st_fit(st_config *cfg, const char *resume) {
             /* The schedule is a function of the update count, which checkpoints carry. */
             R.opt.cfg.learning_rate = (float)st_lr_at(tc, F.cb.lr, R.opt.iterations);
             float tail[TAIL_N];
-            st_phase_times pt = {st_time() - td, 0, 0, 0};
+            st_phase_times pt = {st_time() - td, 0, 0, 0, 0, 0};
             rc = st_run_step(&R, hi - lo, bg, lrc, tail, &pt);
             if (rc != ST_OK) goto done;
             double tp[4] = {pt.data, pt.fwd_bwd, pt.allreduce, pt.optim};

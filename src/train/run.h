@@ -43,6 +43,11 @@ typedef struct st_run {
 /* Seconds spent per phase, accumulated over steps (benchmark, timeline, metrics.jsonl). */
 typedef struct st_phase_times {
     double data, fwd_bwd, allreduce, optim;
+    /* split_wait (benchmark): a barrier before the allreduce measures the wait for the slowest
+     * rank (wait); allreduce stays the total (wait + transfer). Training does not pay for the
+     * extra barrier. */
+    int split_wait;
+    double wait;
 } st_phase_times;
 
 /* The epoch schedule (schedule.c). st_schedule_init: when [data] bucket_by_length, every rank
