@@ -26,6 +26,10 @@ void st_dist_barrier(void);
  * ignored elsewhere. */
 void st_dist_gather_f32(const float *send, size_t count, float *recv);
 
+/* Every rank's bytes concatenated in rank order on rank 0: returns the total and sets *recv
+ * to a st_malloc'd buffer there (NULL and 0 elsewhere). */
+size_t st_dist_gather_bytes(const void *send, size_t bytes, void **recv);
+
 /* Every rank's int32 array (counts may differ) concatenated in rank order on every rank;
  * recv holds the sum of all counts. */
 void st_dist_allgather_i32(const int32_t *send, size_t count, int32_t *recv);

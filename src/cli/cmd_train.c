@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "seqtrain/seqtrain.h"
+#include "seqtrain/trace.h"
 
 #define MAX_SETS 256
 
@@ -22,6 +23,8 @@ static const char *k_train_help =
     "                (no file reads, no checkpoints) and print samples/s, the split of the\n"
     "                step time and a BENCH {json} line\n"
     "  --warmup W    untimed steps before a benchmark (default 3)\n"
+    "  --timeline F.json  write a Chrome trace (Perfetto, chrome://tracing): one track per\n"
+    "                rank, forward/backward per layer, allreduce, optimizer, data, checkpoints\n"
     "  --quiet       print errors only\n"
     "  --verbose     also a progress line every [train] log_every_steps steps (or every tenth\n"
     "                of an epoch) when stdout is not a terminal, and the learning rate\n"
@@ -36,6 +39,8 @@ static const char *k_summary_help =
     "Prints the model's layers, output shapes and parameter counts (shapes from the dataset).\n";
 
 /* Shared option parsing of train and summary. */
+static const char *g_timeline; /* --timeline FILE, train only */
+
 static int parse(int argc, char **argv, const char **config, char **sets, int *nsets,
                  const char **resume, int allow_resume, int *help, int *bench, int *warmup) {
     *config = NULL;
@@ -61,6 +66,9 @@ static int parse(int argc, char **argv, const char **config, char **sets, int *n
                                           a[2] == 'b' ? " >= 1" : "");
             *(a[2] == 'b' ? bench : warmup) = (int)v;
             i++;
+        } else if (allow_resume && !strcmp(a, "--timeline")) {
+            if (i + 1 >= argc) return st_cli_usage_error("--timeline needs a file name");
+            g_timeline = argv[++i];
         } else if (!strcmp(a, "--quiet")) {
             st_log_level = ST_LOG_WARN;
         } else if (!strcmp(a, "--verbose")) {
@@ -91,8 +99,13 @@ int st_cmd_train(int argc, char **argv) {
     int rc = st_cli_load_config(&cfg, config, sets, nsets);
     if (rc == ST_OK && bench > 0 && resume)
         rc = st_dist_any_error((st_error_set("--benchmark and --resume do not combine"), ST_ERR));
-    else if (rc == ST_OK)
+    else if (rc == ST_OK) {
+        /* Room for 262144 slices per rank (21 MB): plenty for a benchmark or a few
+         * epochs; a long run keeps its first ones. */
+        if (g_timeline) st_trace_enable((size_t)1 << 18);
         rc = bench > 0 ? st_fit_benchmark(&cfg, bench, warmup) : st_fit(&cfg, resume);
+        if (g_timeline && rc == ST_OK) rc = st_trace_write(g_timeline);
+    }
     st_config_free(&cfg);
     return rc == ST_OK ? ST_EXIT_OK : ST_EXIT_FAIL;
 }

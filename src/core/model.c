@@ -19,6 +19,7 @@
 #include "seqtrain/error.h"
 #include "seqtrain/log.h"
 #include "seqtrain/model.h"
+#include "seqtrain/trace.h"
 
 /* Floats needed to hold `bytes` bytes, so byte buffers (masks) can live in the float arena. */
 static size_t floats_for(size_t bytes) { return (bytes + sizeof(float) - 1) / sizeof(float); }
@@ -199,7 +200,9 @@ const float *st_model_forward(st_model *m, const st_batch *b, int train) {
         m->ins[i] = in;
         /* A layer with collectives runs on every rank, also without rows (the others wait
          * for it); the rest only when there is work. */
+        double t0 = st_trace_on() ? st_time() : 0;
         if (B > 0 || (train && L->collective)) L->ops->forward(L, &in, B, T, train);
+        if (t0 > 0) st_trace_add(L->name, "forward", t0, st_time());
         /* The mask travels with the sequence: born in an embedding with mask_zero, gone when a
          * layer returns vectors. */
         const uint8_t *mask = in.mask;
@@ -226,7 +229,9 @@ void st_model_backward(st_model *m, const st_batch *b, const float *dlogits) {
         st_layer *L = &m->layers[i];
         float *dx = i > 0 ? m->layers[i - 1].dout : NULL;
         /* With 0 rows only the layers with collectives run (in the same order on every rank). */
+        double t0 = st_trace_on() ? st_time() : 0;
         if (B > 0 || L->collective) L->ops->backward(L, &m->ins[i], dx, B, T);
+        if (t0 > 0) st_trace_add(L->name, "backward", t0, st_time());
     }
 }
 

@@ -111,6 +111,40 @@ void st_dist_gather_f32(const float *send, size_t count, float *recv) {
     st_free(displs);
 }
 
+size_t st_dist_gather_bytes(const void *send, size_t bytes, void **recv) {
+    *recv = NULL;
+    ST_ASSERT(bytes < INT_MAX, "gather of %zu bytes", bytes);
+    int c = (int)bytes;
+    int *counts = NULL, *displs = NULL;
+    long long total = c;
+    if (g_rank == 0) {
+        counts = st_malloc(sizeof(int) * g_size);
+        displs = st_malloc(sizeof(int) * g_size);
+    }
+    if (g_size > 1) {
+        ST_MPI(MPI_Gather(&c, 1, MPI_INT, counts, 1, MPI_INT, 0, MPI_COMM_WORLD));
+    } else {
+        counts[0] = c;
+    }
+    if (g_rank == 0) {
+        total = 0;
+        for (int r = 0; r < g_size; r++) {
+            displs[r] = (int)total;
+            total += counts[r];
+        }
+        ST_ASSERT(total < INT_MAX, "gather of %lld bytes", total);
+        *recv = st_malloc((size_t)total + 1);
+    }
+    if (g_size > 1)
+        ST_MPI(MPI_Gatherv(send, c, MPI_BYTE, *recv, counts, displs, MPI_BYTE, 0,
+                           MPI_COMM_WORLD));
+    else if (c)
+        memcpy(*recv, send, (size_t)c);
+    st_free(counts);
+    st_free(displs);
+    return g_rank == 0 ? (size_t)total : 0;
+}
+
 void st_dist_allgather_i32(const int32_t *send, size_t count, int32_t *recv) {
     if (g_size == 1) {
         if (count) memcpy(recv, send, count * sizeof(int32_t));

@@ -34,6 +34,7 @@
 #include "seqtrain/loss.h"
 #include "seqtrain/metrics.h"
 #include "seqtrain/model.h"
+#include "seqtrain/trace.h"
 #include "seqtrain/train.h"
 #include "train/run.h"
 
@@ -340,7 +341,9 @@ static int save(st_run *R, fit_ctx *F, const st_train_state *ts, int epoch_end, 
             vec[nv++] = (st_ckpt_vec){"/callbacks/best_weights", F->best_w, R->model.nparams, 1};
         if (mac) vec[nv++] = (st_ckpt_vec){"/train_state/metrics", mac, ST_MA_N, 0};
         char *text = st_config_text(R->cfg);
+        double tc0 = st_trace_on() ? st_time() : 0;
         rc = st_ckpt_save_ex(path, &R->model, &R->opt, ts, text, vec, nv);
+        if (tc0 > 0) st_trace_add("checkpoint", "checkpoint", tc0, st_time());
         free(text);
         st_free(cols);
         if (rc == ST_OK && !name && c->keep > 0) rc = st_ckpt_prune(c->dir, c->keep);
@@ -393,13 +396,15 @@ int st_run_step(st_run *R, int n, int bg, int read_rc, float tail_out[TAIL_N],
         tail[TAIL_COUNT] = (float)count;
     }
     tail[TAIL_ERROR] = read_rc != ST_OK;
-    double t1 = now_if(pt);
+    double t1 = now_if(pt), tr = st_trace_on() ? st_time() : 0;
     if (pt && pt->split_wait) {
         st_dist_barrier();
         pt->wait += st_time() - t1; /* allreduce below still counts from t1: wait + transfer */
+        if (tr > 0) st_trace_add("wait", "wait", tr, st_time());
     }
     st_dist_allreduce_sum(m->grads, m->nparams + TAIL_N);
     double t2 = now_if(pt);
+    if (tr > 0) st_trace_add("allreduce", "allreduce", tr, st_time());
     memcpy(tail_out, tail, TAIL_N * sizeof(float));
     /* The error flag arrived with the gradients: every rank knows at once that some rank
      * failed, skips the update and joins the agreement that prints the message. */
@@ -412,7 +417,9 @@ int st_run_step(st_run *R, int n, int bg, int read_rc, float tail_out[TAIL_N],
         const float inv = 1.0f / tail[TAIL_COUNT];
         for (size_t i = 0; i < m->nparams; i++) m->grads[i] *= inv;
     }
+    double to = st_trace_on() ? st_time() : 0;
     st_optim_step(&R->opt, m->params, m->grads, m->ranges, m->ntensors, m->trainable);
+    if (to > 0) st_trace_add("optimizer", "optimizer", to, st_time());
     if (pt) {
         double t3 = st_time();
         pt->fwd_bwd += t1 - t0;
@@ -819,8 +826,10 @@ int st_fit(st_config *cfg, const char *resume) {
 
             R.batch.T = R.train.T; /* a trimmed batch (or validation) may have left it shorter */
             R.batch.yT = R.train.yT;
+            double tdr = st_trace_on() ? st_time() : 0;
             int lrc = st_split_read(&R.train, R.rows, hi - lo, &R.batch);
             if (lrc == ST_OK) st_schedule_trim(&R, ts.step_in_epoch, &R.batch);
+            if (tdr > 0) st_trace_add("data", "data", tdr, st_time());
             /* The schedule is a function of the update count, which checkpoints carry. */
             R.opt.cfg.learning_rate = (float)st_lr_at(tc, F.cb.lr, R.opt.iterations);
             float tail[TAIL_N];
