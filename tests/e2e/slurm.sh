@@ -101,7 +101,7 @@ grep -q "config 'missing.ini' not found" bad-"$bad".out || fail "job $bad: no cl
 [ "$(slurm_field "$int" Restarts)" = 1 ] || fail "job $int: Restarts=$(slurm_field "$int" Restarts)"
 out=int-$int.out
 grep -q "SIGUSR1" "$out" || fail "job $int: the batch script did not catch USR1: $(cat "$out")"
-grep -q "newest checkpoint: .*/runs/int/step-" "$out" || fail "job $int: no checkpoint when signalled: $(cat "$out")"
+grep -qE "newest checkpoint: .*/runs/int/(step|epoch)-" "$out" || fail "job $int: no checkpoint when signalled: $(cat "$out")"
 grep -q "requeueing job $int" "$out" || fail "job $int: did not requeue: $(cat "$out")"
 grep -q "start 2 .*resuming from the newest checkpoint" "$out" ||
   fail "job $int: the second start did not resume: $(cat "$out")"
