@@ -11,6 +11,8 @@
 #include "seqtrain/log.h"
 #include "seqtrain/trace.h"
 
+/* One slice. Fixed size so that a rank's events are one contiguous byte array: gathering them
+ * to rank 0 is a single Gatherv, whatever the names. */
 typedef struct ev {
     char name[48];
     const char *cat; /* a literal: only its index travels (see k_cats) */
@@ -18,10 +20,13 @@ typedef struct ev {
     double ts, dur; /* microseconds since the aligned origin */
 } ev;
 
+/* The categories the viewers colour by; an unknown category is recorded as "other". */
 static const char *const k_cats[] = {"forward", "backward", "allreduce", "wait", "optimizer",
                                      "data", "checkpoint", "other"};
 #define N_CATS (sizeof k_cats / sizeof *k_cats)
 
+/* Per-process recorder state: one buffer allocated at enable, never grown (no allocation on
+ * the training path), and the clock origin that makes all ranks' timestamps comparable. */
 static ev *g_ev;
 static size_t g_n, g_cap, g_dropped;
 static double g_origin;
@@ -38,6 +43,8 @@ void st_trace_enable(size_t max_events) {
 
 int st_trace_on(void) { return g_on; }
 
+/* Called around every layer call and step phase: when recording is off it returns at once;
+ * when the buffer is full the event is counted as dropped rather than growing memory. */
 void st_trace_add(const char *name, const char *cat, double t0, double t1) {
     if (!g_on) return;
     if (g_n == g_cap) {
@@ -63,6 +70,8 @@ static void put_str(FILE *f, const char *s) {
     }
 }
 
+/* Every rank sends its events to rank 0 (a rank with none sends zero bytes, so the collective
+ * always matches); rank 0 writes one process-name record per rank, then every slice. */
 int st_trace_write(const char *path) {
     g_on = 0;
     int rank = st_dist_rank(), size = st_dist_size();
