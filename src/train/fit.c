@@ -931,6 +931,16 @@ static int open_for_eval(const char *ckpt, const char *data, const char *split, 
     return st_dist_any_error(rc);
 }
 
+/* Releases what open_for_eval (and the caller's batch) acquired; safe on a partial open
+ * (ids of -1 and zeroed structs are skipped). */
+static void eval_close(st_config *cfg, st_dataset *ds, st_split *s, st_model *m, st_batch *b) {
+    if (b->maxB) st_batch_free(b);
+    st_model_free(m);
+    if (s->x >= 0) st_split_close(s);
+    if (ds->file >= 0) st_dataset_close(ds);
+    st_config_free(cfg);
+}
+
 int st_evaluate(const char *ckpt, const char *data, const char *split, double *loss,
                 double *acc) {
     st_config cfg = {0};
@@ -952,11 +962,7 @@ int st_evaluate(const char *ckpt, const char *data, const char *split, double *l
         }
     }
     st_free(rows);
-    if (b.maxB) st_batch_free(&b);
-    st_model_free(&m);
-    if (s.x >= 0) st_split_close(&s);
-    if (ds.file >= 0) st_dataset_close(&ds);
-    st_config_free(&cfg);
+    eval_close(&cfg, &ds, &s, &m, &b);
     return rc;
 }
 
@@ -1000,11 +1006,7 @@ int st_evaluate_report(const char *ckpt, const char *data, const char *split,
     }
     st_free(macc);
     st_free(rows);
-    if (b.maxB) st_batch_free(&b);
-    st_model_free(&m);
-    if (s.x >= 0) st_split_close(&s);
-    if (ds.file >= 0) st_dataset_close(&ds);
-    st_config_free(&cfg);
+    eval_close(&cfg, &ds, &s, &m, &b);
     return rc;
 }
 
@@ -1066,11 +1068,7 @@ int st_predict(const char *ckpt, const char *data, const char *split, const char
     st_free(all);
     st_free(amine);
     st_free(aall);
-    if (b.maxB) st_batch_free(&b);
-    st_model_free(&m);
-    if (s.x >= 0) st_split_close(&s);
-    if (ds.file >= 0) st_dataset_close(&ds);
-    st_config_free(&cfg);
+    eval_close(&cfg, &ds, &s, &m, &b);
     return rc;
 }
 
@@ -1119,10 +1117,6 @@ done:
     st_free(ids);
     st_free(dz);
     st_free(p);
-    if (b.maxB) st_batch_free(&b);
-    st_model_free(&m);
-    if (s.x >= 0) st_split_close(&s);
-    if (ds.file >= 0) st_dataset_close(&ds);
-    st_config_free(&cfg);
+    eval_close(&cfg, &ds, &s, &m, &b);
     return rc;
 }
