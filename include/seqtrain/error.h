@@ -36,8 +36,13 @@ void st_error_prefix(const char *fmt, ...) ST_PRINTF(1, 2);
 const char *st_error_get(void);
 void st_error_clear(void);
 
-/* Prints "[rank r] file:line: message" to stderr and aborts all ranks. */
+/* Prints "[rank r] file:line: message" to stderr and aborts all ranks (through the abort hook,
+ * else exit(2)). */
 void st_fatal(const char *file, int line, const char *fmt, ...) ST_PRINTF(3, 4) ST_NORETURN;
+
+/* How st_fatal ends the run: src/dist/comm.c installs MPI_Abort for every rank at st_dist_init.
+ * The hook must not return (if it does, exit(2) follows). */
+void st_error_set_abort_hook(void (*fn)(int code));
 
 #define ST_ASSERT(cond, ...)                                                                      \
     do {                                                                                          \

@@ -177,10 +177,6 @@ void st_layer_init_params(st_layer *L, uint64_t seed);
 /* Fills n floats with initializer k for a tensor of the given dims (fans from dims). */
 void st_init_fill(st_init k, const st_dims *dims, float *w, uint64_t seed, uint64_t stream);
 
-/* Helpers for set(): parse a value or st_error_set() a message naming key and value. */
-int st_parse_int(const char *key, const char *val, int lo, int hi, int *out);
-int st_parse_float(const char *key, const char *val, float *out);
-int st_parse_bool(const char *key, const char *val, int *out);
 
 /* The built-in layer tables (src/layers/<type>.c). */
 extern const st_layer_ops st_embedding_ops;

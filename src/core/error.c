@@ -3,18 +3,22 @@
  *
  * One message slot per process: a failing function writes one line there and returns ST_ERR;
  * callers may prefix context on the way up; the command line prints it once. Fatal errors
- * (bugs) go through st_dist_abort so that no rank is left waiting in a collective.
+ * (bugs) end the process through an abort hook: src/dist/comm.c installs one that calls
+ * MPI_Abort, so that no rank is left waiting in a collective. Core knows nothing of MPI; before
+ * the hook is installed (tools, unit tests without MPI) a fatal error exits with status 2.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "seqtrain/dist.h"
 #include "seqtrain/error.h"
 #include "seqtrain/log.h"
 
 static char g_msg[2048];
+static void (*g_abort)(int code);
+
+void st_error_set_abort_hook(void (*fn)(int code)) { g_abort = fn; }
 
 void st_error_set(const char *fmt, ...) {
     va_list ap;
@@ -53,7 +57,8 @@ void st_fatal(const char *file, int line, const char *fmt, ...) {
     va_end(ap);
     fprintf(stderr, "[rank %d] %s:%d: %s\n", st_log_rank, file, line, msg);
     fflush(stderr);
-    st_dist_abort(2);
+    if (g_abort) g_abort(2);
+    exit(2); /* no hook, or a hook that returned: never continue past a broken invariant */
 }
 
 void *st_malloc(size_t bytes) {

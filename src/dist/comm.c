@@ -42,6 +42,7 @@ void st_dist_init(int *argc, char ***argv) {
     MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &g_size);
     st_log_rank = g_rank;
+    st_error_set_abort_hook(st_dist_abort);
 }
 
 void st_dist_finalize(void) {

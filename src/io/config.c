@@ -35,6 +35,7 @@
 
 #include <ini.h>
 
+#include "core/parse.h"
 #include "seqtrain/config.h"
 #include "seqtrain/error.h"
 #include "seqtrain/layer.h"
@@ -445,14 +446,18 @@ static int bad_value(const st_config *c, const st_section *s, const st_kv *kv, c
     return ST_ERR;
 }
 
+/* Puts "where: [section] " before the message of a failed core parser (core/parse.h), so a
+ * bad value reads the same in every section and every layer. Returns ST_ERR. */
+static int locate(const st_config *c, const st_section *s, const st_kv *kv) {
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", st_error_get());
+    st_error_set("%s: [%s] %s", where(c, s, kv), s->name, msg);
+    return ST_ERR;
+}
+
 /* An int >= lo; the whole value must be the number ("12abc" and "1e3" are rejected). */
 static int get_int(const st_config *c, const st_section *s, const st_kv *kv, int lo, int *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(kv->val, &end, 10);
-    if (end == kv->val || *end || errno || v < lo || v > INT_MAX)
-        return bad_value(c, s, kv, "must be an integer >= %d", lo);
-    *out = (int)v;
+    if (st_parse_int(kv->key, kv->val, lo, INT_MAX, out) != ST_OK) return locate(c, s, kv);
     return ST_OK;
 }
 
@@ -460,31 +465,14 @@ static int get_int(const st_config *c, const st_section *s, const st_kv *kv, int
  * means unbounded. The message states the range. */
 static int get_float(const st_config *c, const st_section *s, const st_kv *kv, float lo,
                      int lo_open, float hi, int hi_open, float *out) {
-    char *end;
-    errno = 0;
-    float v = strtof(kv->val, &end);
-    int ok = end != kv->val && !*end && !errno && isfinite(v);
-    if (ok) ok = lo_open ? v > lo : v >= lo;
-    if (ok) ok = hi_open ? v < hi : v <= hi;
-    if (!ok) {
-        if (isinf(hi))
-            return bad_value(c, s, kv, "must be a number %s %g", lo_open ? ">" : ">=", lo);
-        return bad_value(c, s, kv, "must be a number %s %g and %s %g", lo_open ? ">" : ">=", lo,
-                         hi_open ? "<" : "<=", hi);
-    }
-    *out = v;
+    int open = (lo_open ? ST_OPEN_LO : 0) | (hi_open ? ST_OPEN_HI : 0);
+    if (st_parse_float(kv->key, kv->val, lo, hi, open, out) != ST_OK) return locate(c, s, kv);
     return ST_OK;
 }
 
-/* The spellings configparser accepts, case-insensitively, so Keras users' habits work. */
 static int get_bool(const st_config *c, const st_section *s, const st_kv *kv, int *out) {
-    static const char *const yes[] = {"1", "true", "yes", "on"};
-    static const char *const no[] = {"0", "false", "no", "off"};
-    for (int i = 0; i < 4; i++) {
-        if (strcasecmp(kv->val, yes[i]) == 0) return *out = 1, ST_OK;
-        if (strcasecmp(kv->val, no[i]) == 0) return *out = 0, ST_OK;
-    }
-    return bad_value(c, s, kv, "must be true or false (or 1 / 0)");
+    if (st_parse_bool(kv->key, kv->val, out) != ST_OK) return locate(c, s, kv);
+    return ST_OK;
 }
 
 /* Copies a value into a fixed field of the typed config; too long is an error, never a silent

@@ -32,32 +32,16 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/parse.h"
 #include "layer_impl.h"
 #include "seqtrain/dist.h"
 #include "seqtrain/error.h"
 #include "seqtrain/layer.h"
 
 static int bn_set(st_layer *L, const char *key, const char *val) {
-    if (strcmp(key, "momentum") == 0) {
-        float v;
-        if (st_parse_float(key, val, &v) != ST_OK) return ST_ERR;
-        if (v < 0 || v > 1) {
-            st_error_set("%s = %s: must be in [0, 1]", key, val);
-            return ST_ERR;
-        }
-        L->momentum = v;
-        return ST_OK;
-    }
-    if (strcmp(key, "epsilon") == 0) {
-        float v;
-        if (st_parse_float(key, val, &v) != ST_OK) return ST_ERR;
-        if (v <= 0) {
-            st_error_set("%s = %s: must be > 0", key, val);
-            return ST_ERR;
-        }
-        L->epsilon = v;
-        return ST_OK;
-    }
+    if (strcmp(key, "momentum") == 0) return st_parse_float(key, val, 0, 1, 0, &L->momentum);
+    if (strcmp(key, "epsilon") == 0)
+        return st_parse_float(key, val, 0, INFINITY, ST_OPEN_LO, &L->epsilon);
     if (strcmp(key, "center") == 0) return st_parse_bool(key, val, &L->center);
     if (strcmp(key, "scale") == 0) return st_parse_bool(key, val, &L->scale);
     return ST_ENOKEY;

@@ -24,16 +24,10 @@
 #include "seqtrain/error.h"
 #include "seqtrain/layer.h"
 #include "seqtrain/rng.h"
+#include "core/parse.h"
 
 int st_parse_rate(const char *key, const char *val, float *out) {
-    float v;
-    if (st_parse_float(key, val, &v) != ST_OK) return ST_ERR;
-    if (v < 0 || v >= 1) {
-        st_error_set("%s = %s: must be in [0, 1)", key, val);
-        return ST_ERR;
-    }
-    *out = v;
-    return ST_OK;
+    return st_parse_float(key, val, 0, 1, ST_OPEN_HI, out);
 }
 
 /* One stream per (layer purpose, epoch, sample): the row's draws are then counters 0..n-1 of

@@ -118,60 +118,6 @@ int st_layer_set(st_layer *L, const char *key, const char *val) {
 /* Value parsers                                                                            */
 /* ---------------------------------------------------------------------------------------- */
 
-/* True when only blanks follow p: "12 " is 12, "12x" is not a number. */
-static int only_blanks(const char *p) {
-    while (*p && isspace((unsigned char)*p)) p++;
-    return *p == 0;
-}
-
-/* Whole-string integers in [lo, hi]; *out is untouched on error so the default survives. */
-int st_parse_int(const char *key, const char *val, int lo, int hi, int *out) {
-    char *end;
-    errno = 0; /* strtol reports overflow only through errno */
-    long v = strtol(val, &end, 10);
-    if (end == val || !only_blanks(end)) {
-        st_error_set("%s = %s: not an integer", key, val);
-        return ST_ERR;
-    }
-    if (errno == ERANGE || v < lo || v > hi) {
-        st_error_set("%s = %s: must be between %d and %d", key, val, lo, hi);
-        return ST_ERR;
-    }
-    *out = (int)v;
-    return ST_OK;
-}
-
-/* Whole-string finite floats ("nan", "inf" and overflow are refused: a NaN learning rate
- * would only show up as a NaN loss much later). */
-int st_parse_float(const char *key, const char *val, float *out) {
-    char *end;
-    errno = 0;
-    float v = strtof(val, &end);
-    if (end == val || !only_blanks(end)) {
-        st_error_set("%s = %s: not a number", key, val);
-        return ST_ERR;
-    }
-    if (errno == ERANGE || !isfinite(v)) {
-        st_error_set("%s = %s: out of range for a float", key, val);
-        return ST_ERR;
-    }
-    *out = v;
-    return ST_OK;
-}
-
-/* Python/Keras spell booleans True/False, INI files often yes/no or 1/0: accept all of them,
- * case-insensitively, and nothing else (a typo must not silently mean false). */
-int st_parse_bool(const char *key, const char *val, int *out) {
-    static const char *const yes[] = {"true", "1", "yes"}, *const no[] = {"false", "0", "no"};
-    /* Linear scan: six strings, called a handful of times per config. */
-    for (int i = 0; i < 3; i++) {
-        if (strcasecmp(val, yes[i]) == 0) { *out = 1; return ST_OK; }
-        if (strcasecmp(val, no[i]) == 0) { *out = 0; return ST_OK; }
-    }
-    st_error_set("%s = %s: not a boolean (use true/false, yes/no or 1/0)", key, val);
-    return ST_ERR;
-}
-
 int st_parse_act(const char *key, const char *val, st_act *out) {
     if (st_act_parse(val, out) == 0) return ST_OK;
     st_error_set("%s = %s: unknown activation (known: linear, relu, sigmoid, tanh, softmax, "

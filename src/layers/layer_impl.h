@@ -13,6 +13,7 @@
 
 #include "seqtrain/error.h"
 #include "seqtrain/layer.h"
+#include "core/parse.h"
 
 /* Parse an activation / initializer name for config key `key`; on a bad name st_error_set()s
  * "key = val: unknown ... (known: ...)" and returns ST_ERR. */
