@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "seqtrain/layer.h"
+#include "seqtrain/tensor.h"
 
 typedef struct st_dataset {
     int64_t file; /* hid_t */

@@ -31,15 +31,6 @@
 #define ST_NAME_MAX 64
 #define ST_LAYER_MAX_PARAMS 6
 
-/* Shape of what flows between layers, without the batch axis.
- * seq == 0: vectors (B, feat). seq > 0: sequences of at most seq steps, (T, B, feat).
- * tokens != 0: int32 token ids (B, seq), feat is unused (the vocabulary size lives in vocab). */
-typedef struct st_shape {
-    int seq;
-    int feat;
-    int tokens;
-    int vocab;
-} st_shape;
 
 typedef enum st_init {
     ST_INIT_GLOROT_UNIFORM = 0, /* U(-l, l), l = sqrt(6 / (fan_in + fan_out)) */

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "seqtrain/tensor.h"
+
 typedef enum st_opt_kind { ST_OPT_SGD = 0, ST_OPT_RMSPROP, ST_OPT_ADAM } st_opt_kind;
 
 typedef struct st_optim_cfg {
@@ -38,10 +40,6 @@ const char *st_optim_name(st_opt_kind k);
 /* Keras defaults for kind (keeps nothing from before). */
 void st_optim_cfg_defaults(st_optim_cfg *c, st_opt_kind kind);
 
-/* A contiguous range of the parameter buffer that clipnorm treats as one tensor. */
-typedef struct st_tensor_range {
-    size_t offset, count;
-} st_tensor_range;
 
 typedef struct st_optim {
     st_optim_cfg cfg;

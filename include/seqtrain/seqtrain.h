@@ -16,6 +16,6 @@
 #include "seqtrain/tensor.h"
 #include "seqtrain/train.h"
 
-#define SEQTRAIN_VERSION "0.1.0"
+/* SEQTRAIN_VERSION comes from CMake (project() VERSION), the one place it is written. */
 
 #endif

@@ -5,7 +5,7 @@
  * shape in a comment. Sequences are laid out time-major, (T, B, F), so one time step of a batch
  * is a contiguous (B, F) matrix and "all time steps at once" is one (T*B, F) matrix.
  *
- * The matrix products go through st_sgemm / st_sgemv, implemented in src/core/blas.c, the only
+ * The matrix products go through st_sgemm, implemented in src/core/blas.c, the only
  * file that includes cblas.h (swapping OpenBLAS for another BLAS touches one file).
  */
 #ifndef SEQTRAIN_TENSOR_H
@@ -25,15 +25,26 @@ st_dims st_dims1(size_t a);
 st_dims st_dims2(size_t a, size_t b);
 size_t st_dims_count(const st_dims *d);
 
+/* A contiguous range of a flat buffer treated as one tensor (the optimizer's clipnorm, the
+ * model's table of parameter tensors). */
+typedef struct st_tensor_range {
+    size_t offset, count;
+} st_tensor_range;
+
+/* Shape of what flows between layers, without the batch axis.
+ * seq == 0: vectors (B, feat). seq > 0: sequences of at most seq steps, (T, B, feat).
+ * tokens != 0: int32 token ids (B, seq), feat is unused (the vocabulary size lives in vocab). */
+typedef struct st_shape {
+    int seq;
+    int feat;
+    int tokens;
+    int vocab;
+} st_shape;
+
 /* Row-major C = alpha * op(A) * op(B) + beta * C, op(X) = X or X^T (trans != 0).
  * op(A) is (M, K), op(B) is (K, N), C is (M, N); lda/ldb/ldc are row strides. */
 void st_sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc);
-/* y = alpha * op(A) x + beta * y, A row-major (M, N). */
-void st_sgemv(int transA, int M, int N, float alpha, const float *A, int lda, const float *x,
-              float beta, float *y);
-/* Number of BLAS threads (wraps openblas_set_num_threads; no-op for other BLAS). */
-void st_blas_set_threads(int n);
 /* Threads the BLAS uses (1 when unknown). */
 int st_blas_threads(void);
 

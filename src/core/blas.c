@@ -32,26 +32,10 @@ void st_sgemm(int transA, int transB, int M, int N, int K, float alpha, const fl
                 transB ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-void st_sgemv(int transA, int M, int N, float alpha, const float *A, int lda, const float *x,
-              float beta, float *y) {
-    if (M == 0 || N == 0) return;
-    cblas_sgemv(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, M, N, alpha, A, lda, x, 1,
-                beta, y, 1);
-}
-
 int st_blas_threads(void) {
 #ifdef OPENBLAS_VERSION
     return openblas_get_num_threads();
 #else
     return 1;
-#endif
-}
-
-void st_blas_set_threads(int n) {
-#ifdef OPENBLAS_VERSION
-    openblas_set_num_threads(n);
-    g_threads = n;
-#else
-    (void)n;
 #endif
 }
