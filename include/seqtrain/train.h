@@ -17,8 +17,6 @@ int st_fit(st_config *cfg, const char *resume);
  * Shapes come from the dataset's metadata when [data] path names an existing file, else from
  * [data] seq_len / features. Collective. */
 int st_fit_benchmark(st_config *cfg, int steps, int warmup);
-/* Loss and accuracy of a checkpoint on a split (sharded over the ranks). Collective. */
-int st_evaluate(const char *ckpt, const char *data, const char *split, double *loss, double *acc);
 
 /* Everything `seqtrain evaluate` reports. Filled identically on every rank. */
 typedef struct st_eval_report {

@@ -23,7 +23,7 @@
 #include "seqtrain/log.h"
 #include "seqtrain/rng.h"
 #include "seqtrain/train.h"
-#include "train/run.h"
+#include "train/step.h"
 
 /* Input shape and class count without reading any row. */
 static int bench_shape(st_run *R, const st_config *cfg, st_shape *shape, int *num_classes) {
@@ -104,7 +104,7 @@ int st_fit_benchmark(st_config *cfg, int steps, int warmup) {
     st_dist_bcast(m->params, m->nparams * sizeof(float), 0);
 
     double t_first = st_time();
-    float tail[TAIL_N];
+    float tail[ST_TAIL_N];
     for (int s = 0; s < warmup && rc == ST_OK; s++)
         rc = st_run_step(&R, hi - lo, Bg, ST_OK, tail, NULL);
     st_phase_times pt = {0, 0, 0, 0, 1, 0};

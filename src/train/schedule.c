@@ -25,7 +25,7 @@
 #include "seqtrain/dist.h"
 #include "seqtrain/error.h"
 #include "seqtrain/rng.h"
-#include "train/run.h"
+#include "train/step.h"
 
 int st_schedule_init(st_run *R) {
     const st_config *cfg = R->cfg;

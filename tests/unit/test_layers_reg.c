@@ -15,7 +15,7 @@
 
 #include "layers/layer_impl.h"
 #include "testutil.h"
-#include "train/run.h"
+#include "train/step.h"
 
 #define GC_EPS 3e-3f
 #define GC_RTOL 2e-2

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "testutil.h"
-#include "train/run.h"
+#include "train/step.h"
 
 static const char *k_meta =
     "[data]\npath = none.h5\n[train]\nloss = binary_crossentropy\nbatch_size = 4\n";
