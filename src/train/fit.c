@@ -29,12 +29,15 @@
 #include "seqtrain/trace.h"
 #include "seqtrain/train.h"
 #include "train/fit.h"
+#include "train/callbacks.h"
 #include "train/infer.h"
+#include "train/progress.h"
+#include "train/settings.h"
 #include "train/step.h"
 
 /* mkdir -p for the checkpoint directory (rank 0 only). */
 static int make_dirs(const char *path) {
-    char buf[ST_PATH_MAX];
+    char buf[2 * ST_PATH_MAX]; /* room for any string the compiler cannot bound */
     snprintf(buf, sizeof buf, "%s", path);
     for (char *p = buf + 1; *p; p++) {
         if (*p != '/') continue;
@@ -70,7 +73,7 @@ static int check_monitor(const st_history *h, const char *key, const char *monit
  * Collective: each rank runs its share of the K rows, rank 0 gathers and writes. */
 static int dump_attention(st_run *R, int64_t epoch) {
     const st_split *vs = R->valid.x >= 0 ? &R->valid : &R->train;
-    size_t k = (size_t)R->cfg->cb.attention_dump < R->nval ? (size_t)R->cfg->cb.attention_dump
+    size_t k = (size_t)R->set->cb.attention_dump < R->nval ? (size_t)R->set->cb.attention_dump
                                                             : R->nval;
     size_t T = (size_t)vs->T, got = 0;
     float *mine = st_malloc((k / (size_t)R->size + 2) * T * sizeof(float));
@@ -83,7 +86,7 @@ static int dump_attention(st_run *R, int64_t epoch) {
         int wrc = ST_OK;
         if (R->rank == 0) {
             char path[ST_PATH_MAX + 64];
-            snprintf(path, sizeof path, "%s/attention-epoch-%04lld.h5", R->cfg->ckpt.dir,
+            snprintf(path, sizeof path, "%s/attention-epoch-%04lld.h5", R->set->ckpt.dir,
                      (long long)epoch + 1);
             size_t dims[2] = {k, T};
             wrc = st_array_write(path, "attention", all, 2, dims);
@@ -99,7 +102,7 @@ static int dump_attention(st_run *R, int64_t epoch) {
  * line, the logs and the checkpoint. *stop: early stopping ended training. Collective. */
 static int end_epoch(st_run *R, st_fit_ctx *F, st_train_state *ts, double t0, double samples,
                      int *stop) {
-    const st_config *cfg = R->cfg;
+    const st_settings *set = R->set;
     st_model *m = &R->model;
     double train_secs = st_time() - t0;
     /* Training metrics are the running mean over the epoch's batches, as Keras reports
@@ -164,9 +167,9 @@ static int end_epoch(st_run *R, st_fit_ctx *F, st_train_state *ts, double t0, do
     done_ts.step_in_epoch = 0;
     memset(done_ts.partial, 0, sizeof done_ts.partial);
     int rc = ST_OK;
-    if (act.save_best && cfg->ckpt.dir[0]) {
+    if (act.save_best && set->ckpt.dir[0]) {
         ST_LOG(ST_LOG_INFO, "Epoch %lld: %s improved to %.5f, saving %s/best.h5\n",
-               (long long)ts->epoch + 1, cfg->cb.sb_monitor, F->cb.sb_best, cfg->ckpt.dir);
+               (long long)ts->epoch + 1, set->cb.sb_monitor, F->cb.sb_best, set->ckpt.dir);
         rc = st_fit_save(R, F, &done_ts, 1, "best.h5");
         if (rc != ST_OK) return rc;
     }
@@ -176,7 +179,7 @@ static int end_epoch(st_run *R, st_fit_ctx *F, st_train_state *ts, double t0, do
                (long long)ts->epoch + 1, F->cb.lr);
     if (act.stop) {
         ST_LOG(ST_LOG_INFO, "Epoch %lld: early stopping (%s did not improve for %lld epochs; "
-               "best %.5f at epoch %lld)\n", (long long)ts->epoch + 1, cfg->cb.es_monitor,
+               "best %.5f at epoch %lld)\n", (long long)ts->epoch + 1, set->cb.es_monitor,
                (long long)F->cb.es_wait, F->cb.es_best, (long long)F->cb.es_best_epoch + 1);
         if (act.restore_best) {
             ST_LOG(ST_LOG_INFO, "Restoring model weights from the end of the best epoch: "
@@ -186,19 +189,19 @@ static int end_epoch(st_run *R, st_fit_ctx *F, st_train_state *ts, double t0, do
         *stop = 1;
     }
 
-    st_metrics_log_epoch(R, F, ts, row, cfg->ckpt.dir[0] != 0);
+    st_metrics_log_epoch(R, F, ts, row, set->ckpt.dir[0] != 0);
     int wrc = ST_OK;
-    if (R->rank == 0 && cfg->ckpt.dir[0]) {
+    if (R->rank == 0 && set->ckpt.dir[0]) {
         char path[ST_PATH_MAX + 64];
-        snprintf(path, sizeof path, "%s/history.csv", cfg->ckpt.dir);
+        snprintf(path, sizeof path, "%s/history.csv", set->ckpt.dir);
         wrc = st_history_write_csv(&F->hist, path);
     }
     if (st_dist_any_error(wrc) != ST_OK) return ST_ERR;
     memset(F->t_epoch, 0, sizeof F->t_epoch);
 
-    if (cfg->ckpt.dir[0]) {
+    if (set->ckpt.dir[0]) {
         rc = st_fit_save(R, F, &done_ts, 1, NULL);
-        if (rc == ST_OK && cfg->cb.attention_dump > 0) rc = dump_attention(R, ts->epoch);
+        if (rc == ST_OK && set->cb.attention_dump > 0) rc = dump_attention(R, ts->epoch);
     }
     return rc;
 }
@@ -206,52 +209,56 @@ static int end_epoch(st_run *R, st_fit_ctx *F, st_train_state *ts, double t0, do
 int st_fit(st_config *cfg, const char *resume) {
     st_run R;
     st_fit_ctx F;
+    st_settings S;
+    const st_settings *set = &S;
     memset(&F, 0, sizeof F);
-    if (st_run_open(&R, cfg) != ST_OK) {
+    memset(&R, 0, sizeof R);
+    if (st_dist_any_error(st_settings_resolve(&S, cfg)) != ST_OK) return ST_ERR;
+    if (st_run_open(&R, cfg, set) != ST_OK) {
         st_run_close(&R);
         return ST_ERR;
     }
     st_model *m = &R.model;
-    const st_train_cfg *tc = &cfg->train;
+    const st_train_cfg *tc = &set->train;
     const int Bg = tc->batch_size;
     const int64_t steps = (int64_t)((R.ntrain + (size_t)Bg - 1) / (size_t)Bg);
     st_train_state ts = {0, 0, 0, tc->seed, {0, 0, 0}};
     int rc = ST_OK, stop = 0;
 
     /* Metrics, history columns and callback monitors: the same verdict on every rank. */
-    rc = st_metrics_parse(tc->metrics, tc->top_k, &F.ms);
-    if (rc == ST_OK) rc = st_metrics_check_head(&F.ms, m->num_outputs, cfg->origin);
+    F.ms = tc->metrics;
+    rc = st_metrics_check_head(&F.ms, m->num_outputs, cfg->origin);
     st_history_init(&F.hist, &F.ms, R.has_valid);
-    st_callbacks_init(&F.cb, &cfg->cb, tc->optim.learning_rate);
+    st_callbacks_init(&F.cb, &set->cb, tc->optim.learning_rate);
     F.es_col = F.sb_col = F.rl_col = -1;
-    if (rc == ST_OK && cfg->cb.early_stopping)
-        rc = check_monitor(&F.hist, "early_stopping.monitor", cfg->cb.es_monitor, &F.es_col,
+    if (rc == ST_OK && set->cb.early_stopping)
+        rc = check_monitor(&F.hist, "early_stopping.monitor", set->cb.es_monitor, &F.es_col,
                            cfg->origin);
-    if (rc == ST_OK && cfg->cb.save_best)
-        rc = check_monitor(&F.hist, "model_checkpoint.monitor", cfg->cb.sb_monitor, &F.sb_col,
+    if (rc == ST_OK && set->cb.save_best)
+        rc = check_monitor(&F.hist, "model_checkpoint.monitor", set->cb.sb_monitor, &F.sb_col,
                            cfg->origin);
-    if (rc == ST_OK && cfg->cb.reduce_lr)
-        rc = check_monitor(&F.hist, "reduce_lr_on_plateau.monitor", cfg->cb.rl_monitor,
+    if (rc == ST_OK && set->cb.reduce_lr)
+        rc = check_monitor(&F.hist, "reduce_lr_on_plateau.monitor", set->cb.rl_monitor,
                            &F.rl_col, cfg->origin);
-    if (rc == ST_OK && cfg->cb.save_best && !cfg->ckpt.dir[0]) {
+    if (rc == ST_OK && set->cb.save_best && !set->ckpt.dir[0]) {
         st_error_set("%s: [callbacks] model_checkpoint.save_best_only needs [checkpoint] dir "
                      "(best.h5 is written there)", cfg->origin);
         rc = ST_ERR;
     }
-    if (rc == ST_OK && cfg->cb.attention_dump > 0) {
+    if (rc == ST_OK && set->cb.attention_dump > 0) {
         int has = 0;
         for (int i = 0; i < m->nlayers; i++) has |= m->layers[i].ops == &st_attention_ops;
-        if (!has || !R.has_valid || !cfg->ckpt.dir[0]) {
+        if (!has || !R.has_valid || !set->ckpt.dir[0]) {
             st_error_set("%s: [callbacks] attention_dump = %d needs an attention layer, "
                          "validation data and [checkpoint] dir", cfg->origin,
-                         cfg->cb.attention_dump);
+                         set->cb.attention_dump);
             rc = ST_ERR;
         }
     }
     if (st_dist_any_error(rc) != ST_OK) goto done;
     if (st_metrics_need_update(&F.ms)) R.macc = st_malloc(ST_MA_N * sizeof(double));
     R.top_k = F.ms.top_k;
-    if (cfg->cb.early_stopping && cfg->cb.es_restore_best)
+    if (set->cb.early_stopping && set->cb.es_restore_best)
         F.best_w = st_malloc(m->nparams * sizeof(float));
 
     /* Identical initial weights: every rank draws the same counter-based values, and rank 0's
@@ -273,20 +280,20 @@ int st_fit(st_config *cfg, const char *resume) {
                    "says %llu\n", (unsigned long long)ts.seed, (unsigned long long)tc->seed);
         ST_LOG(ST_LOG_INFO, "Resumed from %s: epoch %lld, step %lld of %lld\n", path,
                (long long)ts.epoch, (long long)ts.step_in_epoch, (long long)steps);
-        if (cfg->cb.early_stopping && F.cb.es_stopped) {
+        if (set->cb.early_stopping && F.cb.es_stopped) {
             ST_LOG(ST_LOG_INFO, "Early stopping already ended this run (best %s %.5f at epoch "
                    "%lld); set [callbacks] early_stopping = false to train on\n",
-                   cfg->cb.es_monitor, F.cb.es_best, (long long)F.cb.es_best_epoch + 1);
+                   set->cb.es_monitor, F.cb.es_best, (long long)F.cb.es_best_epoch + 1);
             goto done;
         }
     }
-    if (cfg->ckpt.dir[0] && R.rank == 0) {
-        rc = make_dirs(cfg->ckpt.dir);
-        if (rc == ST_OK) rc = st_metrics_log_open(&F, cfg->ckpt.dir, resume != NULL);
-        char path[ST_PATH_MAX + 64];
+    if (set->ckpt.dir[0] && R.rank == 0) {
+        rc = make_dirs(set->ckpt.dir);
+        if (rc == ST_OK) rc = st_metrics_log_open(&F, set->ckpt.dir, resume != NULL);
+        char path[2 * ST_PATH_MAX];
         /* history.csv is rewritten from the checkpoint's rows: it continues exactly where the
          * checkpoint stands, whatever a later, abandoned run appended. */
-        snprintf(path, sizeof path, "%s/history.csv", cfg->ckpt.dir);
+        snprintf(path, sizeof path, "%s/history.csv", set->ckpt.dir);
         if (rc == ST_OK && resume) rc = st_history_write_csv(&F.hist, path);
     }
     if (st_dist_any_error(rc) != ST_OK) goto done;
@@ -339,12 +346,12 @@ int st_fit(st_config *cfg, const char *resume) {
             if (!isfinite(tail[ST_TAIL_LOSS])) {
                 /* Every rank sees the same reduced loss, so every rank stops here together;
                  * the update was not applied and no checkpoint is written. */
-                if (cfg->cb.terminate_on_nan) {
+                if (set->cb.terminate_on_nan) {
                     ST_LOG(ST_LOG_WARN, "Epoch %lld, batch %lld: invalid loss (%g), terminating "
                            "training (terminate_on_nan)%s%s\n", (long long)ts.epoch + 1,
                            (long long)ts.step_in_epoch + 1, (double)tail[ST_TAIL_LOSS],
-                           cfg->ckpt.dir[0] ? "; the last good checkpoint is in " : "",
-                           cfg->ckpt.dir);
+                           set->ckpt.dir[0] ? "; the last good checkpoint is in " : "",
+                           set->ckpt.dir);
                     rc = ST_OK;
                     goto done;
                 }
@@ -365,11 +372,11 @@ int st_fit(st_config *cfg, const char *resume) {
                 st_progress_step(&F.prog, ts.step_in_epoch + 1, n > 0 ? ts.partial[0] / n : 0,
                                  n > 0 ? ts.partial[1] / n : 0, el > 0 ? samples / el : 0);
             }
-            if (cfg->ckpt.dir[0] && tc->log_every_steps > 0 &&
+            if (set->ckpt.dir[0] && tc->log_every_steps > 0 &&
                 ts.global_step % tc->log_every_steps == 0)
                 st_metrics_log_step(&R, &F, &ts);
-            if (cfg->ckpt.dir[0] && cfg->ckpt.every_steps > 0 &&
-                ts.global_step % cfg->ckpt.every_steps == 0 && ts.step_in_epoch + 1 < steps) {
+            if (set->ckpt.dir[0] && set->ckpt.every_steps > 0 &&
+                ts.global_step % set->ckpt.every_steps == 0 && ts.step_in_epoch + 1 < steps) {
                 /* Saved state must say "this step is done". */
                 ts.step_in_epoch++;
                 rc = st_fit_save(&R, &F, &ts, 0, NULL);

@@ -11,6 +11,8 @@
 #include "seqtrain/ckpt.h"
 #include "seqtrain/metrics.h"
 #include "seqtrain/train.h"
+#include "train/callbacks.h"
+#include "train/progress.h"
 #include "train/step.h"
 
 /* What the loop reports and decides with, besides the st_run: metrics, history, callbacks,

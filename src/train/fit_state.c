@@ -26,7 +26,7 @@
  * file holds the global counts. name != NULL: that file in the directory (best.h5). */
 int st_fit_save(st_run *R, st_fit_ctx *F, const st_train_state *ts, int epoch_end,
                 const char *name) {
-    const st_ckpt_cfg *c = &R->cfg->ckpt;
+    const st_ckpt_cfg *c = &R->set->ckpt;
     double t0 = st_time();
     double *mac = NULL;
     if (R->macc) {
@@ -105,7 +105,7 @@ int st_fit_load_state(const char *path, st_run *R, st_fit_ctx *F, int64_t epochs
     if (rc == ST_OK && n == ST_CB_STATE_N) {
         /* The callbacks' configuration is the resuming run's; only their state is restored. */
         st_callbacks_unpack(&F->cb, v);
-        if (!R->cfg->cb.reduce_lr) F->cb.lr = R->cfg->train.optim.learning_rate;
+        if (!R->set->cb.reduce_lr) F->cb.lr = R->set->train.optim.learning_rate;
     }
     st_free(v);
     v = NULL;

@@ -23,6 +23,7 @@
 #include "seqtrain/model.h"
 #include "seqtrain/train.h"
 #include "train/infer.h"
+#include "train/settings.h"
 #include "train/step.h"
 
 /* The contract is in infer.h. */
@@ -96,36 +97,34 @@ int st_eval_split(st_model *m, st_loss_kind loss, const st_split *s, size_t lo, 
 /* Loads the config stored in a checkpoint and points it at another dataset. The stored config
  * is the one the weights were trained with, so the model is rebuilt exactly; only the data
  * path changes (and validation_split is meaningless for evaluation). */
-static int config_from_ckpt(const char *ckpt, const char *data, st_config *cfg, char *path,
-                            size_t pathlen) {
+static int config_from_ckpt(const char *ckpt, const char *data, st_config *cfg,
+                            st_settings *set, char *path, size_t pathlen) {
     char *text = NULL;
     int rc = st_ckpt_resolve(ckpt, path, pathlen);
     if (rc == ST_OK) rc = st_ckpt_read_config(path, &text);
     if (rc == ST_OK) rc = st_config_load_string(cfg, text, path);
-    if (rc == ST_OK) rc = st_config_resolve(cfg);
-    if (rc == ST_OK && data) snprintf(cfg->data.path, sizeof cfg->data.path, "%s", data);
-    cfg->data.validation_split = 0;
+    if (rc == ST_OK) rc = st_settings_resolve(set, cfg);
+    if (rc == ST_OK && data) snprintf(set->data.path, sizeof set->data.path, "%s", data);
+    set->data.validation_split = 0;
     free(text);
     return rc;
 }
 
 /* Shared by evaluate and predict: model from a checkpoint, data split opened, rows agreed. */
 static int open_for_eval(const char *ckpt, const char *data, const char *split, st_config *cfg,
+                         st_settings *set,
                          st_dataset *ds, st_split *s, st_model *m, st_loss_kind *loss,
                          int maxB) {
     char path[ST_PATH_MAX];
-    int rc = config_from_ckpt(ckpt, data, cfg, path, sizeof path);
-    if (rc == ST_OK) rc = st_dataset_open(ds, cfg->data.path);
+    int rc = config_from_ckpt(ckpt, data, cfg, set, path, sizeof path);
+    if (rc == ST_OK) rc = st_dataset_open(ds, set->data.path);
     if (rc == ST_OK) rc = st_split_open(ds, split, s);
     if (st_dist_any_error(rc) != ST_OK) return ST_ERR;
-    if (maxB <= 0) maxB = cfg->train.batch_size > 0 ? cfg->train.batch_size : 128;
+    if (maxB <= 0) maxB = set->train.batch_size > 0 ? set->train.batch_size : 128;
     rc = st_model_build(m, cfg, st_split_shape(s), maxB);
     if (rc == ST_OK) rc = st_ckpt_load(path, m, NULL, NULL);
-    if (rc == ST_OK && st_loss_parse(cfg->train.loss, loss) != 0) {
-        st_error_set("%s: stored config has unknown loss '%s'", path, cfg->train.loss);
-        rc = ST_ERR;
-    }
-    if (rc == ST_OK) rc = st_run_check_head(m, *loss, ds->num_classes, s->yT, cfg->data.path);
+    *loss = set->train.loss;
+    if (rc == ST_OK) rc = st_run_check_head(m, *loss, ds->num_classes, s->yT, set->data.path);
     return st_dist_any_error(rc);
 }
 
@@ -142,6 +141,7 @@ static void eval_close(st_config *cfg, st_dataset *ds, st_split *s, st_model *m,
 int st_evaluate_report(const char *ckpt, const char *data, const char *split,
                        st_eval_report *r) {
     st_config cfg = {0};
+    st_settings set;
     st_dataset ds = {.file = -1};
     st_split s = {.x = -1, .y = -1};
     st_model m = {0};
@@ -150,13 +150,12 @@ int st_evaluate_report(const char *ckpt, const char *data, const char *split,
     size_t *rows = NULL;
     double *macc = NULL;
     memset(r, 0, sizeof *r);
-    int rc = open_for_eval(ckpt, data, split, &cfg, &ds, &s, &m, &lk, 0);
+    int rc = open_for_eval(ckpt, data, split, &cfg, &set, &ds, &s, &m, &lk, 0);
     if (rc == ST_OK) {
         /* The metrics the model was trained with; a stored list this build cannot parse
          * would have failed at training time already. */
-        if (st_metrics_parse(cfg.train.metrics, cfg.train.top_k, &r->ms) != ST_OK ||
-            st_metrics_check_head(&r->ms, m.num_outputs, ckpt) != ST_OK)
-            r->ms.n = 0;
+        r->ms = set.train.metrics;
+        if (st_metrics_check_head(&r->ms, m.num_outputs, ckpt) != ST_OK) r->ms.n = 0;
         /* Class names: every rank reads them (small), so every rank holds the same report. */
         rc = st_dist_any_error(st_dataset_read_strings(&ds, "classes", &r->classes,
                                                        &r->nclasses));
@@ -193,6 +192,7 @@ void st_eval_report_free(st_eval_report *r) {
 int st_predict(const char *ckpt, const char *data, const char *split, const char *out,
                const char *attention_out, int attention_rows) {
     st_config cfg = {0};
+    st_settings set;
     st_dataset ds = {.file = -1};
     st_split s = {.x = -1, .y = -1};
     st_model m = {0};
@@ -200,7 +200,7 @@ int st_predict(const char *ckpt, const char *data, const char *split, const char
     st_batch b = {0};
     size_t *rows = NULL;
     float *mine = NULL, *all = NULL, *amine = NULL, *aall = NULL;
-    int rc = open_for_eval(ckpt, data, split, &cfg, &ds, &s, &m, &lk, 0);
+    int rc = open_for_eval(ckpt, data, split, &cfg, &set, &ds, &s, &m, &lk, 0);
     if (rc == ST_OK && attention_out) {
         int has = 0;
         for (int i = 0; i < m.nlayers; i++) has |= m.layers[i].ops == &st_attention_ops;
@@ -248,6 +248,7 @@ int st_predict(const char *ckpt, const char *data, const char *split, const char
 int st_gradients(const char *ckpt, const char *data, const char *split, int rows,
                  const char *out) {
     st_config cfg = {0};
+    st_settings set;
     st_dataset ds = {.file = -1};
     st_split s = {.x = -1, .y = -1};
     st_model m = {0};
@@ -255,7 +256,7 @@ int st_gradients(const char *ckpt, const char *data, const char *split, int rows
     st_batch b = {0};
     size_t *ids = NULL;
     float *dz = NULL, *p = NULL;
-    int rc = open_for_eval(ckpt, data, split, &cfg, &ds, &s, &m, &lk, rows);
+    int rc = open_for_eval(ckpt, data, split, &cfg, &set, &ds, &s, &m, &lk, rows);
     if (rc != ST_OK) goto done;
     int wrc = ST_OK;
     if (st_dist_rank() == 0) {

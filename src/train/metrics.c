@@ -8,14 +8,17 @@
  * communicates or touches files, except st_history_write_csv (rank 0 calls it).
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "core/parse.h"
 #include "seqtrain/error.h"
 #include "seqtrain/metrics.h"
+#include "train/settings.h"
 
 /* ---- parsing ------------------------------------------------------------------------------ */
 
@@ -66,6 +69,28 @@ int st_metrics_parse(const char *list, int top_k, st_metrics *out) {
     }
     return ST_OK;
 }
+
+/* [train] metrics: parsed here once (the loop and evaluate use the parsed list); the k of the
+ * top-k metrics is [train] top_k, applied after the whole section is read. */
+static int parse_metrics(const char *key, const char *val, void *field) {
+    if (st_metrics_parse(val, 5, field) == ST_OK) return ST_OK;
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", st_error_get());
+    st_error_set("%s = %s: %s", key, val, msg);
+    return ST_ERR;
+}
+
+static const st_key k_keys[] = {
+    ST_KEY_FUNC_ROW("metrics", st_train_cfg, metrics, parse_metrics),
+    ST_KEY_INT_ROW("top_k", st_train_cfg, top_k, 1, INT_MAX),
+    ST_KEY_END,
+};
+
+int st_metrics_cfg_set(st_train_cfg *t, const char *key, const char *val) {
+    return st_keys_set(k_keys, t, key, val);
+}
+
+const char *st_metrics_cfg_keys(char *buf, size_t size) { return st_keys_names(k_keys, buf, size); }
 
 /* Some metrics only make sense for some heads (AUC and precision/recall need a binary head,
  * top-k needs more than k classes): refused at start-up with the reason. */

@@ -57,9 +57,10 @@ int st_run_check_head(const st_model *m, st_loss_kind loss, int num_classes, int
     switch (loss) {
     case ST_LOSS_BCE:
         if (K == 1 && num_classes > 2) {
-            st_error_set("%s: binary_crossentropy with one output unit needs 2 classes, the "
-                         "dataset has num_classes = %d (use %d units with softmax and "
-                         "sparse_categorical_crossentropy)", origin, num_classes, num_classes);
+            st_error_set("%s: %s with one output unit needs 2 classes, the dataset has "
+                         "num_classes = %d (use %d units with softmax and %s)", origin,
+                         st_loss_name(ST_LOSS_BCE), num_classes, num_classes,
+                         st_loss_name(ST_LOSS_SPARSE_CCE));
             return ST_ERR;
         }
         if (K > 1 && K != num_classes) {
@@ -79,8 +80,8 @@ int st_run_check_head(const st_model *m, st_loss_kind loss, int num_classes, int
         break;
     case ST_LOSS_MSE:
         if (K > 1 && K != num_classes) {
-            st_error_set("%s: mse against one-hot labels needs %d output units, not %d", origin,
-                         num_classes, K);
+            st_error_set("%s: %s against one-hot labels needs %d output units, not %d", origin,
+                         st_loss_name(ST_LOSS_MSE), num_classes, K);
             return ST_ERR;
         }
         break;
@@ -89,25 +90,26 @@ int st_run_check_head(const st_model *m, st_loss_kind loss, int num_classes, int
 }
 
 /* Opens data, builds the model and optimizer, all ranks; errors agreed collectively. */
-int st_run_open(st_run *R, st_config *cfg) {
+int st_run_open(st_run *R, st_config *cfg, const st_settings *set) {
     memset(R, 0, sizeof *R);
     R->cfg = cfg;
+    R->set = set;
     R->rank = st_dist_rank();
     R->size = st_dist_size();
     R->ds.file = -1;
     R->train.x = R->train.y = R->valid.x = R->valid.y = -1;
-    if (!cfg->data.path[0]) {
+    if (!set->data.path[0]) {
         st_error_set("%s: [data] path is required for training (seq_len and features only "
                      "describe generated data for --benchmark)", cfg->origin);
         return st_dist_any_error(ST_ERR);
     }
-    int rc = st_dataset_open(&R->ds, cfg->data.path);
-    if (rc == ST_OK) rc = st_split_open(&R->ds, cfg->data.train_split, &R->train);
+    int rc = st_dataset_open(&R->ds, set->data.path);
+    if (rc == ST_OK) rc = st_split_open(&R->ds, set->data.train_split, &R->train);
     if (rc == ST_OK) {
         R->ntrain = R->train.n;
-        if (cfg->data.validation_split > 0) {
+        if (set->data.validation_split > 0) {
             /* Keras: split_at = floor(N * (1 - validation_split)); the tail validates. */
-            size_t at = (size_t)floor((double)R->train.n * (1.0 - cfg->data.validation_split));
+            size_t at = (size_t)floor((double)R->train.n * (1.0 - set->data.validation_split));
             R->ntrain = at;
             R->val_lo = at;
             R->nval = R->train.n - at;
@@ -120,21 +122,21 @@ int st_run_open(st_run *R, st_config *cfg) {
             if (rc == ST_OK && (R->valid.T != R->train.T || R->valid.F != R->train.F ||
                                 R->valid.tokens != R->train.tokens)) {
                 st_error_set("%s: /valid/x rows are (%d, %d) but /%s/x rows are (%d, %d)",
-                             cfg->data.path, R->valid.T, R->valid.F, cfg->data.train_split,
+                             set->data.path, R->valid.T, R->valid.F, set->data.train_split,
                              R->train.T, R->train.F);
                 rc = ST_ERR;
             }
         }
         if (rc == ST_OK && R->ntrain == 0) {
             st_error_set("%s: /%s has no training rows left (N = %zu, validation_split = %g)",
-                         cfg->data.path, cfg->data.train_split, R->train.n,
-                         cfg->data.validation_split);
+                         set->data.path, set->data.train_split, R->train.n,
+                         set->data.validation_split);
             rc = ST_ERR;
         }
     }
     if (st_dist_any_error(rc) != ST_OK) return ST_ERR;
 
-    rc = st_run_setup(R, cfg, st_split_shape(&R->train), R->ds.num_classes, R->train.yT);
+    rc = st_run_setup(R, cfg, set, st_split_shape(&R->train), R->ds.num_classes, R->train.yT);
     if (rc == ST_OK) st_batch_init(&R->batch, &R->train, R->model.maxB);
     R->perm = st_malloc((R->ntrain ? R->ntrain : 1) * sizeof(size_t));
     if (rc == ST_OK) rc = st_schedule_init(R);
@@ -142,20 +144,19 @@ int st_run_open(st_run *R, st_config *cfg) {
 }
 
 /* Model, loss, optimizer and step buffers for inputs of `shape`; errors agreed. */
-int st_run_setup(st_run *R, st_config *cfg, st_shape shape, int num_classes, int y_steps) {
+int st_run_setup(st_run *R, st_config *cfg, const st_settings *set, st_shape shape,
+                 int num_classes, int y_steps) {
+    R->set = set;
     /* The largest shard of a global batch: every buffer is sized for it once, here. */
-    int Bg = cfg->train.batch_size;
+    int Bg = set->train.batch_size;
     int maxB = (Bg + R->size - 1) / R->size;
     int rc = st_model_build(&R->model, cfg, shape, maxB);
-    if (rc == ST_OK && st_loss_parse(cfg->train.loss, &R->loss) != 0) {
-        st_error_set("%s: [train] loss = %s: unknown loss", cfg->origin, cfg->train.loss);
-        rc = ST_ERR;
-    }
+    R->loss = set->train.loss;
     if (rc == ST_OK)
         rc = st_run_check_head(&R->model, R->loss, num_classes, y_steps, cfg->origin);
     if (st_dist_any_error(rc) != ST_OK) return ST_ERR;
 
-    st_optim_init(&R->opt, &cfg->train.optim, R->model.nparams);
+    st_optim_init(&R->opt, &set->train.optim, R->model.nparams);
     R->dz = st_malloc((size_t)maxB * (size_t)(R->model.seq_out ? R->model.maxT : 1) *
                       R->model.num_outputs * sizeof(float));
     R->rows = st_malloc((size_t)maxB * sizeof(size_t));

@@ -11,6 +11,7 @@
 #include "seqtrain/loss.h"
 #include "seqtrain/model.h"
 #include "seqtrain/optim.h"
+#include "train/settings.h"
 
 /* Indices into the gradient buffer's tail (model.h, ST_MODEL_GRAD_TAIL): one allreduce per
  * step carries the gradients and these. */
@@ -18,7 +19,8 @@ enum { ST_TAIL_LOSS = 0, ST_TAIL_CORRECT, ST_TAIL_COUNT, ST_TAIL_ERROR, ST_TAIL_
 
 /* Everything one run needs, built once. */
 typedef struct st_run {
-    st_config *cfg;
+    st_config *cfg;          /* the sections (the model's layers; the text checkpoints store) */
+    const st_settings *set;  /* the typed settings resolved from cfg */
     st_dataset ds;
     st_split train, valid; /* valid.n == 0: no validation */
     size_t ntrain;         /* rows of `train` used for training (before validation_split) */
@@ -64,12 +66,13 @@ void st_schedule_trim(const st_run *R, int64_t step, st_batch *b);
 /* Opens the dataset and its training / validation splits as [data] says, then st_run_setup,
  * the batch and the schedule. Collective: errors are agreed. Close with st_run_close, also
  * after a failure. */
-int st_run_open(st_run *R, st_config *cfg);
-/* Builds model, loss, optimizer and step buffers for inputs of `shape` (R->rank/size/cfg set).
+int st_run_open(st_run *R, st_config *cfg, const st_settings *set);
+/* Builds model, loss, optimizer and step buffers for inputs of `shape` (R->rank/size set).
  * Collective: errors are agreed. */
 /* y_steps: 0 = labels y (N), T = per-step labels y (N, T) (the head must then output a
  * sequence), -1 = generated labels that follow the head (benchmark). */
-int st_run_setup(st_run *R, st_config *cfg, st_shape shape, int num_classes, int y_steps);
+int st_run_setup(st_run *R, st_config *cfg, const st_settings *set, st_shape shape,
+                 int num_classes, int y_steps);
 void st_run_close(st_run *R);
 int st_run_check_head(const st_model *m, st_loss_kind loss, int num_classes, int y_steps,
                       const char *origin);
