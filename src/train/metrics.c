@@ -5,7 +5,7 @@
  * Everything a metric needs is a count (rows right, true/false positives, a histogram of
  * scores), added per rank into a double array and reduced by the caller with one allreduce:
  * the reduced counts, hence the metrics, are the same for any number of ranks. Nothing here
- * communicates or touches files, except st_history_write_csv (rank 0 calls it).
+ * communicates or touches files, except st_history_write_csv (rank 0 calls it; st_atomic).
  */
 #include <errno.h>
 #include <limits.h>
@@ -13,9 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core/parse.h"
+#include "seqtrain/atomic.h"
 #include "seqtrain/error.h"
 #include "seqtrain/metrics.h"
 #include "train/settings.h"
@@ -324,16 +324,13 @@ void st_history_append(st_history *h, const double *row) {
     h->nrows++;
 }
 
-/* Rewrites the whole CSV each epoch (a few hundred bytes per epoch) through PATH.tmp and a
- * rename, so a reader or a killed job never sees a half-written history. */
+/* Rewrites the whole CSV each epoch (a few hundred bytes per epoch) through st_atomic, so a
+ * reader or a killed job never sees a half-written history. */
 int st_history_write_csv(const st_history *h, const char *path) {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        st_error_set("%s: cannot write: %s", tmp, strerror(errno));
-        return ST_ERR;
-    }
+    st_atomic a;
+    if (st_atomic_begin(&a, path) != ST_OK) return ST_ERR;
+    FILE *f = st_atomic_fopen(&a);
+    if (!f) return ST_ERR;
     for (int c = 0; c < h->ncols; c++) fprintf(f, "%s%s", c ? "," : "", h->col[c]);
     fputc('\n', f);
     for (int64_t r = 0; r < h->nrows; r++) {
@@ -348,12 +345,5 @@ int st_history_write_csv(const st_history *h, const char *path) {
         }
         fputc('\n', f);
     }
-    int bad = ferror(f);
-    if (fclose(f) != 0) bad = 1;
-    if (bad || rename(tmp, path) != 0) {
-        st_error_set("%s: cannot write the history: %s", path, strerror(errno));
-        unlink(tmp);
-        return ST_ERR;
-    }
-    return ST_OK;
+    return st_atomic_commit(&a);
 }
