@@ -9,6 +9,13 @@
 #include "seqtrain/config.h"
 #include "seqtrain/metrics.h"
 
+/* Resolves the typed settings of [data], [train], [checkpoint], [callbacks] (src/train/) and
+ * reports the first bad key as "origin:line: [train] batch_size = -3: must be an integer >= 1",
+ * a section that is no layer type, or a missing required key. Not collective. */
+int st_train_config_check(const st_config *c);
+/* `seqtrain summary`: builds the model for the dataset's shapes (or [data] seq_len / features)
+ * and rank 0 prints the Keras-style table. Collective. */
+int st_summary(st_config *cfg);
 /* Trains as the config says; resume: NULL, a checkpoint file or a directory. Collective. */
 int st_fit(st_config *cfg, const char *resume);
 /* Benchmark: `steps` timed training steps (after `warmup` untimed ones) on generated data of
@@ -17,8 +24,6 @@ int st_fit(st_config *cfg, const char *resume);
  * Shapes come from the dataset's metadata when [data] path names an existing file, else from
  * [data] seq_len / features. Collective. */
 int st_fit_benchmark(st_config *cfg, int steps, int warmup);
-/* Loss and accuracy of a checkpoint on a split (sharded over the ranks). Collective. */
-int st_evaluate(const char *ckpt, const char *data, const char *split, double *loss, double *acc);
 
 /* Everything `seqtrain evaluate` reports. Filled identically on every rank. */
 typedef struct st_eval_report {
@@ -45,72 +50,5 @@ int st_gradients(const char *ckpt, const char *data, const char *split, int rows
  * weights for the first K = attention_rows rows of the split. */
 int st_predict(const char *ckpt, const char *data, const char *split, const char *out,
                const char *attention_out, int attention_rows);
-
-/* ---- callbacks (callbacks.c) ---------------------------------------------------------------
- * Keras's EarlyStopping, ModelCheckpoint(save_best_only) and ReduceLROnPlateau as pure
- * decisions on the monitored values of each epoch. Every rank sees the same reduced metrics,
- * so every rank takes the same decisions; the state travels in checkpoints (st_callbacks_pack)
- * so that a resumed run decides exactly as an uninterrupted one. */
-
-enum { ST_CB_STATE_N = 10 };
-
-typedef struct st_callbacks {
-    st_callbacks_cfg cfg;
-    int es_max, sb_max, rl_max; /* 1: larger is better for that callback's monitor */
-    double es_best;
-    int64_t es_wait, es_best_epoch;
-    int es_stopped, es_have_best;
-    double sb_best;
-    double rl_best;
-    int64_t rl_wait, rl_cooldown;
-    double lr; /* base learning rate; reduce_lr_on_plateau lowers it */
-} st_callbacks;
-
-/* What the loop must do after an epoch. */
-typedef struct st_cb_actions {
-    int keep_best;    /* copy the current weights as the best ones (restore_best_weights) */
-    int save_best;    /* write best.h5 (the monitored value improved) */
-    int stop;         /* early stopping: end training after this epoch */
-    int restore_best; /* ... and put the kept best weights back first */
-    int lr_reduced;   /* reduce_lr_on_plateau lowered cb->lr (from old_lr) */
-    double old_lr;
-} st_cb_actions;
-
-/* Keras's auto mode: larger is better when the name contains "acc", "auc", "precision" or
- * "recall" (val_ prefix or not), smaller otherwise. */
-int st_monitor_maximize(const char *monitor, int mode);
-void st_callbacks_init(st_callbacks *cb, const st_callbacks_cfg *cfg, double lr);
-/* epoch: 0-based. es/sb/rl: the current values of each callback's monitor (NaN: missing, the
- * callback does nothing that epoch, as Keras skips it). */
-void st_callbacks_epoch_end(st_callbacks *cb, int64_t epoch, double es, double sb, double rl,
-                            st_cb_actions *act);
-void st_callbacks_pack(const st_callbacks *cb, double out[ST_CB_STATE_N]);
-void st_callbacks_unpack(st_callbacks *cb, const double in[ST_CB_STATE_N]);
-/* The learning rate of update t (0-based: the optimizer's iterations before it) for base rate
- * `base` under [train] lr_schedule / warmup_steps (config.h). */
-double st_lr_at(const st_train_cfg *t, double base, int64_t iteration);
-
-/* ---- progress (progress.c) ----------------------------------------------------------------
- * Rank 0's console output while training: a Keras-style bar redrawn in place (mode BAR, when
- * stdout is a terminal), or one plain line per epoch, plus one every `every` steps (mode
- * LINES, for log files). Nothing on other ranks or with --quiet. */
-enum { ST_PROGRESS_OFF = 0, ST_PROGRESS_BAR, ST_PROGRESS_LINES };
-
-typedef struct st_progress {
-    int mode, every, epochs;
-    int64_t steps, epoch, first_step;
-    double t0, last_draw;
-} st_progress;
-
-/* mode: BAR when stdout is a terminal, LINES otherwise; OFF on ranks other than 0 or when the
- * log level is below INFO. */
-int st_progress_mode_auto(void);
-void st_progress_init(st_progress *p, int mode, int every, int epochs, int64_t steps);
-/* first_step: steps of the epoch already done (a resumed run). */
-void st_progress_epoch_begin(st_progress *p, int64_t epoch, int64_t first_step);
-/* After step `done` (1-based within the epoch): the epoch's running loss and accuracy. */
-void st_progress_step(st_progress *p, int64_t done, double loss, double acc, double samples_s);
-/* The epoch's summary " - loss: ... - val_accuracy: ..." (metrics and validation). */
-void st_progress_epoch_end(st_progress *p, const char *summary, double samples_s, double secs);
 
 #endif

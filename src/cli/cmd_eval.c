@@ -2,13 +2,12 @@
  * cmd_eval.c - `seqtrain evaluate` and `seqtrain predict`: a checkpoint (its stored config
  * rebuilds the model) applied to a split of a dataset, sharded over the ranks.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
+#include "seqtrain/atomic.h"
 #include "seqtrain/seqtrain.h"
 
 static const char *k_eval_help =
@@ -83,7 +82,6 @@ static int parse(int argc, char **argv, opts *o, int want_out) {
     return ST_EXIT_OK;
 }
 
-/* Class c's name: the dataset's /classes entry when it has one per class, else the id. */
 /* Class names come from the dataset's /classes when it has them; otherwise the class id. */
 static const char *class_name(const st_eval_report *r, int c, char *buf, size_t n) {
     if (r->classes && r->nclasses == (size_t)r->C && r->classes[c][0]) return r->classes[c];
@@ -91,7 +89,6 @@ static const char *class_name(const st_eval_report *r, int c, char *buf, size_t 
     return buf;
 }
 
-/* The confusion matrix (up to 20 classes) and sklearn's classification_report layout. Rank 0. */
 /* The confusion matrix and a classification report laid out like scikit-learn's, which is
  * what the tutorials print after model.evaluate; only rank 0 gets here. */
 static void print_report(const st_eval_report *r) {
@@ -138,7 +135,6 @@ static void print_report(const st_eval_report *r) {
     st_free(per);
 }
 
-/* A JSON string literal. */
 /* JSON string with the escapes JSON requires: class names come from user data. */
 static void json_str(FILE *f, const char *s) {
     fputc('"', f);
@@ -156,18 +152,15 @@ static void json_stats(FILE *f, const st_class_stats *s) {
             s->precision, s->recall, s->f1, s->support);
 }
 
-/* The report as JSON, written to OUT.tmp and renamed (rank 0). */
-/* The same report as JSON (tools/plot_confusion.py reads it), written to PATH.tmp and renamed
- * like every file seqtrain writes. */
+/* The same report as JSON (tools/plot_confusion.py reads it), written all-or-nothing through
+ * st_atomic like every file seqtrain writes. Rank 0. */
 static int write_json(const st_eval_report *r, const char *path, const char *data,
                       const char *split) {
-    char tmp[4096], buf[32];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        st_error_set("%s: cannot write: %s", path, strerror(errno));
-        return ST_ERR;
-    }
+    char buf[32];
+    st_atomic a;
+    if (st_atomic_begin(&a, path) != ST_OK) return ST_ERR;
+    FILE *f = st_atomic_fopen(&a);
+    if (!f) return ST_ERR;
     const int C = r->C;
     st_class_stats *per = st_malloc((size_t)C * sizeof *per), macro, weighted;
     double acc;
@@ -205,14 +198,7 @@ static int write_json(const st_eval_report *r, const char *path, const char *dat
     json_stats(f, &weighted);
     fprintf(f, "}}\n");
     st_free(per);
-    int bad = ferror(f);
-    if (fclose(f) != 0) bad = 1;
-    if (bad || rename(tmp, path) != 0) {
-        st_error_set("%s: cannot write: %s", path, strerror(errno));
-        unlink(tmp);
-        return ST_ERR;
-    }
-    return ST_OK;
+    return st_atomic_commit(&a);
 }
 
 /* The report's counts are reduced over all ranks inside st_evaluate_report; rank 0 prints and

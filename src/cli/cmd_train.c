@@ -1,6 +1,6 @@
 /*
  * cmd_train.c - `seqtrain train` and `seqtrain summary`: parse the command line, load the
- * config with its --set overrides, hand over to st_fit / st_model_summary.
+ * config with its --set overrides, hand over to st_fit / st_fit_benchmark / st_summary.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,28 +121,8 @@ int st_cmd_summary(int argc, char **argv) {
         return ST_EXIT_OK;
     }
     st_config cfg = {0};
-    st_dataset ds = {.file = -1};
-    st_split s = {.x = -1, .y = -1};
-    st_model m = {0};
     int rc = st_cli_load_config(&cfg, config, sets, nsets);
-    if (rc == ST_OK) {
-        /* Shapes come from the dataset, as Keras' summary needs a built model; a config for
-         * generated data ([data] seq_len / features, no path) describes them itself. */
-        if (!cfg.data.path[0] && cfg.data.seq_len > 0) {
-            int F = cfg.data.features;
-            st_shape in = {.seq = cfg.data.seq_len, .feat = F > 0 ? F : 1, .tokens = F == 0};
-            rc = st_model_build(&m, &cfg, in, 1);
-        } else {
-            rc = st_dataset_open(&ds, cfg.data.path);
-            if (rc == ST_OK) rc = st_split_open(&ds, cfg.data.train_split, &s);
-            if (rc == ST_OK) rc = st_model_build(&m, &cfg, st_split_shape(&s), 1);
-        }
-        rc = st_dist_any_error(rc);
-        if (rc == ST_OK) st_model_summary(&m);
-    }
-    st_model_free(&m);
-    if (s.x >= 0) st_split_close(&s);
-    if (ds.file >= 0) st_dataset_close(&ds);
+    if (rc == ST_OK) rc = st_summary(&cfg);
     st_config_free(&cfg);
     return rc == ST_OK ? ST_EXIT_OK : ST_EXIT_FAIL;
 }

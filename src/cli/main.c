@@ -48,7 +48,7 @@ int st_cli_usage_error(const char *fmt, ...) {
 int st_cli_load_config(st_config *c, const char *path, char **sets, int nsets) {
     int rc = st_config_load(c, path);
     for (int i = 0; rc == ST_OK && i < nsets; i++) rc = st_config_set(c, sets[i]);
-    if (rc == ST_OK) rc = st_config_resolve(c);
+    if (rc == ST_OK) rc = st_train_config_check(c);
     return st_dist_any_error(rc);
 }
 

@@ -23,25 +23,26 @@
 #include "seqtrain/log.h"
 #include "seqtrain/rng.h"
 #include "seqtrain/train.h"
-#include "train/run.h"
+#include "train/step.h"
 
 /* Input shape and class count without reading any row. */
-static int bench_shape(st_run *R, const st_config *cfg, st_shape *shape, int *num_classes) {
-    if (cfg->data.path[0] && access(cfg->data.path, R_OK) == 0) {
-        int rc = st_dataset_open(&R->ds, cfg->data.path);
-        if (rc == ST_OK) rc = st_split_open(&R->ds, cfg->data.train_split, &R->train);
+static int bench_shape(st_run *R, const st_config *cfg, const st_settings *set, st_shape *shape,
+                       int *num_classes) {
+    if (set->data.path[0] && access(set->data.path, R_OK) == 0) {
+        int rc = st_dataset_open(&R->ds, set->data.path);
+        if (rc == ST_OK) rc = st_split_open(&R->ds, set->data.train_split, &R->train);
         if (rc != ST_OK) return rc;
         *shape = st_split_shape(&R->train);
         *num_classes = R->ds.num_classes;
         return ST_OK;
     }
-    if (cfg->data.seq_len <= 0) {
+    if (set->data.seq_len <= 0) {
         st_error_set("%s: --benchmark needs [data] path to an existing dataset, or [data] "
                      "seq_len (and features for float input) to generate data", cfg->origin);
         return ST_ERR;
     }
-    int F = cfg->data.features;
-    *shape = (st_shape){.seq = cfg->data.seq_len, .feat = F > 0 ? F : 1, .tokens = F == 0};
+    int F = set->data.features;
+    *shape = (st_shape){.seq = set->data.seq_len, .feat = F > 0 ? F : 1, .tokens = F == 0};
     *num_classes = -1; /* follows the head, decided after the model is built */
     return ST_OK;
 }
@@ -61,7 +62,7 @@ static void bench_fill(st_run *R, int n, int vocab, int classes, uint64_t seed) 
     for (size_t i = 0; i < ny; i++) b->y[i] = (int32_t)st_rng_below(&r, (uint64_t)classes);
     /* Global sample ids of this rank's rows (dropout masks), as a real batch would have. */
     int lo, hi;
-    st_shard(R->cfg->train.batch_size, R->rank, R->size, &lo, &hi);
+    st_shard(R->set->train.batch_size, R->rank, R->size, &lo, &hi);
     for (int i = 0; i < n; i++) b->ids[i] = lo + i;
     b->seed = seed;
 }
@@ -76,14 +77,18 @@ int st_fit_benchmark(st_config *cfg, int steps, int warmup) {
     st_run R;
     memset(&R, 0, sizeof R);
     R.cfg = cfg;
+    st_settings S;
+    const st_settings *set = &S;
+    if (st_dist_any_error(st_settings_resolve(&S, cfg)) != ST_OK) return ST_ERR;
+    R.set = set;
     R.rank = st_dist_rank();
     R.size = st_dist_size();
     R.ds.file = -1;
     R.train.x = R.train.y = R.valid.x = R.valid.y = -1;
     st_shape shape;
     int classes = 0;
-    int rc = st_dist_any_error(bench_shape(&R, cfg, &shape, &classes));
-    if (rc == ST_OK) rc = st_run_setup(&R, cfg, shape, classes, -1);
+    int rc = st_dist_any_error(bench_shape(&R, cfg, &S, &shape, &classes));
+    if (rc == ST_OK) rc = st_run_setup(&R, cfg, &S, shape, classes, -1);
     if (rc != ST_OK) {
         st_run_close(&R);
         return ST_ERR;
@@ -96,15 +101,15 @@ int st_fit_benchmark(st_config *cfg, int steps, int warmup) {
                      .tokens = shape.tokens, .yT = m->seq_out ? shape.seq : 0};
     st_batch_init(&R.batch, &fake, m->maxB);
     R.batch.T = fake.T;
-    const int Bg = cfg->train.batch_size;
+    const int Bg = set->train.batch_size;
     int lo, hi;
     st_shard(Bg, R.rank, R.size, &lo, &hi);
-    bench_fill(&R, hi - lo, vocab, classes, cfg->train.seed);
-    st_model_init(m, cfg->train.seed);
+    bench_fill(&R, hi - lo, vocab, classes, set->train.seed);
+    st_model_init(m, set->train.seed);
     st_dist_bcast(m->params, m->nparams * sizeof(float), 0);
 
     double t_first = st_time();
-    float tail[TAIL_N];
+    float tail[ST_TAIL_N];
     for (int s = 0; s < warmup && rc == ST_OK; s++)
         rc = st_run_step(&R, hi - lo, Bg, ST_OK, tail, NULL);
     st_phase_times pt = {0, 0, 0, 0, 1, 0};

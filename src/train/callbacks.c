@@ -15,10 +15,132 @@
  * takes the same decisions. Nothing here communicates: the caller hands every rank the same
  * reduced values.
  */
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
-#include "seqtrain/train.h"
+#include "core/parse.h"
+#include "seqtrain/error.h"
+#include "train/callbacks.h"
+#include "train/settings.h"
+
+/* ---- keys ------------------------------------------------------------------------------------ */
+
+/* lr_schedule keeps its "must be one of" wording (the table's enum rows say "unknown ..."). */
+static int parse_schedule(const char *key, const char *val, void *field) {
+    static const char *const names[] = {"constant", "step", "exponential", "cosine"};
+    for (int j = 0; j < 4; j++)
+        if (strcmp(val, names[j]) == 0) return *(int *)field = j, ST_OK;
+    st_error_set("%s = %s: must be one of constant, step, exponential, cosine", key, val);
+    return ST_ERR;
+}
+
+/* [train]: the learning-rate schedule (st_lr_at below). */
+static const st_key k_schedule_keys[] = {
+    ST_KEY_FUNC_ROW("lr_schedule", st_train_cfg, lr_schedule, parse_schedule),
+    ST_KEY_INT_ROW("decay_steps", st_train_cfg, decay_steps, 1, INT_MAX),
+    ST_KEY_FLOAT_ROW("decay_rate", st_train_cfg, decay_rate, 0, INFINITY, ST_OPEN_LO),
+    ST_KEY_FLOAT_ROW("alpha", st_train_cfg, alpha, 0, 1, 0),
+    ST_KEY_BOOL_ROW("staircase", st_train_cfg, staircase),
+    ST_KEY_INT_ROW("warmup_steps", st_train_cfg, warmup_steps, 0, INT_MAX),
+    ST_KEY_END,
+};
+
+int st_schedule_cfg_set(st_train_cfg *t, const char *key, const char *val) {
+    return st_keys_set(k_schedule_keys, t, key, val);
+}
+
+const char *st_schedule_cfg_keys(char *buf, size_t size) {
+    return st_keys_names(k_schedule_keys, buf, size);
+}
+
+/* auto | min | max, as Keras's `mode`. */
+static int parse_mode(const char *key, const char *val, void *field) {
+    static const char *const names[] = {"auto", "min", "max"};
+    for (int j = 0; j < 3; j++)
+        if (strcmp(val, names[j]) == 0) return *(int *)field = j, ST_OK;
+    st_error_set("%s = %s: must be auto, min or max", key, val);
+    return ST_ERR;
+}
+
+/* A monitored quantity: a history column such as val_loss or accuracy. Whether the run has it
+ * (validation data, the metric) is checked when training starts. */
+static int parse_monitor(const char *key, const char *val, void *field) {
+    if (!val[0]) {
+        st_error_set("%s = %s: must name a metric such as val_loss", key, val);
+        return ST_ERR;
+    }
+    return st_parse_string(key, val, field, ST_MONITOR_MAX);
+}
+
+/* Keras refuses factor >= 1; 0 would zero the rate: both refused, with Keras's reason. */
+static int parse_factor(const char *key, const char *val, void *field) {
+    if (st_parse_float(key, val, 0, 1, ST_OPEN_HI, field) != ST_OK) return ST_ERR;
+    if (*(float *)field <= 0) {
+        st_error_set("%s = %s: must be > 0 and < 1 (Keras: factor < 1.0)", key, val);
+        return ST_ERR;
+    }
+    return ST_OK;
+}
+
+#define CB st_callbacks_cfg
+/* [callbacks]: "<callback>.<argument>" keys with Keras's names. */
+static const st_key k_cb_keys[] = {
+    ST_KEY_BOOL_ROW("early_stopping", CB, early_stopping),
+    ST_KEY_FUNC_ROW("early_stopping.monitor", CB, es_monitor, parse_monitor),
+    ST_KEY_FUNC_ROW("early_stopping.mode", CB, es_mode, parse_mode),
+    ST_KEY_INT_ROW("early_stopping.patience", CB, es_patience, 0, INT_MAX),
+    ST_KEY_FLOAT_ROW("early_stopping.min_delta", CB, es_min_delta, 0, INFINITY, 0),
+    ST_KEY_BOOL_ROW("early_stopping.restore_best_weights", CB, es_restore_best),
+    ST_KEY_BOOL_ROW("model_checkpoint.save_best_only", CB, save_best),
+    ST_KEY_FUNC_ROW("model_checkpoint.monitor", CB, sb_monitor, parse_monitor),
+    ST_KEY_FUNC_ROW("model_checkpoint.mode", CB, sb_mode, parse_mode),
+    ST_KEY_BOOL_ROW("reduce_lr_on_plateau", CB, reduce_lr),
+    ST_KEY_FUNC_ROW("reduce_lr_on_plateau.monitor", CB, rl_monitor, parse_monitor),
+    ST_KEY_FUNC_ROW("reduce_lr_on_plateau.mode", CB, rl_mode, parse_mode),
+    ST_KEY_FUNC_ROW("reduce_lr_on_plateau.factor", CB, rl_factor, parse_factor),
+    ST_KEY_INT_ROW("reduce_lr_on_plateau.patience", CB, rl_patience, 0, INT_MAX),
+    ST_KEY_FLOAT_ROW("reduce_lr_on_plateau.min_lr", CB, rl_min_lr, 0, INFINITY, 0),
+    ST_KEY_INT_ROW("reduce_lr_on_plateau.cooldown", CB, rl_cooldown, 0, INT_MAX),
+    ST_KEY_FLOAT_ROW("reduce_lr_on_plateau.min_delta", CB, rl_min_delta, 0, INFINITY, 0),
+    ST_KEY_BOOL_ROW("terminate_on_nan", CB, terminate_on_nan),
+    ST_KEY_INT_ROW("attention_dump", CB, attention_dump, 0, INT_MAX),
+    ST_KEY_END,
+};
+#undef CB
+
+/* The switches start at -1, "not given", so st_callbacks_cfg_finish can tell an explicit
+ * false from a switch left out. */
+void st_callbacks_cfg_defaults(st_callbacks_cfg *c) {
+    memset(c, 0, sizeof *c);
+    c->early_stopping = c->reduce_lr = -1;
+    strcpy(c->es_monitor, "val_loss");
+    strcpy(c->sb_monitor, "val_loss");
+    strcpy(c->rl_monitor, "val_loss");
+    c->rl_factor = 0.1f;
+    c->rl_patience = 10;
+    c->rl_min_delta = 1e-4f;
+}
+
+int st_callbacks_cfg_set(st_callbacks_cfg *c, const char *key, const char *val) {
+    int rc = st_keys_set(k_cb_keys, c, key, val);
+    if (rc == ST_OK && !strncmp(key, "early_stopping.", 15)) c->es_given = 1;
+    if (rc == ST_OK && !strncmp(key, "reduce_lr_on_plateau.", 21)) c->rl_given = 1;
+    return rc;
+}
+
+/* A callback's switch key (early_stopping = true) turns it on or off; without the switch,
+ * giving any of its arguments turns it on. */
+void st_callbacks_cfg_finish(st_callbacks_cfg *c) {
+    if (c->early_stopping < 0) c->early_stopping = c->es_given;
+    if (c->reduce_lr < 0) c->reduce_lr = c->rl_given;
+}
+
+const char *st_callbacks_cfg_keys(char *buf, size_t size) {
+    return st_keys_names(k_cb_keys, buf, size);
+}
+
+/* ---- decisions ------------------------------------------------------------------------------- */
 
 int st_monitor_maximize(const char *monitor, int mode) {
     if (mode == ST_MODE_MIN) return 0;

@@ -11,18 +11,23 @@
  * drift in long batches.
  */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "core/parse.h"
 #include "seqtrain/error.h"
 #include "seqtrain/loss.h"
+#include "train/settings.h"
 
 #define ST_PROB_EPS 1e-7f
 
+/* THE loss names, as Keras spells them, in st_loss_kind order: the config, the messages and
+ * checkpoints all take them from here. */
 static const char *const k_names[] = {"binary_crossentropy", "sparse_categorical_crossentropy",
-                                      "categorical_crossentropy", "mse"};
+                                      "categorical_crossentropy", "mse", NULL};
 
 int st_loss_parse(const char *name, st_loss_kind *out) {
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; k_names[i]; i++)
         if (strcmp(name, k_names[i]) == 0) {
             *out = (st_loss_kind)i;
             return 0;
@@ -35,6 +40,37 @@ int st_loss_parse(const char *name, st_loss_kind *out) {
 }
 
 const char *st_loss_name(st_loss_kind k) { return k_names[k]; }
+
+const char *st_loss_names(char *buf, size_t size) {
+    size_t used = 0;
+    buf[0] = 0;
+    for (int i = 0; k_names[i] && used + 1 < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", k_names[i]);
+    return buf;
+}
+
+/* [train] loss: only the Keras names of the table (not the mean_squared_error alias that
+ * st_loss_parse also takes), and loss_set records that the required key was given. */
+static int parse_loss(const char *key, const char *val, void *field) {
+    for (int i = 0; k_names[i]; i++)
+        if (strcmp(val, k_names[i]) == 0) return *(st_loss_kind *)field = (st_loss_kind)i, ST_OK;
+    char known[256];
+    st_error_set("%s = %s: must be one of %s", key, val, st_loss_names(known, sizeof known));
+    return ST_ERR;
+}
+
+static const st_key k_keys[] = {
+    ST_KEY_FUNC_ROW("loss", st_train_cfg, loss, parse_loss),
+    ST_KEY_END,
+};
+
+int st_loss_cfg_set(st_train_cfg *t, const char *key, const char *val) {
+    int rc = st_keys_set(k_keys, t, key, val);
+    if (rc == ST_OK) t->loss_set = 1;
+    return rc;
+}
+
+const char *st_loss_cfg_keys(char *buf, size_t size) { return st_keys_names(k_keys, buf, size); }
 
 void st_loss_probs(st_act act, const float *z, float *p, int B, int K) {
     st_act_forward(act, z, p, (size_t)B, (size_t)K);

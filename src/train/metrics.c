@@ -5,17 +5,20 @@
  * Everything a metric needs is a count (rows right, true/false positives, a histogram of
  * scores), added per rank into a double array and reduced by the caller with one allreduce:
  * the reduced counts, hence the metrics, are the same for any number of ranks. Nothing here
- * communicates or touches files, except st_history_write_csv (rank 0 calls it).
+ * communicates or touches files, except st_history_write_csv (rank 0 calls it; st_atomic).
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "core/parse.h"
+#include "seqtrain/atomic.h"
 #include "seqtrain/error.h"
 #include "seqtrain/metrics.h"
+#include "train/settings.h"
 
 /* ---- parsing ------------------------------------------------------------------------------ */
 
@@ -66,6 +69,28 @@ int st_metrics_parse(const char *list, int top_k, st_metrics *out) {
     }
     return ST_OK;
 }
+
+/* [train] metrics: parsed here once (the loop and evaluate use the parsed list); the k of the
+ * top-k metrics is [train] top_k, applied after the whole section is read. */
+static int parse_metrics(const char *key, const char *val, void *field) {
+    if (st_metrics_parse(val, 5, field) == ST_OK) return ST_OK;
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", st_error_get());
+    st_error_set("%s = %s: %s", key, val, msg);
+    return ST_ERR;
+}
+
+static const st_key k_keys[] = {
+    ST_KEY_FUNC_ROW("metrics", st_train_cfg, metrics, parse_metrics),
+    ST_KEY_INT_ROW("top_k", st_train_cfg, top_k, 1, INT_MAX),
+    ST_KEY_END,
+};
+
+int st_metrics_cfg_set(st_train_cfg *t, const char *key, const char *val) {
+    return st_keys_set(k_keys, t, key, val);
+}
+
+const char *st_metrics_cfg_keys(char *buf, size_t size) { return st_keys_names(k_keys, buf, size); }
 
 /* Some metrics only make sense for some heads (AUC and precision/recall need a binary head,
  * top-k needs more than k classes): refused at start-up with the reason. */
@@ -299,16 +324,13 @@ void st_history_append(st_history *h, const double *row) {
     h->nrows++;
 }
 
-/* Rewrites the whole CSV each epoch (a few hundred bytes per epoch) through PATH.tmp and a
- * rename, so a reader or a killed job never sees a half-written history. */
+/* Rewrites the whole CSV each epoch (a few hundred bytes per epoch) through st_atomic, so a
+ * reader or a killed job never sees a half-written history. */
 int st_history_write_csv(const st_history *h, const char *path) {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        st_error_set("%s: cannot write: %s", tmp, strerror(errno));
-        return ST_ERR;
-    }
+    st_atomic a;
+    if (st_atomic_begin(&a, path) != ST_OK) return ST_ERR;
+    FILE *f = st_atomic_fopen(&a);
+    if (!f) return ST_ERR;
     for (int c = 0; c < h->ncols; c++) fprintf(f, "%s%s", c ? "," : "", h->col[c]);
     fputc('\n', f);
     for (int64_t r = 0; r < h->nrows; r++) {
@@ -323,12 +345,5 @@ int st_history_write_csv(const st_history *h, const char *path) {
         }
         fputc('\n', f);
     }
-    int bad = ferror(f);
-    if (fclose(f) != 0) bad = 1;
-    if (bad || rename(tmp, path) != 0) {
-        st_error_set("%s: cannot write the history: %s", path, strerror(errno));
-        unlink(tmp);
-        return ST_ERR;
-    }
-    return ST_OK;
+    return st_atomic_commit(&a);
 }

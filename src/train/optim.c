@@ -6,10 +6,13 @@
  * Frozen tensors (trainable = false) are skipped entirely, so their state stays zero.
  */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "core/parse.h"
 #include "seqtrain/error.h"
 #include "seqtrain/optim.h"
+#include "train/settings.h"
 
 static const char *const k_names[] = {"sgd", "rmsprop", "adam"};
 
@@ -33,6 +36,87 @@ void st_optim_cfg_defaults(st_optim_cfg *c, st_opt_kind kind) {
     c->beta_2 = 0.999f;
     c->epsilon = 1e-7f;
 }
+
+/* ---- [train] keys of the optimizer ------------------------------------------------------------
+ * Ranges follow Keras's own checks (learning_rate > 0, betas in [0, 1), ...). Each row has, in
+ * k_key_kinds at the same index, the optimizers that have the key: an option of another
+ * optimizer is an error rather than ignored, since silently ignoring "momentum" under adam
+ * hides a real mistake. */
+#define ANY ((1u << ST_OPT_SGD) | (1u << ST_OPT_RMSPROP) | (1u << ST_OPT_ADAM))
+#define SGD (1u << ST_OPT_SGD)
+#define RMS (1u << ST_OPT_RMSPROP)
+#define ADAM (1u << ST_OPT_ADAM)
+
+/* "optimizer" itself is applied first (st_optim_cfg_set_kind); its row is here for the list
+ * of known keys and is skipped by st_optim_cfg_set. */
+static int parse_kind(const char *key, const char *val, void *field);
+static const st_key k_keys[] = {
+    ST_KEY_FUNC_ROW("optimizer", st_optim_cfg, kind, parse_kind),
+    ST_KEY_FLOAT_ROW("learning_rate", st_optim_cfg, learning_rate, 0, INFINITY, ST_OPEN_LO),
+    ST_KEY_FLOAT_ROW("momentum", st_optim_cfg, momentum, 0, 1, 0),
+    ST_KEY_BOOL_ROW("nesterov", st_optim_cfg, nesterov),
+    ST_KEY_FLOAT_ROW("rho", st_optim_cfg, rho, 0, 1, ST_OPEN_HI),
+    ST_KEY_FLOAT_ROW("beta_1", st_optim_cfg, beta_1, 0, 1, ST_OPEN_HI),
+    ST_KEY_FLOAT_ROW("beta_2", st_optim_cfg, beta_2, 0, 1, ST_OPEN_HI),
+    ST_KEY_FLOAT_ROW("epsilon", st_optim_cfg, epsilon, 0, INFINITY, ST_OPEN_LO),
+    ST_KEY_FLOAT_ROW("clipnorm", st_optim_cfg, clipnorm, 0, INFINITY, 0),
+    ST_KEY_FLOAT_ROW("global_clipnorm", st_optim_cfg, global_clipnorm, 0, INFINITY, 0),
+    ST_KEY_FLOAT_ROW("clipvalue", st_optim_cfg, clipvalue, 0, INFINITY, 0),
+    ST_KEY_END,
+};
+static const unsigned k_key_kinds[] = {ANY, ANY, SGD | RMS, SGD, RMS, ADAM, ADAM, ANY, ANY, ANY,
+                                       ANY};
+_Static_assert(sizeof k_keys / sizeof *k_keys == sizeof k_key_kinds / sizeof *k_key_kinds + 1,
+               "one owner mask per optimizer key");
+
+static int parse_kind(const char *key, const char *val, void *field) {
+    int k;
+    for (k = 0; k < 3 && strcmp(val, k_names[k]) != 0; k++) {}
+    if (k == 3) {
+        st_error_set("%s = %s: must be one of sgd, rmsprop, adam", key, val);
+        return ST_ERR;
+    }
+    *(st_opt_kind *)field = (st_opt_kind)k;
+    return ST_OK;
+}
+
+int st_optim_cfg_set_kind(st_optim_cfg *o, const char *val) {
+    st_opt_kind kind;
+    if (parse_kind("optimizer", val, &kind) != ST_OK) return ST_ERR;
+    st_optim_cfg_defaults(o, kind);
+    return ST_OK;
+}
+
+int st_optim_cfg_set(st_optim_cfg *o, const char *key, const char *val) {
+    const st_key *k = st_keys_find(k_keys, key);
+    if (!k) return ST_ENOKEY;
+    if (k == k_keys) return ST_OK; /* optimizer: applied first */
+    unsigned kinds = k_key_kinds[k - k_keys];
+    if (!(kinds & (1u << o->kind))) {
+        char only[64] = "";
+        for (int i = 0, n = 0; i < 3; i++)
+            if (kinds & (1u << i))
+                snprintf(only + strlen(only), sizeof only - strlen(only), "%s%s",
+                         n++ ? " and " : "", k_names[i]);
+        st_error_set("%s = %s: not an option of optimizer %s (only of %s)", key, val,
+                     k_names[o->kind], only);
+        return ST_ERR;
+    }
+    int rc = st_keys_set(k_keys, o, key, val);
+    if (rc == ST_OK && strcmp(key, "learning_rate") == 0) o->lr_set = 1;
+    return rc;
+}
+
+int st_optim_cfg_check(const st_optim_cfg *o, const char **bad_key) {
+    if (o->clipnorm > 0 && o->global_clipnorm > 0) {
+        *bad_key = "global_clipnorm";
+        st_error_set("clipnorm and global_clipnorm cannot both be set (as in Keras)");
+        return ST_ERR;
+    }
+    return ST_OK;
+}
+
+const char *st_optim_cfg_keys(char *buf, size_t size) { return st_keys_names(k_keys, buf, size); }
 
 /* State buffers are created only for what the configuration uses (plain SGD has none), and their
  * names are the ones checkpoints store, so a checkpoint says which optimizer wrote it. */

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "seqtrain/log.h"
-#include "seqtrain/train.h"
+#include "train/progress.h"
 
 #define BAR_WIDTH 30
 

@@ -25,19 +25,20 @@
 #include "seqtrain/dist.h"
 #include "seqtrain/error.h"
 #include "seqtrain/rng.h"
-#include "train/run.h"
+#include "train/step.h"
 
 int st_schedule_init(st_run *R) {
     const st_config *cfg = R->cfg;
+    const st_settings *set = R->set;
     size_t n = R->ntrain;
-    int Bg = cfg->train.batch_size;
+    int Bg = set->train.batch_size;
     size_t steps = (n + (size_t)Bg - 1) / (size_t)Bg;
     R->bstart = st_malloc((steps + 1) * sizeof(size_t));
     R->scratch = st_malloc((n + 1) * sizeof(size_t));
-    if (!cfg->data.bucket_by_length) return ST_OK;
+    if (!set->data.bucket_by_length) return ST_OK;
     if (!R->train.tokens) {
         st_error_set("%s: [data] bucket_by_length needs token data (/%s/x is float features)",
-                     cfg->origin, cfg->data.train_split);
+                     cfg->origin, set->data.train_split);
         return st_dist_any_error(ST_ERR);
     }
     /* My contiguous share of the training rows, read a batch at a time. */
@@ -82,7 +83,7 @@ static int keyed_cmp(const void *x, const void *y) {
 }
 
 void st_schedule_epoch(st_run *R, uint64_t seed, int64_t epoch, int shuffle) {
-    size_t n = R->ntrain, Bg = (size_t)R->cfg->train.batch_size;
+    size_t n = R->ntrain, Bg = (size_t)R->set->train.batch_size;
     size_t steps = (n + Bg - 1) / Bg;
     if (shuffle)
         st_shuffle(R->perm, n, seed, epoch);
@@ -93,7 +94,7 @@ void st_schedule_epoch(st_run *R, uint64_t seed, int64_t epoch, int shuffle) {
         return;
     }
     /* 1-2: sort each pool by length. */
-    size_t pool = Bg * (size_t)R->cfg->data.bucket_batches;
+    size_t pool = Bg * (size_t)R->set->data.bucket_batches;
     keyed *tmp = st_malloc((pool < n ? pool : n) * sizeof(keyed) + sizeof(keyed));
     for (size_t c = 0; c < n; c += pool) {
         size_t m = n - c < pool ? n - c : pool;

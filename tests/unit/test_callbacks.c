@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "seqtrain/config.h"
-#include "seqtrain/train.h"
+#include "train/callbacks.h"
 #include "testutil.h"
 
 static st_callbacks_cfg base_cfg(void) {

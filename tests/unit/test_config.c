@@ -1,12 +1,14 @@
 /*
- * test_config.c - the INI config: sections in file order with their lines, every class of
- * error message (each must name the place and the value), --set overrides, and the canonical
- * text that checkpoints store.
+ * test_config.c - the INI config (src/io/config.c): sections in file order with their lines,
+ * --set overrides, the canonical text that checkpoints store; and the typed settings the
+ * training code resolves from it (src/train/settings.c and each module's key table): values,
+ * defaults, and every class of error message (each must name the place and the value).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "testutil.h"
+#include "train/settings.h"
 
 static const char *k_good =
     "; a comment\n"
@@ -46,7 +48,8 @@ static void expect_error(const char *text, const char *want) {
     st_config c;
     st_error_clear();
     int rc = st_config_load_string(&c, text, "config.ini");
-    if (rc == ST_OK) rc = st_config_resolve(&c);
+    st_settings set;
+    if (rc == ST_OK) rc = st_settings_resolve(&set, &c);
     ck_assert_msg(rc == ST_ERR, "accepted: %s", text);
     ck_assert_msg(strstr(st_error_get(), want), "message '%s' lacks '%s'", st_error_get(), want);
     st_config_free(&c);
@@ -86,56 +89,60 @@ START_TEST(parse_sections_in_order) {
 END_TEST
 
 START_TEST(resolve_values_and_defaults) {
+    st_settings S;
     st_config c;
     load_ok(&c, k_good);
-    ck_assert_msg(st_config_resolve(&c) == ST_OK, "%s", st_error_get());
-    ck_assert_str_eq(c.data.path, "data/imdb.h5");
-    ck_assert_float_eq_tol(c.data.validation_split, 0.2f, 1e-7f);
-    ck_assert_str_eq(c.data.train_split, "train");
-    ck_assert_str_eq(c.data.test_split, "test");
-    ck_assert_int_eq(c.train.epochs, 3);
-    ck_assert_int_eq(c.train.batch_size, 64);
-    ck_assert_int_eq(c.train.optim.kind, ST_OPT_ADAM);
-    ck_assert_float_eq_tol(c.train.optim.learning_rate, 0.002f, 1e-9f);
-    ck_assert_int_eq(c.train.optim.lr_set, 1);
-    ck_assert_float_eq_tol(c.train.optim.beta_2, 0.999f, 1e-9f);
-    ck_assert_str_eq(c.train.loss, "binary_crossentropy");
-    ck_assert_str_eq(c.train.metrics, "accuracy");
-    ck_assert_uint_eq(c.train.seed, 42);
-    ck_assert_int_eq(c.train.shuffle, 1);
-    ck_assert_str_eq(c.ckpt.dir, "");
-    ck_assert_int_eq(c.ckpt.keep, 3);
-    ck_assert_int_eq(c.ckpt.every_steps, 0);
+    ck_assert_msg(st_settings_resolve(&S, &c) == ST_OK, "%s", st_error_get());
+    ck_assert_str_eq(S.data.path, "data/imdb.h5");
+    ck_assert_float_eq_tol(S.data.validation_split, 0.2f, 1e-7f);
+    ck_assert_str_eq(S.data.train_split, "train");
+    ck_assert_str_eq(S.data.test_split, "test");
+    ck_assert_int_eq(S.train.epochs, 3);
+    ck_assert_int_eq(S.train.batch_size, 64);
+    ck_assert_int_eq(S.train.optim.kind, ST_OPT_ADAM);
+    ck_assert_float_eq_tol(S.train.optim.learning_rate, 0.002f, 1e-9f);
+    ck_assert_int_eq(S.train.optim.lr_set, 1);
+    ck_assert_float_eq_tol(S.train.optim.beta_2, 0.999f, 1e-9f);
+    ck_assert_int_eq(S.train.loss, ST_LOSS_BCE);
+    ck_assert_int_eq(S.train.loss_set, 1);
+    ck_assert_int_eq(S.train.metrics.n, 0); /* accuracy is always reported */
+    ck_assert_uint_eq(S.train.seed, 42);
+    ck_assert_int_eq(S.train.shuffle, 1);
+    ck_assert_str_eq(S.ckpt.dir, "");
+    ck_assert_int_eq(S.ckpt.keep, 3);
+    ck_assert_int_eq(S.ckpt.every_steps, 0);
     st_config_free(&c);
 
     /* minimal: Keras defaults (rmsprop, batch 32, 1 epoch) */
     load_ok(&c, "[data]\npath=x.h5\n[train]\nloss=mse\n[dense]\nunits=1\n");
-    ck_assert_msg(st_config_resolve(&c) == ST_OK, "%s", st_error_get());
-    ck_assert_int_eq(c.train.epochs, 1);
-    ck_assert_int_eq(c.train.batch_size, 32);
-    ck_assert_int_eq(c.train.optim.kind, ST_OPT_RMSPROP);
-    ck_assert_int_eq(c.train.optim.lr_set, 0);
-    ck_assert_str_eq(c.train.metrics, "");
+    ck_assert_msg(st_settings_resolve(&S, &c) == ST_OK, "%s", st_error_get());
+    ck_assert_int_eq(S.train.epochs, 1);
+    ck_assert_int_eq(S.train.batch_size, 32);
+    ck_assert_int_eq(S.train.optim.kind, ST_OPT_RMSPROP);
+    ck_assert_int_eq(S.train.optim.lr_set, 0);
+    ck_assert_int_eq(S.train.metrics.n, 0);
+    ck_assert_int_eq(S.train.loss, ST_LOSS_MSE);
     st_config_free(&c);
 }
 END_TEST
 
 START_TEST(optimizer_applies_before_its_options) {
+    st_settings S;
     /* learning_rate and momentum come before optimizer: they must survive its defaults */
     st_config c;
     load_ok(&c, "[data]\npath=x.h5\n[train]\nlearning_rate = 0.5\nmomentum = 0.9\n"
                 "nesterov = true\noptimizer = sgd\nloss = mse\nseed = 18446744073709551615\n"
                 "shuffle = no\n[checkpoint]\ndir = runs/a\nevery_steps = 100\nkeep = 0\n");
-    ck_assert_msg(st_config_resolve(&c) == ST_OK, "%s", st_error_get());
-    ck_assert_int_eq(c.train.optim.kind, ST_OPT_SGD);
-    ck_assert_float_eq_tol(c.train.optim.learning_rate, 0.5f, 1e-9f);
-    ck_assert_float_eq_tol(c.train.optim.momentum, 0.9f, 1e-9f);
-    ck_assert_int_eq(c.train.optim.nesterov, 1);
-    ck_assert_uint_eq(c.train.seed, UINT64_MAX);
-    ck_assert_int_eq(c.train.shuffle, 0);
-    ck_assert_str_eq(c.ckpt.dir, "runs/a");
-    ck_assert_int_eq(c.ckpt.every_steps, 100);
-    ck_assert_int_eq(c.ckpt.keep, 0);
+    ck_assert_msg(st_settings_resolve(&S, &c) == ST_OK, "%s", st_error_get());
+    ck_assert_int_eq(S.train.optim.kind, ST_OPT_SGD);
+    ck_assert_float_eq_tol(S.train.optim.learning_rate, 0.5f, 1e-9f);
+    ck_assert_float_eq_tol(S.train.optim.momentum, 0.9f, 1e-9f);
+    ck_assert_int_eq(S.train.optim.nesterov, 1);
+    ck_assert_uint_eq(S.train.seed, UINT64_MAX);
+    ck_assert_int_eq(S.train.shuffle, 0);
+    ck_assert_str_eq(S.ckpt.dir, "runs/a");
+    ck_assert_int_eq(S.ckpt.every_steps, 100);
+    ck_assert_int_eq(S.ckpt.keep, 0);
     st_config_free(&c);
 }
 END_TEST
@@ -209,6 +216,7 @@ START_TEST(load_file_and_missing_file) {
 END_TEST
 
 START_TEST(set_overrides) {
+    st_settings S;
     st_config c;
     load_ok(&c, k_good);
     /* layer name: the second lstm */
@@ -225,9 +233,9 @@ START_TEST(set_overrides) {
     ck_assert(st_config_set(&c, "train.epochs=5") == ST_OK);
     ck_assert(st_config_set(&c, "checkpoint.dir=runs/x") == ST_OK);
     ck_assert_int_eq(c.nsec, 8);
-    ck_assert_msg(st_config_resolve(&c) == ST_OK, "%s", st_error_get());
-    ck_assert_int_eq(c.train.epochs, 5);
-    ck_assert_str_eq(c.ckpt.dir, "runs/x");
+    ck_assert_msg(st_settings_resolve(&S, &c) == ST_OK, "%s", st_error_get());
+    ck_assert_int_eq(S.train.epochs, 5);
+    ck_assert_str_eq(S.ckpt.dir, "runs/x");
 
     /* errors name the --set */
     ck_assert(st_config_set(&c, "lstm_3.units=1") == ST_ERR);
@@ -236,7 +244,7 @@ START_TEST(set_overrides) {
     ck_assert(st_config_set(&c, "epochs=5") == ST_ERR);
     ck_assert(st_config_set(&c, "train.epochs") == ST_ERR);
     ck_assert(st_config_set(&c, "train.batch_size=0") == ST_OK);
-    ck_assert(st_config_resolve(&c) == ST_ERR);
+    ck_assert(st_settings_resolve(&S, &c) == ST_ERR);
     ck_assert_str_eq(st_error_get(),
                      "--set train.batch_size: [train] batch_size = 0: must be an integer >= 1");
     st_config_free(&c);
@@ -252,6 +260,7 @@ START_TEST(set_overrides) {
 END_TEST
 
 START_TEST(text_round_trip) {
+    st_settings S;
     st_config a, b;
     load_ok(&a, k_good);
     ck_assert(st_config_set(&a, "lstm_2.units=64") == ST_OK);
@@ -270,8 +279,8 @@ START_TEST(text_round_trip) {
     char *t2 = st_config_text(&b);
     ck_assert_str_eq(t1, t2);
     ck_assert(strstr(t1, "[lstm]\nunits = 64\n"));
-    ck_assert_msg(st_config_resolve(&b) == ST_OK, "%s", st_error_get());
-    ck_assert_str_eq(b.ckpt.dir, "runs/x");
+    ck_assert_msg(st_settings_resolve(&S, &b) == ST_OK, "%s", st_error_get());
+    ck_assert_str_eq(S.ckpt.dir, "runs/x");
     st_free(t1);
     st_free(t2);
     st_config_free(&a);

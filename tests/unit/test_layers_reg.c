@@ -15,7 +15,7 @@
 
 #include "layers/layer_impl.h"
 #include "testutil.h"
-#include "train/run.h"
+#include "train/step.h"
 
 #define GC_EPS 3e-3f
 #define GC_RTOL 2e-2
@@ -320,7 +320,7 @@ END_TEST
 static int build_model(st_model *m, st_config *c, const char *text, st_shape in, int maxB) {
     memset(c, 0, sizeof *c);
     ck_assert_int_eq(st_config_load_string(c, text, "t.ini"), ST_OK);
-    ck_assert_msg(st_config_resolve(c) == ST_OK, "%s", st_error_get());
+    ck_assert_msg(st_train_config_check(c) == ST_OK, "%s", st_error_get());
     return st_model_build(m, c, in, maxB);
 }
 

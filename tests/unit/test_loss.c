@@ -1,6 +1,7 @@
 /*
- * test_loss.c - losses: known values, stability on huge logits, finite-difference gradients of
- * every loss under every head activation, and the accuracy count.
+ * test_loss.c - losses: known values, stability on huge logits, the exact gradients of the
+ * fused pairs (softmax - onehot, sigmoid - y, 2 (z - y)), finite-difference gradients of every
+ * loss under every head activation, and the accuracy count.
  */
 #include <math.h>
 
@@ -36,12 +37,67 @@ START_TEST(huge_logits_are_finite) {
     double l = st_loss_compute(ST_LOSS_SPARSE_CCE, ST_ACT_SOFTMAX, z, y, 1, 3, 1, dz, NULL);
     ck_assert(isfinite(l));
     ck_assert_double_eq_tol(l, 2000.0, 1e-6);
-    for (int k = 0; k < 3; k++) ck_assert(isfinite(dz[k]));
+    /* dz = softmax(z) - onehot(y), exactly: softmax is (1, 0, 0) to float precision */
+    ck_assert_float_eq_tol(dz[0], 1.0f, 1e-6f);
+    ck_assert_float_eq_tol(dz[1], -1.0f, 1e-6f);
+    ck_assert_float_eq_tol(dz[2], 0.0f, 1e-6f);
     float zb[1] = {-500};
     int32_t yb[1] = {1};
     l = st_loss_compute(ST_LOSS_BCE, ST_ACT_SIGMOID, zb, yb, 1, 1, 1, dz, NULL);
     ck_assert_double_eq_tol(l, 500.0, 1e-6);
     ck_assert_float_eq_tol(dz[0], -1.0f, 1e-6f);
+}
+END_TEST
+
+/* The fused pairs' gradients are known in closed form: softmax + cross-entropy gives
+ * dz = scale * (softmax(z) - onehot(y)), sigmoid + BCE gives dz = scale * (sigmoid(z) - y) / K,
+ * linear + mse gives dz = scale * 2 (z - y) / K. scale = 1/B is what the step passes to turn
+ * the sum into the batch mean. */
+START_TEST(exact_gradients) {
+    enum { B = 2, K = 3 };
+    const float z[B * K] = {1.0f, 2.0f, 0.5f, -1.0f, 0.0f, 3.0f};
+    const int32_t y[B] = {1, 0};
+    float dz[B * K];
+    st_loss_compute(ST_LOSS_SPARSE_CCE, ST_ACT_SOFTMAX, z, y, B, K, 1.0f / B, dz, NULL);
+    for (int b = 0; b < B; b++) {
+        double se = 0;
+        for (int k = 0; k < K; k++) se += exp(z[b * K + k]);
+        for (int k = 0; k < K; k++) {
+            double want = (exp(z[b * K + k]) / se - (k == y[b])) / B;
+            ck_assert_float_eq_tol(dz[b * K + k], (float)want, 1e-7f);
+        }
+    }
+    /* categorical_crossentropy on a softmax head: the same gradient */
+    float dc[B * K];
+    st_loss_compute(ST_LOSS_CCE, ST_ACT_SOFTMAX, z, y, B, K, 1.0f / B, dc, NULL);
+    for (int i = 0; i < B * K; i++) ck_assert_float_eq_tol(dc[i], dz[i], 1e-7f);
+
+    /* sigmoid + BCE, one unit: sigmoid(z) - y over the batch size */
+    const float zb[3] = {0.0f, 2.0f, -1.5f};
+    const int32_t yb[3] = {1, 0, 1};
+    float db[3];
+    st_loss_compute(ST_LOSS_BCE, ST_ACT_SIGMOID, zb, yb, 3, 1, 1.0f / 3, db, NULL);
+    for (int b = 0; b < 3; b++) {
+        double want = (1.0 / (1.0 + exp(-zb[b])) - yb[b]) / 3;
+        ck_assert_float_eq_tol(db[b], (float)want, 1e-7f);
+    }
+    ck_assert_float_eq_tol(db[0], -1.0f / 6, 1e-7f); /* sigmoid(0) = 1/2 */
+
+    /* sigmoid + BCE, K units against one-hot: mean over the units */
+    const float zk[2] = {0.0f, 0.0f};
+    const int32_t yk[1] = {1};
+    float dk[2];
+    st_loss_compute(ST_LOSS_BCE, ST_ACT_SIGMOID, zk, yk, 1, 2, 1.0f, dk, NULL);
+    ck_assert_float_eq_tol(dk[0], 0.25f, 1e-7f);  /* (1/2 - 0) / 2 */
+    ck_assert_float_eq_tol(dk[1], -0.25f, 1e-7f); /* (1/2 - 1) / 2 */
+
+    /* linear + mse, one unit: 2 (z - y) */
+    const float zm[2] = {0.5f, 3.0f};
+    const int32_t ym[2] = {1, 2};
+    float dm[2];
+    st_loss_compute(ST_LOSS_MSE, ST_ACT_LINEAR, zm, ym, 2, 1, 0.5f, dm, NULL);
+    ck_assert_float_eq_tol(dm[0], -0.5f, 1e-7f); /* 0.5 * 2 * (0.5 - 1) */
+    ck_assert_float_eq_tol(dm[1], 1.0f, 1e-7f);  /* 0.5 * 2 * (3 - 2) */
 }
 END_TEST
 
@@ -119,6 +175,7 @@ int main(void) {
     tcase_add_test(tc, names);
     suite_add_tcase(s, tc);
     TCase *tg = tcase_create("gradients");
+    tcase_add_test(tg, exact_gradients);
     tcase_add_test(tg, gradients_every_pairing);
     suite_add_tcase(s, tg);
     return st_test_run(s);

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "testutil.h"
-#include "train/run.h"
+#include "train/step.h"
 
 static const char *k_meta =
     "[data]\npath = none.h5\n[train]\nloss = binary_crossentropy\nbatch_size = 4\n";
@@ -17,7 +17,7 @@ static int build(st_model *m, st_config *c, const char *layers, st_shape in, int
     snprintf(text, sizeof text, "%s%s", k_meta, layers);
     memset(c, 0, sizeof *c);
     ck_assert_int_eq(st_config_load_string(c, text, "t.ini"), ST_OK);
-    ck_assert_msg(st_config_resolve(c) == ST_OK, "%s", st_error_get());
+    ck_assert_msg(st_train_config_check(c) == ST_OK, "%s", st_error_get());
     return st_model_build(m, c, in, maxB);
 }
 

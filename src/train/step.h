@@ -1,23 +1,26 @@
 /*
- * run.h - internals shared by the training loop (fit.c) and the benchmark (bench.c): the state
- * of one run and the data-parallel training step. Not a public API.
+ * step.h - internals shared by the training loop (fit.c), the benchmark (bench.c) and the
+ * schedule (schedule.c): the state of one run and the data-parallel training step (step.c).
+ * Not a public API: nothing outside src/train/ (and its unit tests) includes it.
  */
-#ifndef ST_TRAIN_RUN_H
-#define ST_TRAIN_RUN_H
+#ifndef ST_TRAIN_STEP_H
+#define ST_TRAIN_STEP_H
 
 #include "seqtrain/config.h"
 #include "seqtrain/data.h"
 #include "seqtrain/loss.h"
 #include "seqtrain/model.h"
 #include "seqtrain/optim.h"
+#include "train/settings.h"
 
 /* Indices into the gradient buffer's tail (model.h, ST_MODEL_GRAD_TAIL): one allreduce per
  * step carries the gradients and these. */
-enum { TAIL_LOSS = 0, TAIL_CORRECT, TAIL_COUNT, TAIL_ERROR, TAIL_N };
+enum { ST_TAIL_LOSS = 0, ST_TAIL_CORRECT, ST_TAIL_COUNT, ST_TAIL_ERROR, ST_TAIL_N };
 
 /* Everything one run needs, built once. */
 typedef struct st_run {
-    st_config *cfg;
+    st_config *cfg;          /* the sections (the model's layers; the text checkpoints store) */
+    const st_settings *set;  /* the typed settings resolved from cfg */
     st_dataset ds;
     st_split train, valid; /* valid.n == 0: no validation */
     size_t ntrain;         /* rows of `train` used for training (before validation_split) */
@@ -60,26 +63,31 @@ int st_schedule_init(st_run *R);
 void st_schedule_epoch(st_run *R, uint64_t seed, int64_t epoch, int shuffle);
 void st_schedule_trim(const st_run *R, int64_t step, st_batch *b);
 
-/* Builds model, loss, optimizer and step buffers for inputs of `shape` (R->rank/size/cfg set).
+/* Opens the dataset and its training / validation splits as [data] says, then st_run_setup,
+ * the batch and the schedule. Collective: errors are agreed. Close with st_run_close, also
+ * after a failure. */
+int st_run_open(st_run *R, st_config *cfg, const st_settings *set);
+/* Builds model, loss, optimizer and step buffers for inputs of `shape` (R->rank/size set).
  * Collective: errors are agreed. */
 /* y_steps: 0 = labels y (N), T = per-step labels y (N, T) (the head must then output a
  * sequence), -1 = generated labels that follow the head (benchmark). */
-int st_run_setup(st_run *R, st_config *cfg, st_shape shape, int num_classes, int y_steps);
+int st_run_setup(st_run *R, st_config *cfg, const st_settings *set, st_shape shape,
+                 int num_classes, int y_steps);
 void st_run_close(st_run *R);
 int st_run_check_head(const st_model *m, st_loss_kind loss, int num_classes, int y_steps,
                       const char *origin);
 /* One data-parallel step on the n rows in R->batch (part of a global batch of bg rows):
  * forward, backward, ONE allreduce of gradients + tail, optimizer update. Many-to-one: the
  * loss gradient is scaled by 1/bg in advance (exact). Many-to-many (m->seq_out): the global
- * number of real steps is known only after the allreduce (TAIL_COUNT), so the gradients are
- * scaled by its inverse after it, before the update. tail[TAIL_COUNT] counts rows, or real
+ * number of real steps is known only after the allreduce (ST_TAIL_COUNT), so the gradients are
+ * scaled by its inverse after it, before the update. tail[ST_TAIL_COUNT] counts rows, or real
  * steps for a sequence head. read_rc is this
  * rank's outcome of loading its rows; any rank's failure makes every rank return ST_ERR (the
  * first failing rank prints). tail_out gets the reduced tail. pt != NULL: phases are timed.
  * A non-finite reduced loss skips the update (every rank sees it), so the weights stay the
  * last good ones; the caller decides what to do. R->macc != NULL: this rank's rows are added
  * to the metric counts. Collective. */
-int st_run_step(st_run *R, int n, int bg, int read_rc, float tail_out[TAIL_N],
+int st_run_step(st_run *R, int n, int bg, int read_rc, float tail_out[ST_TAIL_N],
                 st_phase_times *pt);
 
 #endif

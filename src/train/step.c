@@ -1,0 +1,253 @@
+/*
+ * step.c - one run's set-up (data, model, loss, optimizer, step buffers) and the
+ * data-parallel training step that fit.c and bench.c both run.
+ *
+ * Data parallelism, step by step (identical on every rank):
+ *   1. the epoch's permutation is a pure function of (seed, epoch) (schedule.c), so every
+ *      rank knows every batch without communication, for any number of ranks;
+ *   2. the GLOBAL batch (batch_size rows, fewer at the epoch's end) is split into balanced
+ *      shards; each rank reads only its rows from the file (a rank may get none);
+ *   3. forward and backward on the shard; the loss gradient is scaled by 1/global_rows so the
+ *      summed gradients are the mean over the global batch (a sequence head, many-to-many:
+ *      the mean over the REAL steps of the global batch, whose count arrives with the
+ *      allreduce, so that scaling is applied after it). Layers with collectives inside
+ *      (batch_norm) run on every rank, also on one without rows; dropout masks are keyed by
+ *      (seed, epoch, global sample id), so neither depends on the number of ranks;
+ *   4. ONE allreduce over the gradient buffer, whose tail (ST_TAIL_*, step.h) also carries the
+ *      loss sum, correct count, row count and an error flag (a bad row on one rank stops every
+ *      rank, no hang);
+ *   5. the same optimizer update everywhere.
+ *
+ * Not here: the epoch loop, logs and checkpoints (fit.c), the math of layers (src/layers),
+ * file formats (src/io), MPI (src/dist).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "seqtrain/dist.h"
+#include "seqtrain/error.h"
+#include "seqtrain/log.h"
+#include "seqtrain/loss.h"
+#include "seqtrain/metrics.h"
+#include "seqtrain/model.h"
+#include "seqtrain/trace.h"
+#include "train/step.h"
+
+/* Checks that the head fits the loss and the labels; one clear line otherwise. Without this a
+ * mismatch shows up only as a class id indexing past the head's outputs, deep in the loss. */
+int st_run_check_head(const st_model *m, st_loss_kind loss, int num_classes, int y_steps,
+                      const char *origin) {
+    int K = m->num_outputs;
+    /* Many-to-many needs labels per step and a head that keeps the time axis, and only then. */
+    if (y_steps >= 0 && m->seq_out && y_steps == 0) {
+        st_error_set("%s: the last layer (%s) outputs a sequence, but the labels y are one per "
+                     "row: set return_sequences = false on the last recurrent layer, or give "
+                     "y (N, T) labels per step", origin, m->layers[m->nlayers - 1].name);
+        return ST_ERR;
+    }
+    if (y_steps > 0 && !m->seq_out) {
+        st_error_set("%s: the labels y are per step (N, %d), but the last layer (%s) outputs "
+                     "one vector per row: set return_sequences = true on the last recurrent "
+                     "layer (a dense after it then applies to every step)", origin, y_steps,
+                     m->layers[m->nlayers - 1].name);
+        return ST_ERR;
+    }
+    if (num_classes < 0) return ST_OK; /* generated data: the classes follow the head */
+    switch (loss) {
+    case ST_LOSS_BCE:
+        if (K == 1 && num_classes > 2) {
+            st_error_set("%s: %s with one output unit needs 2 classes, the dataset has "
+                         "num_classes = %d (use %d units with softmax and %s)", origin,
+                         st_loss_name(ST_LOSS_BCE), num_classes, num_classes,
+                         st_loss_name(ST_LOSS_SPARSE_CCE));
+            return ST_ERR;
+        }
+        if (K > 1 && K != num_classes) {
+            st_error_set("%s: the last layer has %d units but the dataset has num_classes = %d",
+                         origin, K, num_classes);
+            return ST_ERR;
+        }
+        break;
+    case ST_LOSS_SPARSE_CCE:
+    case ST_LOSS_CCE:
+        if (K != num_classes) {
+            st_error_set("%s: %s needs as many output units as classes: the last layer has %d, "
+                         "the dataset has num_classes = %d", origin, st_loss_name(loss), K,
+                         num_classes);
+            return ST_ERR;
+        }
+        break;
+    case ST_LOSS_MSE:
+        if (K > 1 && K != num_classes) {
+            st_error_set("%s: %s against one-hot labels needs %d output units, not %d", origin,
+                         st_loss_name(ST_LOSS_MSE), num_classes, K);
+            return ST_ERR;
+        }
+        break;
+    }
+    return ST_OK;
+}
+
+/* Opens data, builds the model and optimizer, all ranks; errors agreed collectively. */
+int st_run_open(st_run *R, st_config *cfg, const st_settings *set) {
+    memset(R, 0, sizeof *R);
+    R->cfg = cfg;
+    R->set = set;
+    R->rank = st_dist_rank();
+    R->size = st_dist_size();
+    R->ds.file = -1;
+    R->train.x = R->train.y = R->valid.x = R->valid.y = -1;
+    if (!set->data.path[0]) {
+        st_error_set("%s: [data] path is required for training (seq_len and features only "
+                     "describe generated data for --benchmark)", cfg->origin);
+        return st_dist_any_error(ST_ERR);
+    }
+    int rc = st_dataset_open(&R->ds, set->data.path);
+    if (rc == ST_OK) rc = st_split_open(&R->ds, set->data.train_split, &R->train);
+    if (rc == ST_OK) {
+        R->ntrain = R->train.n;
+        if (set->data.validation_split > 0) {
+            /* Keras: split_at = floor(N * (1 - validation_split)); the tail validates. */
+            size_t at = (size_t)floor((double)R->train.n * (1.0 - set->data.validation_split));
+            R->ntrain = at;
+            R->val_lo = at;
+            R->nval = R->train.n - at;
+            R->has_valid = R->nval > 0;
+        } else if (st_dataset_has_split(&R->ds, "valid")) {
+            rc = st_split_open(&R->ds, "valid", &R->valid);
+            R->val_lo = 0;
+            R->nval = R->valid.n;
+            R->has_valid = rc == ST_OK && R->nval > 0;
+            if (rc == ST_OK && (R->valid.T != R->train.T || R->valid.F != R->train.F ||
+                                R->valid.tokens != R->train.tokens)) {
+                st_error_set("%s: /valid/x rows are (%d, %d) but /%s/x rows are (%d, %d)",
+                             set->data.path, R->valid.T, R->valid.F, set->data.train_split,
+                             R->train.T, R->train.F);
+                rc = ST_ERR;
+            }
+        }
+        if (rc == ST_OK && R->ntrain == 0) {
+            st_error_set("%s: /%s has no training rows left (N = %zu, validation_split = %g)",
+                         set->data.path, set->data.train_split, R->train.n,
+                         set->data.validation_split);
+            rc = ST_ERR;
+        }
+    }
+    if (st_dist_any_error(rc) != ST_OK) return ST_ERR;
+
+    rc = st_run_setup(R, cfg, set, st_split_shape(&R->train), R->ds.num_classes, R->train.yT);
+    if (rc == ST_OK) st_batch_init(&R->batch, &R->train, R->model.maxB);
+    R->perm = st_malloc((R->ntrain ? R->ntrain : 1) * sizeof(size_t));
+    if (rc == ST_OK) rc = st_schedule_init(R);
+    return rc;
+}
+
+/* Model, loss, optimizer and step buffers for inputs of `shape`; errors agreed. */
+int st_run_setup(st_run *R, st_config *cfg, const st_settings *set, st_shape shape,
+                 int num_classes, int y_steps) {
+    R->set = set;
+    /* The largest shard of a global batch: every buffer is sized for it once, here. */
+    int Bg = set->train.batch_size;
+    int maxB = (Bg + R->size - 1) / R->size;
+    int rc = st_model_build(&R->model, cfg, shape, maxB);
+    R->loss = set->train.loss;
+    if (rc == ST_OK)
+        rc = st_run_check_head(&R->model, R->loss, num_classes, y_steps, cfg->origin);
+    if (st_dist_any_error(rc) != ST_OK) return ST_ERR;
+
+    st_optim_init(&R->opt, &set->train.optim, R->model.nparams);
+    R->dz = st_malloc((size_t)maxB * (size_t)(R->model.seq_out ? R->model.maxT : 1) *
+                      R->model.num_outputs * sizeof(float));
+    R->rows = st_malloc((size_t)maxB * sizeof(size_t));
+    return ST_OK;
+}
+
+void st_run_close(st_run *R) {
+    st_free(R->dz);
+    st_free(R->perm);
+    st_free(R->bstart);
+    st_free(R->span);
+    st_free(R->scratch);
+    st_free(R->rows);
+    st_batch_free(&R->batch);
+    st_optim_free(&R->opt);
+    st_model_free(&R->model);
+    if (R->valid.x >= 0) st_split_close(&R->valid);
+    if (R->train.x >= 0) st_split_close(&R->train);
+    if (R->ds.file >= 0) st_dataset_close(&R->ds);
+}
+
+/* Wall clock only when phases are timed: a normal step makes no clock calls at all. */
+static double now_if(const st_phase_times *pt) { return pt ? st_time() : 0; }
+
+int st_run_step(st_run *R, int n, int bg, int read_rc, float tail_out[ST_TAIL_N],
+                st_phase_times *pt) {
+    st_model *m = &R->model;
+    double t0 = now_if(pt);
+    /* A rank with no rows this step (tiny last batch) still contributes zeros to the
+     * allreduce: the collective count never depends on the data. */
+    st_model_zero_grad(m);
+    float *tail = m->grads + m->nparams;
+    memset(tail, 0, ST_TAIL_N * sizeof(float));
+    const int rows = read_rc == ST_OK && n > 0;
+    if (rows || m->collective) {
+        /* A model with collectives inside (batch_norm's global statistics) runs forward and
+         * backward on every rank, with 0 rows where there are none or the read failed, so the
+         * collectives match; the error flag below still stops every rank after the step. */
+        if (!rows) R->batch.B = 0;
+        const float *z = st_model_forward(m, &R->batch, 1);
+        double correct = 0, count = rows ? n : 0, l = 0;
+        if (rows && m->seq_out) {
+            /* Per real step. The global number of real steps is known only after the
+             * allreduce (it travels in the tail), so the gradient is scaled there. */
+            count = 0;
+            l = st_loss_compute_seq(R->loss, m->head_act, z, R->batch.y, m->out_mask, n,
+                                    R->batch.T, m->num_outputs, 1.0f, R->dz, &correct, &count);
+        } else if (rows) {
+            /* Scaling by the GLOBAL row count makes the summed gradients the global mean. */
+            l = st_loss_compute(R->loss, m->head_act, z, R->batch.y, n, m->num_outputs,
+                                1.0f / (float)bg, R->dz, &correct);
+        }
+        if (rows && R->macc)
+            st_metrics_update(R->macc, m->head_act, z, R->batch.y,
+                              m->seq_out ? m->out_mask : NULL, n, m->seq_out ? R->batch.T : 1,
+                              m->num_outputs, R->top_k);
+        st_model_backward(m, &R->batch, R->dz);
+        tail[ST_TAIL_LOSS] = (float)l;
+        tail[ST_TAIL_CORRECT] = (float)correct;
+        tail[ST_TAIL_COUNT] = (float)count;
+    }
+    tail[ST_TAIL_ERROR] = read_rc != ST_OK;
+    double t1 = now_if(pt), tr = st_trace_on() ? st_time() : 0;
+    if (pt && pt->split_wait) {
+        st_dist_barrier();
+        pt->wait += st_time() - t1; /* allreduce below still counts from t1: wait + transfer */
+        if (tr > 0) st_trace_add("wait", "wait", tr, st_time());
+    }
+    st_dist_allreduce_sum(m->grads, m->nparams + ST_TAIL_N);
+    double t2 = now_if(pt);
+    if (tr > 0) st_trace_add("allreduce", "allreduce", tr, st_time());
+    memcpy(tail_out, tail, ST_TAIL_N * sizeof(float));
+    /* The error flag arrived with the gradients: every rank knows at once that some rank
+     * failed, skips the update and joins the agreement that prints the message. */
+    if (tail[ST_TAIL_ERROR] > 0) return st_dist_any_error(read_rc);
+    /* A diverged step is not applied: every rank sees the same reduced loss and keeps the
+     * last good weights (terminate_on_nan stops there; otherwise training fails). */
+    if (!isfinite(tail[ST_TAIL_LOSS])) return ST_OK;
+    if (m->seq_out && tail[ST_TAIL_COUNT] > 0) {
+        /* The mean over the real steps of ALL ranks (identical on every rank). */
+        const float inv = 1.0f / tail[ST_TAIL_COUNT];
+        for (size_t i = 0; i < m->nparams; i++) m->grads[i] *= inv;
+    }
+    double to = st_trace_on() ? st_time() : 0;
+    st_optim_step(&R->opt, m->params, m->grads, m->ranges, m->ntensors, m->trainable);
+    if (to > 0) st_trace_add("optimizer", "optimizer", to, st_time());
+    if (pt) {
+        double t3 = st_time();
+        pt->fwd_bwd += t1 - t0;
+        pt->allreduce += t2 - t1;
+        pt->optim += t3 - t2;
+    }
+    return ST_OK;
+}
