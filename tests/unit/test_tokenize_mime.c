@@ -71,6 +71,7 @@ START_TEST(test_rfc2047) {
                    "Hello caf\xE9 au lait\nx\n");
     /* Encoding letters are case-insensitive. */
     ck_assert_mail("Subject: =?UTF-8?b?SGk=?=\n\n", "Hi\n");
+    ck_assert_mail("Subject: =?utf-8?B?QUJD?=\n\n", "ABC\n");
     /* Unknown encoding, or no closing "?=" (truncated): kept literally. */
     ck_assert_mail("Subject: =?utf-8?X?abc?=\n\n", "=?utf-8?X?abc?=\n");
     ck_assert_mail("Subject: =?utf-8?B?SGk\n\n", "=?utf-8?B?SGk\n");
@@ -105,6 +106,8 @@ START_TEST(test_base64) {
                    "Hi\n-- \nfooter text\n\n");
     /* Truncated: "SGVsbG" is 36 bits, 4 whole bytes; the 4 left-over bits are dropped. */
     ck_assert_mail("Content-Transfer-Encoding: base64\n\nSGVsbG", "Hell\n\n");
+    /* Whole groups without padding: the last byte completes exactly at the end. */
+    ck_assert_mail("Content-Transfer-Encoding: base64\n\nQUJD\nREVG\n", "ABCDEF\n\n");
     /* Padding ends one run and a new one may follow on the same line. */
     ck_assert_mail("Content-Transfer-Encoding: base64\n\nSGk=SGk=\n", "HiHi\n\n");
     /* A non-base64 first line: nothing decoded, the whole body kept as text. */
