@@ -142,7 +142,8 @@ void st_tok_read_csv(const opts *o, const char *path, int split, csv_layout *L, 
                      doclist *docs, buf *corpus, size_t *bytes) {
     buf file = {0}, fb = {0}, tmp = {0};
     size_t *fo = NULL, focap = 0;
-    if (st_tok_read_file(path, &file) != 0) st_tok_die("cannot read '%s': %s", path, strerror(errno));
+    if (st_tok_read_file(path, &file) != 0)
+        st_tok_die("cannot read '%s': %s", path, strerror(errno));
     *bytes += file.n;
     st_tok_refuse_binary(path, file.p, file.n, "CSV text");
     size_t pos = 0, nrec = 0;

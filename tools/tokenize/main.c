@@ -1,6 +1,6 @@
 /*
- * main.c (seqtrain-tokenize) - turns a text corpus into a seqtrain token dataset (data.h schema), with the
- * semantics of Keras' Tokenizer + pad_sequences.
+ * main.c (seqtrain-tokenize) - turns a text corpus into a seqtrain token dataset (data.h
+ * schema), with the semantics of Keras' Tokenizer + pad_sequences.
  *
  * Inputs (one kind per run):
  *   --class NAME=DIRS   one directory (or several) per class, one document per file; with --mail
@@ -231,7 +231,8 @@ static int run_docs(opts *o, const vocab_in *vin, double t0) {
                 st_tok_die("class '%s': no files in %s%s%s", c->name, c->dirs[0], c->ndirs > 1 ? ",..." : "",
                     o->suffix ? " with that --suffix" : "");
             before = docs.n;
-            for (int j = 0; j < c->ntdirs; j++) st_tok_list_dir(o, c->tdirs[j], cls_id[k], 2, &docs);
+            for (int j = 0; j < c->ntdirs; j++)
+                st_tok_list_dir(o, c->tdirs[j], cls_id[k], 2, &docs);
             if (c->ntdirs && docs.n == before)
                 st_tok_die("class '%s': no test files in %s%s%s", c->name, c->tdirs[0],
                     c->ntdirs > 1 ? ",..." : "", o->suffix ? " with that --suffix" : "");
@@ -463,7 +464,8 @@ int main(int argc, char **argv) {
         buf file = {0}, text = {0};
         for (int i = optind; i < argc; i++) {
             size_t n;
-            if (st_tok_read_file(argv[i], &file) != 0) st_tok_die("cannot read '%s': %s", argv[i], strerror(errno));
+            if (st_tok_read_file(argv[i], &file) != 0)
+                st_tok_die("cannot read '%s': %s", argv[i], strerror(errno));
             const char *p = st_tok_doc_text(&o, &file, &text, &n);
             fwrite(p, 1, n, stdout);
             if (argc - optind > 1) fputc(0, stdout);

@@ -120,7 +120,8 @@ static int find_class(const opts *o, const char *name) {
 static void add_class(opts *o, const char *arg, int test) {
     const char *flag = test ? "--test-class" : "--class";
     const char *eq = strchr(arg, '=');
-    if (!eq || eq == arg || !eq[1]) st_tok_usage_error("%s %s: expected NAME=DIR[,DIR...]", flag, arg);
+    if (!eq || eq == arg || !eq[1])
+        st_tok_usage_error("%s %s: expected NAME=DIR[,DIR...]", flag, arg);
     char *name = st_tok_xrealloc(NULL, (size_t)(eq - arg) + 1);
     memcpy(name, arg, (size_t)(eq - arg));
     name[eq - arg] = 0;
