@@ -21,6 +21,7 @@
 #include "tokenize/docs.h"
 #include "tokenize/mime.h"
 
+/* Grows by doubling from 4096: corpora run to hundreds of thousands of documents. */
 doc *st_tok_doc_add(doclist *l) {
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 4096;
@@ -32,6 +33,7 @@ doc *st_tok_doc_add(doclist *l) {
     return d;
 }
 
+/* Byte order of file names (strcmp, not the locale): the same listing on every machine. */
 static int cmp_str(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -77,6 +79,8 @@ void st_tok_list_dir(const opts *o, const char *dir, int cls, int split, doclist
     free(names);
 }
 
+/* Fisher-Yates from the end; st_rng is counter-based, so (seed, stream) fixes the order
+ * independently of anything else drawn in the run. */
 void st_tok_shuffle(size_t *a, size_t n, uint64_t seed, uint64_t stream) {
     st_rng r = st_rng_make(seed, stream);
     for (size_t i = n; i > 1; i--) {

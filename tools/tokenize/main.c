@@ -78,6 +78,7 @@
 #include "tokenize/utf8.h"
 #include "tokenize/vocab.h"
 
+/* Ascending document lengths, for the percentiles of the summary. */
 static int cmp_u32(const void *a, const void *b) {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
     return x < y ? -1 : (x > y);
@@ -186,6 +187,7 @@ static int run_text(opts *o, const vocab_in *vin, double t0) {
     return 0;
 }
 
+/* Ascending document indices: --no-shuffle keeps each split in input order. */
 static int cmp_size(const void *a, const void *b) {
     size_t x = *(const size_t *)a, y = *(const size_t *)b;
     return x < y ? -1 : (x > y);
@@ -456,6 +458,8 @@ static int run_docs(opts *o, const vocab_in *vin, double t0) {
     return 0;
 }
 
+/* --show-text, or --vocab-from then one of the two pipelines; the options and the loaded
+ * vocabulary are freed here, whatever the pipeline. */
 int main(int argc, char **argv) {
     opts o;
     st_tok_parse_args(&o, argc, argv);

@@ -33,6 +33,7 @@ static int has_prefix_ci(const char *p, const char *end, const char *pre) {
     return 1;
 }
 
+/* The value of a hex digit, -1 for anything else (a malformed escape stays literal). */
 static int hexval(int c) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -40,6 +41,8 @@ static int hexval(int c) {
     return -1;
 }
 
+/* The value of a base64 character, -1 outside the alphabet (skipped, or the end of a
+ * base64 body: see decode_base64_body). */
 static int b64val(int c) {
     if (c >= 'A' && c <= 'Z') return c - 'A';
     if (c >= 'a' && c <= 'z') return c - 'a' + 26;
@@ -235,6 +238,8 @@ static void trim(const char **p, const char **e) {
     while (*e > *p && ((*e)[-1] == ' ' || (*e)[-1] == '\t' || (*e)[-1] == '\n')) (*e)--;
 }
 
+/* Content-Type: the lowercased type and the boundary parameter (quoted or not, any case);
+ * other parameters (charset, name) are ignored. Over-long values are cut to the fields' size. */
 static void parse_content_type(const char *v, const char *e, mime_head *h) {
     trim(&v, &e);
     size_t k = 0;

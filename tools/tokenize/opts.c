@@ -24,6 +24,7 @@
 /* Keras' Tokenizer default filters (the tab and newline included). */
 #define KERAS_FILTERS "!\"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n"
 
+/* The --help text (stdout) and what a usage mistake points to. */
 static void usage(FILE *f) {
     fprintf(f,
         "usage: " PROG " --class NAME=DIR[,DIR...]... [--test-class NAME=DIR...]... --out FILE.h5 [options]\n"
@@ -92,6 +93,7 @@ static void usage(FILE *f) {
 }
 
 
+/* An integer flag value in [lo, hi]; anything else (trailing text, overflow) is a usage error. */
 static long parse_long(const char *flag, const char *s, long lo, long hi) {
     char *e;
     errno = 0;
@@ -101,6 +103,7 @@ static long parse_long(const char *flag, const char *s, long lo, long hi) {
     return v;
 }
 
+/* A fraction flag value in [0, 1] (NaN fails the range test too). */
 static double parse_frac(const char *flag, const char *s) {
     char *e;
     errno = 0;
@@ -110,6 +113,7 @@ static double parse_frac(const char *flag, const char *s) {
     return v;
 }
 
+/* The index of --class NAME, or -1. */
 static int find_class(const opts *o, const char *name) {
     for (int k = 0; k < o->ncls; k++)
         if (strcmp(o->cls[k].name, name) == 0) return k;
@@ -168,6 +172,7 @@ static char *unescape(const char *s) {
     return r;
 }
 
+/* Code point order: sep_wide is sorted once, then searched with bsearch per character. */
 int st_tok_cmp_cp(const void *a, const void *b) {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
     return x < y ? -1 : (x > y);
@@ -215,6 +220,7 @@ uint32_t st_tok_parse_split(const char *arg) {
     return c;
 }
 
+/* getopt_long with opterr = 0: every message is ours, one line with a pointer to --help. */
 void st_tok_parse_args(opts *o, int argc, char **argv) {
     enum {
         OPT_CLASS = 1000, OPT_TCLASS, OPT_MAIL, OPT_SUFFIX, OPT_NUMW, OPT_OOV, OPT_MAXLEN, OPT_PAD,
@@ -390,6 +396,7 @@ void st_tok_parse_args(opts *o, int argc, char **argv) {
     st_tok_set_separators(o);
 }
 
+/* Frees what parse_args (and --vocab-from) allocated; the rest points into argv. */
 void st_tok_opts_free(opts *o) {
     for (int c = 0; c < o->ncls; c++) {
         for (int k = 0; k < o->cls[c].ndirs; k++) free(o->cls[c].dirs[k]);

@@ -26,6 +26,7 @@ FILE *st_tok_out_open(st_atomic *a, const char *path) {
     if (!f) st_tok_die("%s", st_error_get());
     return f;
 }
+/* Flush, fsync, rename over PATH, fsync the directory: a full disk shows up here. */
 void st_tok_out_commit(st_atomic *a) {
     if (st_atomic_commit(a) != ST_OK) st_tok_die("%s", st_error_get());
 }

@@ -17,6 +17,7 @@
 #include "tokenize/tokenize_unicode.h"
 #include "tokenize/utf8.h"
 
+/* Is c in one of the n sorted, disjoint ranges r? (bisection) */
 static int uc_in(const uc_range *r, size_t n, uint32_t c) {
     size_t lo = 0, hi = n;
     while (lo < hi) {
@@ -27,6 +28,7 @@ static int uc_in(const uc_range *r, size_t n, uint32_t c) {
     }
     return 0;
 }
+/* Unicode Cased and Case_Ignorable: the context of the Final_Sigma rule. */
 static int uc_cased(uint32_t c) {
     return uc_in(cased_ranges, sizeof cased_ranges / sizeof cased_ranges[0], c);
 }

@@ -21,6 +21,8 @@
 
 #include "tokenize/tok.h"
 
+/* One line on stderr, then exit(1): outputs are written atomically, so nothing half-written
+ * stays behind. */
 void st_tok_die(const char *fmt, ...) {
     va_list ap;
     fprintf(stderr, PROG ": ");
@@ -31,6 +33,7 @@ void st_tok_die(const char *fmt, ...) {
     exit(1);
 }
 
+/* Never NULL: a zero-byte request gets one byte, so callers need no special case. */
 void *st_tok_xrealloc(void *p, size_t bytes) {
     void *q = realloc(p, bytes ? bytes : 1);
     if (!q) st_tok_die("out of memory (%zu bytes)", bytes);
@@ -42,12 +45,14 @@ char *st_tok_xstrdup(const char *s) {
     return memcpy(st_tok_xrealloc(NULL, n), s, n);
 }
 
+/* CLOCK_MONOTONIC: the summary's timings must not jump with the wall clock. */
 double st_tok_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* Room for extra more bytes: doubles from 4 KiB, so appends are amortized O(1). */
 void st_tok_buf_reserve(buf *b, size_t extra) {
     if (b->n + extra <= b->cap) return;
     size_t cap = b->cap ? b->cap : 4096;
@@ -94,6 +99,7 @@ fail:;
     return -1;
 }
 
+/* Exit status 2 for command-line mistakes (1 is for data problems), as getopt tools do. */
 void st_tok_usage_error(const char *fmt, ...) {
     va_list ap;
     fprintf(stderr, PROG ": ");

@@ -44,6 +44,8 @@ static char *unescape_word(const char *s, size_t n) {
     return r;
 }
 
+/* The lines of a .vocab.txt or .classes.txt, unescaped; leading_empty puts "" first (id 0,
+ * the padding, has no line). A final line without '\n' counts; there is no empty last line. */
 static char **read_lines(const char *path, size_t *n, int leading_empty) {
     buf f = {0};
     if (st_tok_read_file(path, &f) != 0) st_tok_die("cannot read '%s': %s", path, strerror(errno));
@@ -197,6 +199,7 @@ void st_tok_build_vocab(const opts *o, const words *w, const vocab_in *vin, cons
     free(rank);
 }
 
+/* v->word may point into a vocab_in: only the arrays built here are freed. */
 void st_tok_vocab_free(vocab *v) {
     free(v->map);
     free(v->word);

@@ -14,12 +14,14 @@
 
 #include "tokenize/words.h"
 
+/* 32-bit FNV-1a: fast on short words and good enough for linear probing at <= 50% load. */
 static uint32_t hash_bytes(const char *s, size_t n) {
     uint32_t h = 2166136261u;
     for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 16777619u;
     return h;
 }
 
+/* Reinserts every id into a new slot array (the per-id arrays do not move). */
 void st_tok_words_rehash(words *w, uint32_t nslot) {
     free(w->slot);
     w->slot = st_tok_xrealloc(NULL, sizeof *w->slot * nslot);
@@ -32,6 +34,8 @@ void st_tok_words_rehash(words *w, uint32_t nslot) {
     }
 }
 
+/* Looks s up by hash, then length and bytes; a new word gets the next id. Doubling the slots
+ * when half full keeps probe sequences short. */
 uint32_t st_tok_words_intern(words *w, const char *s, size_t n) {
     uint32_t h = hash_bytes(s, n);
     uint32_t i = h & (w->nslot - 1);
@@ -60,6 +64,7 @@ uint32_t st_tok_words_intern(words *w, const char *s, size_t n) {
 }
 
 
+/* Frees everything and leaves w as {0} (ready for st_tok_words_rehash again). */
 void st_tok_words_free(words *w) {
     free(w->chars.p);
     free(w->off);
