@@ -27,7 +27,6 @@ typedef enum st_loss_kind {
     ST_LOSS_MSE,
 } st_loss_kind;
 
-int st_loss_parse(const char *name, st_loss_kind *out);
 const char *st_loss_name(st_loss_kind k);
 
 /* Sum over the B rows of the per-sample loss. If dz != NULL, writes (overwrites)

@@ -34,8 +34,6 @@ typedef struct st_optim_cfg {
     int lr_set;            /* learning_rate given explicitly (else the optimizer's default) */
 } st_optim_cfg;
 
-/* Parses an optimizer name; 0 or -1. */
-int st_optim_parse(const char *name, st_opt_kind *out);
 const char *st_optim_name(st_opt_kind k);
 /* Keras defaults for kind (keeps nothing from before). */
 void st_optim_cfg_defaults(st_optim_cfg *c, st_opt_kind kind);

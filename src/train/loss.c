@@ -26,19 +26,6 @@
 static const char *const k_names[] = {"binary_crossentropy", "sparse_categorical_crossentropy",
                                       "categorical_crossentropy", "mse", NULL};
 
-int st_loss_parse(const char *name, st_loss_kind *out) {
-    for (int i = 0; k_names[i]; i++)
-        if (strcmp(name, k_names[i]) == 0) {
-            *out = (st_loss_kind)i;
-            return 0;
-        }
-    if (strcmp(name, "mean_squared_error") == 0) {
-        *out = ST_LOSS_MSE;
-        return 0;
-    }
-    return -1;
-}
-
 const char *st_loss_name(st_loss_kind k) { return k_names[k]; }
 
 const char *st_loss_names(char *buf, size_t size) {
@@ -49,8 +36,8 @@ const char *st_loss_names(char *buf, size_t size) {
     return buf;
 }
 
-/* [train] loss: only the Keras names of the table (not the mean_squared_error alias that
- * st_loss_parse also takes), and loss_set records that the required key was given. */
+/* [train] loss: only the Keras names of the table, and loss_set records that the required key
+ * was given. */
 static int parse_loss(const char *key, const char *val, void *field) {
     for (int i = 0; k_names[i]; i++)
         if (strcmp(val, k_names[i]) == 0) return *(st_loss_kind *)field = (st_loss_kind)i, ST_OK;

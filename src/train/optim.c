@@ -16,15 +16,6 @@
 
 static const char *const k_names[] = {"sgd", "rmsprop", "adam"};
 
-int st_optim_parse(const char *name, st_opt_kind *out) {
-    for (int i = 0; i < 3; i++)
-        if (strcmp(name, k_names[i]) == 0) {
-            *out = (st_opt_kind)i;
-            return 0;
-        }
-    return -1;
-}
-
 const char *st_optim_name(st_opt_kind k) { return k_names[k]; }
 
 void st_optim_cfg_defaults(st_optim_cfg *c, st_opt_kind kind) {
