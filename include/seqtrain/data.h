@@ -13,7 +13,8 @@
  *
  * Each rank reads from the file only the rows of its part of each batch (st_split_read), never a
  * whole split. Token ids >= vocab_size (or < 0) and labels outside [0, num_classes) are reported
- * with the file, split and row. src/io/dataset.c is the only file here that includes hdf5.h.
+ * with the file, split and row. This header does not include hdf5.h (handles are int64_t);
+ * the readers are src/io/dataset.c, the writer src/io/dataset_write.c.
  */
 #ifndef SEQTRAIN_DATA_H
 #define SEQTRAIN_DATA_H
