@@ -13,7 +13,8 @@
  *
  * Each rank reads from the file only the rows of its part of each batch (st_split_read), never a
  * whole split. Token ids >= vocab_size (or < 0) and labels outside [0, num_classes) are reported
- * with the file, split and row. src/io/dataset.c is the only file here that includes hdf5.h.
+ * with the file, split and row. This header does not include hdf5.h (handles are int64_t);
+ * the readers are src/io/dataset.c, the writer src/io/dataset_write.c.
  */
 #ifndef SEQTRAIN_DATA_H
 #define SEQTRAIN_DATA_H
@@ -76,8 +77,8 @@ void st_batch_free(st_batch *b);
  * vocab_size 10000"). */
 int st_split_read(const st_split *s, const size_t *rows, int n, st_batch *b);
 
-/* Writing a whole dataset file at once (importers, generators, tests): written to PATH.tmp and
- * renamed into place. x is tokens (int32, F must be 1) or features (float32). */
+/* Writing a whole dataset file at once (importers, generators, tests; src/io/dataset_write.c):
+ * written to PATH.tmp, fsync'd and renamed into place (st_atomic). x is tokens (int32, F must be 1) or features (float32). */
 typedef struct st_split_data {
     const char *name;
     size_t n;
@@ -105,11 +106,12 @@ typedef struct st_dataset_strings {
 int st_dataset_write_ex(const char *path, int num_classes, int vocab_size,
                         const st_split_data *splits, int nsplits, const st_dataset_strings *extra);
 
-/* Writes /predictions float32 (n, K), or (n, T, K) when T > 0 (a sequence head), to path
- * (PATH.tmp, then renamed). src/io/predictions.c. */
-/* Writes one float32 array /<name> of the given rank and dims to path (PATH.tmp, renamed). */
+/* Writes one float32 array /<name> of the given rank (1 to 4) and dims to path, atomically
+ * (st_atomic: PATH.tmp, fsync, rename). src/io/predictions.c. */
 int st_array_write(const char *path, const char *name, const float *a, int rank,
                    const size_t *dims);
+/* Writes /predictions float32 (n, K), or (n, T, K) when T > 0 (a sequence head), to path,
+ * atomically like st_array_write. */
 int st_predictions_write(const char *path, const float *p, size_t n, int T, int K);
 
 /* The dataset's /vocab (id -> word strings), if it has one: *words gets n strings in an array,

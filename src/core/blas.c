@@ -1,6 +1,10 @@
 /*
  * blas.c - the only file that includes cblas.h. Row-major wrappers so the rest of the code
  * writes products in the orientation of the math comments next to each call.
+ *
+ * Data layout: dense row-major matrices with explicit leading dimensions, as CBLAS takes them.
+ * Not here: threading policy (OPENBLAS_NUM_THREADS, set by the launcher) or any allocation;
+ * swapping OpenBLAS for MKL touches this file and the build only.
  */
 #include <cblas.h>
 

@@ -1,6 +1,10 @@
 /*
  * log.c - rank-0 printing and the wall clock. ST_LOG (log.h) filters by rank before any
  * argument is evaluated; this file only formats.
+ *
+ * Data layout: two process-wide ints, the rank (set once by dist's st_dist_init) and the
+ * level. Not here: any MPI call (core sits below dist: the rank is handed down, not asked for),
+ * log files (only stderr/stdout; history and metrics files are train's).
  */
 #include <stdarg.h>
 #include <stdio.h>

@@ -4,6 +4,10 @@
  * The generator is a hash: value = mix(seed, stream, counter). The mix is splitmix64's
  * finalizer applied over the three words; its avalanche is good enough for initialization,
  * shuffling and dropout masks, and it costs a few multiplies per draw.
+ *
+ * Data layout: st_rng is three words (seed, stream, counter) on the caller's stack; no global
+ * state, so draws are reproducible for any number of ranks or threads. Not here: deciding
+ * which stream a use gets (the callers name theirs: the shuffle, each layer's init, dropout).
  */
 #include <math.h>
 

@@ -2,10 +2,18 @@
  * trace.c - the per-rank timeline (trace.h). Events are fixed-size records in one buffer, so
  * recording costs two clock reads and a copy; at the end they are gathered to rank 0 as bytes
  * and written as Chrome trace JSON ("X" complete events, microseconds, pid = rank).
+ *
+ * Data layout: ev records (name, category id, rank, start and duration in microseconds) in one
+ * st_malloc'd array per rank; rank 0 receives every rank's records concatenated in rank order
+ * and writes the file through st_atomic (PATH.tmp, fsync, rename).
+ *
+ * Not here: deciding what to time (the callers of st_trace_add) or any MPI call of its
+ * own: the gather goes through dist.h, so comm.c stays the only file that includes mpi.h.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "seqtrain/atomic.h"
 #include "seqtrain/dist.h"
 #include "seqtrain/error.h"
 #include "seqtrain/log.h"
@@ -81,11 +89,12 @@ int st_trace_write(const char *path) {
     st_dist_allreduce_sum_f64(&dropped, 1);
     int rc = ST_OK;
     if (rank == 0) {
-        char tmp[1100];
-        snprintf(tmp, sizeof tmp, "%s.tmp", path);
-        FILE *f = fopen(tmp, "w");
+        /* Through st_atomic like every file seqtrain writes: a killed job leaves the previous
+         * timeline or none, never half of one. */
+        st_atomic a;
+        FILE *f = st_atomic_begin(&a, path) == ST_OK ? st_atomic_fopen(&a) : NULL;
         if (!f) {
-            st_error_set("%s: cannot create the timeline file", tmp);
+            st_error_set("%s: cannot create the timeline file", a.tmp[0] ? a.tmp : path);
             rc = ST_ERR;
         } else {
             fputs("{\"displayTimeUnit\": \"ms\", \"traceEvents\": [\n", f);
@@ -103,8 +112,7 @@ int st_trace_write(const char *path) {
                         i + 1 < n ? "," : "");
             }
             fprintf(f, "], \"otherData\": {\"dropped_events\": %.0f}}\n", dropped);
-            if (fclose(f) != 0 || rename(tmp, path) != 0) {
-                remove(tmp);
+            if (st_atomic_commit(&a) != ST_OK) {
                 st_error_set("%s: cannot write the timeline", path);
                 rc = ST_ERR;
             } else {

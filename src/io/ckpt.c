@@ -1,295 +1,178 @@
 /*
- * ckpt.c - checkpoints in HDF5: save, load, find the newest, prune old ones.
+ * ckpt.c - the checkpoint file layout in HDF5 (io/ckpt.h): write and read a checkpoint from a
+ * neutral description (a table of named tensors, optimizer state buffers by name, train-state
+ * scalars, config text, extra vectors); find the newest checkpoint of a directory; prune old
+ * ones.
  *
- * File layout (ckpt.h), chosen so that h5py users can read a checkpoint the way they read Keras
- * weights:
- *   /model_weights/<layer>/<param>            float32, shape = st_param.dims (Keras shapes)
+ * File layout (io/ckpt.h), chosen so that h5py users can read a checkpoint the way they read
+ * Keras weights:
+ *   /model_weights/<layer>/<param>            float32, the tensor's (Keras) shape
  *   /optimizer/iterations                     int64 scalar
  *   /optimizer/<state>/<layer>/<param>        float32, same shapes (state = m, v, velocity, ...)
  *   /train_state/{epoch,step_in_epoch,global_step}  int64 scalars; seed uint64 scalar
  *   /train_state/partial                      float64 (3)
- *   extra 1-D arrays named by the caller (st_train_state.vecs): /history/<column>,
+ *   extra 1-D arrays named by the caller (st_ckpt_desc.vecs): /history/<column>,
  *   /train_state/metrics, /callbacks/... (fit.c decides what they hold)
  *   root attributes: format "seqtrain-ckpt-1", config (the config text, variable-length UTF-8
  *   string), optimizer (its name; absent when saved without optimizer state).
- * The model's tensors are visited layer by layer, parameter by parameter; each tensor's data
- * is its view st_param.w, and its optimizer state sits at the same offset in every state
- * buffer.
+ * Each tensor's data is its weights pointer; its optimizer state sits at the tensor's offset in
+ * every state buffer.
  *
- * Saving follows Redis's rdbSave: write PATH.tmp, flush, close, fsync, rename. A job killed
- * mid-save leaves at most a stray .tmp (ignored by resolve/prune and overwritten by the next
- * save); the previous checkpoint is never touched, and any failure removes the .tmp.
- * Loading checks every tensor (presence, shape) before it writes anything, so a mismatched
- * checkpoint leaves the model as it was.
+ * Saving follows Redis's rdbSave through st_atomic (io/h5.h: PATH.tmp, flush, close, fsync,
+ * rename, directory fsync). A job killed mid-save leaves at most a stray .tmp (ignored by
+ * resolve/prune and overwritten by the next save); the previous checkpoint is never touched,
+ * and any failure removes the .tmp. Loading checks every tensor (presence, shape) before it
+ * writes anything, so a mismatched checkpoint leaves the tensors as they were.
  *
  * Checkpoint files in a directory are epoch-NNNN.h5 and step-NNNNNNNN.h5; "newest" is decided
  * by the /train_state/global_step stored inside, not by the name or the mtime, so both kinds
- * order correctly against each other. Not here: deciding when to save (fit.c) or the rank
- * logic (only rank 0 saves; the caller ensures that).
+ * order correctly against each other. Not here: models and optimizers (train/checkpoint.c
+ * turns them into the description), deciding when to save (fit.c) or the rank logic (only
+ * rank 0 saves; the caller ensures that).
  */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <hdf5.h>
-
-#include "seqtrain/ckpt.h"
+#include "io/ckpt.h"
+#include "io/h5.h"
 #include "seqtrain/error.h"
 #include "seqtrain/log.h"
 
 /* Bumped whenever the layout changes incompatibly; loads refuse other formats by name. */
 #define CKPT_FORMAT "seqtrain-ckpt-1"
-/* "/optimizer/<state>/<layer>/<param>": layer names are < ST_NAME_MAX, params < 32. */
+/* "/optimizer/<state>/<layer>/<param>". */
 #define H5PATH_MAX 256
-
-/* As in dataset.c: our messages replace HDF5's printed error stack. */
-static void h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
-
-/* "(4, 16)": a shape as it appears in mismatch messages (Python tuple notation, as h5py and
- * Keras print shapes). */
-static void dims_str(int rank, const hsize_t *d, char *buf, size_t n) {
-    size_t used = (size_t)snprintf(buf, n, "(");
-    for (int i = 0; i < rank && used < n; i++)
-        used += (size_t)snprintf(buf + used, n - used, "%s%llu", i ? ", " : "",
-                                 (unsigned long long)d[i]);
-    if (used < n) snprintf(buf + used, n - used, ")");
-}
+/* CKPT_PATH_MAX of config.h: the longest file name a user can give. */
+#define CKPT_PATH_MAX 1024
 
 /* ---- writing ------------------------------------------------------------------------------ */
 
-/* A dataset at an absolute path, creating missing groups on the way (lcpl). */
-static int write_dset(hid_t f, hid_t lcpl, const char *path, hid_t ftype, hid_t mtype, int rank,
-                      const hsize_t *dims, const void *data) {
-    hid_t sp = rank ? H5Screate_simple(rank, dims, NULL) : H5Screate(H5S_SCALAR), d = -1;
-    int ok = sp >= 0 &&
-             (d = H5Dcreate2(f, path, ftype, sp, lcpl, H5P_DEFAULT, H5P_DEFAULT)) >= 0 &&
-             H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0;
-    if (d >= 0) H5Dclose(d);
-    if (sp >= 0) H5Sclose(sp);
-    return ok ? ST_OK : ST_ERR;
+/* One tensor as float32 of its shape; w is the weights or a state/gradient buffer slice. */
+static int write_tensor(hid_t f, hid_t lcpl, const char *path, const st_dims *dims,
+                        const float *w) {
+    hsize_t hd[ST_MAX_DIMS];
+    for (int i = 0; i < dims->ndim; i++) hd[i] = dims->d[i];
+    return st_h5_write(f, lcpl, path, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, dims->ndim, hd, w, 0);
 }
 
-/* One tensor with the parameter's Keras shape; w is the weights or a state buffer slice. */
-static int write_param(hid_t f, hid_t lcpl, const char *path, const st_param *p, const float *w) {
-    hsize_t dims[ST_MAX_DIMS];
-    for (int i = 0; i < p->dims.ndim; i++) dims[i] = p->dims.d[i];
-    return write_dset(f, lcpl, path, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, p->dims.ndim, dims, w);
+/* An int64 / uint64 / float64 scalar or vector. */
+static int write_num(hid_t f, hid_t lcpl, const char *path, hid_t ftype, hid_t mtype, int rank,
+                     hsize_t n, const void *v) {
+    return st_h5_write(f, lcpl, path, ftype, mtype, rank, &n, v, 0);
 }
-
-/* A scalar string attribute, variable-length UTF-8 (h5py reads it as str). */
-static int write_attr_str(hid_t loc, const char *name, const char *s) {
-    hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate(H5S_SCALAR), a = -1;
-    int ok = t >= 0 && sp >= 0 && H5Tset_size(t, H5T_VARIABLE) >= 0 &&
-             H5Tset_cset(t, H5T_CSET_UTF8) >= 0 &&
-             (a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT)) >= 0 &&
-             H5Awrite(a, t, &s) >= 0;
-    if (a >= 0) H5Aclose(a);
-    if (sp >= 0) H5Sclose(sp);
-    if (t >= 0) H5Tclose(t);
-    return ok ? ST_OK : ST_ERR;
-}
-
-/* Every parameter tensor of the model, layer by layer: L the layer, P its st_param. */
-#define FOR_EACH_PARAM(m, L, P)                                                                   \
-    for (const st_layer *L = (m)->layers; L < (m)->layers + (m)->nlayers; L++)                    \
-        for (const st_param *P = L->param; P < L->param + L->nparam; P++)
 
 /* Everything inside the file, in the order of the layout comment above. Returns ST_ERR on the
  * first HDF5 failure; the caller sets the message (the cause is almost always the disk). */
-static int save_body(hid_t f, hid_t lcpl, const st_model *m, const st_optim *o,
-                     const st_train_state *ts, const char *config_text, const st_ckpt_vec *vecs,
-                     int nvecs) {
+static int save_body(hid_t f, hid_t lcpl, const st_ckpt_desc *d) {
     char path[H5PATH_MAX];
-    if (write_attr_str(f, "format", CKPT_FORMAT) ||
-        write_attr_str(f, "config", config_text ? config_text : ""))
+    if (st_h5_write_attr_str(f, "format", CKPT_FORMAT) ||
+        st_h5_write_attr_str(f, "config", d->config ? d->config : ""))
         return ST_ERR;
     /* A group per layer, parameters or not, so the file lists the whole architecture. */
-    for (int i = 0; i < m->nlayers; i++) {
-        snprintf(path, sizeof path, "/model_weights/%s", m->layers[i].name);
+    for (int i = 0; i < d->ngroups; i++) {
+        snprintf(path, sizeof path, "/model_weights/%s", d->groups[i]);
         hid_t g = H5Gcreate2(f, path, lcpl, H5P_DEFAULT, H5P_DEFAULT);
         if (g < 0) return ST_ERR;
         H5Gclose(g);
     }
-    FOR_EACH_PARAM(m, L, P) {
-        snprintf(path, sizeof path, "/model_weights/%s/%s", L->name, P->name);
-        if (write_param(f, lcpl, path, P, P->w)) return ST_ERR;
+    for (int i = 0; i < d->ntensors; i++) {
+        const st_ckpt_tensor *t = &d->tensors[i];
+        snprintf(path, sizeof path, "/model_weights/%s", t->name);
+        if (write_tensor(f, lcpl, path, &t->dims, t->w)) return ST_ERR;
     }
-    if (o) {
-        if (write_attr_str(f, "optimizer", st_optim_name(o->cfg.kind)) ||
-            write_dset(f, lcpl, "/optimizer/iterations", H5T_STD_I64LE, H5T_NATIVE_INT64, 0, NULL,
-                       &o->iterations))
+    if (d->optimizer) {
+        if (st_h5_write_attr_str(f, "optimizer", d->optimizer) ||
+            write_num(f, lcpl, "/optimizer/iterations", H5T_STD_I64LE, H5T_NATIVE_INT64, 0, 0,
+                      d->iterations))
             return ST_ERR;
-        for (int k = 0; k < o->nstate; k++) {
-            FOR_EACH_PARAM(m, L, P) {
-                snprintf(path, sizeof path, "/optimizer/%s/%s/%s", o->state_name[k], L->name,
-                         P->name);
-                if (write_param(f, lcpl, path, P, o->state[k] + P->offset)) return ST_ERR;
+        for (int k = 0; k < d->nstate; k++) {
+            for (int i = 0; i < d->ntensors; i++) {
+                const st_ckpt_tensor *t = &d->tensors[i];
+                snprintf(path, sizeof path, "/optimizer/%s/%s", d->state_name[k], t->name);
+                if (write_tensor(f, lcpl, path, &t->dims, d->state[k] + t->offset)) return ST_ERR;
             }
         }
     }
-    if (ts) {
-        hsize_t three = 3;
-        if (write_dset(f, lcpl, "/train_state/epoch", H5T_STD_I64LE, H5T_NATIVE_INT64, 0, NULL,
-                       &ts->epoch) ||
-            write_dset(f, lcpl, "/train_state/step_in_epoch", H5T_STD_I64LE, H5T_NATIVE_INT64, 0,
-                       NULL, &ts->step_in_epoch) ||
-            write_dset(f, lcpl, "/train_state/global_step", H5T_STD_I64LE, H5T_NATIVE_INT64, 0,
-                       NULL, &ts->global_step) ||
-            write_dset(f, lcpl, "/train_state/seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, 0, NULL,
-                       &ts->seed) ||
-            write_dset(f, lcpl, "/train_state/partial", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1,
-                       &three, ts->partial))
+    const st_ckpt_progress *p = d->progress;
+    if (p) {
+        if (write_num(f, lcpl, "/train_state/epoch", H5T_STD_I64LE, H5T_NATIVE_INT64, 0, 0,
+                      &p->epoch) ||
+            write_num(f, lcpl, "/train_state/step_in_epoch", H5T_STD_I64LE, H5T_NATIVE_INT64, 0,
+                      0, &p->step_in_epoch) ||
+            write_num(f, lcpl, "/train_state/global_step", H5T_STD_I64LE, H5T_NATIVE_INT64, 0, 0,
+                      &p->global_step) ||
+            write_num(f, lcpl, "/train_state/seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, 0, 0,
+                      &p->seed) ||
+            write_num(f, lcpl, "/train_state/partial", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, 3,
+                      p->partial))
             return ST_ERR;
-        for (int i = 0; i < nvecs; i++) {
-            const st_ckpt_vec *v = &vecs[i];
-            hsize_t n = v->n;
-            if (write_dset(f, lcpl, v->name, v->f32 ? H5T_IEEE_F32LE : H5T_IEEE_F64LE,
-                           v->f32 ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE, 1, &n, v->data))
+        for (int i = 0; i < d->nvecs; i++) {
+            const st_ckpt_vec *v = &d->vecs[i];
+            if (write_num(f, lcpl, v->name, v->f32 ? H5T_IEEE_F32LE : H5T_IEEE_F64LE,
+                          v->f32 ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE, 1, v->n, v->data))
                 return ST_ERR;
         }
     }
     return ST_OK;
 }
 
-int st_ckpt_save_gradients(const char *path, const st_model *m, const float *probs, size_t n,
-                           int K, double loss) {
-    char tmp[ST_PATH_MAX + 8], dpath[H5PATH_MAX];
-    h5_quiet();
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+/* A link-creation list that creates missing groups on the way ("/optimizer/m/lstm_1/..."). */
+static hid_t make_lcpl(void) {
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
-    int bad = f < 0 || lcpl < 0 || H5Pset_create_intermediate_group(lcpl, 1) < 0;
-    FOR_EACH_PARAM(m, L, P) {
-        if (bad) break;
-        snprintf(dpath, sizeof dpath, "/gradients/%s/%s", L->name, P->name);
-        bad = write_param(f, lcpl, dpath, P, m->grads + P->offset) != 0;
+    if (lcpl >= 0 && H5Pset_create_intermediate_group(lcpl, 1) < 0) {
+        H5Pclose(lcpl);
+        return -1;
+    }
+    return lcpl;
+}
+
+int st_ckpt_write(const char *path, const st_ckpt_desc *d) {
+    st_atomic a;
+    hid_t f = st_h5_create(&a, path);
+    if (f < 0) return ST_ERR;
+    hid_t lcpl = make_lcpl();
+    int ok = lcpl >= 0 && save_body(f, lcpl, d) == ST_OK;
+    if (lcpl >= 0) H5Pclose(lcpl);
+    if (!ok) st_error_set("%s: writing %s failed (disk full?)", path, a.tmp);
+    return st_h5_finish(&a, f, ok);
+}
+
+int st_ckpt_write_gradients(const char *path, const st_ckpt_tensor *t, int nt, const float *grads,
+                            const float *probs, size_t n, int K, double loss) {
+    char dpath[H5PATH_MAX];
+    st_atomic a;
+    hid_t f = st_h5_create(&a, path);
+    if (f < 0) {
+        st_error_set("%s: cannot write gradients", path);
+        return ST_ERR;
+    }
+    hid_t lcpl = make_lcpl();
+    int ok = lcpl >= 0;
+    for (int i = 0; ok && i < nt; i++) {
+        snprintf(dpath, sizeof dpath, "/gradients/%s", t[i].name);
+        ok = write_tensor(f, lcpl, dpath, &t[i].dims, grads + t[i].offset) == ST_OK;
     }
     hsize_t dims[2] = {n, (hsize_t)K};
-    if (!bad)
-        bad = write_dset(f, lcpl, "/probabilities", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, dims,
-                         probs) ||
-              write_dset(f, lcpl, "/loss", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0, NULL, &loss);
+    ok = ok &&
+         !st_h5_write(f, lcpl, "/probabilities", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, dims, probs,
+                      0) &&
+         !write_num(f, lcpl, "/loss", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0, 0, &loss);
     if (lcpl >= 0) H5Pclose(lcpl);
-    if (f >= 0 && H5Fclose(f) < 0) bad = 1;
-    if (bad || rename(tmp, path) != 0) {
-        unlink(tmp);
+    if (!ok) st_error_set("%s: cannot write gradients", path);
+    if (st_h5_finish(&a, f, ok) != ST_OK) {
         st_error_set("%s: cannot write gradients", path);
         return ST_ERR;
     }
     return ST_OK;
 }
 
-/* fsync of a file or directory by name: the rename must not reach the disk before the data. */
-static int sync_path(const char *path, int dir) {
-    int fd = open(path, dir ? O_RDONLY | O_DIRECTORY : O_RDONLY);
-    if (fd < 0) return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
-/* o and ts may be NULL (weights only, e.g. an exported model). The save is all or nothing:
- * either PATH is the complete new checkpoint or PATH is exactly what it was before. */
-int st_ckpt_save(const char *path, const st_model *m, const st_optim *o, const st_train_state *ts,
-                 const char *config_text) {
-    return st_ckpt_save_ex(path, m, o, ts, config_text, NULL, 0);
-}
-
-int st_ckpt_save_ex(const char *path, const st_model *m, const st_optim *o,
-                    const st_train_state *ts, const char *config_text, const st_ckpt_vec *vecs,
-                    int nvecs) {
-    char tmp[ST_PATH_MAX + 8];
-    hid_t f = -1, lcpl = -1;
-    h5_quiet();
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
-        st_error_set("%s: checkpoint path too long", path);
-        return ST_ERR;
-    }
-    ST_ASSERT(!o || o->n == m->nparams, "optimizer has %zu parameters, model %zu", o ? o->n : 0,
-              m->nparams);
-    errno = 0;
-    f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (f < 0) {
-        st_error_set("%s: cannot create %s: %s", path, tmp,
-                     errno ? strerror(errno) : "HDF5 error");
-        return ST_ERR;
-    }
-    lcpl = H5Pcreate(H5P_LINK_CREATE);
-    if (lcpl < 0 || H5Pset_create_intermediate_group(lcpl, 1) < 0 ||
-        save_body(f, lcpl, m, o, ts, config_text, vecs, nvecs) || H5Fflush(f, H5F_SCOPE_GLOBAL) < 0) {
-        st_error_set("%s: writing %s failed (disk full?)", path, tmp);
-        goto fail;
-    }
-    H5Pclose(lcpl);
-    lcpl = -1;
-    herr_t closed = H5Fclose(f);
-    f = -1;
-    if (closed < 0 || sync_path(tmp, 0) != 0) {
-        st_error_set("%s: closing %s failed (disk full?)", path, tmp);
-        goto fail;
-    }
-    if (rename(tmp, path) != 0) {
-        st_error_set("%s: cannot rename %s into place: %s", path, tmp, strerror(errno));
-        goto fail;
-    }
-    /* Persist the rename itself; best effort, the checkpoint is complete either way. */
-    char dir[ST_PATH_MAX + 8];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash) slash[slash == dir ? 1 : 0] = 0;
-    sync_path(slash ? dir : ".", 1);
-    return ST_OK;
-fail:
-    if (lcpl >= 0) H5Pclose(lcpl);
-    if (f >= 0) H5Fclose(f);
-    unlink(tmp); /* never remove(): a directory named NAME.tmp is not ours */
-    return ST_ERR;
-}
-
 /* ---- reading ------------------------------------------------------------------------------ */
-
-/* Reads a scalar string attribute (variable-length or fixed) into a st_malloc'd string.
- * Returns 1 if read, 0 if absent, -1 if not a string. */
-static int read_attr_str(hid_t loc, const char *name, char **out) {
-    *out = NULL;
-    if (H5Aexists(loc, name) <= 0) return 0;
-    int ret = -1;
-    hid_t a = H5Aopen(loc, name, H5P_DEFAULT), t = -1, mt = -1;
-    if (a < 0) return -1;
-    t = H5Aget_type(a);
-    if (t < 0 || H5Tget_class(t) != H5T_STRING) goto done;
-    mt = H5Tcopy(H5T_C_S1);
-    if (H5Tis_variable_str(t) > 0) {
-        char *s = NULL;
-        if (H5Tset_size(mt, H5T_VARIABLE) < 0 || H5Tset_cset(mt, H5Tget_cset(t)) < 0 ||
-            H5Aread(a, mt, &s) < 0)
-            goto done;
-        *out = st_strdup(s ? s : "");
-        H5free_memory(s);
-    } else {
-        /* One more byte than stored, null-terminated: the conversion keeps every character. */
-        size_t n = H5Tget_size(t);
-        char *s = st_malloc(n + 1);
-        if (H5Tset_size(mt, n + 1) < 0 || H5Tset_strpad(mt, H5T_STR_NULLTERM) < 0 ||
-            H5Aread(a, mt, s) < 0) {
-            st_free(s);
-            goto done;
-        }
-        *out = s;
-    }
-    ret = 1;
-done:
-    if (mt >= 0) H5Tclose(mt);
-    if (t >= 0) H5Tclose(t);
-    H5Aclose(a);
-    return ret;
-}
 
 /* Opens a checkpoint read-only and checks that it is one (an HDF5 file with our format
  * attribute): Keras .h5 weights or a dataset given by mistake fail here with a clear line. */
@@ -297,7 +180,7 @@ static int open_ckpt(const char *path, hid_t *out) {
     struct stat st;
     char *fmt = NULL;
     *out = -1;
-    h5_quiet();
+    st_h5_quiet();
     if (stat(path, &st) != 0) {
         st_error_set("%s: %s", path, errno == ENOENT ? "no such file" : strerror(errno));
         return ST_ERR;
@@ -311,7 +194,7 @@ static int open_ckpt(const char *path, hid_t *out) {
         st_error_set("%s: cannot open the HDF5 file", path);
         return ST_ERR;
     }
-    int rc = read_attr_str(f, "format", &fmt);
+    int rc = st_h5_read_attr_str(f, "format", &fmt);
     if (rc <= 0 || strcmp(fmt, CKPT_FORMAT) != 0) {
         if (rc <= 0)
             st_error_set("%s: not a seqtrain checkpoint (no format attribute)", path);
@@ -334,7 +217,7 @@ static int check_param(hid_t f, const char *file, const char *dpath, const st_di
     hid_t d = -1, sp = -1, t = -1;
     int ok = 0, rank = -1;
     for (int i = 0; i < want->ndim; i++) w[i] = want->d[i];
-    dims_str(want->ndim, w, ws, sizeof ws);
+    st_h5_dims_str(want->ndim, w, ws, sizeof ws);
     if (H5Lexists(f, dpath, H5P_DEFAULT) <= 0 || (d = H5Dopen2(f, dpath, H5P_DEFAULT)) < 0) {
         st_error_set("%s: %s is missing (expected float32 %s; saved from a different model or "
                      "optimizer?)", file, dpath, ws);
@@ -349,7 +232,7 @@ static int check_param(hid_t f, const char *file, const char *dpath, const st_di
     }
     if (!ok) {
         if (rank >= 0)
-            dims_str(rank, got, gs, sizeof gs);
+            st_h5_dims_str(rank, got, gs, sizeof gs);
         else
             snprintf(gs, sizeof gs, "a non-float dataset");
         st_error_set("%s: %s: expected shape %s, found %s", file, dpath, ws, gs);
@@ -381,20 +264,20 @@ static int read_scalar(hid_t f, const char *file, const char *dpath, hid_t mtype
     return ok ? ST_OK : ST_ERR;
 }
 
-/* The model's layer of that name, or NULL. */
-static const st_layer *find_layer(const st_model *m, const char *name) {
-    for (int i = 0; i < m->nlayers; i++)
-        if (strcmp(m->layers[i].name, name) == 0) return &m->layers[i];
-    return NULL;
+/* Is `name` ("<layer>/<param>") one of the description's tensors? */
+static int has_tensor(const st_ckpt_desc *d, const char *name) {
+    for (int i = 0; i < d->ntensors; i++)
+        if (strcmp(d->tensors[i].name, name) == 0) return 1;
+    return 0;
 }
 
-/* Every dataset under group `gpath` (a layer's group, or a subgroup of it) must be one of L's
- * tensors, named by its path below the layer's group: a wrapper's tensors are nested, e.g.
- * bidirectional's "forward/kernel" is /model_weights/<layer>/forward/kernel. */
-static int check_group_params(hid_t f, const char *file, const char *gpath, const st_layer *L,
+/* Every dataset under group `gpath` (a layer's group, or a subgroup of it) must be one of the
+ * description's tensors, named by its path below /model_weights: a wrapper's tensors are
+ * nested, e.g. bidirectional's "<layer>/forward/kernel". */
+static int check_group_params(hid_t f, const char *file, const char *gpath, const st_ckpt_desc *d,
                               const char *prefix) {
     H5G_info_t gi;
-    char cname[64], sub[H5PATH_MAX], pname[96];
+    char cname[64], sub[H5PATH_MAX], pname[ST_CKPT_NAME_MAX + 64];
     if (H5Gget_info_by_name(f, gpath, &gi, H5P_DEFAULT) < 0) gi.nlinks = 0;
     for (hsize_t j = 0; j < gi.nlinks; j++) {
         if (H5Lget_name_by_idx(f, gpath, H5_INDEX_NAME, H5_ITER_INC, j, cname, sizeof cname,
@@ -406,13 +289,10 @@ static int check_group_params(hid_t f, const char *file, const char *gpath, cons
         if (H5Oget_info_by_name(f, sub, &oi, H5P_DEFAULT) >= 0 && oi.type == H5O_TYPE_GROUP) {
             char pre[sizeof pname + 1];
             snprintf(pre, sizeof pre, "%s/", pname);
-            if (check_group_params(f, file, sub, L, pre) != ST_OK) return ST_ERR;
+            if (check_group_params(f, file, sub, d, pre) != ST_OK) return ST_ERR;
             continue;
         }
-        int found = 0;
-        for (int p = 0; L && p < L->nparam && !found; p++)
-            found = strcmp(L->param[p].name, pname) == 0;
-        if (!found) {
+        if (!has_tensor(d, pname)) {
             st_error_set("%s: %s is not a tensor of this model (checkpoint of a different "
                          "architecture?)", file, sub);
             return ST_ERR;
@@ -421,11 +301,11 @@ static int check_group_params(hid_t f, const char *file, const char *gpath, cons
     return ST_OK;
 }
 
-/* Every tensor under /model_weights must belong to the model: weights the model would silently
- * drop mean the checkpoint is of another architecture. */
-static int check_no_extra(hid_t f, const char *file, const st_model *m) {
+/* Every tensor under /model_weights must be one of the description's: weights the model would
+ * silently drop mean the checkpoint is of another architecture. */
+static int check_no_extra(hid_t f, const char *file, const st_ckpt_desc *d) {
     H5G_info_t gi;
-    char lname[ST_NAME_MAX + 1], path[H5PATH_MAX];
+    char lname[ST_CKPT_NAME_MAX], path[H5PATH_MAX], pre[ST_CKPT_NAME_MAX + 1];
     hid_t g = H5Gopen2(f, "/model_weights", H5P_DEFAULT);
     if (g < 0) {
         st_error_set("%s: /model_weights is missing", file);
@@ -438,32 +318,31 @@ static int check_no_extra(hid_t f, const char *file, const st_model *m) {
                                H5P_DEFAULT) < 0)
             continue;
         snprintf(path, sizeof path, "/model_weights/%s", lname);
-        rc = check_group_params(f, file, path, find_layer(m, lname), "");
+        snprintf(pre, sizeof pre, "%s/", lname);
+        rc = check_group_params(f, file, path, d, pre);
     }
     H5Gclose(g);
     return rc;
 }
 
-/* o's kind and nstate say which state to read (from the config of the resuming run); a
- * checkpoint of a different optimizer is refused rather than half-loaded. Extra optimizer
- * state in the file (e.g. momentum saved, momentum now 0) is ignored. */
-int st_ckpt_load(const char *path, st_model *m, st_optim *o, st_train_state *ts) {
+/* d->optimizer names the state to read (from the config of the resuming run); a checkpoint of
+ * a different optimizer is refused rather than half-loaded. Extra optimizer state in the file
+ * (e.g. momentum saved, momentum now 0) is ignored. */
+int st_ckpt_read(const char *path, const st_ckpt_desc *d) {
     char dpath[H5PATH_MAX];
     char *oname = NULL;
     hid_t f;
     if (open_ckpt(path, &f)) return ST_ERR;
 
     /* Phase 1: check everything, so that a failure changes nothing. */
-    FOR_EACH_PARAM(m, L, P) {
-        snprintf(dpath, sizeof dpath, "/model_weights/%s/%s", L->name, P->name);
-        if (check_param(f, path, dpath, &P->dims)) goto fail;
+    for (int i = 0; i < d->ntensors; i++) {
+        snprintf(dpath, sizeof dpath, "/model_weights/%s", d->tensors[i].name);
+        if (check_param(f, path, dpath, &d->tensors[i].dims)) goto fail;
     }
-    if (check_no_extra(f, path, m)) goto fail;
-    if (o) {
-        ST_ASSERT(o->n == m->nparams, "optimizer has %zu parameters, model %zu", o->n,
-                  m->nparams);
-        const char *want = st_optim_name(o->cfg.kind);
-        if (read_attr_str(f, "optimizer", &oname) <= 0) {
+    if (check_no_extra(f, path, d)) goto fail;
+    if (d->optimizer) {
+        const char *want = d->optimizer;
+        if (st_h5_read_attr_str(f, "optimizer", &oname) <= 0) {
             st_error_set("%s: the checkpoint has no optimizer state (saved without one)", path);
             goto fail;
         }
@@ -472,43 +351,44 @@ int st_ckpt_load(const char *path, st_model *m, st_optim *o, st_train_state *ts)
                          "afresh, or set [train] optimizer = %s)", path, oname, want, oname);
             goto fail;
         }
-        for (int k = 0; k < o->nstate; k++) {
-            FOR_EACH_PARAM(m, L, P) {
-                snprintf(dpath, sizeof dpath, "/optimizer/%s/%s/%s", o->state_name[k], L->name,
-                         P->name);
-                if (check_param(f, path, dpath, &P->dims)) goto fail;
+        for (int k = 0; k < d->nstate; k++) {
+            for (int i = 0; i < d->ntensors; i++) {
+                snprintf(dpath, sizeof dpath, "/optimizer/%s/%s", d->state_name[k],
+                         d->tensors[i].name);
+                if (check_param(f, path, dpath, &d->tensors[i].dims)) goto fail;
             }
         }
     }
 
     /* Phase 2: read. Small scalars first: they can still fail without harm. */
     int64_t iterations = 0;
-    st_train_state t;
-    if (o && read_scalar(f, path, "/optimizer/iterations", H5T_NATIVE_INT64, 1, &iterations))
+    st_ckpt_progress t;
+    if (d->optimizer &&
+        read_scalar(f, path, "/optimizer/iterations", H5T_NATIVE_INT64, 1, &iterations))
         goto fail;
-    if (ts && (read_scalar(f, path, "/train_state/epoch", H5T_NATIVE_INT64, 1, &t.epoch) ||
-               read_scalar(f, path, "/train_state/step_in_epoch", H5T_NATIVE_INT64, 1,
-                           &t.step_in_epoch) ||
-               read_scalar(f, path, "/train_state/global_step", H5T_NATIVE_INT64, 1,
-                           &t.global_step) ||
-               read_scalar(f, path, "/train_state/seed", H5T_NATIVE_UINT64, 1, &t.seed) ||
-               read_scalar(f, path, "/train_state/partial", H5T_NATIVE_DOUBLE, 3, t.partial)))
+    if (d->progress &&
+        (read_scalar(f, path, "/train_state/epoch", H5T_NATIVE_INT64, 1, &t.epoch) ||
+         read_scalar(f, path, "/train_state/step_in_epoch", H5T_NATIVE_INT64, 1,
+                     &t.step_in_epoch) ||
+         read_scalar(f, path, "/train_state/global_step", H5T_NATIVE_INT64, 1, &t.global_step) ||
+         read_scalar(f, path, "/train_state/seed", H5T_NATIVE_UINT64, 1, &t.seed) ||
+         read_scalar(f, path, "/train_state/partial", H5T_NATIVE_DOUBLE, 3, t.partial)))
         goto fail;
-    FOR_EACH_PARAM(m, L, P) {
-        snprintf(dpath, sizeof dpath, "/model_weights/%s/%s", L->name, P->name);
-        if (read_param(f, dpath, P->w)) goto readfail;
+    for (int i = 0; i < d->ntensors; i++) {
+        snprintf(dpath, sizeof dpath, "/model_weights/%s", d->tensors[i].name);
+        if (read_param(f, dpath, d->tensors[i].w)) goto readfail;
     }
-    if (o) {
-        for (int k = 0; k < o->nstate; k++) {
-            FOR_EACH_PARAM(m, L, P) {
-                snprintf(dpath, sizeof dpath, "/optimizer/%s/%s/%s", o->state_name[k], L->name,
-                         P->name);
-                if (read_param(f, dpath, o->state[k] + P->offset)) goto readfail;
+    if (d->optimizer) {
+        for (int k = 0; k < d->nstate; k++) {
+            for (int i = 0; i < d->ntensors; i++) {
+                snprintf(dpath, sizeof dpath, "/optimizer/%s/%s", d->state_name[k],
+                         d->tensors[i].name);
+                if (read_param(f, dpath, d->state[k] + d->tensors[i].offset)) goto readfail;
             }
         }
-        o->iterations = iterations;
+        if (d->iterations) *d->iterations = iterations;
     }
-    if (ts) *ts = t;
+    if (d->progress) *d->progress = t;
     st_free(oname);
     H5Fclose(f);
     return ST_OK;
@@ -553,7 +433,7 @@ int st_ckpt_read_config(const char *path, char **text) {
     hid_t f;
     *text = NULL;
     if (open_ckpt(path, &f)) return ST_ERR;
-    int rc = read_attr_str(f, "config", text);
+    int rc = st_h5_read_attr_str(f, "config", text);
     H5Fclose(f);
     if (rc <= 0) {
         st_error_set("%s: the checkpoint has no config attribute", path);
@@ -607,7 +487,7 @@ static int list_ckpts(const char *dir, ckpt_entry **out, int *n) {
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
         if (!is_ckpt_name(de->d_name) || strlen(de->d_name) >= sizeof e->name) continue;
-        char path[ST_PATH_MAX + 256];
+        char path[CKPT_PATH_MAX + 256];
         snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
         hid_t f;
         int64_t gs, ep;
@@ -681,7 +561,7 @@ int st_ckpt_prune(const char *dir, int keep) {
     int n, rc = ST_OK;
     if (list_ckpts(dir, &e, &n)) return ST_ERR;
     for (int i = keep; i < n; i++) {
-        char path[ST_PATH_MAX + 256];
+        char path[CKPT_PATH_MAX + 256];
         snprintf(path, sizeof path, "%s/%s", dir, e[i].name);
         if (unlink(path) != 0 && rc == ST_OK) {
             st_error_set("%s: cannot delete an old checkpoint: %s", path, strerror(errno));

@@ -5,7 +5,7 @@
  * File layout (data.h): /<split>/x int32 (N, T) token ids or float32 (N, T, F) features (or
  * (N, F) vectors), /<split>/y int (N) class ids, root attributes num_classes and vocab_size;
  * optionally /vocab and /classes (1-D variable-length UTF-8 strings, what h5py writes for str)
- * and string root attributes, written by st_dataset_write_ex with the splits.
+ * and string root attributes, written by st_dataset_write_ex (dataset_write.c) with the splits.
  * Wider integer and float types (int64, float64 from numpy defaults) are accepted and converted
  * by HDF5 on read; anything else is rejected with a message naming the dataset and its type.
  *
@@ -18,12 +18,12 @@
  * Every token id and label is checked on the way in, so a bad file is reported with its row
  * rather than crashing an embedding lookup later.
  *
- * This is one of the two files that include hdf5.h (ckpt.c is the other). HDF5's own error
- * stack printing is turned off: it prints pages of traces for a missing file. Our messages are
- * one line each, naming the file, the dataset, the row and the value.
+ * HDF5's own error stack printing is turned off (io/h5.h): it prints pages of traces for a
+ * missing file. Our messages are one line each, naming the file, the dataset, the row and the
+ * value.
  *
- * Not here: any knowledge of MPI (sharding is pure arithmetic) or of what the model does with
- * the batch.
+ * Not here: writing datasets (dataset_write.c), the shared HDF5 helpers (h5.c), any knowledge
+ * of MPI (sharding is pure arithmetic) or of what the model does with the batch.
  */
 #include <errno.h>
 #include <math.h>
@@ -31,66 +31,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <hdf5.h>
-
+#include "io/h5.h"
 #include "seqtrain/data.h"
 #include "seqtrain/error.h"
 #include "seqtrain/rng.h"
 
-/* Target bytes per chunk of a written x. Reading one random row decompresses its whole chunk:
- * measured on a (25000, 200) int32 x, 16 KiB chunks read shuffled batches 2-3x faster than
- * 64 KiB ones when the chunk cache cannot hold the dataset, and cost 1.6x the disk. */
-#define CHUNK_BYTES (16 * 1024)
 /* Chunk cache for x (per open split, per rank): HDF5's default 1 MiB makes shuffled reads of a
  * compressed x decompress the same chunks again and again; with the whole dataset cached each
  * chunk is decompressed about once per run. Capped, since every rank holds one. */
 #define CHUNK_CACHE_MAX (64u << 20)
-
-/* HDF5 prints its whole error stack to stderr by default; every failure here is turned into
- * one line of ours instead. Process-wide, idempotent and cheap, so each entry point calls it. */
-static void h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
-
-/* "int64 (100, 20)": the type and shape of a dataset, for messages. */
-static void describe(hid_t dset, char *buf, size_t n) {
-    hid_t t = H5Dget_type(dset), sp = H5Dget_space(dset);
-    H5T_class_t cls = H5Tget_class(t);
-    size_t bits = H5Tget_size(t) * 8;
-    int len;
-    if (cls == H5T_INTEGER)
-        len = snprintf(buf, n, "%s%zu (", H5Tget_sign(t) == H5T_SGN_NONE ? "uint" : "int", bits);
-    else if (cls == H5T_FLOAT)
-        len = snprintf(buf, n, "float%zu (", bits);
-    else
-        len = snprintf(buf, n, "%s (", cls == H5T_STRING ? "string" : "non-numeric");
-    hsize_t dims[H5S_MAX_RANK];
-    int rank = H5Sget_simple_extent_dims(sp, dims, NULL);
-    for (int i = 0; i < rank && len > 0 && (size_t)len < n; i++)
-        len += snprintf(buf + len, n - (size_t)len, "%s%llu", i ? ", " : "",
-                        (unsigned long long)dims[i]);
-    if (len > 0 && (size_t)len < n) snprintf(buf + len, n - (size_t)len, ")");
-    H5Tclose(t);
-    H5Sclose(sp);
-}
-
-/* Reads an integer root attribute. Returns 1 if present and read, 0 if absent, -1 if it is
- * not a single integer. */
-static int attr_int(hid_t file, const char *name, int *out) {
-    if (H5Aexists(file, name) <= 0) return 0;
-    int ret = -1;
-    hid_t a = H5Aopen(file, name, H5P_DEFAULT), t = -1, sp = -1;
-    if (a < 0) return -1;
-    t = H5Aget_type(a);
-    sp = H5Aget_space(a);
-    if (t >= 0 && sp >= 0 && H5Tget_class(t) == H5T_INTEGER && H5Sget_simple_extent_npoints(sp) == 1 &&
-        H5Aread(a, H5T_NATIVE_INT, out) >= 0)
-        ret = 1;
-    if (t >= 0) H5Tclose(t);
-    if (sp >= 0) H5Sclose(sp);
-    H5Aclose(a);
-    return ret;
-}
 
 /* The file is checked with stat() and H5Fis_hdf5 before H5Fopen so that the common mistakes
  * (wrong path, a CSV given as the dataset) get their own message. The attributes are read
@@ -98,7 +48,7 @@ static int attr_int(hid_t file, const char *name, int *out) {
 int st_dataset_open(st_dataset *d, const char *path) {
     memset(d, 0, sizeof *d);
     d->file = -1;
-    h5_quiet();
+    st_h5_quiet();
     snprintf(d->path, sizeof d->path, "%s", path);
     struct stat st;
     if (stat(path, &st) != 0) {
@@ -121,7 +71,7 @@ int st_dataset_open(st_dataset *d, const char *path) {
         st_error_set("%s: cannot open the HDF5 file (is it being written?)", path);
         return ST_ERR;
     }
-    int rc = attr_int(d->file, "num_classes", &d->num_classes);
+    int rc = st_h5_read_attr_int(d->file, "num_classes", &d->num_classes);
     if (rc <= 0) {
         st_error_set("%s: root attribute num_classes %s (an int: the number of classes)", path,
                      rc == 0 ? "is missing" : "is not a single integer");
@@ -131,7 +81,7 @@ int st_dataset_open(st_dataset *d, const char *path) {
         st_error_set("%s: root attribute num_classes = %d: must be >= 1", path, d->num_classes);
         goto fail;
     }
-    rc = attr_int(d->file, "vocab_size", &d->vocab_size);
+    rc = st_h5_read_attr_int(d->file, "vocab_size", &d->vocab_size);
     if (rc < 0 || d->vocab_size < 0) {
         st_error_set("%s: root attribute vocab_size must be a single integer >= 1", path);
         goto fail;
@@ -230,7 +180,7 @@ int st_split_open(const st_dataset *d, const char *split, st_split *s) {
     int ok = (xc == H5T_INTEGER && xr == 2) || (xc == H5T_FLOAT && (xr == 2 || xr == 3));
     for (int i = 1; ok && i < xr; i++) ok = xd[i] >= 1 && xd[i] < (1u << 30);
     if (!ok) {
-        describe(s->x, desc, sizeof desc);
+        st_h5_describe(s->x, "non-numeric", desc, sizeof desc);
         st_error_set("%s: %s: expected int32 (N, T) token ids or float32 (N, T, F) / (N, F) "
                      "features, got %s", d->path, path, desc);
         goto fail;
@@ -258,7 +208,7 @@ int st_split_open(const st_dataset *d, const char *split, st_split *s) {
      * (T > 1) is one label per step: a many-to-many task. */
     int per_step = yr == 2 && s->T > 1 && yd[1] == (hsize_t)s->T;
     if (H5Tget_class(yt) != H5T_INTEGER || !(yr == 1 || (yr == 2 && yd[1] == 1) || per_step)) {
-        describe(s->y, desc, sizeof desc);
+        st_h5_describe(s->y, "non-numeric", desc, sizeof desc);
         st_error_set("%s: %s: expected int32 (N) class ids or (N, %d) per-step ids, got %s",
                      d->path, path, s->T, desc);
         goto fail;
@@ -501,170 +451,6 @@ int st_split_read(const st_split *s, const size_t *rows, int n, st_batch *b) {
     return ST_OK;
 }
 
-/* ---- writing ------------------------------------------------------------------------------ */
-
-/* A scalar int32 attribute, the type h5py users and our reader both expect. */
-static int write_attr_int(hid_t loc, const char *name, int v) {
-    hid_t sp = H5Screate(H5S_SCALAR), a = -1;
-    int ok = sp >= 0 && (a = H5Acreate2(loc, name, H5T_STD_I32LE, sp, H5P_DEFAULT,
-                                        H5P_DEFAULT)) >= 0 &&
-             H5Awrite(a, H5T_NATIVE_INT, &v) >= 0;
-    if (a >= 0) H5Aclose(a);
-    if (sp >= 0) H5Sclose(sp);
-    return ok ? ST_OK : ST_ERR;
-}
-
-/* One dataset of rank dims; chunked and deflated when `compress` and non-empty (HDF5 cannot
- * chunk a dimension of size 0). */
-static int write_dset(hid_t loc, const char *name, hid_t ftype, hid_t mtype, int rank,
-                      const hsize_t *dims, const void *data, int compress) {
-    hid_t sp = H5Screate_simple(rank, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE), d = -1;
-    int ok = sp >= 0 && dcpl >= 0;
-    if (ok && compress && dims[0] > 0) {
-        hsize_t chunk[H5S_MAX_RANK];
-        size_t row = H5Tget_size(ftype);
-        for (int i = 1; i < rank; i++) {
-            chunk[i] = dims[i];
-            row *= dims[i];
-        }
-        chunk[0] = row >= CHUNK_BYTES ? 1 : CHUNK_BYTES / row;
-        if (chunk[0] > dims[0]) chunk[0] = dims[0];
-        /* Byte shuffle first: padded token ids are mostly zero high bytes, which deflate then
-         * squeezes far better. */
-        ok = H5Pset_chunk(dcpl, rank, chunk) >= 0 && H5Pset_shuffle(dcpl) >= 0 &&
-             H5Pset_deflate(dcpl, 4) >= 0;
-    }
-    if (ok) ok = (d = H5Dcreate2(loc, name, ftype, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT)) >= 0;
-    if (ok && dims[0] > 0) ok = H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0;
-    if (d >= 0) H5Dclose(d);
-    if (dcpl >= 0) H5Pclose(dcpl);
-    if (sp >= 0) H5Sclose(sp);
-    return ok ? ST_OK : ST_ERR;
-}
-
-/* Validates the arguments before creating anything, writes the whole file as PATH.tmp and
- * renames it into place (a reader never sees half a dataset); on failure the .tmp is
- * removed and any older PATH is untouched. */
-/* A variable-length UTF-8 string type: what h5py writes for str and reads back with .asstr()
- * (datasets) or as str (attributes). */
-static hid_t vlen_utf8(void) {
-    hid_t t = H5Tcopy(H5T_C_S1);
-    if (t < 0) return t;
-    if (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
-        H5Tclose(t);
-        return -1;
-    }
-    return t;
-}
-
-/* /name: a 1-D array of n variable-length UTF-8 strings (NULL entries are written as ""). */
-static int write_strings(hid_t loc, const char *name, const char *const *s, size_t n) {
-    hid_t t = vlen_utf8();
-    if (t < 0) return ST_ERR;
-    const char **v = st_malloc((n ? n : 1) * sizeof *v);
-    for (size_t i = 0; i < n; i++) v[i] = s[i] ? s[i] : "";
-    hsize_t dims[1] = {n};
-    int rc = write_dset(loc, name, t, t, 1, dims, v, 0);
-    st_free(v);
-    H5Tclose(t);
-    return rc;
-}
-
-/* A scalar variable-length UTF-8 string attribute. */
-static int write_attr_str(hid_t loc, const char *name, const char *v) {
-    hid_t t = vlen_utf8(), sp = H5Screate(H5S_SCALAR), a = -1;
-    int ok = t >= 0 && sp >= 0 &&
-             (a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT)) >= 0 &&
-             H5Awrite(a, t, &v) >= 0;
-    if (a >= 0) H5Aclose(a);
-    if (sp >= 0) H5Sclose(sp);
-    if (t >= 0) H5Tclose(t);
-    return ok ? ST_OK : ST_ERR;
-}
-
-int st_dataset_write(const char *path, int num_classes, int vocab_size, const st_split_data *splits,
-                     int nsplits) {
-    return st_dataset_write_ex(path, num_classes, vocab_size, splits, nsplits, NULL);
-}
-
-/* The strings go into the same PATH.tmp as the splits, before the rename: a reader sees the
- * file with its vocabulary or not at all. */
-int st_dataset_write_ex(const char *path, int num_classes, int vocab_size,
-                        const st_split_data *splits, int nsplits, const st_dataset_strings *extra) {
-    char tmp[1100];
-    hid_t f = -1, g = -1;
-    h5_quiet();
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
-        st_error_set("%s: path too long", path);
-        return ST_ERR;
-    }
-    if (num_classes < 1) {
-        st_error_set("%s: num_classes = %d: must be >= 1", path, num_classes);
-        return ST_ERR;
-    }
-    for (int i = 0; i < nsplits; i++) {
-        const st_split_data *sd = &splits[i];
-        int tok = sd->tokens != NULL;
-        if (!sd->name || !sd->name[0] || strchr(sd->name, '/') || tok == (sd->x != NULL) ||
-            (sd->n > 0 && !sd->y) || sd->T < 0 || sd->F < 1 || (tok && (sd->F != 1 || sd->T < 1 ||
-                                                                         vocab_size < 1)) ||
-            (sd->yT && sd->yT != sd->T)) {
-            st_error_set("%s: split %d (%s): need a name, tokens (F = 1, T >= 1, vocab_size >= 1) "
-                         "or x (F >= 1), and y", path, i, sd->name ? sd->name : "null");
-            return ST_ERR;
-        }
-    }
-    f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (f < 0) {
-        st_error_set("%s: cannot create %s (does the directory exist and is it writable?)", path,
-                     tmp);
-        return ST_ERR;
-    }
-    if (write_attr_int(f, "num_classes", num_classes) ||
-        (vocab_size > 0 && write_attr_int(f, "vocab_size", vocab_size)))
-        goto h5fail;
-    if (extra) {
-        for (int i = 0; i < extra->nattrs; i++)
-            if (write_attr_str(f, extra->attr_names[i], extra->attr_values[i])) goto h5fail;
-        if ((extra->vocab && write_strings(f, "vocab", extra->vocab, extra->nvocab)) ||
-            (extra->classes && write_strings(f, "classes", extra->classes, extra->nclasses)))
-            goto h5fail;
-    }
-    for (int i = 0; i < nsplits; i++) {
-        const st_split_data *sd = &splits[i];
-        g = H5Gcreate2(f, sd->name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-        if (g < 0) {
-            st_error_set("%s: cannot create split /%s (given twice?)", path, sd->name);
-            goto fail;
-        }
-        hsize_t xd[3] = {sd->n, (hsize_t)(sd->T ? sd->T : sd->F), (hsize_t)sd->F};
-        int xr = sd->tokens ? 2 : (sd->T ? 3 : 2);
-        hsize_t yd[2] = {sd->n, (hsize_t)sd->yT};
-        if (sd->tokens ? write_dset(g, "x", H5T_STD_I32LE, H5T_NATIVE_INT32, xr, xd, sd->tokens, 1)
-                       : write_dset(g, "x", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, xr, xd, sd->x, 1))
-            goto h5fail;
-        if (write_dset(g, "y", H5T_STD_I32LE, H5T_NATIVE_INT32, sd->yT ? 2 : 1, yd, sd->y, 0))
-            goto h5fail;
-        H5Gclose(g);
-        g = -1;
-    }
-    if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0) goto h5fail;
-    herr_t closed = H5Fclose(f);
-    f = -1;
-    if (closed < 0) goto h5fail;
-    if (rename(tmp, path) != 0) {
-        st_error_set("%s: cannot rename %s into place: %s", path, tmp, strerror(errno));
-        goto fail;
-    }
-    return ST_OK;
-h5fail:
-    st_error_set("%s: HDF5 write error in %s (disk full?)", path, tmp);
-fail:
-    if (g >= 0) H5Gclose(g);
-    if (f >= 0) H5Fclose(f);
-    unlink(tmp);
-    return ST_ERR;
-}
 
 /* ---- order of rows ------------------------------------------------------------------------ */
 
@@ -696,103 +482,20 @@ int st_dataset_read_vocab(const st_dataset *d, char ***words, size_t *n) {
 
 /* /name as written by h5py (variable-length UTF-8 strings) or as fixed-length strings. */
 int st_dataset_read_strings(const st_dataset *d, const char *name, char ***words, size_t *n) {
-    *words = NULL;
-    *n = 0;
-    h5_quiet();
-    if (H5Lexists(d->file, name, H5P_DEFAULT) <= 0) return ST_OK;
-    int rc = ST_ERR;
-    hid_t ds = H5Dopen2(d->file, name, H5P_DEFAULT), ft = -1, mt = -1, sp = -1;
-    if (ds < 0) goto done;
-    ft = H5Dget_type(ds);
-    sp = H5Dget_space(ds);
-    hsize_t dims[H5S_MAX_RANK];
-    if (ft < 0 || sp < 0 || H5Tget_class(ft) != H5T_STRING ||
-        H5Sget_simple_extent_dims(sp, dims, NULL) != 1)
-        goto done;
-    size_t cnt = (size_t)dims[0];
-    char **w = st_malloc((cnt + 1) * sizeof(char *));
-    if (H5Tis_variable_str(ft) > 0) {
-        mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, H5T_VARIABLE);
-        H5Tset_cset(mt, H5Tget_cset(ft));
-        if (H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, w) < 0) {
-            st_free(w);
-            goto done;
-        }
-        /* HDF5 allocated each string with malloc (default allocator): copy into ours, free. */
-        for (size_t i = 0; i < cnt; i++) {
-            const char *src = w[i] ? w[i] : "";
-            size_t len = strlen(src);
-            char *c = st_malloc(len + 1);
-            memcpy(c, src, len + 1);
-            H5free_memory(w[i]);
-            w[i] = c;
-        }
-    } else {
-        size_t len = H5Tget_size(ft);
-        char *buf = st_malloc(cnt * len + 1);
-        mt = H5Tcopy(ft);
-        if (H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
-            st_free(buf);
-            st_free(w);
-            goto done;
-        }
-        for (size_t i = 0; i < cnt; i++) {
-            w[i] = st_malloc(len + 1);
-            memcpy(w[i], buf + i * len, len);
-            w[i][len] = 0;
-        }
-        st_free(buf);
+    st_h5_quiet();
+    if (st_h5_read_strings(d->file, name, words, n) < 0) {
+        st_error_set("%s: /%s: expected a 1-D array of strings", d->path, name);
+        return ST_ERR;
     }
-    *words = w;
-    *n = cnt;
-    rc = ST_OK;
-done:
-    if (rc != ST_OK) st_error_set("%s: /%s: expected a 1-D array of strings", d->path, name);
-    if (mt >= 0) H5Tclose(mt);
-    if (ft >= 0) H5Tclose(ft);
-    if (sp >= 0) H5Sclose(sp);
-    if (ds >= 0) H5Dclose(ds);
-    return rc;
+    return ST_OK;
 }
 
 /* A string root attribute (variable-length, as h5py writes str, or fixed-length). */
 int st_dataset_read_attr_str(const st_dataset *d, const char *name, char **value) {
-    *value = NULL;
-    h5_quiet();
-    if (H5Aexists(d->file, name) <= 0) return ST_OK;
-    int rc = ST_ERR;
-    hid_t a = H5Aopen(d->file, name, H5P_DEFAULT), ft = -1, mt = -1, sp = -1;
-    if (a < 0) goto done;
-    ft = H5Aget_type(a);
-    sp = H5Aget_space(a);
-    if (ft < 0 || sp < 0 || H5Tget_class(ft) != H5T_STRING || H5Sget_simple_extent_npoints(sp) != 1)
-        goto done;
-    if (H5Tis_variable_str(ft) > 0) {
-        char *s = NULL;
-        mt = H5Tcopy(ft);
-        if (mt < 0 || H5Aread(a, mt, &s) < 0) goto done;
-        size_t len = s ? strlen(s) : 0;
-        *value = st_malloc(len + 1);
-        memcpy(*value, s ? s : "", len + 1);
-        if (s) H5free_memory(s);
-    } else {
-        size_t len = H5Tget_size(ft);
-        char *s = st_malloc(len + 1);
-        mt = H5Tcopy(ft);
-        if (mt < 0 || H5Aread(a, mt, s) < 0) {
-            st_free(s);
-            goto done;
-        }
-        s[len] = 0;
-        *value = s;
+    st_h5_quiet();
+    if (st_h5_read_attr_str(d->file, name, value) < 0) {
+        st_error_set("%s: attribute %s: expected a string", d->path, name);
+        return ST_ERR;
     }
-    rc = ST_OK;
-done:
-    if (rc != ST_OK) st_error_set("%s: attribute %s: expected a string", d->path, name);
-    if (mt >= 0) H5Tclose(mt);
-    if (ft >= 0) H5Tclose(ft);
-    if (sp >= 0) H5Sclose(sp);
-    if (a >= 0) H5Aclose(a);
-    return rc;
+    return ST_OK;
 }

@@ -10,8 +10,8 @@
  * T + 1 bins, which is all the percentiles and the truncation at any maxlen need; per feature,
  * running min, max, sum and sum of squares (in double).
  *
- * HDF5 is included here as in the other src/io files; the rest of the program sees only
- * inspect.h. Written against the HDF5 1.10 API (H5Ovisit2, Debian 12's libhdf5).
+ * HDF5 is included here (through io/h5.h, whose describe names a dataset's type and shape) as
+ * in the other src/io files; the rest of the program sees only inspect.h. Written against the HDF5 1.10 API (H5Ovisit2, Debian 12's libhdf5).
  *
  * Not here: MPI (the caller runs this on rank 0 alone) and any judgement of the data beyond
  * counting what the trainer would refuse.
@@ -23,8 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <hdf5.h>
-
+#include "io/h5.h"
 #include "seqtrain/data.h"
 #include "seqtrain/error.h"
 #include "seqtrain/inspect.h"
@@ -36,30 +35,6 @@
 #define MAX_FEATURE_LINES 32
 
 /* ---- small helpers ------------------------------------------------------------------------- */
-
-/* "int32 (100, 20)", "string (10001)": a dataset's type and shape, for the listing. */
-static void describe(hid_t dset, char *buf, size_t n) {
-    hid_t t = H5Dget_type(dset), sp = H5Dget_space(dset);
-    H5T_class_t cls = H5Tget_class(t);
-    size_t bits = H5Tget_size(t) * 8;
-    int len;
-    if (cls == H5T_INTEGER)
-        len = snprintf(buf, n, "%s%zu (", H5Tget_sign(t) == H5T_SGN_NONE ? "uint" : "int", bits);
-    else if (cls == H5T_FLOAT)
-        len = snprintf(buf, n, "float%zu (", bits);
-    else if (cls == H5T_STRING)
-        len = snprintf(buf, n, "string (");
-    else
-        len = snprintf(buf, n, "other (");
-    hsize_t dims[H5S_MAX_RANK];
-    int rank = H5Sget_simple_extent_dims(sp, dims, NULL);
-    for (int i = 0; i < rank && len > 0 && (size_t)len < n; i++)
-        len += snprintf(buf + len, n - (size_t)len, "%s%llu", i ? ", " : "",
-                        (unsigned long long)dims[i]);
-    if (len > 0 && (size_t)len < n) snprintf(buf + len, n - (size_t)len, ")");
-    H5Tclose(t);
-    H5Sclose(sp);
-}
 
 /* s with control characters escaped and cut to `max` characters ("..." appended). */
 static void put_escaped(FILE *out, const char *s, size_t max) {
@@ -140,30 +115,15 @@ static herr_t print_attr(hid_t loc, const char *name, const H5A_info_t *info, vo
         H5Aread(a, H5T_NATIVE_DOUBLE, &v);
         fprintf(out, "%g\n", v);
     } else if (cls == H5T_STRING && np == 1) {
-        hid_t mt = H5Tcopy(t);
-        if (H5Tis_variable_str(t) > 0) {
-            char *s = NULL;
-            if (H5Aread(a, mt, &s) >= 0 && s) {
-                fputc('"', out);
-                put_escaped(out, s, 60);
-                fputs("\"\n", out);
-                H5free_memory(s);
-            } else {
-                fputs("(unreadable string)\n", out);
-            }
+        char *s = NULL;
+        if (st_h5_read_attr_str(loc, name, &s) > 0) {
+            fputc('"', out);
+            put_escaped(out, s, 60);
+            fputs("\"\n", out);
         } else {
-            size_t len = H5Tget_size(t);
-            char *s = st_malloc(len + 1);
-            if (H5Aread(a, mt, s) >= 0) {
-                fputc('"', out);
-                put_escaped(out, s, 60);
-                fputs("\"\n", out);
-            } else {
-                fputs("(unreadable string)\n", out);
-            }
-            st_free(s);
+            fputs("(unreadable string)\n", out);
         }
-        H5Tclose(mt);
+        st_free(s);
     } else {
         fprintf(out, "(%s, %lld values)\n",
                 cls == H5T_INTEGER ? "integers" : cls == H5T_FLOAT ? "floats"
@@ -182,7 +142,7 @@ static herr_t print_object(hid_t obj, const char *name, const H5O_info_t *info, 
     hid_t d = H5Dopen2(obj, name, H5P_DEFAULT);
     if (d < 0) return 0;
     char desc[160];
-    describe(d, desc, sizeof desc);
+    st_h5_describe(d, "other", desc, sizeof desc);
     H5Dclose(d);
     fprintf(out, "  /%-20s %s\n", name, desc);
     return 0;
@@ -508,8 +468,8 @@ static int inspect_split(FILE *out, const st_dataset *d, const char *name,
     int rc = scan_split(&s, &st, o->chunk_rows);
     if (rc == ST_OK) {
         char xd[160], yd[160];
-        describe(s.x, xd, sizeof xd);
-        describe(s.y, yd, sizeof yd);
+        st_h5_describe(s.x, "other", xd, sizeof xd);
+        st_h5_describe(s.y, "other", yd, sizeof yd);
         fprintf(out, "\n/%s: %zu rows\n  x %s: ", name, s.n, xd);
         if (s.tokens)
             fprintf(out, "token ids, %d steps\n", s.T);

@@ -1,13 +1,18 @@
 /*
  * predictions.c - writes `seqtrain predict` output: /predictions float32 (N, K), the head's
  * probabilities in the split's row order, or (N, T, K) for a sequence head (one distribution
- * per step, padded steps included). Written to PATH.tmp and renamed, like every file
- * seqtrain writes, so a reader never sees half a file.
+ * per step, padded steps included); and st_array_write, one float32 array in a file of its own.
+ *
+ * Written through the atomic route (io/h5.h: PATH.tmp, fsync, rename, directory fsync), like
+ * every file seqtrain writes, so a reader never sees half a file and a failed write leaves the
+ * previous PATH as it was.
+ *
+ * Not here: computing the probabilities (train/), or reading them back (they are for Python).
  */
-#include <hdf5.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "io/h5.h"
 #include "seqtrain/data.h"
 #include "seqtrain/error.h"
 
@@ -18,28 +23,16 @@ int st_predictions_write(const char *path, const float *p, size_t n, int T, int 
 
 int st_array_write(const char *path, const char *name, const float *a, int rank,
                    const size_t *dims) {
-    char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (f < 0) {
-        st_error_set("%s: cannot create file", tmp);
-        return ST_ERR;
-    }
+    ST_ASSERT(rank >= 1 && rank <= 4, "st_array_write: rank %d", rank);
+    st_atomic at;
+    hid_t f = st_h5_create(&at, path);
+    if (f < 0) return ST_ERR;
     hsize_t hd[4];
     size_t n = 1;
-    for (int i = 0; i < rank && i < 4; i++) hd[i] = dims[i], n *= dims[i];
-    hid_t sp = H5Screate_simple(rank, hd, NULL);
-    hid_t d = H5Dcreate2(f, name, H5T_IEEE_F32LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t w = d >= 0 && n > 0 ? H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, a)
-                               : (d >= 0 ? 0 : -1);
-    if (d >= 0) H5Dclose(d);
-    H5Sclose(sp);
-    herr_t c = H5Fclose(f);
-    if (w < 0 || c < 0 || rename(tmp, path) != 0) {
-        remove(tmp);
-        st_error_set("%s: cannot write /%s", path, name);
-        return ST_ERR;
-    }
-    return ST_OK;
+    for (int i = 0; i < rank; i++) hd[i] = dims[i], n *= dims[i];
+    /* An array with a zero dimension is created but has nothing to write. */
+    int ok = st_h5_write(f, H5P_DEFAULT, name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, rank, hd,
+                         n ? a : NULL, 0) == ST_OK;
+    if (!ok) st_error_set("%s: cannot write /%s", path, name);
+    return st_h5_finish(&at, f, ok);
 }

@@ -4,48 +4,107 @@
  * fails its own assertion and ctest sees the non-zero exit.
  */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "testutil.h"
 
-START_TEST(allreduce_sums_across_ranks) {
+/* Rank-dependent data throughout: a collective that returned the local buffer, another rank's
+ * buffer, or a rotated one fails an exact per-element check. All values are small integers
+ * times powers of two, so float sums are exact in any reduction order. */
+
+START_TEST(allreduce_sum_f32_every_element) {
     int r = st_dist_rank(), P = st_dist_size();
     enum { N = 1000 };
     float buf[N];
-    for (int i = 0; i < N; i++) buf[i] = (float)(r + 1) * (float)i;
+    for (int i = 0; i < N; i++) buf[i] = (float)((r + 1) * (i % 97)) + (float)(r * r);
     st_dist_allreduce_sum(buf, N);
-    float f = (float)(P * (P + 1) / 2);
-    for (int i = 0; i < N; i++) ck_assert_float_eq(buf[i], f * (float)i);
-    double d[2] = {r, 1};
-    st_dist_allreduce_sum_f64(d, 2);
-    ck_assert_double_eq(d[0], P * (P - 1) / 2.0);
-    ck_assert_double_eq(d[1], P);
-    double m = r;
-    st_dist_allreduce_max_f64(&m, 1);
-    ck_assert_double_eq(m, P - 1);
+    float s1 = 0, s2 = 0; /* sum over q of (q + 1), of q^2 */
+    for (int q = 0; q < P; q++) s1 += (float)(q + 1), s2 += (float)(q * q);
+    for (int i = 0; i < N; i++) ck_assert_float_eq(buf[i], s1 * (float)(i % 97) + s2);
 }
 END_TEST
 
-START_TEST(bcast_from_root) {
-    int v[3] = {0, 0, 0};
-    if (st_dist_rank() == 0) v[0] = 7, v[1] = 8, v[2] = 9;
-    st_dist_bcast(v, sizeof v, 0);
-    ck_assert_int_eq(v[0] + v[1] + v[2], 24);
-}
-END_TEST
-
-START_TEST(gather_keeps_rank_order) {
+START_TEST(allreduce_f64_sum_and_max_every_element) {
     int r = st_dist_rank(), P = st_dist_size();
-    /* rank r sends r+1 values equal to r (rank 0 sends 1, rank 1 sends 2, ...) */
-    float send[8];
-    for (int i = 0; i <= r; i++) send[i] = (float)r;
-    float recv[64];
-    st_dist_gather_f32(send, (size_t)r + 1, recv);
-    if (r == 0) {
-        int k = 0;
-        for (int q = 0; q < P; q++)
-            for (int i = 0; i <= q; i++) ck_assert_float_eq(recv[k++], (float)q);
+    enum { N = 37 };
+    double d[N], m[N];
+    for (int i = 0; i < N; i++) {
+        d[i] = (double)r * 1000.0 + i;
+        /* The maximum sits on a different rank for each element, and can be negative. */
+        m[i] = ((r + i) % P == 0) ? (double)(i - 20) : -1000.0 - r;
     }
+    st_dist_allreduce_sum_f64(d, N);
+    st_dist_allreduce_max_f64(m, N);
+    for (int i = 0; i < N; i++) {
+        ck_assert_double_eq(d[i], 1000.0 * (P * (P - 1) / 2) + (double)P * i);
+        ck_assert_double_eq(m[i], (double)(i - 20));
+    }
+}
+END_TEST
+
+/* Every element on every rank, from the first and from the last rank as root. */
+START_TEST(bcast_every_element_every_root) {
+    int r = st_dist_rank(), P = st_dist_size();
+    for (int root = 0; root < P; root += P - 1) {
+        int v[17];
+        for (int i = 0; i < 17; i++) v[i] = r == root ? 100 * root + i * i : -1 - r;
+        st_dist_bcast(v, sizeof v, root);
+        for (int i = 0; i < 17; i++) ck_assert_int_eq(v[i], 100 * root + i * i);
+        if (P == 1) break;
+    }
+}
+END_TEST
+
+START_TEST(gather_f32_keeps_rank_order) {
+    int r = st_dist_rank(), P = st_dist_size();
+    /* rank r sends r+1 values 10r + i (rank 0 sends 1, rank 1 sends 2, ...) */
+    float send[8];
+    for (int i = 0; i <= r; i++) send[i] = (float)(10 * r + i);
+    float recv[64];
+    for (int i = 0; i < 64; i++) recv[i] = -1;
+    st_dist_gather_f32(send, (size_t)r + 1, recv);
+    int k = 0;
+    if (r == 0)
+        for (int q = 0; q < P; q++)
+            for (int i = 0; i <= q; i++) ck_assert_float_eq(recv[k++], (float)(10 * q + i));
+    /* Nothing past the gathered values (and nothing at all off rank 0) is written. */
+    for (; k < 64; k++) ck_assert_float_eq(recv[k], -1);
+}
+END_TEST
+
+START_TEST(gather_bytes_keeps_rank_order) {
+    int r = st_dist_rank(), P = st_dist_size();
+    unsigned char send[4];
+    for (int i = 0; i < r + 2; i++) send[i] = (unsigned char)(16 * r + i);
+    void *recv = NULL;
+    size_t total = st_dist_gather_bytes(send, (size_t)r + 2, &recv);
+    if (r == 0) {
+        size_t want = 0, k = 0;
+        for (int q = 0; q < P; q++) want += (size_t)q + 2;
+        ck_assert_uint_eq(total, want);
+        const unsigned char *b = recv;
+        for (int q = 0; q < P; q++)
+            for (int i = 0; i < q + 2; i++) ck_assert_uint_eq(b[k++], (unsigned)(16 * q + i));
+    } else {
+        ck_assert_uint_eq(total, 0);
+        ck_assert_ptr_null(recv);
+    }
+    st_free(recv);
+}
+END_TEST
+
+START_TEST(allgather_i32_every_rank) {
+    int r = st_dist_rank(), P = st_dist_size();
+    /* rank r sends P - r values -(100r + i): counts differ, the last rank sends one */
+    int32_t send[8], recv[64];
+    for (int i = 0; i < P - r; i++) send[i] = -(100 * r + i);
+    for (int i = 0; i < 64; i++) recv[i] = 12345;
+    st_dist_allgather_i32(send, (size_t)(P - r), recv);
+    int k = 0;
+    for (int q = 0; q < P; q++)
+        for (int i = 0; i < P - q; i++) ck_assert_int_eq(recv[k++], -(100 * q + i));
+    for (; k < 64; k++) ck_assert_int_eq(recv[k], 12345);
 }
 END_TEST
 
@@ -78,9 +137,12 @@ END_TEST
 int main(void) {
     Suite *s = suite_create("dist");
     TCase *tc = tcase_create("collectives");
-    tcase_add_test(tc, allreduce_sums_across_ranks);
-    tcase_add_test(tc, bcast_from_root);
-    tcase_add_test(tc, gather_keeps_rank_order);
+    tcase_add_test(tc, allreduce_sum_f32_every_element);
+    tcase_add_test(tc, allreduce_f64_sum_and_max_every_element);
+    tcase_add_test(tc, bcast_every_element_every_root);
+    tcase_add_test(tc, gather_f32_keeps_rank_order);
+    tcase_add_test(tc, gather_bytes_keeps_rank_order);
+    tcase_add_test(tc, allgather_i32_every_rank);
     tcase_add_test(tc, any_error_agrees);
     tcase_add_test(tc, shards_cover_each_batch_once);
     suite_add_tcase(s, tc);

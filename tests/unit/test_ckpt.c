@@ -5,12 +5,15 @@
  * and pruning old ones.
  *
  * The model is assembled by hand (layers with parameter tables pointing into one buffer, as
- * st_model_build lays them out), so this suite tests ckpt.c alone.
+ * st_model_build lays them out), so this suite tests the checkpoint code alone: the assembly
+ * (train/checkpoint.c) and the file layout under it (io/ckpt.c).
  */
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <hdf5.h>
 
 #include "testutil.h"
 
@@ -236,6 +239,77 @@ START_TEST(mismatch_names_the_dataset) {
 }
 END_TEST
 
+/* A wrapper's tensors ("forward/kernel") are nested groups on disk, load back by the same
+ * names, and a nested tensor the model lacks is refused; the gradient file puts each tensor's
+ * slice of the gradient buffer at /gradients/<layer>/<param>. */
+START_TEST(nested_names_and_gradients) {
+    st_model a, b;
+    make_model(&a, 2, 0, 0);
+    /* Turn lstm_1 into a wrapper: "forward/..." names, same shapes and offsets. */
+    for (int p = 0; p < a.layers[1].nparam; p++) {
+        char n[32];
+        snprintf(n, sizeof n, "forward/%s", a.layers[1].param[p].name);
+        memcpy(a.layers[1].param[p].name, n, sizeof n);
+    }
+    fill(a.params, a.nparams, 8);
+    const char *p = st_test_path("nested.h5");
+    ck_assert(st_ckpt_save(p, &a, NULL, NULL, "") == ST_OK);
+    float *v = NULL;
+    size_t n = 0;
+    ck_assert(st_ckpt_read_vec(p, "/model_weights/lstm_1/forward/recurrent_kernel", 1,
+                               (void **)&v, &n) == ST_OK);
+    const st_param *rk = &a.layers[1].param[1];
+    ck_assert_uint_eq(n, st_dims_count(&rk->dims));
+    ck_assert(memcmp(v, rk->w, n * sizeof(float)) == 0);
+    st_free(v);
+    make_model(&b, 2, 0, 0);
+    for (int q = 0; q < b.layers[1].nparam; q++) {
+        char nm[32];
+        snprintf(nm, sizeof nm, "forward/%s", b.layers[1].param[q].name);
+        memcpy(b.layers[1].param[q].name, nm, sizeof nm);
+    }
+    ck_assert_msg(st_ckpt_load(p, &b, NULL, NULL) == ST_OK, "%s", st_error_get());
+    ck_assert(memcmp(a.params, b.params, a.nparams * sizeof(float)) == 0);
+    free_model(&b);
+    /* The plain model has lstm_1/kernel, not lstm_1/forward/kernel. */
+    make_model(&b, 2, 0, 0);
+    ck_assert_int_eq(st_ckpt_load(p, &b, NULL, NULL), ST_ERR);
+    free_model(&b);
+
+    /* Gradients: a distinct buffer with the parameters' offsets. */
+    a.grads = st_malloc(a.nparams * sizeof(float));
+    fill(a.grads, a.nparams, 9);
+    float probs[6] = {0.25f, 0.75f, 0.5f, 0.5f, 1, 0};
+    const char *g = st_test_path("grads.h5");
+    ck_assert_msg(st_ckpt_save_gradients(g, &a, probs, 3, 2, 0.125) == ST_OK, "%s",
+                  st_error_get());
+    hid_t f = H5Fopen(g, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert_int_ge(f, 0);
+    const st_param *dk = &a.layers[3].param[0];
+    float got[64];
+    double loss = 0;
+    hid_t d = H5Dopen2(f, "/gradients/dense_1/kernel", H5P_DEFAULT);
+    ck_assert_int_ge(d, 0);
+    ck_assert_int_ge(H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, got), 0);
+    H5Dclose(d);
+    ck_assert(memcmp(got, a.grads + dk->offset, st_dims_count(&dk->dims) * sizeof(float)) == 0);
+    d = H5Dopen2(f, "/gradients/lstm_1/forward/kernel", H5P_DEFAULT);
+    ck_assert_int_ge(d, 0);
+    H5Dclose(d);
+    d = H5Dopen2(f, "/probabilities", H5P_DEFAULT);
+    ck_assert_int_ge(H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, got), 0);
+    H5Dclose(d);
+    ck_assert(memcmp(got, probs, sizeof probs) == 0);
+    d = H5Dopen2(f, "/loss", H5P_DEFAULT);
+    ck_assert_int_ge(H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &loss), 0);
+    H5Dclose(d);
+    ck_assert_double_eq(loss, 0.125);
+    H5Fclose(f);
+    st_free(a.grads);
+    free_model(&a);
+}
+END_TEST
+
 /* Saves dir/name with the given global step. */
 static void save_at(const st_model *m, const char *dir, const char *name, int64_t step) {
     char p[600];
@@ -309,6 +383,9 @@ static Suite *ckpt_suite(void) {
     suite_add_tcase(s, tc);
     tc = tcase_create("mismatch");
     tcase_add_test(tc, mismatch_names_the_dataset);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("nested_and_gradients");
+    tcase_add_test(tc, nested_names_and_gradients);
     suite_add_tcase(s, tc);
     tc = tcase_create("directory");
     tcase_add_test(tc, resolve_and_prune);

@@ -1,0 +1,67 @@
+/*
+ * io/h5.h - the HDF5 helpers every src/io file shares (h5.c): one quiet error stack, one way
+ * to describe a dataset in a message, one way to read and write strings.
+ *
+ * Strings are written the way h5py writes str: variable-length UTF-8 (datasets read back with
+ * .asstr(), attributes as str). Reads accept that and fixed-length strings too, since files
+ * made by other tools use either.
+ *
+ * Internal to src/io (and the tests that craft files): hdf5.h is included here, so nothing
+ * above io may include this header.
+ */
+#ifndef SEQTRAIN_IO_H5_H
+#define SEQTRAIN_IO_H5_H
+
+#include <stddef.h>
+
+#include <hdf5.h>
+
+#include "seqtrain/atomic.h"
+
+/* HDF5 prints its whole error stack to stderr by default (pages of traces for a missing
+ * file); every failure in src/io is turned into one line of ours instead. Process-wide,
+ * idempotent and cheap, so each entry point calls it. */
+void st_h5_quiet(void);
+
+/* "int64 (100, 20)", "string (10001)": a dataset's type and shape, for messages; `other` names
+ * every class that is neither integer, float nor string ("non-numeric", "other"). */
+void st_h5_describe(hid_t dset, const char *other, char *buf, size_t n);
+/* "(4, 16)": a shape in Python tuple notation, as h5py and Keras print shapes. */
+void st_h5_dims_str(int rank, const hsize_t *d, char *buf, size_t n);
+
+/* A variable-length UTF-8 string type (close it with H5Tclose); < 0 on failure. */
+hid_t st_h5_vlen_utf8(void);
+
+/* Dataset `name` (relative to loc, or absolute) of the given rank and dims (rank 0: a
+ * scalar), created with link-creation list lcpl (H5P_DEFAULT, or one that creates missing
+ * groups). chunk_bytes > 0: chunked (about that many bytes per chunk, whole rows), byte-shuffled
+ * and deflated (level 4), unless a dimension is 0 (HDF5 cannot chunk an empty dimension).
+ * Nothing is written for an empty array. ST_OK or ST_ERR (no message: the caller knows the file). */
+int st_h5_write(hid_t loc, hid_t lcpl, const char *name, hid_t ftype, hid_t mtype, int rank,
+                const hsize_t *dims, const void *data, size_t chunk_bytes);
+/* A scalar int32 attribute. ST_OK / ST_ERR (no message). */
+int st_h5_write_attr_int(hid_t loc, const char *name, int v);
+/* A scalar variable-length UTF-8 string attribute. ST_OK / ST_ERR (no message). */
+int st_h5_write_attr_str(hid_t loc, const char *name, const char *v);
+/* A 1-D array of n variable-length UTF-8 strings (NULL entries written as ""). */
+int st_h5_write_strings(hid_t loc, const char *name, const char *const *s, size_t n);
+
+/* A single-integer attribute: 1 read, 0 absent, -1 not a single integer. */
+int st_h5_read_attr_int(hid_t loc, const char *name, int *out);
+/* A single-string attribute into *out (st_malloc'd; st_free it): 1 read, 0 absent (*out NULL),
+ * -1 not a single string. No message. */
+int st_h5_read_attr_str(hid_t loc, const char *name, char **out);
+/* A 1-D string dataset: *out gets *n strings, each and the array from st_malloc (st_free each,
+ * then the array). 1 read, 0 absent (*out NULL, *n 0), -1 not a 1-D string dataset or a read
+ * error. No message. */
+int st_h5_read_strings(hid_t loc, const char *name, char ***out, size_t *n);
+
+/* The atomic route for an HDF5 file (atomic.h): names PATH.tmp in *a and creates it (truncating
+ * a stray one). < 0 with "PATH: cannot create PATH.tmp: why" set on failure. */
+hid_t st_h5_create(st_atomic *a, const char *path);
+/* Closes f (flushing it) and, when ok, commits a (fsync, rename, directory fsync); otherwise,
+ * or when the close fails, unlinks PATH.tmp. ST_ERR keeps the caller's message when !ok and
+ * sets "PATH: writing PATH.tmp failed (disk full?)" when the close fails, or commit's message. */
+int st_h5_finish(st_atomic *a, hid_t f, int ok);
+
+#endif
