@@ -68,7 +68,7 @@ int st_fit_save(st_run *R, st_fit_ctx *F, const st_train_state *ts, int epoch_en
         double tc0 = st_trace_on() ? st_time() : 0;
         rc = st_ckpt_save_ex(path, &R->model, &R->opt, ts, text, vec, nv);
         if (tc0 > 0) st_trace_add("checkpoint", "checkpoint", tc0, st_time());
-        free(text);
+        st_free(text); /* st_config_text: st_malloc */
         st_free(cols);
         if (rc == ST_OK && !name && c->keep > 0) rc = st_ckpt_prune(c->dir, c->keep);
     }

@@ -106,7 +106,7 @@ static int config_from_ckpt(const char *ckpt, const char *data, st_config *cfg,
     if (rc == ST_OK) rc = st_settings_resolve(set, cfg);
     if (rc == ST_OK && data) snprintf(set->data.path, sizeof set->data.path, "%s", data);
     set->data.validation_split = 0;
-    free(text);
+    st_free(text); /* st_ckpt_read_config: st_malloc */
     return rc;
 }
 
