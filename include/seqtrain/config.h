@@ -11,6 +11,7 @@
 #ifndef SEQTRAIN_CONFIG_H
 #define SEQTRAIN_CONFIG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "seqtrain/optim.h"
@@ -133,6 +134,10 @@ int st_config_set(st_config *c, const char *assignment);
 int st_config_resolve(st_config *c);
 /* True for the sections that are not layers. */
 int st_config_is_meta(const char *section);
+/* THE layer-naming rule (src/io/config_names.c), shared by the model and by --set: section i's
+ * `name` key if it has one, else "<section>_<k>" where k counts the sections of that name up to
+ * and including i ("lstm_2" for the second [lstm]). Writes into out[outlen] (truncating). */
+void st_config_layer_name(const st_config *c, int i, char *out, size_t outlen);
 /* Canonical INI text of the config (overrides applied), malloc'd; stored in checkpoints. */
 char *st_config_text(const st_config *c);
 void st_config_free(st_config *c);

@@ -43,7 +43,7 @@
 #include "core/vmath.h"
 #include "layer_impl.h"
 #include "seqtrain/error.h"
-#include "seqtrain/layer.h"
+#include "layers/layer.h"
 
 static int att_set(st_layer *L, const char *key, const char *val) {
     if (strcmp(key, "units") == 0) return st_parse_int(key, val, 1, 1 << 20, &L->units);
@@ -317,6 +317,8 @@ static void att_backward(st_layer *L, const st_layer_in *in, float *dx, int B, i
 
 const st_layer_ops st_attention_ops = {
     .type = "attention",
+    .keras_class = "Attention",
+    .default_activation = ST_ACT_TANH,
     .set = att_set,
     .build = att_build,
     .workspace = att_workspace,

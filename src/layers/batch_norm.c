@@ -17,7 +17,8 @@
  *
  * Data parallelism: "the same weights for any number of ranks" needs the statistics of the
  * GLOBAL batch, so forward reduces the per-feature sums over the ranks (one allreduce of 2F+1
- * doubles) and backward reduces sum(dy) and sum(dy x^) (2F doubles). These are collectives
+ * doubles, through the L->reduce_sum callback the model installs: no MPI here) and backward
+ * reduces sum(dy) and sum(dy x^) (2F doubles). These are collectives
  * inside forward/backward: L->collective is set, and the model calls this layer on every rank,
  * also with B = 0 rows. The sums are taken around the current moving_mean (the same on every
  * rank), so var = E[(x-K)^2] - E[x-K]^2 does not cancel catastrophically for features with a
@@ -34,9 +35,8 @@
 
 #include "core/parse.h"
 #include "layer_impl.h"
-#include "seqtrain/dist.h"
 #include "seqtrain/error.h"
-#include "seqtrain/layer.h"
+#include "layers/layer.h"
 
 static int bn_set(st_layer *L, const char *key, const char *val) {
     if (strcmp(key, "momentum") == 0) return st_parse_float(key, val, 0, 1, 0, &L->momentum);
@@ -45,6 +45,12 @@ static int bn_set(st_layer *L, const char *key, const char *val) {
     if (strcmp(key, "center") == 0) return st_parse_bool(key, val, &L->center);
     if (strcmp(key, "scale") == 0) return st_parse_bool(key, val, &L->scale);
     return ST_ENOKEY;
+}
+
+/* Sums over the global batch through the model's callback (the distributed allreduce); without
+ * one (a standalone layer in one process) the local sums are the global ones. */
+static void reduce(st_layer *L, double *buf, size_t n) {
+    if (L->reduce_sum) L->reduce_sum(buf, n, L->reduce_ctx);
 }
 
 /* Parameter slots: gamma and beta are optional, so their positions vary. */
@@ -136,7 +142,7 @@ static void bn_forward(st_layer *L, const st_layer_in *in, int B, int T, int tra
             }
         }
         w.sums[2 * F] = B;
-        st_dist_allreduce_sum_f64(w.sums, 2 * (size_t)F + 1); /* collective */
+        reduce(L, w.sums, 2 * (size_t)F + 1); /* collective */
         const double N = w.sums[2 * F];
         const float mom = L->momentum;
         if (N <= 0) return; /* no rows on any rank (only a test can do that) */
@@ -207,7 +213,7 @@ static void bn_backward(st_layer *L, const st_layer_in *in, float *dx, int B, in
     /* Global sums; N is the global row count of the last forward. Every rank joins, even
      * without rows and even when dx is not needed (the collective count must match). */
     const double N = w.sums[2 * F];
-    st_dist_allreduce_sum_f64(w.sums, 2 * (size_t)F); /* collective */
+    reduce(L, w.sums, 2 * (size_t)F); /* collective */
     if (!dx || N <= 0) return;
     /* dx = gamma / sigma * (dy - sum(dy) / N - x^ sum(dy x^) / N) */
     for (int f = 0; f < F; f++) {
@@ -226,6 +232,8 @@ static void bn_backward(st_layer *L, const st_layer_in *in, float *dx, int B, in
 
 const st_layer_ops st_batch_norm_ops = {
     .type = "batch_norm",
+    .keras_class = "BatchNormalization",
+    .default_activation = ST_ACT_TANH,
     .set = bn_set,
     .build = bn_build,
     .workspace = bn_workspace,

@@ -57,7 +57,7 @@
 
 #include "layer_impl.h"
 #include "seqtrain/error.h"
-#include "seqtrain/layer.h"
+#include "layers/layer.h"
 
 /* The types that can be wrapped; anything else is refused with this list. */
 static const st_layer_ops *wrappable(const char *type) {
@@ -335,6 +335,8 @@ static void bidi_backward(st_layer *L, const st_layer_in *in, float *dx, int B, 
 
 const st_layer_ops st_bidirectional_ops = {
     .type = "bidirectional",
+    .keras_class = "Bidirectional",
+    .default_activation = ST_ACT_TANH,
     .set = bidi_set,
     .build = bidi_build,
     .workspace = bidi_workspace,

@@ -16,7 +16,7 @@
 
 #include "layer_impl.h"
 #include "seqtrain/error.h"
-#include "seqtrain/layer.h"
+#include "layers/layer.h"
 
 static int dense_set(st_layer *L, const char *key, const char *val) {
     if (strcmp(key, "units") == 0) return st_parse_int(key, val, 1, 1 << 24, &L->units);
@@ -88,6 +88,9 @@ static void dense_backward(st_layer *L, const st_layer_in *in, float *dx, int B,
 
 const st_layer_ops st_dense_ops = {
     .type = "dense",
+    .keras_class = "Dense",
+    .default_activation = ST_ACT_LINEAR,
+    .fusable_head = 1,
     .set = dense_set,
     .build = dense_build,
     .workspace = dense_workspace,

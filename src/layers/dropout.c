@@ -22,7 +22,7 @@
 
 #include "layer_impl.h"
 #include "seqtrain/error.h"
-#include "seqtrain/layer.h"
+#include "layers/layer.h"
 #include "seqtrain/rng.h"
 #include "core/parse.h"
 
@@ -111,6 +111,8 @@ static void drop_backward(st_layer *L, const st_layer_in *in, float *dx, int B, 
 
 const st_layer_ops st_dropout_ops = {
     .type = "dropout",
+    .keras_class = "Dropout",
+    .default_activation = ST_ACT_TANH,
     .set = drop_set,
     .build = drop_build,
     .workspace = drop_workspace,

@@ -15,7 +15,7 @@
 
 #include "layer_impl.h"
 #include "seqtrain/error.h"
-#include "seqtrain/layer.h"
+#include "layers/layer.h"
 
 static int flat_set(st_layer *L, const char *key, const char *val) {
     (void)L, (void)key, (void)val;
@@ -67,6 +67,8 @@ static void flat_backward(st_layer *L, const st_layer_in *in, float *dx, int B, 
 
 const st_layer_ops st_flatten_ops = {
     .type = "flatten",
+    .keras_class = "Flatten",
+    .default_activation = ST_ACT_TANH,
     .set = flat_set,
     .build = flat_build,
     .workspace = flat_workspace,

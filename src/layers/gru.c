@@ -52,7 +52,7 @@
 #include "core/vmath.h"
 #include "layer_impl.h"
 #include "seqtrain/error.h"
-#include "seqtrain/layer.h"
+#include "layers/layer.h"
 
 static int gru_set(st_layer *L, const char *key, const char *val) {
     if (strcmp(key, "recurrent_activation") == 0)
@@ -356,6 +356,8 @@ static void gru_backward(st_layer *L, const st_layer_in *in, float *dx, int B, i
 
 const st_layer_ops st_gru_ops = {
     .type = "gru",
+    .keras_class = "GRU",
+    .default_activation = ST_ACT_TANH,
     .set = gru_set,
     .build = gru_build,
     .workspace = gru_workspace,

@@ -20,7 +20,7 @@
 
 #include "layer_impl.h"
 #include "seqtrain/error.h"
-#include "seqtrain/layer.h"
+#include "layers/layer.h"
 #include "seqtrain/rng.h"
 
 /* ---------------------------------------------------------------------------------------- */
@@ -37,7 +37,8 @@ static const st_layer_ops *const g_types[] = {&st_embedding_ops,  &st_dense_ops,
 /* A table with an empty slot would crash in the middle of training; catch it at lookup.
  * post_init is the one optional slot. */
 static void check_ops(const st_layer_ops *o) {
-    ST_ASSERT(o->type && o->set && o->build && o->workspace && o->forward && o->backward,
+    ST_ASSERT(o->type && o->keras_class && o->set && o->build && o->workspace && o->forward &&
+                  o->backward,
               "layer table '%s' has an empty slot", o->type ? o->type : "?");
 }
 
@@ -74,8 +75,8 @@ void st_layer_create(st_layer *L, const st_layer_ops *ops, const char *name) {
     memset(L, 0, sizeof *L);
     L->ops = ops;
     snprintf(L->name, sizeof L->name, "%s", name ? name : ops->type);
-    /* Keras defaults. Dense is the only type whose default activation is linear. */
-    L->activation = strcmp(ops->type, "dense") == 0 ? ST_ACT_LINEAR : ST_ACT_TANH;
+    /* Keras defaults; the activation's depends on the type (linear for dense, else tanh). */
+    L->activation = ops->default_activation;
     /* The rest apply to whichever types read them (layer.h lists who reads what). */
     L->recurrent_activation = ST_ACT_SIGMOID;
     L->use_bias = 1;

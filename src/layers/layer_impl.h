@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 #include "seqtrain/error.h"
-#include "seqtrain/layer.h"
+#include "layers/layer.h"
 #include "core/parse.h"
 
 /* Parse an activation / initializer name for config key `key`; on a bad name st_error_set()s

@@ -43,7 +43,7 @@
 #include "core/vmath.h"
 #include "layer_impl.h"
 #include "seqtrain/error.h"
-#include "seqtrain/layer.h"
+#include "layers/layer.h"
 
 static int lstm_set(st_layer *L, const char *key, const char *val) {
     if (strcmp(key, "recurrent_activation") == 0)
@@ -350,6 +350,8 @@ static void lstm_backward(st_layer *L, const st_layer_in *in, float *dx, int B, 
 
 const st_layer_ops st_lstm_ops = {
     .type = "lstm",
+    .keras_class = "LSTM",
+    .default_activation = ST_ACT_TANH,
     .set = lstm_set,
     .build = lstm_build,
     .workspace = lstm_workspace,

@@ -31,7 +31,7 @@
 
 #include "layer_impl.h"
 #include "seqtrain/error.h"
-#include "seqtrain/layer.h"
+#include "layers/layer.h"
 
 static int srnn_set(st_layer *L, const char *key, const char *val) {
     return st_rnn_set(L, key, val);
@@ -203,6 +203,8 @@ static void srnn_backward(st_layer *L, const st_layer_in *in, float *dx, int B, 
 
 const st_layer_ops st_simple_rnn_ops = {
     .type = "simple_rnn",
+    .keras_class = "SimpleRNN",
+    .default_activation = ST_ACT_TANH,
     .set = srnn_set,
     .build = srnn_build,
     .workspace = srnn_workspace,
