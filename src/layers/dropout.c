@@ -46,12 +46,6 @@ void st_dropout_mask(float *mask, int B, size_t n, float rate, const st_layer_in
     }
 }
 
-uint64_t st_rnn_dropout_stream(const st_layer *L, int which) {
-    char sname[ST_NAME_MAX + 32];
-    snprintf(sname, sizeof sname, "%s/%s", L->name, which ? "recurrent_dropout" : "dropout");
-    return st_rng_stream_of(sname);
-}
-
 static int drop_set(st_layer *L, const char *key, const char *val) {
     if (strcmp(key, "rate") == 0) return st_parse_rate(key, val, &L->dropout);
     return ST_ENOKEY;

@@ -133,48 +133,6 @@ int st_parse_init(const char *key, const char *val, st_init *out) {
     return ST_ERR;
 }
 
-/* Shared by simple_rnn.c, lstm.c and gru.c; lstm.c and gru.c check their extra keys before
- * calling this. */
-int st_rnn_set(st_layer *L, const char *key, const char *val) {
-    if (strcmp(key, "units") == 0) return st_parse_int(key, val, 1, 1 << 20, &L->units);
-    if (strcmp(key, "activation") == 0) return st_parse_act(key, val, &L->activation);
-    if (strcmp(key, "use_bias") == 0) return st_parse_bool(key, val, &L->use_bias);
-    if (strcmp(key, "return_sequences") == 0)
-        return st_parse_bool(key, val, &L->return_sequences);
-    if (strcmp(key, "kernel_initializer") == 0) return st_parse_init(key, val, &L->kernel_init);
-    if (strcmp(key, "recurrent_initializer") == 0)
-        return st_parse_init(key, val, &L->recurrent_init);
-    if (strcmp(key, "bias_initializer") == 0) return st_parse_init(key, val, &L->bias_init);
-    if (strcmp(key, "dropout") == 0) return st_parse_rate(key, val, &L->dropout);
-    if (strcmp(key, "recurrent_dropout") == 0)
-        return st_parse_rate(key, val, &L->recurrent_dropout);
-    return ST_ENOKEY;
-}
-
-/* The messages name the layer type and hint at the usual fix, since "wrong shape" is the most
- * common mistake when stacking recurrent layers. */
-int st_rnn_check(st_layer *L, st_shape in) {
-    if (in.tokens) {
-        st_error_set("%s needs a sequence of vectors, not token ids; put an embedding first",
-                     L->ops->type);
-        return ST_ERR;
-    }
-    if (in.seq <= 0 || in.feat <= 0) {
-        st_error_set("%s needs a sequence input (T, B, F), but the layer before it outputs "
-                     "vectors of %d features (set return_sequences = true there?)",
-                     L->ops->type, in.feat);
-        return ST_ERR;
-    }
-    if (L->units <= 0) {
-        st_error_set("%s needs units", L->ops->type);
-        return ST_ERR;
-    }
-    L->ishape = in;
-    L->oshape = (st_shape){.seq = L->return_sequences ? in.seq : 0, .feat = L->units,
-                           .tokens = 0, .vocab = in.vocab};
-    return ST_OK;
-}
-
 /* ---------------------------------------------------------------------------------------- */
 /* Initializers                                                                             */
 /* ---------------------------------------------------------------------------------------- */

@@ -20,12 +20,6 @@
 int st_parse_act(const char *key, const char *val, st_act *out);
 int st_parse_init(const char *key, const char *val, st_init *out);
 
-/* The keys simple_rnn and lstm share (units, activation, use_bias, return_sequences and the
- * three initializers); ST_ENOKEY for anything else, so lstm can add its own. */
-int st_rnn_set(st_layer *L, const char *key, const char *val);
-/* Checks shared by the recurrent layers' build(): a float sequence input and units > 0; sets
- * ishape and oshape ((T, B, units) with return_sequences, else (B, units)). */
-int st_rnn_check(st_layer *L, st_shape in);
 
 /* Declares the layer's next parameter tensor (build() only; the model assigns its slice). */
 static inline st_param *st_param_add(st_layer *L, const char *name, st_dims dims, st_init init) {
@@ -64,9 +58,6 @@ int st_parse_rate(const char *key, const char *val, float *out);
  * the purpose: st_rng_stream_of("<layer>/dropout"), ".../recurrent_dropout", ... */
 void st_dropout_mask(float *mask, int B, size_t n, float rate, const st_layer_in *in,
                      uint64_t stream);
-/* The stream of a recurrent layer's masks: which = 0 for `dropout` (the input),
- * 1 for `recurrent_dropout` (the state); named "<layer>/dropout", "<layer>/recurrent_dropout". */
-uint64_t st_rnn_dropout_stream(const st_layer *L, int which);
 
 /* out[t, b, :] = x[t, b, :] ⊙ m[b, :] for t < T: one per-row mask (B, n) applied at every step
  * of a time-major (T, B, n) sequence. out may alias x. */

@@ -17,7 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "layers/layer_impl.h"
+#include "layers/rnn.h"
 #include "testutil.h"
 
 #define GC_EPS 3e-3f
