@@ -128,6 +128,46 @@ double st_test_gradcheck(st_test_layer *t, float *x, const int32_t *tokens, cons
     return worst;
 }
 
+const char *const st_test_mask_names[N_MASKS] = {"none", "post", "pre", "holes"};
+const int st_test_gc_lens[GB] = {4, 2, 1, 0};
+
+int st_test_has_kink(st_act a) { return a == ST_ACT_RELU || a == ST_ACT_HARD_SIGMOID; }
+
+float st_test_eps_for(st_act a, st_act b) {
+    return st_test_has_kink(a) || st_test_has_kink(b) ? GC_EPS_KINK : GC_EPS;
+}
+
+void st_test_make_mask(int kind, const int *lens, int B, int T, uint8_t *m) {
+    for (int t = 0; t < T; t++)
+        for (int b = 0; b < B; b++)
+            m[t * B + b] = kind == MASK_POST  ? t < lens[b]
+                           : kind == MASK_PRE ? t >= T - lens[b]
+                                              : lens[b] > 0 && (t + b) % 3 != 1;
+}
+
+void st_test_randomize(st_test_layer *t, float s, uint64_t seed) {
+    st_test_fill_uniform(t->params, t->nparams, -s, s, seed);
+}
+
+void st_test_scramble(st_test_layer *t, uint64_t seed) { st_test_randomize(t, 0.7f, seed); }
+
+double st_test_gradcheck_layer(const st_layer_ops *ops, const char *const *keys, st_shape in,
+                               int B, int T, const uint8_t *mask, int fuse, uint64_t seed,
+                               float eps) {
+    st_test_layer t;
+    st_test_layer_make(&t, ops, keys, in, MAXB, MAXT, seed);
+    t.L.fuse_activation = fuse;
+    st_test_randomize(&t, 0.7f, seed + 1);
+    size_t nx = (size_t)(in.seq ? T : 1) * B * in.feat;
+    float x[MAXT * MAXB * 8];
+    ck_assert(nx <= sizeof x / sizeof x[0]);
+    st_test_fill_uniform(x, nx, -1, 1, seed + 2);
+    double atol = eps < GC_EPS ? GC_ATOL_KINK : GC_ATOL;
+    double e = st_test_gradcheck(&t, x, NULL, mask, B, T, eps, GC_RTOL, atol);
+    st_test_layer_free(&t);
+    return e;
+}
+
 const char *st_test_path(const char *name) {
     static char dir[256];
     static char buf[512];
