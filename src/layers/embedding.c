@@ -23,41 +23,40 @@
 #include "seqtrain/error.h"
 #include "layers/layer.h"
 
-static int emb_set(st_layer *L, const char *key, const char *val) {
-    if (strcmp(key, "input_dim") == 0) return st_parse_int(key, val, 1, 1 << 30, &L->input_dim);
-    if (strcmp(key, "output_dim") == 0)
-        return st_parse_int(key, val, 1, 1 << 20, &L->output_dim);
-    if (strcmp(key, "mask_zero") == 0) return st_parse_bool(key, val, &L->mask_zero);
-    if (strcmp(key, "embeddings_initializer") == 0)
-        return st_parse_init(key, val, &L->embeddings_init);
-    return ST_ENOKEY;
-}
+static const st_key emb_keys[] = {
+    ST_KEY_INT_ROW("input_dim", st_embedding_opts, input_dim, 1, 1 << 30),
+    ST_KEY_INT_ROW("output_dim", st_embedding_opts, output_dim, 1, 1 << 20),
+    ST_KEY_BOOL_ROW("mask_zero", st_embedding_opts, mask_zero),
+    ST_KEY_FUNC_ROW("embeddings_initializer", st_embedding_opts, embeddings_init, st_key_init),
+    ST_KEY_END,
+};
+static const st_embedding_opts emb_defaults = {.embeddings_init = ST_INIT_UNIFORM};
 
 static int emb_build(st_layer *L, st_shape in) {
     if (!in.tokens || in.seq <= 0) {
         st_error_set("embedding must be the first layer, on token input");
         return ST_ERR;
     }
-    if (L->input_dim <= 0 || L->output_dim <= 0) {
+    if (L->opt.emb.input_dim <= 0 || L->opt.emb.output_dim <= 0) {
         st_error_set("embedding needs input_dim and output_dim (the dataset vocabulary is %d)",
                      in.vocab);
         return ST_ERR;
     }
     /* Every id the data can hold must have a row; more rows than ids is fine (unused). */
-    if (L->input_dim < in.vocab) {
+    if (L->opt.emb.input_dim < in.vocab) {
         st_error_set("embedding input_dim = %d is smaller than the dataset vocabulary %d; "
                      "set input_dim >= %d",
-                     L->input_dim, in.vocab, in.vocab);
+                     L->opt.emb.input_dim, in.vocab, in.vocab);
         return ST_ERR;
     }
     L->ishape = in;
-    L->oshape = (st_shape){.seq = in.seq, .feat = L->output_dim, .tokens = 0, .vocab = in.vocab};
-    L->emits_mask = L->mask_zero;
+    L->oshape = (st_shape){.seq = in.seq, .feat = L->opt.emb.output_dim, .tokens = 0, .vocab = in.vocab};
+    L->emits_mask = L->opt.emb.mask_zero;
     L->nparam = 1;
     st_param *P = &L->param[0];
     strcpy(P->name, "embeddings");
-    P->dims = st_dims2((size_t)L->input_dim, (size_t)L->output_dim);
-    P->init = L->embeddings_init;
+    P->dims = st_dims2((size_t)L->opt.emb.input_dim, (size_t)L->opt.emb.output_dim);
+    P->init = L->opt.emb.embeddings_init;
     return ST_OK;
 }
 
@@ -71,8 +70,8 @@ static void emb_forward(st_layer *L, const st_layer_in *in, int B, int T, int tr
     const int32_t *tok = in->tokens; /* (B, T) */
     const float *W = L->param[0].w;  /* (V, E) */
     float *out = L->out;             /* (T, B, E) */
-    const size_t E = (size_t)L->output_dim;
-    const int32_t V = L->input_dim;
+    const size_t E = (size_t)L->opt.emb.output_dim;
+    const int32_t V = L->opt.emb.input_dim;
     for (int t = 0; t < T; t++) {
         for (int b = 0; b < B; b++) {
             int32_t id = tok[(size_t)b * T + t];
@@ -81,7 +80,7 @@ static void emb_forward(st_layer *L, const st_layer_in *in, int B, int T, int tr
             memcpy(out + ((size_t)t * B + b) * E, W + (size_t)id * E, E * sizeof(float));
         }
     }
-    if (L->mask_zero) {
+    if (L->opt.emb.mask_zero) {
         uint8_t *m = L->mask_out; /* (T, B) */
         for (int t = 0; t < T; t++)
             for (int b = 0; b < B; b++) m[(size_t)t * B + b] = tok[(size_t)b * T + t] != 0;
@@ -94,7 +93,7 @@ static void emb_backward(st_layer *L, const st_layer_in *in, float *dx, int B, i
     const int32_t *tok = in->tokens; /* (B, T) */
     const float *dout = L->dout;     /* (T, B, E) */
     float *dW = L->param[0].g;       /* (V, E) */
-    const size_t E = (size_t)L->output_dim;
+    const size_t E = (size_t)L->opt.emb.output_dim;
     /* Scatter-add: a token that appears k times collects k rows. Masked (id 0) positions are
      * added too, as Keras does; the layers after a mask already send them zero gradient. */
     for (int t = 0; t < T; t++) {
@@ -109,9 +108,10 @@ static void emb_backward(st_layer *L, const st_layer_in *in, float *dx, int B, i
 const st_layer_ops st_embedding_ops = {
     .type = "embedding",
     .keras_class = "Embedding",
-    .default_activation = ST_ACT_TANH,
+    .keys = emb_keys,
+    .defaults = &emb_defaults,
+    .defaults_size = sizeof emb_defaults,
     .takes_vectors = 1,
-    .set = emb_set,
     .build = emb_build,
     .workspace = emb_workspace,
     .post_init = NULL,

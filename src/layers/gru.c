@@ -54,37 +54,40 @@
 #include "seqtrain/error.h"
 #include "layers/layer.h"
 
-static int gru_set(st_layer *L, const char *key, const char *val) {
-    if (strcmp(key, "recurrent_activation") == 0)
-        return st_parse_act(key, val, &L->recurrent_activation);
-    if (strcmp(key, "reset_after") == 0) {
-        /* Accepted so Keras configs carry over; only the PyTorch-compatible variant exists. */
-        int v = 1;
-        if (st_parse_bool(key, val, &v) != ST_OK) return ST_ERR;
-        if (!v) {
-            st_error_set("reset_after = %s: only reset_after = true (Keras 3's default, "
-                         "PyTorch's GRU) is implemented", val);
-            return ST_ERR;
-        }
-        return ST_OK;
+/* Accepted so Keras configs carry over; only the PyTorch-compatible variant exists. */
+static int key_reset_after(const char *key, const char *val, void *field) {
+    int v = 1;
+    if (st_parse_bool(key, val, &v) != ST_OK) return ST_ERR;
+    if (!v) {
+        st_error_set("reset_after = %s: only reset_after = true (Keras 3's default, "
+                     "PyTorch's GRU) is implemented", val);
+        return ST_ERR;
     }
-    return st_rnn_set(L, key, val);
+    *(int *)field = v;
+    return ST_OK;
 }
+
+const st_key st_gru_keys[] = {
+    ST_RNN_KEY_ROWS(st_layer_opts, rnn),
+    ST_KEY_FUNC_ROW("recurrent_activation", st_layer_opts, rnn.recurrent_activation, st_key_act),
+    ST_KEY_FUNC_ROW("reset_after", st_layer_opts, rnn.reset_after, key_reset_after),
+    ST_KEY_END,
+};
 
 static int gru_build(st_layer *L, st_shape in) {
     if (st_rnn_check(L, in) != ST_OK) return ST_ERR;
-    const size_t I = (size_t)in.feat, U = (size_t)L->units;
+    const size_t I = (size_t)in.feat, U = (size_t)L->opt.rnn.units;
     L->nparam = 0;
-    st_param_add(L, "kernel", st_dims2(I, 3 * U), L->kernel_init);
-    st_param_add(L, "recurrent_kernel", st_dims2(U, 3 * U), L->recurrent_init);
-    if (L->use_bias) {
-        st_param_add(L, "bias", st_dims2(2, 3 * U), L->bias_init); /* [b_in; b_rec] */
+    st_param_add(L, "kernel", st_dims2(I, 3 * U), L->opt.rnn.kernel_init);
+    st_param_add(L, "recurrent_kernel", st_dims2(U, 3 * U), L->opt.rnn.recurrent_init);
+    if (L->opt.rnn.use_bias) {
+        st_param_add(L, "bias", st_dims2(2, 3 * U), L->opt.rnn.bias_init); /* [b_in; b_rec] */
     }
     return ST_OK;
 }
 
 static size_t gru_workspace(const st_layer *L, int maxB, int maxT) {
-    const size_t U = (size_t)L->units, BU = (size_t)maxB * U, T = (size_t)maxT;
+    const size_t U = (size_t)L->opt.rnn.units, BU = (size_t)maxB * U, T = (size_t)maxT;
     /* G + R + Sh + dh + tmp + dropout */
     return 2 * 3 * T * BU + (T + 1) * BU + BU + 3 * U + st_rnn_drop_ws(L, maxB, maxT);
 }
@@ -100,14 +103,14 @@ typedef struct gru_ws {
 } gru_ws;
 
 static gru_ws gru_views(const st_layer *L, int B, int T) {
-    const size_t BU = (size_t)B * L->units, TBU = (size_t)T * BU;
+    const size_t BU = (size_t)B * L->opt.rnn.units, TBU = (size_t)T * BU;
     gru_ws w;
     w.G = L->ws;
     w.R = w.G + 3 * TBU;
     w.Sh = w.R + 3 * TBU;
     w.dh = w.Sh + TBU + BU;
     w.tmp = w.dh + BU;
-    w.d = st_rnn_drop_views(L, w.tmp + 3 * (size_t)L->units, B, T);
+    w.d = st_rnn_drop_views(L, w.tmp + 3 * (size_t)L->opt.rnn.units, B, T);
     return w;
 }
 
@@ -139,7 +142,7 @@ static void step_fwd_default(float *restrict G, const float *restrict R,
 /* The same for one row and any activation pair, one gate slice at a time. */
 static void cell_fwd_general(const st_layer *L, float *g, const float *q, const float *hp,
                              float *h, int U) {
-    st_act ra = L->recurrent_activation, act = L->activation;
+    st_act ra = L->opt.rnn.recurrent_activation, act = L->opt.rnn.activation;
     for (int j = 0; j < 2 * U; j++) g[j] += q[j];
     st_act_forward(ra, g, g, 1, (size_t)U);         /* z */
     st_act_forward(ra, g + U, g + U, 1, (size_t)U); /* r */
@@ -149,13 +152,13 @@ static void cell_fwd_general(const st_layer *L, float *g, const float *q, const 
 }
 
 static void gru_forward(st_layer *L, const st_layer_in *in, int B, int T, int train) {
-    const int I = L->ishape.feat, U = L->units, G3 = 3 * U, TB = T * B;
+    const int I = L->ishape.feat, U = L->opt.rnn.units, G3 = 3 * U, TB = T * B;
     const size_t BU = (size_t)B * U;
     const float *Uw = L->param[1].w; /* (U, 3U) */
-    const float *b_in = L->use_bias ? L->param[2].w : NULL;       /* (3U) */
-    const float *b_rec = L->use_bias ? L->param[2].w + G3 : NULL; /* (3U) */
+    const float *b_in = L->opt.rnn.use_bias ? L->param[2].w : NULL;       /* (3U) */
+    const float *b_rec = L->opt.rnn.use_bias ? L->param[2].w + G3 : NULL; /* (3U) */
     const uint8_t *mask = in->mask; /* (T, B) or NULL */
-    const int fast = L->activation == ST_ACT_TANH && L->recurrent_activation == ST_ACT_SIGMOID;
+    const int fast = L->opt.rnn.activation == ST_ACT_TANH && L->opt.rnn.recurrent_activation == ST_ACT_SIGMOID;
     gru_ws w = gru_views(L, B, T);
     const float *x = st_rnn_drop_forward(L, &w.d, in, B, T, train); /* (T, B, I) */
 
@@ -224,7 +227,7 @@ static void step_bwd_default(float *restrict G, float *restrict R, const float *
 /* The same for one row and any activation pair (tmp: 3U). */
 static void cell_bwd_general(const st_layer *L, float *g, float *q, const float *hp, float *dh,
                              float *tmp, int U) {
-    st_act ra = L->recurrent_activation, act = L->activation;
+    st_act ra = L->opt.rnn.recurrent_activation, act = L->opt.rnn.activation;
     const float *z = g, *rr = g + U, *hh = g + 2 * U;
     float *dz = tmp, *dr = tmp + U, *dn = tmp + 2 * U;
     for (int j = 0; j < U; j++) {
@@ -245,11 +248,11 @@ static void cell_bwd_general(const st_layer *L, float *g, float *q, const float 
 }
 
 static void gru_backward(st_layer *L, const st_layer_in *in, float *dx, int B, int T) {
-    const int U = L->units, G3 = 3 * U, TB = T * B;
+    const int U = L->opt.rnn.units, G3 = 3 * U, TB = T * B;
     const size_t BU = (size_t)B * U;
     const float *Uw = L->param[1].w; /* (U, 3U) */
     const uint8_t *mask = in->mask;  /* (T, B) or NULL */
-    const int fast = L->activation == ST_ACT_TANH && L->recurrent_activation == ST_ACT_SIGMOID;
+    const int fast = L->opt.rnn.activation == ST_ACT_TANH && L->opt.rnn.recurrent_activation == ST_ACT_SIGMOID;
     gru_ws w = gru_views(L, B, T);
     float *dG = w.G, *dR = w.R; /* (T, B, 3U) each, overwritten step by step */
     const float *x = st_rnn_drop_backward(&w.d, in->x); /* (T, B, I) */
@@ -280,7 +283,7 @@ static void gru_backward(st_layer *L, const st_layer_in *in, float *dx, int B, i
         if (t > 0) st_rnn_dh_prev(&w.d, dRt, Uw, B, U, G3, 1.0f, w.dh);
     }
 
-    if (L->trainable && L->use_bias) {
+    if (L->trainable && L->opt.rnn.use_bias) {
         st_colsum_add(dG, (size_t)TB, (size_t)G3, L->param[2].g);      /* d b_in */
         st_colsum_add(dR, (size_t)TB, (size_t)G3, L->param[2].g + G3); /* d b_rec */
     }
@@ -291,8 +294,9 @@ static void gru_backward(st_layer *L, const st_layer_in *in, float *dx, int B, i
 const st_layer_ops st_gru_ops = {
     .type = "gru",
     .keras_class = "GRU",
-    .default_activation = ST_ACT_TANH,
-    .set = gru_set,
+    .keys = st_gru_keys,
+    .defaults = &st_rnn_defaults,
+    .defaults_size = sizeof st_rnn_defaults,
     .build = gru_build,
     .workspace = gru_workspace,
     .post_init = NULL,

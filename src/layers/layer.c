@@ -35,10 +35,10 @@ static const st_layer_ops *const g_types[] = {&st_embedding_ops,  &st_dense_ops,
 #define N_TYPES (sizeof g_types / sizeof g_types[0])
 
 /* A table with an empty slot would crash in the middle of training; catch it at lookup.
- * post_init is the one optional slot. */
+ * Optional slots: set, post_init, head_activation (and takes_vectors, a flag). */
 static void check_ops(const st_layer_ops *o) {
-    ST_ASSERT(o->type && o->keras_class && o->set && o->build && o->workspace && o->forward &&
-                  o->backward,
+    ST_ASSERT(o->type && o->keras_class && o->keys && o->defaults && o->build && o->workspace &&
+                  o->forward && o->backward,
               "layer table '%s' has an empty slot", o->type ? o->type : "?");
 }
 
@@ -75,21 +75,10 @@ void st_layer_create(st_layer *L, const st_layer_ops *ops, const char *name) {
     memset(L, 0, sizeof *L);
     L->ops = ops;
     snprintf(L->name, sizeof L->name, "%s", name ? name : ops->type);
-    /* Keras defaults; the activation's depends on the type (linear for dense, else tanh). */
-    L->activation = ops->default_activation;
-    /* The rest apply to whichever types read them (layer.h lists who reads what). */
-    L->recurrent_activation = ST_ACT_SIGMOID;
-    L->use_bias = 1;
-    L->unit_forget_bias = 1;
+    ST_ASSERT(ops->defaults_size <= sizeof L->opt, "layer table '%s': defaults too large",
+              ops->type);
+    memcpy(&L->opt, ops->defaults, ops->defaults_size);
     L->trainable = 1;
-    L->kernel_init = ST_INIT_GLOROT_UNIFORM;
-    L->recurrent_init = ST_INIT_ORTHOGONAL;
-    L->bias_init = ST_INIT_ZEROS;
-    L->embeddings_init = ST_INIT_UNIFORM;
-    L->momentum = 0.99f; /* batch_norm: Keras BatchNormalization defaults */
-    L->epsilon = 1e-3f;
-    L->center = 1;
-    L->scale = 1;
 }
 
 /* The common keys first, so that no layer type can shadow them; everything else is the type's.
@@ -110,7 +99,8 @@ int st_layer_set(st_layer *L, const char *key, const char *val) {
         return ST_OK;
     }
     if (strcmp(key, "trainable") == 0) return st_parse_bool(key, val, &L->trainable);
-    int rc = L->ops->set(L, key, val);
+    int rc = L->ops->set ? L->ops->set(L, key, val)
+                         : st_keys_set(L->ops->keys, &L->opt, key, val);
     if (rc == ST_ENOKEY) st_error_set("unknown key '%s' for a %s layer", key, L->ops->type);
     return rc;
 }
@@ -124,6 +114,14 @@ int st_parse_act(const char *key, const char *val, st_act *out) {
     st_error_set("%s = %s: unknown activation (known: linear, relu, sigmoid, tanh, softmax, "
                  "hard_sigmoid)", key, val);
     return ST_ERR;
+}
+
+int st_key_act(const char *key, const char *val, void *field) {
+    return st_parse_act(key, val, field);
+}
+
+int st_key_init(const char *key, const char *val, void *field) {
+    return st_parse_init(key, val, field);
 }
 
 int st_parse_init(const char *key, const char *val, st_init *out) {

@@ -86,18 +86,91 @@ typedef struct st_layer_in {
     int64_t epoch;             /* 0-based epoch of this step */
 } st_layer_in;
 
+/* ---- per-type options ---------------------------------------------------------------------
+ * Each type reads only its own struct in L->opt (Keras names; defaults from the type's table,
+ * copied by st_layer_create). Keys are declared once per type as an st_key table over its
+ * struct (core/parse.h), so parsing and error wording are shared with every other config key. */
+typedef struct st_dense_opts {
+    int units;
+    st_act activation; /* default linear */
+    int use_bias;      /* default 1 */
+    st_init kernel_init, bias_init;
+} st_dense_opts;
+
+/* simple_rnn, lstm, gru (each reads the fields its equations have). */
+typedef struct st_rnn_opts {
+    int units;
+    st_act activation;           /* default tanh */
+    st_act recurrent_activation; /* lstm, gru: default sigmoid */
+    int use_bias;                /* default 1 */
+    int return_sequences;
+    int unit_forget_bias;        /* lstm: default 1 */
+    st_init kernel_init, recurrent_init, bias_init;
+    /* Keras semantics, inverted scaling 1/(1 - rate), training only: `dropout` masks the input
+     * x_t, `recurrent_dropout` masks h_{t-1} in the recurrence, one mask per sequence. */
+    float dropout, recurrent_dropout;
+    int reset_after; /* gru: only 1 exists (Keras 3's default, PyTorch's GRU) */
+} st_rnn_opts;
+
+/* bidirectional: the wrapped type's options FIRST, so each direction, a copy of the layer
+ * with the wrapped ops, reads them as its own st_rnn_opts. */
+typedef struct st_bidir_opts {
+    st_rnn_opts rnn;
+    const struct st_layer_ops *wrapped; /* simple_rnn, lstm or gru */
+    int merge_mode;                     /* st_merge; default concat, as Keras */
+} st_bidir_opts;
+
+typedef struct st_embedding_opts {
+    int input_dim, output_dim;
+    int mask_zero;
+    st_init embeddings_init; /* default uniform */
+} st_embedding_opts;
+
+typedef struct st_dropout_opts {
+    float rate;
+} st_dropout_opts;
+
+typedef struct st_bn_opts {
+    float momentum, epsilon; /* 0.99, 1e-3 */
+    int center, scale;       /* 1, 1 */
+} st_bn_opts;
+
+typedef struct st_attention_opts {
+    int units;
+    int score; /* st_score; default luong */
+    st_init kernel_init;
+} st_attention_opts;
+
+typedef union st_layer_opts {
+    st_dense_opts dense;
+    st_rnn_opts rnn;
+    st_bidir_opts bidir;
+    st_embedding_opts emb;
+    st_dropout_opts drop;
+    st_bn_opts bn;
+    st_attention_opts att;
+} st_layer_opts;
+
+struct st_key;
+
 typedef struct st_layer_ops {
     const char *type;        /* section name in the config: "lstm", "dense", ... */
     const char *keras_class; /* "LSTM", "Dense", ...: the model summary's type column */
-    st_act default_activation; /* Keras default of `activation`: linear for dense, else tanh */
+    /* The type's keys, over its member of L->opt (offsets from the union's start), ending in
+     * ST_KEY_END; and its defaults, copied into L->opt (defaults_size bytes) on creation. */
+    const struct st_key *keys;
+    const void *defaults;
+    size_t defaults_size;
     /* Type knowledge the model needs, so that no code outside src/layers/ compares ops
      * pointers: */
     int takes_vectors; /* 1: pre-trained vectors (model-level keys weights, vocab) can fill its
                           first parameter (V, E) by word (embedding) */
-    int fusable_head;  /* 1: as the last layer its activation can be fused into the loss
-                          (fuse_activation below; dense) */
-    /* Applies one config key. Returns ST_OK, ST_ENOKEY for a key this type does not have, or
-     * ST_ERR after st_error_set() describing the bad value (the caller adds file:line). */
+    /* Optional: the activation a head of this type can leave to the loss (fuse_activation
+     * below); NULL = it cannot be a fused head. Dense. */
+    st_act (*head_activation)(const st_layer *L);
+    /* Optional: applies one key when a table lookup is not enough (bidirectional hands the
+     * wrapped type's keys to that type's table). NULL = st_keys_set(keys, &L->opt, ...).
+     * Returns ST_OK, ST_ENOKEY, or ST_ERR after st_error_set(). */
     int (*set)(st_layer *L, const char *key, const char *val);
     /* After all keys: checks that the layer can follow an input of shape `in`, sets L->ishape,
      * L->oshape and the parameter specs (L->nparam, L->param[].name/dims/init).
@@ -118,32 +191,11 @@ struct st_layer {
     int index;              /* position in the model */
     st_shape ishape, oshape; /* input and output shapes, set by build */
 
-    /* Options (Keras names). Each type reads the ones it has; defaults set by st_layer_create. */
-    int units;
-    st_act activation;           /* dense default linear; recurrent layers default tanh */
-    st_act recurrent_activation; /* lstm, gru: default sigmoid */
-    int return_sequences;
-    int use_bias;         /* default 1 */
-    int unit_forget_bias; /* lstm: default 1 */
-    int mask_zero;        /* embedding */
-    int input_dim, output_dim; /* embedding */
-    st_init kernel_init, recurrent_init, bias_init, embeddings_init;
-    int trainable; /* default 1 */
-    /* Dropout (Keras semantics, inverted scaling 1/(1 - rate), training only). The dropout
-     * layer keeps its `rate` in `dropout`; simple_rnn / lstm read both: `dropout` masks the
-     * input x_t, `recurrent_dropout` masks h_{t-1} in the recurrence, one mask per sequence. */
-    float dropout, recurrent_dropout;
-    /* batch_norm: momentum (0.99), epsilon (1e-3), center, scale (1, 1). */
-    float momentum, epsilon;
-    int center, scale;
+    st_layer_opts opt; /* the type's options (st_<type>_opts) */
+    int trainable;     /* common key; default 1 */
     /* 1: forward/backward call collectives when training (batch_norm's global statistics), so
      * the model calls them on EVERY rank, also with B = 0 rows. Set by build. */
     int collective;
-    /* bidirectional: the wrapped type (simple_rnn, lstm or gru; its keys above apply to both
-     * directions) and how the two directions' outputs combine. */
-    const st_layer_ops *wrapped;
-    st_merge merge_mode; /* default concat, as Keras */
-    st_score score;      /* attention: default luong */
 
     /* Set by the model. */
     int nparam;
@@ -171,7 +223,7 @@ struct st_layer {
 const st_layer_ops *st_layer_find(const char *type);
 /* Comma-separated list of known layer types, for error messages. */
 const char *st_layer_types(void);
-/* Fills L with defaults for `ops` (units 0, activations per type, inits per Keras). */
+/* Fills L with the defaults of `ops` (its defaults struct: Keras' activations, inits, ...). */
 void st_layer_create(st_layer *L, const st_layer_ops *ops, const char *name);
 /* Handles keys common to all layers ("name", "trainable"), then delegates to ops->set. */
 int st_layer_set(st_layer *L, const char *key, const char *val);

@@ -1,9 +1,9 @@
 /*
  * layer_impl.h - helpers shared by the layer files in src/layers/ (not public API).
  *
- * The config parsers for the option kinds every layer type has (activation, initializer), so
- * that each layer's set() is a short list of keys and all layers word their errors alike, and
- * the column-sum used for every bias gradient.
+ * The parsers for the option kinds no plain st_key row covers (activation, initializer; used
+ * as ST_KEY_FUNC rows in each type's key table, so all layers word their errors alike),
+ * parameter declaration, dropout masks, and the row/column sums of every bias.
  */
 #ifndef SEQTRAIN_LAYER_IMPL_H
 #define SEQTRAIN_LAYER_IMPL_H
@@ -19,6 +19,9 @@
  * "key = val: unknown ... (known: ...)" and returns ST_ERR. */
 int st_parse_act(const char *key, const char *val, st_act *out);
 int st_parse_init(const char *key, const char *val, st_init *out);
+/* The same as st_key rows (ST_KEY_FUNC_ROW(name, S, field, st_key_act)). */
+int st_key_act(const char *key, const char *val, void *field);
+int st_key_init(const char *key, const char *val, void *field);
 
 
 /* Declares the layer's next parameter tensor (build() only; the model assigns its slice). */

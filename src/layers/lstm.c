@@ -45,35 +45,35 @@
 #include "seqtrain/error.h"
 #include "layers/layer.h"
 
-static int lstm_set(st_layer *L, const char *key, const char *val) {
-    if (strcmp(key, "recurrent_activation") == 0)
-        return st_parse_act(key, val, &L->recurrent_activation);
-    if (strcmp(key, "unit_forget_bias") == 0) return st_parse_bool(key, val, &L->unit_forget_bias);
-    return st_rnn_set(L, key, val);
-}
+const st_key st_lstm_keys[] = {
+    ST_RNN_KEY_ROWS(st_layer_opts, rnn),
+    ST_KEY_FUNC_ROW("recurrent_activation", st_layer_opts, rnn.recurrent_activation, st_key_act),
+    ST_KEY_BOOL_ROW("unit_forget_bias", st_layer_opts, rnn.unit_forget_bias),
+    ST_KEY_END,
+};
 
 static int lstm_build(st_layer *L, st_shape in) {
     if (st_rnn_check(L, in) != ST_OK) return ST_ERR;
-    const size_t I = (size_t)in.feat, H = (size_t)L->units;
+    const size_t I = (size_t)in.feat, H = (size_t)L->opt.rnn.units;
     L->nparam = 0;
-    st_param_add(L, "kernel", st_dims2(I, 4 * H), L->kernel_init);
-    st_param_add(L, "recurrent_kernel", st_dims2(H, 4 * H), L->recurrent_init);
-    if (L->use_bias) {
-        st_param_add(L, "bias", st_dims1(4 * H), L->bias_init);
+    st_param_add(L, "kernel", st_dims2(I, 4 * H), L->opt.rnn.kernel_init);
+    st_param_add(L, "recurrent_kernel", st_dims2(H, 4 * H), L->opt.rnn.recurrent_init);
+    if (L->opt.rnn.use_bias) {
+        st_param_add(L, "bias", st_dims1(4 * H), L->opt.rnn.bias_init);
     }
     return ST_OK;
 }
 
 static void lstm_post_init(st_layer *L) {
     /* Keras unit_forget_bias: forget gate starts open, so early gradients flow through c. */
-    if (!L->use_bias || !L->unit_forget_bias) return;
-    const int H = L->units;
+    if (!L->opt.rnn.use_bias || !L->opt.rnn.unit_forget_bias) return;
+    const int H = L->opt.rnn.units;
     float *b = L->param[2].w;
     for (int j = H; j < 2 * H; j++) b[j] = 1.0f;
 }
 
 static size_t lstm_workspace(const st_layer *L, int maxB, int maxT) {
-    const size_t H = (size_t)L->units, BH = (size_t)maxB * H, T = (size_t)maxT;
+    const size_t H = (size_t)L->opt.rnn.units, BH = (size_t)maxB * H, T = (size_t)maxT;
     /* G + Sh + Sc + A + dh + dc + tmp + dropout */
     return 4 * T * BH + 2 * (T + 1) * BH + T * BH + 2 * BH + 4 * H + st_rnn_drop_ws(L, maxB, maxT);
 }
@@ -90,7 +90,7 @@ typedef struct lstm_ws {
 } lstm_ws;
 
 static lstm_ws lstm_views(const st_layer *L, int B, int T) {
-    const size_t BH = (size_t)B * L->units, TBH = (size_t)T * BH;
+    const size_t BH = (size_t)B * L->opt.rnn.units, TBH = (size_t)T * BH;
     lstm_ws w;
     w.G = L->ws;
     w.Sh = w.G + 4 * TBH;
@@ -99,7 +99,7 @@ static lstm_ws lstm_views(const st_layer *L, int B, int T) {
     w.dh = w.A + TBH;
     w.dc = w.dh + BH;
     w.tmp = w.dc + BH;
-    w.d = st_rnn_drop_views(L, w.tmp + 4 * (size_t)L->units, B, T);
+    w.d = st_rnn_drop_views(L, w.tmp + 4 * (size_t)L->opt.rnn.units, B, T);
     return w;
 }
 
@@ -132,7 +132,7 @@ static void step_fwd_default(float *restrict G, const float *restrict hp,
 /* The same for any activation pair, one gate slice at a time. */
 static void cell_fwd_general(const st_layer *L, float *z, const float *cp, float *c, float *a,
                              float *h, int H) {
-    st_act ra = L->recurrent_activation, act = L->activation;
+    st_act ra = L->opt.rnn.recurrent_activation, act = L->opt.rnn.activation;
     st_act_forward(ra, z, z, 1, (size_t)H);                   /* i */
     st_act_forward(ra, z + H, z + H, 1, (size_t)H);           /* f */
     st_act_forward(act, z + 2 * H, z + 2 * H, 1, (size_t)H);  /* g */
@@ -143,16 +143,16 @@ static void cell_fwd_general(const st_layer *L, float *z, const float *cp, float
 }
 
 static void lstm_forward(st_layer *L, const st_layer_in *in, int B, int T, int train) {
-    const int I = L->ishape.feat, H = L->units, G4 = 4 * H, TB = T * B;
+    const int I = L->ishape.feat, H = L->opt.rnn.units, G4 = 4 * H, TB = T * B;
     const size_t BH = (size_t)B * H;
     const float *U = L->param[1].w; /* (H, 4H) */
     const uint8_t *mask = in->mask; /* (T, B) or NULL */
-    const int fast = L->activation == ST_ACT_TANH && L->recurrent_activation == ST_ACT_SIGMOID;
+    const int fast = L->opt.rnn.activation == ST_ACT_TANH && L->opt.rnn.recurrent_activation == ST_ACT_SIGMOID;
     lstm_ws w = lstm_views(L, B, T);
     const float *x = st_rnn_drop_forward(L, &w.d, in, B, T, train); /* (T, B, I) */
 
     /* G = X · W + b   (T*B,4H) */
-    st_rnn_project(x, L->param[0].w, L->use_bias ? L->param[2].w : NULL, w.G, TB, I, G4);
+    st_rnn_project(x, L->param[0].w, L->opt.rnn.use_bias ? L->param[2].w : NULL, w.G, TB, I, G4);
     memset(w.Sh, 0, BH * sizeof(float)); /* h_0 = 0 */
     memset(w.Sc, 0, BH * sizeof(float)); /* c_0 = 0 */
 
@@ -217,7 +217,7 @@ static void step_bwd_default(float *restrict G, const float *restrict A,
 /* The same for any activation pair, through st_act_backward per gate slice (tmp: 4H). */
 static void cell_bwd_general(const st_layer *L, float *z, const float *a, const float *cp,
                              float *dh, float *dc, float *tmp, int H) {
-    st_act ra = L->recurrent_activation, act = L->activation;
+    st_act ra = L->opt.rnn.recurrent_activation, act = L->opt.rnn.activation;
     const float *i = z, *f = z + H, *g = z + 2 * H, *o = z + 3 * H;
     /* dc += act'(c_t) ⊙ (dh ⊙ o) */
     for (int j = 0; j < H; j++) tmp[j] = dh[j] * o[j];
@@ -241,11 +241,11 @@ static void cell_bwd_general(const st_layer *L, float *z, const float *a, const 
 }
 
 static void lstm_backward(st_layer *L, const st_layer_in *in, float *dx, int B, int T) {
-    const int H = L->units, G4 = 4 * H, TB = T * B;
+    const int H = L->opt.rnn.units, G4 = 4 * H, TB = T * B;
     const size_t BH = (size_t)B * H;
     const float *U = L->param[1].w; /* (H, 4H) */
     const uint8_t *mask = in->mask; /* (T, B) or NULL */
-    const int fast = L->activation == ST_ACT_TANH && L->recurrent_activation == ST_ACT_SIGMOID;
+    const int fast = L->opt.rnn.activation == ST_ACT_TANH && L->opt.rnn.recurrent_activation == ST_ACT_SIGMOID;
     lstm_ws w = lstm_views(L, B, T);
     float *dG = w.G; /* (T, B, 4H): each step's gates become its dz once used */
     const float *x = st_rnn_drop_backward(&w.d, in->x); /* (T, B, I) */
@@ -276,15 +276,16 @@ static void lstm_backward(st_layer *L, const st_layer_in *in, float *dx, int B, 
         if (t > 0) st_rnn_dh_prev(&w.d, dGt, U, B, H, G4, 1.0f, w.dh);
     }
 
-    if (L->trainable && L->use_bias) st_colsum_add(dG, (size_t)TB, (size_t)G4, L->param[2].g);
+    if (L->trainable && L->opt.rnn.use_bias) st_colsum_add(dG, (size_t)TB, (size_t)G4, L->param[2].g);
     st_rnn_backward_tail(L, &w.d, x, dG, dG, w.Sh, dx, B, T, G4); /* dW, dU, dx */
 }
 
 const st_layer_ops st_lstm_ops = {
     .type = "lstm",
     .keras_class = "LSTM",
-    .default_activation = ST_ACT_TANH,
-    .set = lstm_set,
+    .keys = st_lstm_keys,
+    .defaults = &st_rnn_defaults,
+    .defaults_size = sizeof st_rnn_defaults,
     .build = lstm_build,
     .workspace = lstm_workspace,
     .post_init = lstm_post_init,

@@ -20,20 +20,19 @@
 
 /* ---- keys and shapes ---------------------------------------------------------------------- */
 
-int st_rnn_set(st_layer *L, const char *key, const char *val) {
-    if (strcmp(key, "units") == 0) return st_parse_int(key, val, 1, 1 << 20, &L->units);
-    if (strcmp(key, "activation") == 0) return st_parse_act(key, val, &L->activation);
-    if (strcmp(key, "use_bias") == 0) return st_parse_bool(key, val, &L->use_bias);
-    if (strcmp(key, "return_sequences") == 0)
-        return st_parse_bool(key, val, &L->return_sequences);
-    if (strcmp(key, "kernel_initializer") == 0) return st_parse_init(key, val, &L->kernel_init);
-    if (strcmp(key, "recurrent_initializer") == 0)
-        return st_parse_init(key, val, &L->recurrent_init);
-    if (strcmp(key, "bias_initializer") == 0) return st_parse_init(key, val, &L->bias_init);
-    if (strcmp(key, "dropout") == 0) return st_parse_rate(key, val, &L->dropout);
-    if (strcmp(key, "recurrent_dropout") == 0)
-        return st_parse_rate(key, val, &L->recurrent_dropout);
-    return ST_ENOKEY;
+const st_rnn_opts st_rnn_defaults = {
+    .activation = ST_ACT_TANH,
+    .recurrent_activation = ST_ACT_SIGMOID,
+    .use_bias = 1,
+    .unit_forget_bias = 1,
+    .kernel_init = ST_INIT_GLOROT_UNIFORM,
+    .recurrent_init = ST_INIT_ORTHOGONAL,
+    .bias_init = ST_INIT_ZEROS,
+    .reset_after = 1,
+};
+
+int st_key_rate(const char *key, const char *val, void *field) {
+    return st_parse_rate(key, val, field);
 }
 
 /* The messages name the layer type and hint at the usual fix, since "wrong shape" is the most
@@ -50,12 +49,12 @@ int st_rnn_check(st_layer *L, st_shape in) {
                      L->ops->type, in.feat);
         return ST_ERR;
     }
-    if (L->units <= 0) {
+    if (L->opt.rnn.units <= 0) {
         st_error_set("%s needs units", L->ops->type);
         return ST_ERR;
     }
     L->ishape = in;
-    L->oshape = (st_shape){.seq = L->return_sequences ? in.seq : 0, .feat = L->units,
+    L->oshape = (st_shape){.seq = L->opt.rnn.return_sequences ? in.seq : 0, .feat = L->opt.rnn.units,
                            .tokens = 0, .vocab = in.vocab};
     return ST_OK;
 }
@@ -71,37 +70,37 @@ uint64_t st_rnn_dropout_stream(const st_layer *L, int which) {
 }
 
 size_t st_rnn_drop_ws(const st_layer *L, int B, int T) {
-    const size_t I = (size_t)L->ishape.feat, H = (size_t)L->units;
+    const size_t I = (size_t)L->ishape.feat, H = (size_t)L->opt.rnn.units;
     size_t n = 0;
-    if (L->dropout > 0) n += (size_t)B * I * (1 + (size_t)T);
-    if (L->recurrent_dropout > 0) n += (size_t)B * H * (2 + (size_t)T);
+    if (L->opt.rnn.dropout > 0) n += (size_t)B * I * (1 + (size_t)T);
+    if (L->opt.rnn.recurrent_dropout > 0) n += (size_t)B * H * (2 + (size_t)T);
     return n ? n + 1 : 0;
 }
 
 st_rnn_drop st_rnn_drop_views(const st_layer *L, float *p, int B, int T) {
-    const size_t BH = (size_t)B * L->units, BI = (size_t)B * L->ishape.feat;
+    const size_t BH = (size_t)B * L->opt.rnn.units, BI = (size_t)B * L->ishape.feat;
     st_rnn_drop d = {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0};
-    if (L->dropout > 0 || L->recurrent_dropout > 0) d.flag = p++;
-    if (L->dropout > 0) d.mx = p, d.Xd = p + BI, p += BI + (size_t)T * BI;
-    if (L->recurrent_dropout > 0) d.mh = p, d.Hd = p + BH, d.sc = p + BH + (size_t)T * BH;
+    if (L->opt.rnn.dropout > 0 || L->opt.rnn.recurrent_dropout > 0) d.flag = p++;
+    if (L->opt.rnn.dropout > 0) d.mx = p, d.Xd = p + BI, p += BI + (size_t)T * BI;
+    if (L->opt.rnn.recurrent_dropout > 0) d.mh = p, d.Hd = p + BH, d.sc = p + BH + (size_t)T * BH;
     return d;
 }
 
 const float *st_rnn_drop_forward(const st_layer *L, st_rnn_drop *d, const st_layer_in *in,
                                  int B, int T, int train) {
-    const int I = L->ishape.feat, H = L->units;
+    const int I = L->ishape.feat, H = L->opt.rnn.units;
     const float *x = in->x;
     d->dp = train && d->mx;
     d->rdp = train && d->mh;
     if (d->flag) *d->flag = (float)(d->dp | d->rdp << 1);
     if (d->dp) {
         /* x~ = x ⊙ m_x, the same m_x (B, I) at every step */
-        st_dropout_mask(d->mx, B, (size_t)I, L->dropout, in, st_rnn_dropout_stream(L, 0));
+        st_dropout_mask(d->mx, B, (size_t)I, L->opt.rnn.dropout, in, st_rnn_dropout_stream(L, 0));
         st_rows_mul_mask(d->Xd, x, d->mx, T, B, I);
         x = d->Xd;
     }
     if (d->rdp)
-        st_dropout_mask(d->mh, B, (size_t)H, L->recurrent_dropout, in,
+        st_dropout_mask(d->mh, B, (size_t)H, L->opt.rnn.recurrent_dropout, in,
                         st_rnn_dropout_stream(L, 1));
     return x;
 }
@@ -130,7 +129,7 @@ void st_rnn_project(const float *x, const float *W, const float *b, float *G, in
 }
 
 void st_rnn_output(st_layer *L, const float *S, int T, size_t BH) {
-    if (L->return_sequences)
+    if (L->opt.rnn.return_sequences)
         memcpy(L->out, S + BH, (size_t)T * BH * sizeof(float)); /* out = h_1..h_T (T,B,H) */
     else
         memcpy(L->out, S + (size_t)T * BH, BH * sizeof(float)); /* out = h_T (B,H) */
@@ -139,14 +138,14 @@ void st_rnn_output(st_layer *L, const float *S, int T, size_t BH) {
 /* ---- backward frame ----------------------------------------------------------------------- */
 
 void st_rnn_dh_init(const st_layer *L, float *dh, size_t BH) {
-    if (L->return_sequences)
+    if (L->opt.rnn.return_sequences)
         memset(dh, 0, BH * sizeof(float));
     else
         memcpy(dh, L->dout, BH * sizeof(float));
 }
 
 void st_rnn_dh_add_step(const st_layer *L, float *dh, int t, size_t BH) {
-    if (!L->return_sequences) return;
+    if (!L->opt.rnn.return_sequences) return;
     const float *dot = L->dout + (size_t)t * BH;
     for (size_t k = 0; k < BH; k++) dh[k] += dot[k];
 }
@@ -167,7 +166,7 @@ void st_rnn_dh_prev(const st_rnn_drop *d, const float *dRt, const float *U, int 
 
 void st_rnn_backward_tail(st_layer *L, const st_rnn_drop *d, const float *x, const float *dG,
                           const float *dR, const float *S, float *dx, int B, int T, int NG) {
-    const int I = L->ishape.feat, H = L->units, TB = T * B;
+    const int I = L->ishape.feat, H = L->opt.rnn.units, TB = T * B;
     const size_t BH = (size_t)B * H;
     const float *W = L->param[0].w; /* (I, NG) */
     if (L->trainable) {

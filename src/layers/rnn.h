@@ -22,10 +22,26 @@
 
 #include "layer_impl.h"
 
-/* The keys simple_rnn, lstm and gru share (units, activation, use_bias, return_sequences, the
- * three initializers, dropout, recurrent_dropout); ST_ENOKEY for anything else, so lstm and
- * gru can add their own. */
-int st_rnn_set(st_layer *L, const char *key, const char *val);
+/* A dropout rate as an st_key row (ST_KEY_FUNC): st_parse_rate. */
+int st_key_rate(const char *key, const char *val, void *field);
+/* The st_key rows simple_rnn, lstm and gru share (units, activation, use_bias,
+ * return_sequences, the three initializers, dropout, recurrent_dropout), for a settings struct
+ * S whose st_rnn_opts is the member F: each type's table lists these, then its own rows. */
+#define ST_RNN_KEY_ROWS(S, F)                                                                     \
+    ST_KEY_INT_ROW("units", S, F.units, 1, 1 << 20),                                              \
+    ST_KEY_FUNC_ROW("activation", S, F.activation, st_key_act),                                   \
+    ST_KEY_BOOL_ROW("use_bias", S, F.use_bias),                                                   \
+    ST_KEY_BOOL_ROW("return_sequences", S, F.return_sequences),                                   \
+    ST_KEY_FUNC_ROW("kernel_initializer", S, F.kernel_init, st_key_init),                         \
+    ST_KEY_FUNC_ROW("recurrent_initializer", S, F.recurrent_init, st_key_init),                   \
+    ST_KEY_FUNC_ROW("bias_initializer", S, F.bias_init, st_key_init),                             \
+    ST_KEY_FUNC_ROW("dropout", S, F.dropout, st_key_rate),                                        \
+    ST_KEY_FUNC_ROW("recurrent_dropout", S, F.recurrent_dropout, st_key_rate)
+/* Keras' defaults of the recurrent layers (tanh, sigmoid, use_bias, unit_forget_bias,
+ * glorot_uniform / orthogonal / zeros). */
+extern const st_rnn_opts st_rnn_defaults;
+/* The key tables of the three cells (bidirectional hands its keys to the wrapped type's). */
+extern const st_key st_simple_rnn_keys[], st_lstm_keys[], st_gru_keys[];
 /* Checks shared by the recurrent layers' build(): a float sequence input and units > 0; sets
  * ishape and oshape ((T, B, units) with return_sequences, else (B, units)). */
 int st_rnn_check(st_layer *L, st_shape in);

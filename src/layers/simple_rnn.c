@@ -33,35 +33,36 @@
 #include "seqtrain/error.h"
 #include "layers/layer.h"
 
-static int srnn_set(st_layer *L, const char *key, const char *val) {
-    return st_rnn_set(L, key, val);
-}
+const st_key st_simple_rnn_keys[] = {
+    ST_RNN_KEY_ROWS(st_layer_opts, rnn),
+    ST_KEY_END,
+};
 
 static int srnn_build(st_layer *L, st_shape in) {
     if (st_rnn_check(L, in) != ST_OK) return ST_ERR;
-    const size_t I = (size_t)in.feat, H = (size_t)L->units;
+    const size_t I = (size_t)in.feat, H = (size_t)L->opt.rnn.units;
     L->nparam = 0;
-    st_param_add(L, "kernel", st_dims2(I, H), L->kernel_init);
-    st_param_add(L, "recurrent_kernel", st_dims2(H, H), L->recurrent_init);
-    if (L->use_bias) {
-        st_param_add(L, "bias", st_dims1(H), L->bias_init);
+    st_param_add(L, "kernel", st_dims2(I, H), L->opt.rnn.kernel_init);
+    st_param_add(L, "recurrent_kernel", st_dims2(H, H), L->opt.rnn.recurrent_init);
+    if (L->opt.rnn.use_bias) {
+        st_param_add(L, "bias", st_dims1(H), L->opt.rnn.bias_init);
     }
     return ST_OK;
 }
 
 /* The dropout buffers (rnn.h) follow G, S and dh. */
 static st_rnn_drop srnn_drop_views(const st_layer *L, int B, int T) {
-    const size_t BH = (size_t)B * L->units;
+    const size_t BH = (size_t)B * L->opt.rnn.units;
     return st_rnn_drop_views(L, L->ws + (size_t)T * BH + (size_t)(T + 1) * BH + BH, B, T);
 }
 
 static size_t srnn_workspace(const st_layer *L, int maxB, int maxT) {
-    const size_t BH = (size_t)maxB * L->units, T = (size_t)maxT;
+    const size_t BH = (size_t)maxB * L->opt.rnn.units, T = (size_t)maxT;
     return T * BH + (T + 1) * BH + BH + st_rnn_drop_ws(L, maxB, maxT); /* G, S, dh, dropout */
 }
 
 static void srnn_forward(st_layer *L, const st_layer_in *in, int B, int T, int train) {
-    const int I = L->ishape.feat, H = L->units, TB = T * B;
+    const int I = L->ishape.feat, H = L->opt.rnn.units, TB = T * B;
     const size_t BH = (size_t)B * H;
     const float *U = L->param[1].w; /* (H, H) */
     const uint8_t *mask = in->mask; /* (T, B) or NULL */
@@ -71,7 +72,7 @@ static void srnn_forward(st_layer *L, const st_layer_in *in, int B, int T, int t
     const float *x = st_rnn_drop_forward(L, &d, in, B, T, train); /* (T, B, I) */
 
     /* G = X · W + b   (T*B,H) */
-    st_rnn_project(x, L->param[0].w, L->use_bias ? L->param[2].w : NULL, G, TB, I, H);
+    st_rnn_project(x, L->param[0].w, L->opt.rnn.use_bias ? L->param[2].w : NULL, G, TB, I, H);
     memset(S, 0, BH * sizeof(float)); /* h_0 = 0 */
 
     for (int t = 0; t < T; t++) {
@@ -82,7 +83,7 @@ static void srnn_forward(st_layer *L, const st_layer_in *in, int B, int T, int t
          * h_{t-1} ⊙ m_h). */
         if (t > 0)
             st_sgemm(0, 0, B, H, H, 1.0f, st_rnn_state_in(&d, hp, t, BH), H, U, H, 1.0f, Gt, H);
-        st_act_forward(L->activation, Gt, ht, (size_t)B, (size_t)H);
+        st_act_forward(L->opt.rnn.activation, Gt, ht, (size_t)B, (size_t)H);
         if (mask) {
             /* A masked row carries its state over unchanged. */
             for (int b = 0; b < B; b++)
@@ -94,7 +95,7 @@ static void srnn_forward(st_layer *L, const st_layer_in *in, int B, int T, int t
 }
 
 static void srnn_backward(st_layer *L, const st_layer_in *in, float *dx, int B, int T) {
-    const int H = L->units, TB = T * B;
+    const int H = L->opt.rnn.units, TB = T * B;
     const size_t BH = (size_t)B * H;
     const float *U = L->param[1].w; /* (H, H) */
     const uint8_t *mask = in->mask; /* (T, B) or NULL */
@@ -111,7 +112,7 @@ static void srnn_backward(st_layer *L, const st_layer_in *in, float *dx, int B, 
         const float *ht = S + (size_t)(t + 1) * BH;
         st_rnn_dh_add_step(L, dh, t, BH);
         /* dG_t = dh ⊙ act'(h_t), from the output h_t */
-        st_act_backward(L->activation, ht, dh, dGt, (size_t)B, (size_t)H);
+        st_act_backward(L->opt.rnn.activation, ht, dh, dGt, (size_t)B, (size_t)H);
         float beta = 0.0f;
         if (mask) {
             /* Masked rows: no gate gradient, dh passes unchanged to t-1 (kept in dh, added to by
@@ -126,15 +127,16 @@ static void srnn_backward(st_layer *L, const st_layer_in *in, float *dx, int B, 
         if (t > 0) st_rnn_dh_prev(&d, dGt, U, B, H, H, beta, dh);
     }
 
-    if (L->trainable && L->use_bias) st_colsum_add(dG, (size_t)TB, (size_t)H, L->param[2].g);
+    if (L->trainable && L->opt.rnn.use_bias) st_colsum_add(dG, (size_t)TB, (size_t)H, L->param[2].g);
     st_rnn_backward_tail(L, &d, x, dG, dG, S, dx, B, T, H); /* dW, dU, dx */
 }
 
 const st_layer_ops st_simple_rnn_ops = {
     .type = "simple_rnn",
     .keras_class = "SimpleRNN",
-    .default_activation = ST_ACT_TANH,
-    .set = srnn_set,
+    .keys = st_simple_rnn_keys,
+    .defaults = &st_rnn_defaults,
+    .defaults_size = sizeof st_rnn_defaults,
     .build = srnn_build,
     .workspace = srnn_workspace,
     .post_init = NULL,

@@ -12,7 +12,7 @@
  * grads the same, then ST_MODEL_GRAD_TAIL spare floats; arena = per layer out, dout, mask,
  * workspace, each rounded up to 64 bytes.
  *
- * The head: when the last layer's type can be fused (ops->fusable_head: dense), its activation
+ * The head: when the last layer's type can be fused (ops->head_activation: dense), its activation
  * is fused into the loss (the layer leaves logits in its output), so cross-entropies are
  * computed from logits.
  *
@@ -99,9 +99,9 @@ int st_model_build(st_model *m, const st_config *cfg, st_shape input, int maxB) 
      * and evaluation code checks that against the dataset (st_run_check_head). */
     m->seq_out = head->oshape.seq > 0;
     m->num_outputs = head->oshape.feat;
-    if (head->ops->fusable_head) {
+    if (head->ops->head_activation) {
         head->fuse_activation = 1;
-        m->head_act = head->activation;
+        m->head_act = head->ops->head_activation(head);
     } else {
         m->head_act = ST_ACT_LINEAR;
     }

@@ -31,14 +31,14 @@ START_TEST(test_registry) {
     ck_assert(strstr(st_layer_types(), "gru, bidirectional, attention") != NULL);
     st_layer L;
     st_layer_create(&L, &st_gru_ops, "g");
-    ck_assert_int_eq(L.activation, ST_ACT_TANH);
-    ck_assert_int_eq(L.recurrent_activation, ST_ACT_SIGMOID);
-    ck_assert_int_eq(L.recurrent_init, ST_INIT_ORTHOGONAL);
+    ck_assert_int_eq(L.opt.rnn.activation, ST_ACT_TANH);
+    ck_assert_int_eq(L.opt.rnn.recurrent_activation, ST_ACT_SIGMOID);
+    ck_assert_int_eq(L.opt.rnn.recurrent_init, ST_INIT_ORTHOGONAL);
     st_layer_create(&L, &st_bidirectional_ops, "b");
-    ck_assert_int_eq(L.merge_mode, ST_MERGE_CONCAT);
-    ck_assert_ptr_null(L.wrapped);
+    ck_assert_int_eq(L.opt.bidir.merge_mode, ST_MERGE_CONCAT);
+    ck_assert_ptr_null(L.opt.bidir.wrapped);
     st_layer_create(&L, &st_attention_ops, "a");
-    ck_assert_int_eq(L.score, ST_SCORE_LUONG);
+    ck_assert_int_eq(L.opt.att.score, ST_SCORE_LUONG);
     ck_assert_ptr_null(st_attention_weights(&L)); /* no workspace bound yet */
     st_layer_create(&L, &st_lstm_ops, "l");
     ck_assert_ptr_null(st_attention_weights(&L));
@@ -55,7 +55,7 @@ START_TEST(test_keys_and_errors) {
     ck_assert(strstr(st_error_get(), "reset_after") != NULL);
     ck_assert_int_eq(st_layer_set(&L, "unit_forget_bias", "true"), ST_ENOKEY);
     ck_assert_int_eq(st_layer_set(&L, "recurrent_activation", "hard_sigmoid"), ST_OK);
-    ck_assert_int_eq(L.recurrent_activation, ST_ACT_HARD_SIGMOID);
+    ck_assert_int_eq(L.opt.rnn.recurrent_activation, ST_ACT_HARD_SIGMOID);
     ck_assert_int_eq(st_gru_ops.build(&L, seq), ST_ERR); /* no units */
     ck_assert(strstr(st_error_get(), "units") != NULL);
     /* dropout is a shared recurrent key; gru implements it (test_recurrent_dropout.c) */
@@ -481,7 +481,7 @@ static void check_bidi_semantics(const char *type, const char *merge, int rs) {
     ck_assert_uint_eq(t.nparams, 2 * f.nparams);
     memcpy(f.params, t.params, f.nparams * sizeof(float));
     memcpy(g.params, t.params + f.nparams, g.nparams * sizeof(float));
-    const int O = t.L.oshape.feat, mm = t.L.merge_mode;
+    const int O = t.L.oshape.feat, mm = t.L.opt.bidir.merge_mode;
     float x[MT * MB * MI], xr[MT * MI], xrev[MT * MI], full[MT * MB * 2 * MH], want[2 * MH];
     uint8_t mask[MT * MB];
     st_test_fill_uniform(x, MT * MB * MI, -1, 1, 33);

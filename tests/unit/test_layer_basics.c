@@ -104,19 +104,19 @@ START_TEST(test_registry_defaults) {
     st_layer L;
     st_layer_create(&L, &st_dense_ops, "out");
     ck_assert_str_eq(L.name, "out");
-    ck_assert_int_eq(L.activation, ST_ACT_LINEAR);
-    ck_assert(L.use_bias && L.trainable);
-    ck_assert_int_eq(L.kernel_init, ST_INIT_GLOROT_UNIFORM);
-    ck_assert_int_eq(L.bias_init, ST_INIT_ZEROS);
+    ck_assert_int_eq(L.opt.dense.activation, ST_ACT_LINEAR);
+    ck_assert(L.opt.dense.use_bias && L.trainable);
+    ck_assert_int_eq(L.opt.dense.kernel_init, ST_INIT_GLOROT_UNIFORM);
+    ck_assert_int_eq(L.opt.dense.bias_init, ST_INIT_ZEROS);
     st_layer_create(&L, &st_lstm_ops, "lstm_1");
-    ck_assert_int_eq(L.activation, ST_ACT_TANH);
-    ck_assert_int_eq(L.recurrent_activation, ST_ACT_SIGMOID);
-    ck_assert_int_eq(L.recurrent_init, ST_INIT_ORTHOGONAL);
-    ck_assert(L.unit_forget_bias && !L.return_sequences);
+    ck_assert_int_eq(L.opt.rnn.activation, ST_ACT_TANH);
+    ck_assert_int_eq(L.opt.rnn.recurrent_activation, ST_ACT_SIGMOID);
+    ck_assert_int_eq(L.opt.rnn.recurrent_init, ST_INIT_ORTHOGONAL);
+    ck_assert(L.opt.rnn.unit_forget_bias && !L.opt.rnn.return_sequences);
     st_layer_create(&L, &st_simple_rnn_ops, "r");
-    ck_assert_int_eq(L.activation, ST_ACT_TANH);
+    ck_assert_int_eq(L.opt.rnn.activation, ST_ACT_TANH);
     st_layer_create(&L, &st_embedding_ops, "e");
-    ck_assert_int_eq(L.embeddings_init, ST_INIT_UNIFORM);
+    ck_assert_int_eq(L.opt.emb.embeddings_init, ST_INIT_UNIFORM);
 }
 END_TEST
 
@@ -130,11 +130,11 @@ START_TEST(test_layer_set) {
     ck_assert_int_eq(st_layer_set(&L, "return_sequences", "yes"), ST_OK);
     ck_assert_int_eq(st_layer_set(&L, "unit_forget_bias", "0"), ST_OK);
     ck_assert_int_eq(st_layer_set(&L, "kernel_initializer", "glorot_normal"), ST_OK);
-    ck_assert_int_eq(L.units, 16);
+    ck_assert_int_eq(L.opt.rnn.units, 16);
     ck_assert_str_eq(L.name, "encoder");
-    ck_assert(!L.trainable && L.return_sequences && !L.unit_forget_bias);
-    ck_assert_int_eq(L.recurrent_activation, ST_ACT_HARD_SIGMOID);
-    ck_assert_int_eq(L.kernel_init, ST_INIT_GLOROT_NORMAL);
+    ck_assert(!L.trainable && L.opt.rnn.return_sequences && !L.opt.rnn.unit_forget_bias);
+    ck_assert_int_eq(L.opt.rnn.recurrent_activation, ST_ACT_HARD_SIGMOID);
+    ck_assert_int_eq(L.opt.rnn.kernel_init, ST_INIT_GLOROT_NORMAL);
     ck_assert_int_eq(st_layer_set(&L, "activation", "bogus"), ST_ERR);
     ck_assert(strstr(st_error_get(), "activation = bogus") != NULL);
     ck_assert_int_eq(st_layer_set(&L, "units", "abc"), ST_ERR);

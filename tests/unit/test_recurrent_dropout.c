@@ -110,7 +110,7 @@ START_TEST(gru_dropout_reference) {
         st_layer_in li = {.x = x, .sample_ids = ids, .seed = 77, .epoch = 5};
         st_gru_ops.forward(&t.L, &li, B, T, 1);
         /* the masks the layer must have used: its name's streams */
-        float rx = t.L.dropout, rh = t.L.recurrent_dropout;
+        float rx = t.L.opt.rnn.dropout, rh = t.L.opt.rnn.recurrent_dropout;
         if (rx > 0) st_dropout_mask(mx, B, I, rx, &li, st_rnn_dropout_stream(&t.L, 0));
         if (rh > 0) st_dropout_mask(mh, B, U, rh, &li, st_rnn_dropout_stream(&t.L, 1));
         int dropped = 0;
@@ -148,7 +148,7 @@ static void check_semantics(const st_layer_ops *ops, const char *const *keys_pla
     ck_assert_uint_eq(a.nparams, d.nparams);
     st_test_scramble(&a, 4);
     memcpy(d.params, a.params, a.nparams * sizeof(float));
-    const int O = d.L.oshape.feat, rs = d.L.return_sequences;
+    const int O = d.L.oshape.feat, rs = d.L.opt.rnn.return_sequences;
     float x[MAXT * MAXB * I];
     st_test_fill_uniform(x, sizeof x / sizeof x[0], -1, 1, 12);
     uint8_t mask[MAXT * MAXB];
