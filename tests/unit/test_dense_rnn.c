@@ -289,75 +289,20 @@ START_TEST(test_reference_pytorch) {
 }
 END_TEST
 
-/* Gradients ADD into st_param.g and dx (the model zeroes once per step): two backward passes
- * after one forward give exactly twice the gradients. */
+/* Gradients add; trainable = false freezes the parameters only (helpers in testutil.c). */
 START_TEST(test_grads_accumulate) {
-    const st_layer_ops *ops[3] = {&st_dense_ops, &st_simple_rnn_ops, &st_lstm_ops};
-    for (int k = 0; k < 3; k++) {
-        const char *keys[] = {"units", "3", NULL};
-        st_test_layer t;
-        st_test_layer_make(&t, ops[k], keys, (st_shape){GT, 3, 0, 0}, GB, GT, 50);
-        st_test_randomize(&t, 0.7f, 51);
-        float x[GT * GB * 3];
-        st_test_fill_uniform(x, GT * GB * 3, -1, 1, 52);
-        st_layer_in in = {.x = x};
-        size_t nout = (size_t)(t.L.oshape.seq ? GT : 1) * GB * 3, nx = GT * GB * 3;
-        float *g1 = st_malloc((t.nparams + nx) * sizeof(float));
-        for (int pass = 0; pass < 2; pass++) {
-            ops[k]->forward(&t.L, &in, GB, GT, 1);
-            st_test_fill_uniform(t.L.dout, nout, -1, 1, 53);
-            if (pass == 0) {
-                memset(t.grads, 0, t.nparams * sizeof(float));
-                memset(t.dx, 0, nx * sizeof(float));
-            }
-            ops[k]->backward(&t.L, &in, t.dx, GB, GT);
-            if (pass == 0) {
-                memcpy(g1, t.grads, t.nparams * sizeof(float));
-                memcpy(g1 + t.nparams, t.dx, nx * sizeof(float));
-            }
-        }
-        for (size_t i = 0; i < t.nparams; i++)
-            ck_assert(fabsf(t.grads[i] - 2 * g1[i]) <= 1e-5f * (1 + fabsf(g1[i])));
-        /* The input gradient's tolerance scales with the input gradient itself. */
-        for (size_t i = 0; i < nx; i++) {
-            const float g = g1[t.nparams + i];
-            ck_assert(fabsf(t.dx[i] - 2 * g) <= 1e-5f * (1 + fabsf(g)));
-        }
-        st_free(g1);
-        st_test_layer_free(&t);
-    }
+    const char *keys[] = {"units", "3", NULL};
+    st_test_check_accumulates(&st_dense_ops, keys, NULL);
+    st_test_check_accumulates(&st_simple_rnn_ops, keys, NULL);
+    st_test_check_accumulates(&st_lstm_ops, keys, NULL);
 }
 END_TEST
 
-/* trainable = false: backward still passes the input gradient on, but leaves the layer's
- * parameter gradients untouched (zero), so nothing updates the frozen weights. */
 START_TEST(test_trainable_false) {
-    const st_layer_ops *ops[3] = {&st_dense_ops, &st_simple_rnn_ops, &st_lstm_ops};
-    for (int k = 0; k < 3; k++) {
-        float dx[2][GT * GB * 3];
-        for (int tr = 0; tr < 2; tr++) {
-            const char *keys[] = {"units", "3", "trainable", tr ? "true" : "false", NULL};
-            st_test_layer t;
-            st_test_layer_make(&t, ops[k], keys, (st_shape){GT, 3, 0, 0}, GB, GT, 60);
-            st_test_randomize(&t, 0.7f, 61);
-            float x[GT * GB * 3];
-            st_test_fill_uniform(x, GT * GB * 3, -1, 1, 62);
-            st_layer_in in = {.x = x};
-            ops[k]->forward(&t.L, &in, GB, GT, 1);
-            st_test_fill_uniform(t.L.dout, (size_t)(t.L.oshape.seq ? GT : 1) * GB * 3, -1, 1, 63);
-            memset(t.grads, 0, t.nparams * sizeof(float));
-            memset(t.dx, 0, sizeof dx[tr]);
-            ops[k]->backward(&t.L, &in, t.dx, GB, GT);
-            memcpy(dx[tr], t.dx, sizeof dx[tr]);
-            size_t nz = 0;
-            for (size_t i = 0; i < t.nparams; i++)
-                nz += t.grads[i] != 0;
-            ck_assert_msg(tr ? nz > 0 : nz == 0, "%s trainable=%d: %zu nonzero grads", ops[k]->type,
-                          tr, nz);
-            st_test_layer_free(&t);
-        }
-        ck_assert(memcmp(dx[0], dx[1], sizeof dx[0]) == 0);
-    }
+    const char *keys[] = {"units", "3", NULL};
+    st_test_check_frozen(&st_dense_ops, keys);
+    st_test_check_frozen(&st_simple_rnn_ops, keys);
+    st_test_check_frozen(&st_lstm_ops, keys);
 }
 END_TEST
 

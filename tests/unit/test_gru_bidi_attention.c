@@ -327,79 +327,26 @@ START_TEST(test_grad_stack) {
 }
 END_TEST
 
-/* Gradients ADD (the model zeroes once per step): two backward passes give twice. */
+/* Gradients add, with a padding mask; trainable = false freezes the parameters only
+ * (helpers in testutil.c). */
 START_TEST(test_grads_accumulate) {
-    const st_layer_ops *ops[3] = {&st_gru_ops, &st_bidirectional_ops, &st_attention_ops};
-    const char *keys[3][7] = {{"units", "3", "return_sequences", "true", NULL},
-                              {"units", "3", "layer", "gru", "merge_mode", "mul", NULL},
-                              {"units", "3", "score", "bahdanau", NULL}};
     uint8_t mask[GT * GB];
     st_test_make_mask(MASK_PRE, st_test_gc_lens, GB, GT, mask);
-    for (int k = 0; k < 3; k++) {
-        st_test_layer t;
-        st_test_layer_make(&t, ops[k], keys[k], (st_shape){GT, 3, 0, 0}, GB, GT, 50);
-        st_test_randomize(&t, 0.7f, 51);
-        float x[GT * GB * 3];
-        st_test_fill_uniform(x, GT * GB * 3, -1, 1, 52);
-        st_layer_in in = {.x = x, .mask = mask};
-        size_t nout = (size_t)(t.L.oshape.seq ? GT : 1) * GB * t.L.oshape.feat, nx = GT * GB * 3;
-        float *g1 = st_malloc((t.nparams + nx) * sizeof(float));
-        for (int pass = 0; pass < 2; pass++) {
-            ops[k]->forward(&t.L, &in, GB, GT, 1);
-            st_test_fill_uniform(t.L.dout, nout, -1, 1, 53);
-            if (pass == 0) {
-                memset(t.grads, 0, t.nparams * sizeof(float));
-                memset(t.dx, 0, nx * sizeof(float));
-            }
-            ops[k]->backward(&t.L, &in, t.dx, GB, GT);
-            if (pass == 0) {
-                memcpy(g1, t.grads, t.nparams * sizeof(float));
-                memcpy(g1 + t.nparams, t.dx, nx * sizeof(float));
-            }
-        }
-        size_t nz = 0;
-        for (size_t i = 0; i < t.nparams + nx; i++) {
-            float got = i < t.nparams ? t.grads[i] : t.dx[i - t.nparams];
-            ck_assert_msg(fabsf(got - 2 * g1[i]) <= 1e-5f * (1 + fabsf(g1[i])), "%s elem %zu",
-                          ops[k]->type, i);
-            nz += g1[i] != 0;
-        }
-        ck_assert(nz > t.nparams / 2); /* the check is not vacuous */
-        st_free(g1);
-        st_test_layer_free(&t);
-    }
+    const char *gru[] = {"units", "3", "return_sequences", "true", NULL};
+    const char *bidi[] = {"units", "3", "layer", "gru", "merge_mode", "mul", NULL};
+    const char *att[] = {"units", "3", "score", "bahdanau", NULL};
+    st_test_check_accumulates(&st_gru_ops, gru, mask);
+    st_test_check_accumulates(&st_bidirectional_ops, bidi, mask);
+    st_test_check_accumulates(&st_attention_ops, att, mask);
 }
 END_TEST
 
-/* trainable = false: no parameter gradient, the same input gradient. */
 START_TEST(test_trainable_false) {
-    const st_layer_ops *ops[3] = {&st_gru_ops, &st_bidirectional_ops, &st_attention_ops};
-    for (int k = 0; k < 3; k++) {
-        float dx[2][GT * GB * 3];
-        for (int tr = 0; tr < 2; tr++) {
-            const char *keys[] = {"units", "3", "trainable", tr ? "true" : "false",
-                                  k == 1 ? "layer" : NULL, "lstm", NULL};
-            st_test_layer t;
-            st_test_layer_make(&t, ops[k], keys, (st_shape){GT, 3, 0, 0}, GB, GT, 60);
-            st_test_randomize(&t, 0.7f, 61);
-            float x[GT * GB * 3];
-            st_test_fill_uniform(x, GT * GB * 3, -1, 1, 62);
-            st_layer_in in = {.x = x};
-            ops[k]->forward(&t.L, &in, GB, GT, 1);
-            st_test_fill_uniform(t.L.dout, (size_t)(t.L.oshape.seq ? GT : 1) * GB * t.L.oshape.feat,
-                                 -1, 1, 63);
-            memset(t.grads, 0, t.nparams * sizeof(float));
-            memset(t.dx, 0, sizeof dx[tr]);
-            ops[k]->backward(&t.L, &in, t.dx, GB, GT);
-            memcpy(dx[tr], t.dx, sizeof dx[tr]);
-            size_t nz = 0;
-            for (size_t i = 0; i < t.nparams; i++) nz += t.grads[i] != 0;
-            ck_assert_msg(tr ? nz > 0 : nz == 0, "%s trainable=%d: %zu nonzero grads",
-                          ops[k]->type, tr, nz);
-            st_test_layer_free(&t);
-        }
-        ck_assert(memcmp(dx[0], dx[1], sizeof dx[0]) == 0);
-    }
+    const char *units[] = {"units", "3", NULL};
+    const char *bidi[] = {"units", "3", "layer", "lstm", NULL};
+    st_test_check_frozen(&st_gru_ops, units);
+    st_test_check_frozen(&st_bidirectional_ops, bidi);
+    st_test_check_frozen(&st_attention_ops, units);
 }
 END_TEST
 

@@ -83,6 +83,17 @@ double st_test_gradcheck_layer(const st_layer_ops *ops, const char *const *keys,
                                int B, int T, const uint8_t *mask, int fuse, uint64_t seed,
                                float eps);
 
+/* Gradients ADD into st_param.g and dx (the model zeroes once per step): two backward passes
+ * after the same forward give twice one pass, element by element, each within a tolerance
+ * scaled by that element's own one-pass value (parameters and input alike). Also checks that
+ * the gradients are not mostly zero. Input (GT, GB, 3) floats; keys as st_test_layer_make;
+ * mask (GT, GB) or NULL. */
+void st_test_check_accumulates(const st_layer_ops *ops, const char *const *keys,
+                               const uint8_t *mask);
+/* trainable = false: no parameter gradient, and the same input gradient as trainable = true.
+ * keys are the layer's other keys (trainable is added); input (GT, GB, 3). */
+void st_test_check_frozen(const st_layer_ops *ops, const char *const *keys);
+
 /* "<dir>/<name>" under a fresh per-process temporary directory. */
 const char *st_test_path(const char *name);
 
