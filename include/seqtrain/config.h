@@ -11,6 +11,8 @@
 #ifndef SEQTRAIN_CONFIG_H
 #define SEQTRAIN_CONFIG_H
 
+#include <stddef.h>
+
 #define ST_PATH_MAX 1024
 
 typedef struct st_kv {
@@ -41,6 +43,10 @@ int st_config_load_string(st_config *c, const char *text, const char *origin);
 int st_config_set(st_config *c, const char *assignment);
 /* True for the sections that are not layers. */
 int st_config_is_meta(const char *section);
+/* THE layer-naming rule (src/io/config_names.c), shared by the model and by --set: section i's
+ * `name` key if it has one, else "<section>_<k>" where k counts the sections of that name up to
+ * and including i ("lstm_2" for the second [lstm]). Writes into out[outlen] (truncating). */
+void st_config_layer_name(const st_config *c, int i, char *out, size_t outlen);
 /* Canonical INI text of the config (overrides applied), malloc'd; stored in checkpoints. */
 char *st_config_text(const st_config *c);
 void st_config_free(st_config *c);

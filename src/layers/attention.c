@@ -43,28 +43,24 @@
 #include "core/vmath.h"
 #include "layer_impl.h"
 #include "seqtrain/error.h"
-#include "seqtrain/layer.h"
+#include "layers/layer.h"
 
-static int att_set(st_layer *L, const char *key, const char *val) {
-    if (strcmp(key, "units") == 0) return st_parse_int(key, val, 1, 1 << 20, &L->units);
-    if (strcmp(key, "score") == 0) {
-        if (strcmp(val, "luong") == 0) L->score = ST_SCORE_LUONG;
-        else if (strcmp(val, "bahdanau") == 0) L->score = ST_SCORE_BAHDANAU;
-        else {
-            st_error_set("score = %s: must be luong or bahdanau", val);
-            return ST_ERR;
-        }
-        return ST_OK;
-    }
-    if (strcmp(key, "kernel_initializer") == 0) return st_parse_init(key, val, &L->kernel_init);
-    return ST_ENOKEY;
-}
+/* Indexed by st_score. */
+static const char *const score_names[] = {"luong", "bahdanau", NULL};
+static const st_key att_keys[] = {
+    ST_KEY_INT_ROW("units", st_attention_opts, units, 1, 1 << 20),
+    ST_KEY_ENUM_ROW("score", st_attention_opts, score, score_names, "score"),
+    ST_KEY_FUNC_ROW("kernel_initializer", st_attention_opts, kernel_init, st_key_init),
+    ST_KEY_END,
+};
+static const st_attention_opts att_defaults = {.score = ST_SCORE_LUONG,
+                                               .kernel_init = ST_INIT_GLOROT_UNIFORM};
 
 static void add_param(st_layer *L, const char *name, st_dims dims) {
     st_param *P = &L->param[L->nparam++];
     strcpy(P->name, name);
     P->dims = dims;
-    P->init = L->kernel_init;
+    P->init = L->opt.att.kernel_init;
 }
 
 static int att_build(st_layer *L, st_shape in) {
@@ -73,29 +69,29 @@ static int att_build(st_layer *L, st_shape in) {
                      "return_sequences = true on the layer before it");
         return ST_ERR;
     }
-    if (L->units <= 0) {
+    if (L->opt.att.units <= 0) {
         st_error_set("attention needs units");
         return ST_ERR;
     }
     const size_t H = (size_t)in.feat;
     L->ishape = in;
-    L->oshape = (st_shape){.seq = 0, .feat = L->units, .tokens = 0, .vocab = in.vocab};
+    L->oshape = (st_shape){.seq = 0, .feat = L->opt.att.units, .tokens = 0, .vocab = in.vocab};
     L->nparam = 0;
-    if (L->score == ST_SCORE_LUONG) {
+    if (L->opt.att.score == ST_SCORE_LUONG) {
         add_param(L, "W", st_dims2(H, H));
     } else {
         add_param(L, "W1", st_dims2(H, H));
         add_param(L, "W2", st_dims2(H, H));
         add_param(L, "v", st_dims1(H));
     }
-    add_param(L, "Wc", st_dims2(2 * H, (size_t)L->units));
+    add_param(L, "Wc", st_dims2(2 * H, (size_t)L->opt.att.units));
     return ST_OK;
 }
 
 static size_t att_workspace(const st_layer *L, int maxB, int maxT) {
     const size_t H = (size_t)L->ishape.feat, B = (size_t)maxB, T = (size_t)maxT;
     size_t n = 2 * T * B + 4 * B * H + 2 * B * H;
-    if (L->score == ST_SCORE_BAHDANAU) n += T * B * H;
+    if (L->opt.att.score == ST_SCORE_BAHDANAU) n += T * B * H;
     return n;
 }
 
@@ -158,7 +154,7 @@ static void add_tanh(float *restrict E, const float *restrict K1, int T, int B, 
 
 static void att_forward(st_layer *L, const st_layer_in *in, int B, int T, int train) {
     (void)train;
-    const int H = L->ishape.feat, H2 = 2 * H, N = L->units, TB = T * B;
+    const int H = L->ishape.feat, H2 = 2 * H, N = L->opt.att.units, TB = T * B;
     const float *hb = in->x;        /* h̄ (T, B, H) */
     const uint8_t *mask = in->mask; /* (T, B) or NULL */
     const float *Wc = L->param[L->nparam - 1].w; /* (2H, N) */
@@ -174,7 +170,7 @@ static void att_forward(st_layer *L, const st_layer_in *in, int B, int T, int tr
     }
 
     /* Scores into al (T, B). */
-    if (L->score == ST_SCORE_LUONG) {
+    if (L->opt.att.score == ST_SCORE_LUONG) {
         const float *W = L->param[0].w; /* (H, H) */
         /* q = h_t · W^T   (B,H): score_s = h_t · (h̄_s W) = h̄_s · q */
         st_sgemm(0, 1, B, H, H, 1.0f, ht, H2, W, H, 0.0f, w.q, H);
@@ -217,7 +213,7 @@ static void att_forward(st_layer *L, const st_layer_in *in, int B, int T, int tr
 }
 
 static void att_backward(st_layer *L, const st_layer_in *in, float *dx, int B, int T) {
-    const int H = L->ishape.feat, H2 = 2 * H, N = L->units, TB = T * B;
+    const int H = L->ishape.feat, H2 = 2 * H, N = L->opt.att.units, TB = T * B;
     const float *hb = in->x;        /* h̄ (T, B, H) */
     const uint8_t *mask = in->mask; /* (T, B) or NULL */
     st_param *Pc = &L->param[L->nparam - 1];
@@ -255,7 +251,7 @@ static void att_backward(st_layer *L, const st_layer_in *in, float *dx, int B, i
         }
     }
 
-    if (L->score == ST_SCORE_LUONG) {
+    if (L->opt.att.score == ST_SCORE_LUONG) {
         st_param *PW = &L->param[0];
         /* dq_b = Σ_s dscore_s h̄_s; h̄_s gets dscore_s q_b */
         memset(w.dq, 0, (size_t)B * H * sizeof(float));
@@ -317,7 +313,10 @@ static void att_backward(st_layer *L, const st_layer_in *in, float *dx, int B, i
 
 const st_layer_ops st_attention_ops = {
     .type = "attention",
-    .set = att_set,
+    .keras_class = "Attention",
+    .keys = att_keys,
+    .defaults = &att_defaults,
+    .defaults_size = sizeof att_defaults,
     .build = att_build,
     .workspace = att_workspace,
     .post_init = NULL,

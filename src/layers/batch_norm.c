@@ -17,7 +17,8 @@
  *
  * Data parallelism: "the same weights for any number of ranks" needs the statistics of the
  * GLOBAL batch, so forward reduces the per-feature sums over the ranks (one allreduce of 2F+1
- * doubles) and backward reduces sum(dy) and sum(dy x^) (2F doubles). These are collectives
+ * doubles, through the L->reduce_sum callback the model installs: no MPI here) and backward
+ * reduces sum(dy) and sum(dy x^) (2F doubles). These are collectives
  * inside forward/backward: L->collective is set, and the model calls this layer on every rank,
  * also with B = 0 rows. The sums are taken around the current moving_mean (the same on every
  * rank), so var = E[(x-K)^2] - E[x-K]^2 does not cancel catastrophically for features with a
@@ -34,17 +35,24 @@
 
 #include "core/parse.h"
 #include "layer_impl.h"
-#include "seqtrain/dist.h"
 #include "seqtrain/error.h"
-#include "seqtrain/layer.h"
+#include "layers/layer.h"
 
-static int bn_set(st_layer *L, const char *key, const char *val) {
-    if (strcmp(key, "momentum") == 0) return st_parse_float(key, val, 0, 1, 0, &L->momentum);
-    if (strcmp(key, "epsilon") == 0)
-        return st_parse_float(key, val, 0, INFINITY, ST_OPEN_LO, &L->epsilon);
-    if (strcmp(key, "center") == 0) return st_parse_bool(key, val, &L->center);
-    if (strcmp(key, "scale") == 0) return st_parse_bool(key, val, &L->scale);
-    return ST_ENOKEY;
+/* Keras BatchNormalization's keys and defaults. */
+static const st_key bn_keys[] = {
+    ST_KEY_FLOAT_ROW("momentum", st_bn_opts, momentum, 0, 1, 0),
+    ST_KEY_FLOAT_ROW("epsilon", st_bn_opts, epsilon, 0, INFINITY, ST_OPEN_LO),
+    ST_KEY_BOOL_ROW("center", st_bn_opts, center),
+    ST_KEY_BOOL_ROW("scale", st_bn_opts, scale),
+    ST_KEY_END,
+};
+static const st_bn_opts bn_defaults = {.momentum = 0.99f, .epsilon = 1e-3f, .center = 1,
+                                       .scale = 1};
+
+/* Sums over the global batch through the model's callback (the distributed allreduce); without
+ * one (a standalone layer in one process) the local sums are the global ones. */
+static void reduce(st_layer *L, double *buf, size_t n) {
+    if (L->reduce_sum) L->reduce_sum(buf, n, L->reduce_ctx);
 }
 
 /* Parameter slots: gamma and beta are optional, so their positions vary. */
@@ -55,8 +63,8 @@ typedef struct bn_params {
 static bn_params bn_slots(st_layer *L) {
     bn_params p = {0};
     int k = 0;
-    if (L->scale) p.gamma = &L->param[k++];
-    if (L->center) p.beta = &L->param[k++];
+    if (L->opt.bn.scale) p.gamma = &L->param[k++];
+    if (L->opt.bn.center) p.beta = &L->param[k++];
     p.mean = &L->param[k++];
     p.var = &L->param[k++];
     return p;
@@ -80,8 +88,8 @@ static int bn_build(st_layer *L, st_shape in) {
     L->oshape = in;
     L->nparam = 0;
     const size_t F = (size_t)in.feat;
-    if (L->scale) add_param(L, "gamma", F, ST_INIT_ONES, 0);
-    if (L->center) add_param(L, "beta", F, ST_INIT_ZEROS, 0);
+    if (L->opt.bn.scale) add_param(L, "gamma", F, ST_INIT_ONES, 0);
+    if (L->opt.bn.center) add_param(L, "beta", F, ST_INIT_ZEROS, 0);
     add_param(L, "moving_mean", F, ST_INIT_ZEROS, 1);
     add_param(L, "moving_variance", F, ST_INIT_ONES, 1);
     /* A frozen batch norm uses its moving statistics: no global batch statistics needed. */
@@ -136,9 +144,9 @@ static void bn_forward(st_layer *L, const st_layer_in *in, int B, int T, int tra
             }
         }
         w.sums[2 * F] = B;
-        st_dist_allreduce_sum_f64(w.sums, 2 * (size_t)F + 1); /* collective */
+        reduce(L, w.sums, 2 * (size_t)F + 1); /* collective */
         const double N = w.sums[2 * F];
-        const float mom = L->momentum;
+        const float mom = L->opt.bn.momentum;
         if (N <= 0) return; /* no rows on any rank (only a test can do that) */
         for (int f = 0; f < F; f++) {
             double md = s1[f] / N, var = s2[f] / N - md * md;
@@ -147,7 +155,7 @@ static void bn_forward(st_layer *L, const st_layer_in *in, int B, int T, int tra
             /* mean and var are written back over s1 / s2 for the normalization below */
             s1[f] = mean;
             s2[f] = var;
-            w.inv[f] = (float)(1.0 / sqrt(var + (double)L->epsilon));
+            w.inv[f] = (float)(1.0 / sqrt(var + (double)L->opt.bn.epsilon));
             mm[f] = mm[f] * mom + mean * (1.0f - mom);
             mv[f] = mv[f] * mom + (float)var * (1.0f - mom);
         }
@@ -156,7 +164,7 @@ static void bn_forward(st_layer *L, const st_layer_in *in, int B, int T, int tra
                 w.xhat[(size_t)b * F + f] =
                     (float)(((double)x[(size_t)b * F + f] - s1[f]) * w.inv[f]);
     } else {
-        for (int f = 0; f < F; f++) w.inv[f] = 1.0f / sqrtf(mv[f] + L->epsilon);
+        for (int f = 0; f < F; f++) w.inv[f] = 1.0f / sqrtf(mv[f] + L->opt.bn.epsilon);
         for (int b = 0; b < B; b++)
             for (int f = 0; f < F; f++)
                 w.xhat[(size_t)b * F + f] = (x[(size_t)b * F + f] - mm[f]) * w.inv[f];
@@ -207,7 +215,7 @@ static void bn_backward(st_layer *L, const st_layer_in *in, float *dx, int B, in
     /* Global sums; N is the global row count of the last forward. Every rank joins, even
      * without rows and even when dx is not needed (the collective count must match). */
     const double N = w.sums[2 * F];
-    st_dist_allreduce_sum_f64(w.sums, 2 * (size_t)F); /* collective */
+    reduce(L, w.sums, 2 * (size_t)F); /* collective */
     if (!dx || N <= 0) return;
     /* dx = gamma / sigma * (dy - sum(dy) / N - x^ sum(dy x^) / N) */
     for (int f = 0; f < F; f++) {
@@ -226,7 +234,10 @@ static void bn_backward(st_layer *L, const st_layer_in *in, float *dx, int B, in
 
 const st_layer_ops st_batch_norm_ops = {
     .type = "batch_norm",
-    .set = bn_set,
+    .keras_class = "BatchNormalization",
+    .keys = bn_keys,
+    .defaults = &bn_defaults,
+    .defaults_size = sizeof bn_defaults,
     .build = bn_build,
     .workspace = bn_workspace,
     .post_init = NULL,

@@ -55,9 +55,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "layer_impl.h"
+#include "rnn.h"
 #include "seqtrain/error.h"
-#include "seqtrain/layer.h"
+#include "layers/layer.h"
 
 /* The types that can be wrapped; anything else is refused with this list. */
 static const st_layer_ops *wrappable(const char *type) {
@@ -66,44 +66,49 @@ static const st_layer_ops *wrappable(const char *type) {
     return NULL;
 }
 
-static int bidi_set(st_layer *L, const char *key, const char *val) {
-    if (strcmp(key, "layer") == 0) {
-        const st_layer_ops *o = wrappable(val);
-        if (!o) {
-            st_error_set("layer = %s: bidirectional wraps simple_rnn, lstm or gru", val);
-            return ST_ERR;
-        }
-        L->wrapped = o;
-        return ST_OK;
-    }
-    if (strcmp(key, "merge_mode") == 0) {
-        static const char *const names[] = {"concat", "sum", "mul", "ave"};
-        for (int i = 0; i < 4; i++)
-            if (strcmp(val, names[i]) == 0) {
-                L->merge_mode = (st_merge)i;
-                return ST_OK;
-            }
-        st_error_set("merge_mode = %s: must be concat, sum, mul or ave", val);
+static int key_layer(const char *key, const char *val, void *field) {
+    const st_layer_ops *o = wrappable(val);
+    if (!o) {
+        st_error_set("%s = %s: bidirectional wraps simple_rnn, lstm or gru", key, val);
         return ST_ERR;
     }
-    /* The wrapped type's keys. An INI section has no required order, so `layer` may come after
-     * them: until it is known, LSTM's keys (a superset of simple_rnn's, and of gru's except
-     * reset_after, which only accepts true) stand in, and build() refuses what the wrapped type
-     * does not have. */
-    if (L->wrapped) return L->wrapped->set(L, key, val);
-    if (strcmp(key, "reset_after") == 0) return st_gru_ops.set(L, key, val);
-    return st_lstm_ops.set(L, key, val);
+    *(const st_layer_ops **)field = o;
+    return ST_OK;
+}
+
+/* Indexed by st_merge. */
+static const char *const merge_names[] = {"concat", "sum", "mul", "ave", NULL};
+/* Its own keys; the wrapped type's come from that type's table (bidi_set). */
+static const st_key bidi_keys[] = {
+    ST_KEY_FUNC_ROW("layer", st_bidir_opts, wrapped, key_layer),
+    ST_KEY_ENUM_ROW("merge_mode", st_bidir_opts, merge_mode, merge_names, "merge_mode"),
+    ST_KEY_END,
+};
+
+static int bidi_set(st_layer *L, const char *key, const char *val) {
+    int rc = st_keys_set(bidi_keys, &L->opt, key, val);
+    if (rc != ST_ENOKEY) return rc;
+    /* The wrapped type's keys, into opt.bidir.rnn (the union's start: the same offsets). An
+     * INI section has no required order, so `layer` may come after them: until it is known,
+     * LSTM's keys (a superset of simple_rnn's, and of gru's except reset_after, which only
+     * accepts true) stand in, and build() refuses what the wrapped type does not have. */
+    const st_key *keys = L->opt.bidir.wrapped == &st_simple_rnn_ops ? st_simple_rnn_keys
+                         : L->opt.bidir.wrapped == &st_gru_ops     ? st_gru_keys
+                         : L->opt.bidir.wrapped == &st_lstm_ops    ? st_lstm_keys
+                         : strcmp(key, "reset_after") == 0        ? st_gru_keys
+                                                                  : st_lstm_keys;
+    return st_keys_set(keys, &L->opt, key, val);
 }
 
 /* Direction d (0 forward, 1 backward) as a layer of the wrapped type: a copy of L's options
  * with its ops, shapes and half of L's parameter views. ws/out/dout are set by the caller. */
 static void inner(const st_layer *L, int d, st_layer *I) {
     *I = *L;
-    I->ops = L->wrapped;
-    I->oshape.feat = L->units;
+    I->ops = L->opt.bidir.wrapped;
+    I->oshape.feat = L->opt.rnn.units;
     I->fuse_activation = 0;
     I->mask_out = NULL;
-    I->wrapped = NULL;
+    I->opt.bidir.wrapped = NULL;
     /* "<name>/forward", "<name>/backward" (Keras' forward_<layer> / backward_<layer>):
      * messages, and the dropout streams, which st_rnn_dropout_stream() keys on the name
      * ("<name>/forward/dropout", ...), tell the two directions apart, so they draw independent
@@ -124,23 +129,23 @@ static void inner(const st_layer *L, int d, st_layer *I) {
 }
 
 static int bidi_build(st_layer *L, st_shape in) {
-    if (!L->wrapped) {
+    if (!L->opt.bidir.wrapped) {
         st_error_set("bidirectional needs layer = simple_rnn, lstm or gru");
         return ST_ERR;
     }
     /* Keys that arrived before `layer` and that the wrapped type does not have. */
-    if (L->wrapped == &st_simple_rnn_ops && L->recurrent_activation != ST_ACT_SIGMOID) {
+    if (L->opt.bidir.wrapped == &st_simple_rnn_ops && L->opt.rnn.recurrent_activation != ST_ACT_SIGMOID) {
         st_error_set("bidirectional: simple_rnn has no recurrent_activation");
         return ST_ERR;
     }
-    if (L->wrapped != &st_lstm_ops && !L->unit_forget_bias) {
-        st_error_set("bidirectional: %s has no unit_forget_bias", L->wrapped->type);
+    if (L->opt.bidir.wrapped != &st_lstm_ops && !L->opt.rnn.unit_forget_bias) {
+        st_error_set("bidirectional: %s has no unit_forget_bias", L->opt.bidir.wrapped->type);
         return ST_ERR;
     }
     st_layer I = *L;
-    I.ops = L->wrapped;
-    I.wrapped = NULL;
-    if (L->wrapped->build(&I, in) != ST_OK) return ST_ERR;
+    I.ops = L->opt.bidir.wrapped;
+    I.opt.bidir.wrapped = NULL;
+    if (L->opt.bidir.wrapped->build(&I, in) != ST_OK) return ST_ERR;
     const int n = I.nparam;
     ST_ASSERT(2 * n <= ST_LAYER_MAX_PARAMS, "bidirectional: %d tensors per direction", n);
     L->nparam = 2 * n;
@@ -155,7 +160,7 @@ static int bidi_build(st_layer *L, st_shape in) {
     }
     L->ishape = I.ishape;
     L->oshape = I.oshape;
-    L->oshape.feat = L->merge_mode == ST_MERGE_CONCAT ? 2 * L->units : L->units;
+    L->oshape.feat = L->opt.bidir.merge_mode == ST_MERGE_CONCAT ? 2 * L->opt.rnn.units : L->opt.rnn.units;
     return ST_OK;
 }
 
@@ -169,7 +174,7 @@ static bidi_sizes sizes(const st_layer *L, int B, int T) {
     inner(L, 0, &I);
     bidi_sizes s;
     s.ws = I.ops->workspace(&I, B, T);
-    s.out = (size_t)(L->return_sequences ? T : 1) * B * L->units;
+    s.out = (size_t)(L->opt.rnn.return_sequences ? T : 1) * B * L->opt.rnn.units;
     s.x = (size_t)T * B * L->ishape.feat;
     s.mask = ((size_t)T * B + sizeof(float) - 1) / sizeof(float);
     return s;
@@ -209,7 +214,7 @@ static void reverse_time(float *dst, const float *src, int T, size_t n) {
 }
 
 static void post_init(st_layer *L) {
-    if (!L->wrapped->post_init) return;
+    if (!L->opt.bidir.wrapped->post_init) return;
     for (int d = 0; d < 2; d++) {
         st_layer I;
         inner(L, d, &I);
@@ -250,7 +255,7 @@ static void merge_back(st_merge mode, const float *f, const float *g, const floa
 }
 
 static void bidi_forward(st_layer *L, const st_layer_in *in, int B, int T, int train) {
-    const int I = L->ishape.feat, U = L->units, O = L->oshape.feat;
+    const int I = L->ishape.feat, U = L->opt.rnn.units, O = L->oshape.feat;
     const uint8_t *mask = in->mask; /* (T, B) or NULL */
     bidi_ws w;
     views(L, B, T, &w);
@@ -269,9 +274,9 @@ static void bidi_forward(st_layer *L, const st_layer_in *in, int B, int T, int t
     }
     w.Bk.ops->forward(&w.Bk, &rin, B, T, train);
 
-    if (!L->return_sequences) {
+    if (!L->opt.rnn.return_sequences) {
         for (int b = 0; b < B; b++)
-            merge(L->merge_mode, w.F.out + (size_t)b * U, w.Bk.out + (size_t)b * U,
+            merge(L->opt.bidir.merge_mode, w.F.out + (size_t)b * U, w.Bk.out + (size_t)b * U,
                   L->out + (size_t)b * O, U);
         return;
     }
@@ -283,23 +288,23 @@ static void bidi_forward(st_layer *L, const st_layer_in *in, int B, int T, int t
                 memset(o, 0, (size_t)O * sizeof(float)); /* zero_output_for_mask */
                 continue;
             }
-            merge(L->merge_mode, w.F.out + ((size_t)t * B + b) * U,
+            merge(L->opt.bidir.merge_mode, w.F.out + ((size_t)t * B + b) * U,
                   w.Bk.out + ((size_t)(T - 1 - t) * B + b) * U, o, U);
         }
 }
 
 static void bidi_backward(st_layer *L, const st_layer_in *in, float *dx, int B, int T) {
-    const int I = L->ishape.feat, U = L->units, O = L->oshape.feat;
+    const int I = L->ishape.feat, U = L->opt.rnn.units, O = L->oshape.feat;
     const uint8_t *mask = in->mask;
     bidi_ws w;
     views(L, B, T, &w);
 
     /* Split the merged gradient into each direction's dout (the backward one in its own,
      * reversed, time order); masked steps output a constant 0, so they send nothing. */
-    if (!L->return_sequences) {
+    if (!L->opt.rnn.return_sequences) {
         for (int b = 0; b < B; b++) {
             const size_t r = (size_t)b * U;
-            merge_back(L->merge_mode, w.F.out + r, w.Bk.out + r, L->dout + (size_t)b * O,
+            merge_back(L->opt.bidir.merge_mode, w.F.out + r, w.Bk.out + r, L->dout + (size_t)b * O,
                        w.F.dout + r, w.Bk.dout + r, U);
         }
     } else {
@@ -311,7 +316,7 @@ static void bidi_backward(st_layer *L, const st_layer_in *in, float *dx, int B, 
                     memset(w.Bk.dout + rb, 0, (size_t)U * sizeof(float));
                     continue;
                 }
-                merge_back(L->merge_mode, w.F.out + rf, w.Bk.out + rb,
+                merge_back(L->opt.bidir.merge_mode, w.F.out + rf, w.Bk.out + rb,
                            L->dout + ((size_t)t * B + b) * O, w.F.dout + rf, w.Bk.dout + rb, U);
             }
     }
@@ -333,8 +338,22 @@ static void bidi_backward(st_layer *L, const st_layer_in *in, float *dx, int B, 
         }
 }
 
+/* The recurrent defaults (rnn.c's st_rnn_defaults, spelled out: a constant initializer cannot
+ * copy another object), no wrapped type yet, merge_mode concat. */
+static const st_bidir_opts bidi_defaults = {
+    .rnn = {.activation = ST_ACT_TANH, .recurrent_activation = ST_ACT_SIGMOID, .use_bias = 1,
+            .unit_forget_bias = 1, .kernel_init = ST_INIT_GLOROT_UNIFORM,
+            .recurrent_init = ST_INIT_ORTHOGONAL, .bias_init = ST_INIT_ZEROS, .reset_after = 1},
+    .wrapped = NULL,
+    .merge_mode = ST_MERGE_CONCAT,
+};
+
 const st_layer_ops st_bidirectional_ops = {
     .type = "bidirectional",
+    .keras_class = "Bidirectional",
+    .keys = bidi_keys,
+    .defaults = &bidi_defaults,
+    .defaults_size = sizeof bidi_defaults,
     .set = bidi_set,
     .build = bidi_build,
     .workspace = bidi_workspace,

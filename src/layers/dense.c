@@ -16,16 +16,23 @@
 
 #include "layer_impl.h"
 #include "seqtrain/error.h"
-#include "seqtrain/layer.h"
+#include "layers/layer.h"
 
-static int dense_set(st_layer *L, const char *key, const char *val) {
-    if (strcmp(key, "units") == 0) return st_parse_int(key, val, 1, 1 << 24, &L->units);
-    if (strcmp(key, "activation") == 0) return st_parse_act(key, val, &L->activation);
-    if (strcmp(key, "use_bias") == 0) return st_parse_bool(key, val, &L->use_bias);
-    if (strcmp(key, "kernel_initializer") == 0) return st_parse_init(key, val, &L->kernel_init);
-    if (strcmp(key, "bias_initializer") == 0) return st_parse_init(key, val, &L->bias_init);
-    return ST_ENOKEY;
-}
+/* Keras Dense's keys and defaults. */
+static const st_key dense_keys[] = {
+    ST_KEY_INT_ROW("units", st_dense_opts, units, 1, 1 << 24),
+    ST_KEY_FUNC_ROW("activation", st_dense_opts, activation, st_key_act),
+    ST_KEY_BOOL_ROW("use_bias", st_dense_opts, use_bias),
+    ST_KEY_FUNC_ROW("kernel_initializer", st_dense_opts, kernel_init, st_key_init),
+    ST_KEY_FUNC_ROW("bias_initializer", st_dense_opts, bias_init, st_key_init),
+    ST_KEY_END,
+};
+static const st_dense_opts dense_defaults = {.activation = ST_ACT_LINEAR, .use_bias = 1,
+                                             .kernel_init = ST_INIT_GLOROT_UNIFORM,
+                                             .bias_init = ST_INIT_ZEROS};
+
+/* As the head, the activation the loss applies from logits. */
+static st_act dense_head_activation(const st_layer *L) { return L->opt.dense.activation; }
 
 static int dense_build(st_layer *L, st_shape in) {
     if (in.tokens) {
@@ -36,16 +43,16 @@ static int dense_build(st_layer *L, st_shape in) {
         st_error_set("dense needs an input with features (got %d)", in.feat);
         return ST_ERR;
     }
-    if (L->units <= 0) {
+    if (L->opt.dense.units <= 0) {
         st_error_set("dense needs units");
         return ST_ERR;
     }
     L->ishape = in;
-    L->oshape = (st_shape){.seq = in.seq, .feat = L->units, .tokens = 0, .vocab = in.vocab};
+    L->oshape = (st_shape){.seq = in.seq, .feat = L->opt.dense.units, .tokens = 0, .vocab = in.vocab};
     L->nparam = 0;
-    st_param_add(L, "kernel", st_dims2((size_t)in.feat, (size_t)L->units), L->kernel_init);
-    if (L->use_bias) {
-        st_param_add(L, "bias", st_dims1((size_t)L->units), L->bias_init);
+    st_param_add(L, "kernel", st_dims2((size_t)in.feat, (size_t)L->opt.dense.units), L->opt.dense.kernel_init);
+    if (L->opt.dense.use_bias) {
+        st_param_add(L, "bias", st_dims1((size_t)L->opt.dense.units), L->opt.dense.bias_init);
     }
     return ST_OK;
 }
@@ -60,27 +67,27 @@ static int dense_rows(const st_layer *L, int B, int T) { return L->ishape.seq ? 
 
 static void dense_forward(st_layer *L, const st_layer_in *in, int B, int T, int train) {
     (void)train;
-    const int N = dense_rows(L, B, T), F = L->ishape.feat, U = L->units;
+    const int N = dense_rows(L, B, T), F = L->ishape.feat, U = L->opt.dense.units;
     const float *x = in->x;         /* (N, F) */
     const float *W = L->param[0].w; /* (F, U) */
     float *out = L->out;            /* (N, U) */
     /* out = x · W   (N,U) */
     st_sgemm(0, 0, N, U, F, 1.0f, x, F, W, U, 0.0f, out, U);
-    if (L->use_bias) st_rows_add(out, (size_t)N, (size_t)U, L->param[1].w);
-    if (!L->fuse_activation) st_act_forward(L->activation, out, out, (size_t)N, (size_t)U);
+    if (L->opt.dense.use_bias) st_rows_add(out, (size_t)N, (size_t)U, L->param[1].w);
+    if (!L->fuse_activation) st_act_forward(L->opt.dense.activation, out, out, (size_t)N, (size_t)U);
 }
 
 static void dense_backward(st_layer *L, const st_layer_in *in, float *dx, int B, int T) {
-    const int N = dense_rows(L, B, T), F = L->ishape.feat, U = L->units;
+    const int N = dense_rows(L, B, T), F = L->ishape.feat, U = L->opt.dense.units;
     const float *x = in->x;         /* (N, F) */
     const float *W = L->param[0].w; /* (F, U) */
     float *dZ = L->dout;            /* (N, U): dout, turned in place into d(pre-activation) */
     /* Through the activation, from its output (fused: dout already is d logits). */
-    if (!L->fuse_activation) st_act_backward(L->activation, L->out, dZ, dZ, (size_t)N, (size_t)U);
+    if (!L->fuse_activation) st_act_backward(L->opt.dense.activation, L->out, dZ, dZ, (size_t)N, (size_t)U);
     if (L->trainable) {
         /* dW += x^T · dZ   (F,U) */
         st_sgemm(1, 0, F, U, N, 1.0f, x, F, dZ, U, 1.0f, L->param[0].g, U);
-        if (L->use_bias) st_colsum_add(dZ, (size_t)N, (size_t)U, L->param[1].g);
+        if (L->opt.dense.use_bias) st_colsum_add(dZ, (size_t)N, (size_t)U, L->param[1].g);
     }
     /* dx += dZ · W^T   (N,F) */
     if (dx) st_sgemm(0, 1, N, F, U, 1.0f, dZ, U, W, U, 1.0f, dx, F);
@@ -88,7 +95,11 @@ static void dense_backward(st_layer *L, const st_layer_in *in, float *dx, int B,
 
 const st_layer_ops st_dense_ops = {
     .type = "dense",
-    .set = dense_set,
+    .keras_class = "Dense",
+    .keys = dense_keys,
+    .defaults = &dense_defaults,
+    .defaults_size = sizeof dense_defaults,
+    .head_activation = dense_head_activation,
     .build = dense_build,
     .workspace = dense_workspace,
     .post_init = NULL,

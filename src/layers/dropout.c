@@ -22,7 +22,7 @@
 
 #include "layer_impl.h"
 #include "seqtrain/error.h"
-#include "seqtrain/layer.h"
+#include "layers/layer.h"
 #include "seqtrain/rng.h"
 #include "core/parse.h"
 
@@ -46,16 +46,11 @@ void st_dropout_mask(float *mask, int B, size_t n, float rate, const st_layer_in
     }
 }
 
-uint64_t st_rnn_dropout_stream(const st_layer *L, int which) {
-    char sname[ST_NAME_MAX + 32];
-    snprintf(sname, sizeof sname, "%s/%s", L->name, which ? "recurrent_dropout" : "dropout");
-    return st_rng_stream_of(sname);
-}
-
-static int drop_set(st_layer *L, const char *key, const char *val) {
-    if (strcmp(key, "rate") == 0) return st_parse_rate(key, val, &L->dropout);
-    return ST_ENOKEY;
-}
+static const st_key drop_keys[] = {
+    ST_KEY_FLOAT_ROW("rate", st_dropout_opts, rate, 0, 1, ST_OPEN_HI), /* st_parse_rate */
+    ST_KEY_END,
+};
+static const st_dropout_opts drop_defaults = {.rate = 0};
 
 static int drop_build(st_layer *L, st_shape in) {
     if (in.tokens || in.feat <= 0) {
@@ -69,7 +64,7 @@ static int drop_build(st_layer *L, st_shape in) {
 }
 
 static size_t drop_workspace(const st_layer *L, int maxB, int maxT) {
-    if (L->dropout <= 0) return 1;
+    if (L->opt.drop.rate <= 0) return 1;
     return (size_t)(L->ishape.seq ? maxT : 1) * (size_t)maxB * (size_t)L->ishape.feat + 1;
 }
 
@@ -79,7 +74,7 @@ static size_t drop_count(const st_layer *L, int B, int T) {
 
 static void drop_forward(st_layer *L, const st_layer_in *in, int B, int T, int train) {
     const size_t n = drop_count(L, B, T);
-    const int on = train && L->dropout > 0;
+    const int on = train && L->opt.drop.rate > 0;
     L->ws[0] = (float)on;
     if (!on) {
         memcpy(L->out, in->x, n * sizeof(float));
@@ -90,7 +85,7 @@ static void drop_forward(st_layer *L, const st_layer_in *in, int B, int T, int t
     /* Draw row b's T*F units into the out buffer as scratch (B, T, F), transpose into m. */
     char sname[ST_NAME_MAX + 16];
     snprintf(sname, sizeof sname, "%s/dropout", L->name);
-    st_dropout_mask(L->out, B, (size_t)Te * F, L->dropout, in, st_rng_stream_of(sname));
+    st_dropout_mask(L->out, B, (size_t)Te * F, L->opt.drop.rate, in, st_rng_stream_of(sname));
     for (int b = 0; b < B; b++)
         for (int t = 0; t < Te; t++)
             memcpy(m + ((size_t)t * B + b) * F, L->out + ((size_t)b * Te + t) * F,
@@ -111,7 +106,10 @@ static void drop_backward(st_layer *L, const st_layer_in *in, float *dx, int B, 
 
 const st_layer_ops st_dropout_ops = {
     .type = "dropout",
-    .set = drop_set,
+    .keras_class = "Dropout",
+    .keys = drop_keys,
+    .defaults = &drop_defaults,
+    .defaults_size = sizeof drop_defaults,
     .build = drop_build,
     .workspace = drop_workspace,
     .post_init = NULL,

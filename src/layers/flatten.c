@@ -15,12 +15,11 @@
 
 #include "layer_impl.h"
 #include "seqtrain/error.h"
-#include "seqtrain/layer.h"
+#include "layers/layer.h"
 
-static int flat_set(st_layer *L, const char *key, const char *val) {
-    (void)L, (void)key, (void)val;
-    return ST_ENOKEY;
-}
+/* Keras Flatten has no options (data_format only matters for images). */
+static const st_key flat_keys[] = {ST_KEY_END};
+static const char flat_defaults = 0;
 
 static int flat_build(st_layer *L, st_shape in) {
     if (in.tokens || in.feat <= 0) {
@@ -67,7 +66,10 @@ static void flat_backward(st_layer *L, const st_layer_in *in, float *dx, int B, 
 
 const st_layer_ops st_flatten_ops = {
     .type = "flatten",
-    .set = flat_set,
+    .keras_class = "Flatten",
+    .keys = flat_keys,
+    .defaults = &flat_defaults,
+    .defaults_size = 0,
     .build = flat_build,
     .workspace = flat_workspace,
     .post_init = NULL,

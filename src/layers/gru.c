@@ -50,53 +50,46 @@
 #include <string.h>
 
 #include "core/vmath.h"
-#include "layer_impl.h"
+#include "rnn.h"
 #include "seqtrain/error.h"
-#include "seqtrain/layer.h"
+#include "layers/layer.h"
 
-static int gru_set(st_layer *L, const char *key, const char *val) {
-    if (strcmp(key, "recurrent_activation") == 0)
-        return st_parse_act(key, val, &L->recurrent_activation);
-    if (strcmp(key, "reset_after") == 0) {
-        /* Accepted so Keras configs carry over; only the PyTorch-compatible variant exists. */
-        int v = 1;
-        if (st_parse_bool(key, val, &v) != ST_OK) return ST_ERR;
-        if (!v) {
-            st_error_set("reset_after = %s: only reset_after = true (Keras 3's default, "
-                         "PyTorch's GRU) is implemented", val);
-            return ST_ERR;
-        }
-        return ST_OK;
+/* Accepted so Keras configs carry over; only the PyTorch-compatible variant exists. */
+static int key_reset_after(const char *key, const char *val, void *field) {
+    int v = 1;
+    if (st_parse_bool(key, val, &v) != ST_OK) return ST_ERR;
+    if (!v) {
+        st_error_set("reset_after = %s: only reset_after = true (Keras 3's default, "
+                     "PyTorch's GRU) is implemented", val);
+        return ST_ERR;
     }
-    return st_rnn_set(L, key, val);
+    *(int *)field = v;
+    return ST_OK;
 }
+
+const st_key st_gru_keys[] = {
+    ST_RNN_KEY_ROWS(st_layer_opts, rnn),
+    ST_KEY_FUNC_ROW("recurrent_activation", st_layer_opts, rnn.recurrent_activation, st_key_act),
+    ST_KEY_FUNC_ROW("reset_after", st_layer_opts, rnn.reset_after, key_reset_after),
+    ST_KEY_END,
+};
 
 static int gru_build(st_layer *L, st_shape in) {
     if (st_rnn_check(L, in) != ST_OK) return ST_ERR;
-    const size_t I = (size_t)in.feat, U = (size_t)L->units;
+    const size_t I = (size_t)in.feat, U = (size_t)L->opt.rnn.units;
     L->nparam = 0;
-    st_param_add(L, "kernel", st_dims2(I, 3 * U), L->kernel_init);
-    st_param_add(L, "recurrent_kernel", st_dims2(U, 3 * U), L->recurrent_init);
-    if (L->use_bias) {
-        st_param_add(L, "bias", st_dims2(2, 3 * U), L->bias_init); /* [b_in; b_rec] */
+    st_param_add(L, "kernel", st_dims2(I, 3 * U), L->opt.rnn.kernel_init);
+    st_param_add(L, "recurrent_kernel", st_dims2(U, 3 * U), L->opt.rnn.recurrent_init);
+    if (L->opt.rnn.use_bias) {
+        st_param_add(L, "bias", st_dims2(2, 3 * U), L->opt.rnn.bias_init); /* [b_in; b_rec] */
     }
     return ST_OK;
 }
 
-/* Floats of the dropout part of the workspace (after tmp): flag, m_x (B, I), Xd (T, B, I),
- * m_h (B, U), Hd (T, B, U), sc (B, U); 0 when both rates are 0. */
-static size_t gru_drop_ws(const st_layer *L, int B, int T) {
-    const size_t I = (size_t)L->ishape.feat, U = (size_t)L->units;
-    size_t n = 0;
-    if (L->dropout > 0) n += (size_t)B * I * (1 + (size_t)T);
-    if (L->recurrent_dropout > 0) n += (size_t)B * U * (2 + (size_t)T);
-    return n ? n + 1 : 0;
-}
-
 static size_t gru_workspace(const st_layer *L, int maxB, int maxT) {
-    const size_t U = (size_t)L->units, BU = (size_t)maxB * U, T = (size_t)maxT;
+    const size_t U = (size_t)L->opt.rnn.units, BU = (size_t)maxB * U, T = (size_t)maxT;
     /* G + R + Sh + dh + tmp + dropout */
-    return 2 * 3 * T * BU + (T + 1) * BU + BU + 3 * U + gru_drop_ws(L, maxB, maxT);
+    return 2 * 3 * T * BU + (T + 1) * BU + BU + 3 * U + st_rnn_drop_ws(L, maxB, maxT);
 }
 
 /* Views into the workspace for a call with B rows and T steps. */
@@ -106,27 +99,18 @@ typedef struct gru_ws {
     float *Sh;  /* (T+1, B, U) */
     float *dh;  /* (B, U) */
     float *tmp; /* (3U) */
-    /* Dropout (NULL when its rate is 0); flag: 1 = input mask, 2 = recurrent mask applied in
-     * the last forward (a training call). */
-    float *flag;
-    float *mx, *Xd;      /* (B, I), (T, B, I) */
-    float *mh, *Hd, *sc; /* (B, U), (T, B, U): Hd slot t = h_t ⊙ m_h, (B, U) scratch */
+    st_rnn_drop d; /* dropout buffers after tmp (rnn.h) */
 } gru_ws;
 
 static gru_ws gru_views(const st_layer *L, int B, int T) {
-    const size_t BU = (size_t)B * L->units, TBU = (size_t)T * BU;
+    const size_t BU = (size_t)B * L->opt.rnn.units, TBU = (size_t)T * BU;
     gru_ws w;
     w.G = L->ws;
     w.R = w.G + 3 * TBU;
     w.Sh = w.R + 3 * TBU;
     w.dh = w.Sh + TBU + BU;
     w.tmp = w.dh + BU;
-    float *p = w.tmp + 3 * (size_t)L->units;
-    const size_t BI = (size_t)B * L->ishape.feat;
-    w.flag = w.mx = w.Xd = w.mh = w.Hd = w.sc = NULL;
-    if (L->dropout > 0 || L->recurrent_dropout > 0) w.flag = p++;
-    if (L->dropout > 0) w.mx = p, w.Xd = p + BI, p += BI + (size_t)T * BI;
-    if (L->recurrent_dropout > 0) w.mh = p, w.Hd = p + BU, w.sc = p + BU + TBU;
+    w.d = st_rnn_drop_views(L, w.tmp + 3 * (size_t)L->opt.rnn.units, B, T);
     return w;
 }
 
@@ -158,7 +142,7 @@ static void step_fwd_default(float *restrict G, const float *restrict R,
 /* The same for one row and any activation pair, one gate slice at a time. */
 static void cell_fwd_general(const st_layer *L, float *g, const float *q, const float *hp,
                              float *h, int U) {
-    st_act ra = L->recurrent_activation, act = L->activation;
+    st_act ra = L->opt.rnn.recurrent_activation, act = L->opt.rnn.activation;
     for (int j = 0; j < 2 * U; j++) g[j] += q[j];
     st_act_forward(ra, g, g, 1, (size_t)U);         /* z */
     st_act_forward(ra, g + U, g + U, 1, (size_t)U); /* r */
@@ -168,30 +152,18 @@ static void cell_fwd_general(const st_layer *L, float *g, const float *q, const 
 }
 
 static void gru_forward(st_layer *L, const st_layer_in *in, int B, int T, int train) {
-    const int I = L->ishape.feat, U = L->units, G3 = 3 * U, TB = T * B;
+    const int I = L->ishape.feat, U = L->opt.rnn.units, G3 = 3 * U, TB = T * B;
     const size_t BU = (size_t)B * U;
-    const float *x = in->x;         /* (T, B, I) */
-    const float *W = L->param[0].w; /* (I, 3U) */
     const float *Uw = L->param[1].w; /* (U, 3U) */
-    const float *b_in = L->use_bias ? L->param[2].w : NULL;       /* (3U) */
-    const float *b_rec = L->use_bias ? L->param[2].w + G3 : NULL; /* (3U) */
+    const float *b_in = L->opt.rnn.use_bias ? L->param[2].w : NULL;       /* (3U) */
+    const float *b_rec = L->opt.rnn.use_bias ? L->param[2].w + G3 : NULL; /* (3U) */
     const uint8_t *mask = in->mask; /* (T, B) or NULL */
-    const int fast = L->activation == ST_ACT_TANH && L->recurrent_activation == ST_ACT_SIGMOID;
+    const int fast = L->opt.rnn.activation == ST_ACT_TANH && L->opt.rnn.recurrent_activation == ST_ACT_SIGMOID;
     gru_ws w = gru_views(L, B, T);
-    const int dp = train && w.mx, rdp = train && w.mh;
-    if (w.flag) *w.flag = (float)(dp | rdp << 1);
-    if (dp) {
-        /* x~ = x ⊙ m_x, the same m_x (B, I) at every step and for all three gates */
-        st_dropout_mask(w.mx, B, (size_t)I, L->dropout, in, st_rnn_dropout_stream(L, 0));
-        st_rows_mul_mask(w.Xd, x, w.mx, T, B, I);
-        x = w.Xd;
-    }
-    if (rdp) st_dropout_mask(w.mh, B, (size_t)U, L->recurrent_dropout, in,
-                             st_rnn_dropout_stream(L, 1));
+    const float *x = st_rnn_drop_forward(L, &w.d, in, B, T, train); /* (T, B, I) */
 
-    /* G = X · W + b_in   (T*B,3U): the input projection of every step at once */
-    st_sgemm(0, 0, TB, G3, I, 1.0f, x, I, W, G3, 0.0f, w.G, G3);
-    if (b_in) st_rows_add(w.G, (size_t)TB, (size_t)G3, b_in);
+    /* G = X · W + b_in   (T*B,3U) */
+    st_rnn_project(x, L->param[0].w, b_in, w.G, TB, I, G3);
     memset(w.Sh, 0, BU * sizeof(float)); /* h_0 = 0 */
 
     for (int t = 0; t < T; t++) {
@@ -201,15 +173,10 @@ static void gru_forward(st_layer *L, const st_layer_in *in, int B, int T, int tr
         /* R_t = h_{t-1} · U + b_rec   (B,3U); at t = 0, h_0 = 0 leaves only the bias.
          * Recurrent dropout: the GEMM reads h_{t-1} ⊙ m_h (kept in Hd for dU); the cell below
          * still mixes the unmasked hp. */
-        if (t > 0) {
-            const float *hg = hp;
-            if (rdp) {
-                float *hd = w.Hd + (size_t)t * BU;
-                for (size_t k = 0; k < BU; k++) hd[k] = hp[k] * w.mh[k];
-                hg = hd;
-            }
-            st_sgemm(0, 0, B, G3, U, 1.0f, hg, U, Uw, G3, 0.0f, Rt, G3);
-        } else
+        if (t > 0)
+            st_sgemm(0, 0, B, G3, U, 1.0f, st_rnn_state_in(&w.d, hp, t, BU), U, Uw, G3, 0.0f,
+                     Rt, G3);
+        else
             memset(Rt, 0, (size_t)B * G3 * sizeof(float));
         if (b_rec) st_rows_add(Rt, (size_t)B, (size_t)G3, b_rec);
         const uint8_t *mt = mask ? mask + (size_t)t * B : NULL;
@@ -226,10 +193,7 @@ static void gru_forward(st_layer *L, const st_layer_in *in, int B, int T, int tr
             cell_fwd_general(L, Gt + 3 * r, Rt + 3 * r, hp + r, ht + r, U);
         }
     }
-    if (L->return_sequences)
-        memcpy(L->out, w.Sh + BU, (size_t)T * BU * sizeof(float)); /* out = h_1..h_T (T,B,U) */
-    else
-        memcpy(L->out, w.Sh + (size_t)T * BU, BU * sizeof(float)); /* out = h_T (B,U) */
+    st_rnn_output(L, w.Sh, T, BU);
 }
 
 /* All B rows of one step, default activations. In: G = [z|r|hh], R = gh, hp = h_{t-1},
@@ -263,7 +227,7 @@ static void step_bwd_default(float *restrict G, float *restrict R, const float *
 /* The same for one row and any activation pair (tmp: 3U). */
 static void cell_bwd_general(const st_layer *L, float *g, float *q, const float *hp, float *dh,
                              float *tmp, int U) {
-    st_act ra = L->recurrent_activation, act = L->activation;
+    st_act ra = L->opt.rnn.recurrent_activation, act = L->opt.rnn.activation;
     const float *z = g, *rr = g + U, *hh = g + 2 * U;
     float *dz = tmp, *dr = tmp + U, *dn = tmp + 2 * U;
     for (int j = 0; j < U; j++) {
@@ -284,32 +248,22 @@ static void cell_bwd_general(const st_layer *L, float *g, float *q, const float 
 }
 
 static void gru_backward(st_layer *L, const st_layer_in *in, float *dx, int B, int T) {
-    const int I = L->ishape.feat, U = L->units, G3 = 3 * U, TB = T * B;
+    const int U = L->opt.rnn.units, G3 = 3 * U, TB = T * B;
     const size_t BU = (size_t)B * U;
-    const float *x = in->x;          /* (T, B, I) */
-    const float *W = L->param[0].w;  /* (I, 3U) */
     const float *Uw = L->param[1].w; /* (U, 3U) */
     const uint8_t *mask = in->mask;  /* (T, B) or NULL */
-    const float *dout = L->dout;     /* (T, B, U) or (B, U) */
-    const int fast = L->activation == ST_ACT_TANH && L->recurrent_activation == ST_ACT_SIGMOID;
+    const int fast = L->opt.rnn.activation == ST_ACT_TANH && L->opt.rnn.recurrent_activation == ST_ACT_SIGMOID;
     gru_ws w = gru_views(L, B, T);
     float *dG = w.G, *dR = w.R; /* (T, B, 3U) each, overwritten step by step */
-    const int drop = w.flag ? (int)*w.flag : 0, dp = drop & 1, rdp = drop & 2;
-    if (dp) x = w.Xd; /* the weights saw x~ */
+    const float *x = st_rnn_drop_backward(&w.d, in->x); /* (T, B, I) */
 
-    if (L->return_sequences)
-        memset(w.dh, 0, BU * sizeof(float));
-    else
-        memcpy(w.dh, dout, BU * sizeof(float));
+    st_rnn_dh_init(L, w.dh, BU);
 
     for (int t = T - 1; t >= 0; t--) {
         float *dGt = dG + (size_t)t * B * G3, *dRt = dR + (size_t)t * B * G3;
         const float *hp = w.Sh + (size_t)t * BU;
         const uint8_t *mt = mask ? mask + (size_t)t * B : NULL;
-        if (L->return_sequences) {
-            const float *dot = dout + (size_t)t * BU;
-            for (size_t k = 0; k < BU; k++) w.dh[k] += dot[k];
-        }
+        st_rnn_dh_add_step(L, w.dh, t, BU);
         if (fast) {
             step_bwd_default(dGt, dRt, hp, w.dh, mt, B, U);
         } else {
@@ -324,39 +278,25 @@ static void gru_backward(st_layer *L, const st_layer_in *in, float *dx, int B, i
             }
         }
         /* dh_{t-1} += dR_t · U^T   (B,U); masked rows got dR = 0 and keep dh; h_0 needs none.
-         * Recurrent dropout: dh_{t-1} += (dR_t · U^T) ⊙ m_h (the direct z ⊙ dh part is not
-         * masked: the update mixed the unmasked state). */
-        if (t > 0 && !rdp) st_sgemm(0, 1, B, U, G3, 1.0f, dRt, G3, Uw, G3, 1.0f, w.dh, U);
-        if (t > 0 && rdp) {
-            st_sgemm(0, 1, B, U, G3, 1.0f, dRt, G3, Uw, G3, 0.0f, w.sc, U);
-            for (size_t k = 0; k < BU; k++) w.dh[k] += w.sc[k] * w.mh[k];
-        }
+         * Recurrent dropout masks only this part (the direct z ⊙ dh part is not masked: the
+         * update mixed the unmasked state). */
+        if (t > 0) st_rnn_dh_prev(&w.d, dRt, Uw, B, U, G3, 1.0f, w.dh);
     }
 
-    if (L->trainable) {
-        /* dW += X^T · dG   (I,3U) */
-        st_sgemm(1, 0, I, G3, TB, 1.0f, x, I, dG, G3, 1.0f, L->param[0].g, G3);
-        /* dU += H_prev^T · dR   (U,3U); h_1..h_{T-1} (⊙ m_h with recurrent dropout) against
-         * dR_2..dR_T (h_0 = 0) */
-        if (T > 1)
-            st_sgemm(1, 0, U, G3, (T - 1) * B, 1.0f, rdp ? w.Hd + BU : w.Sh + BU, U,
-                     dR + (size_t)B * G3, G3, 1.0f, L->param[1].g, G3);
-        if (L->use_bias) {
-            st_colsum_add(dG, (size_t)TB, (size_t)G3, L->param[2].g);      /* d b_in */
-            st_colsum_add(dR, (size_t)TB, (size_t)G3, L->param[2].g + G3); /* d b_rec */
-        }
+    if (L->trainable && L->opt.rnn.use_bias) {
+        st_colsum_add(dG, (size_t)TB, (size_t)G3, L->param[2].g);      /* d b_in */
+        st_colsum_add(dR, (size_t)TB, (size_t)G3, L->param[2].g + G3); /* d b_rec */
     }
-    /* dx += dG · W^T   (T*B,I); with input dropout through Xd: dx += (dG · W^T) ⊙ m_x */
-    if (dx && !dp) st_sgemm(0, 1, TB, I, G3, 1.0f, dG, G3, W, G3, 1.0f, dx, I);
-    if (dx && dp) {
-        st_sgemm(0, 1, TB, I, G3, 1.0f, dG, G3, W, G3, 0.0f, w.Xd, I);
-        st_rows_mul_mask_add(dx, w.Xd, w.mx, T, B, I);
-    }
+    /* dW from dG, dU from dR (the recurrent side's own gradient), dx from dG */
+    st_rnn_backward_tail(L, &w.d, x, dG, dR, w.Sh, dx, B, T, G3);
 }
 
 const st_layer_ops st_gru_ops = {
     .type = "gru",
-    .set = gru_set,
+    .keras_class = "GRU",
+    .keys = st_gru_keys,
+    .defaults = &st_rnn_defaults,
+    .defaults_size = sizeof st_rnn_defaults,
     .build = gru_build,
     .workspace = gru_workspace,
     .post_init = NULL,

@@ -20,7 +20,7 @@
 
 #include "layer_impl.h"
 #include "seqtrain/error.h"
-#include "seqtrain/layer.h"
+#include "layers/layer.h"
 #include "seqtrain/rng.h"
 
 /* ---------------------------------------------------------------------------------------- */
@@ -35,9 +35,10 @@ static const st_layer_ops *const g_types[] = {&st_embedding_ops,  &st_dense_ops,
 #define N_TYPES (sizeof g_types / sizeof g_types[0])
 
 /* A table with an empty slot would crash in the middle of training; catch it at lookup.
- * post_init is the one optional slot. */
+ * Optional slots: set, post_init, head_activation (and takes_vectors, a flag). */
 static void check_ops(const st_layer_ops *o) {
-    ST_ASSERT(o->type && o->set && o->build && o->workspace && o->forward && o->backward,
+    ST_ASSERT(o->type && o->keras_class && o->keys && o->defaults && o->build && o->workspace &&
+                  o->forward && o->backward,
               "layer table '%s' has an empty slot", o->type ? o->type : "?");
 }
 
@@ -74,21 +75,10 @@ void st_layer_create(st_layer *L, const st_layer_ops *ops, const char *name) {
     memset(L, 0, sizeof *L);
     L->ops = ops;
     snprintf(L->name, sizeof L->name, "%s", name ? name : ops->type);
-    /* Keras defaults. Dense is the only type whose default activation is linear. */
-    L->activation = strcmp(ops->type, "dense") == 0 ? ST_ACT_LINEAR : ST_ACT_TANH;
-    /* The rest apply to whichever types read them (layer.h lists who reads what). */
-    L->recurrent_activation = ST_ACT_SIGMOID;
-    L->use_bias = 1;
-    L->unit_forget_bias = 1;
+    ST_ASSERT(ops->defaults_size <= sizeof L->opt, "layer table '%s': defaults too large",
+              ops->type);
+    memcpy(&L->opt, ops->defaults, ops->defaults_size);
     L->trainable = 1;
-    L->kernel_init = ST_INIT_GLOROT_UNIFORM;
-    L->recurrent_init = ST_INIT_ORTHOGONAL;
-    L->bias_init = ST_INIT_ZEROS;
-    L->embeddings_init = ST_INIT_UNIFORM;
-    L->momentum = 0.99f; /* batch_norm: Keras BatchNormalization defaults */
-    L->epsilon = 1e-3f;
-    L->center = 1;
-    L->scale = 1;
 }
 
 /* The common keys first, so that no layer type can shadow them; everything else is the type's.
@@ -109,7 +99,8 @@ int st_layer_set(st_layer *L, const char *key, const char *val) {
         return ST_OK;
     }
     if (strcmp(key, "trainable") == 0) return st_parse_bool(key, val, &L->trainable);
-    int rc = L->ops->set(L, key, val);
+    int rc = L->ops->set ? L->ops->set(L, key, val)
+                         : st_keys_set(L->ops->keys, &L->opt, key, val);
     if (rc == ST_ENOKEY) st_error_set("unknown key '%s' for a %s layer", key, L->ops->type);
     return rc;
 }
@@ -125,53 +116,19 @@ int st_parse_act(const char *key, const char *val, st_act *out) {
     return ST_ERR;
 }
 
+int st_key_act(const char *key, const char *val, void *field) {
+    return st_parse_act(key, val, field);
+}
+
+int st_key_init(const char *key, const char *val, void *field) {
+    return st_parse_init(key, val, field);
+}
+
 int st_parse_init(const char *key, const char *val, st_init *out) {
     if (st_init_parse(val, out) == ST_OK) return ST_OK;
     st_error_set("%s = %s: unknown initializer (known: glorot_uniform, glorot_normal, "
                  "orthogonal, zeros, ones, uniform, random_normal, he_uniform)", key, val);
     return ST_ERR;
-}
-
-/* Shared by simple_rnn.c, lstm.c and gru.c; lstm.c and gru.c check their extra keys before
- * calling this. */
-int st_rnn_set(st_layer *L, const char *key, const char *val) {
-    if (strcmp(key, "units") == 0) return st_parse_int(key, val, 1, 1 << 20, &L->units);
-    if (strcmp(key, "activation") == 0) return st_parse_act(key, val, &L->activation);
-    if (strcmp(key, "use_bias") == 0) return st_parse_bool(key, val, &L->use_bias);
-    if (strcmp(key, "return_sequences") == 0)
-        return st_parse_bool(key, val, &L->return_sequences);
-    if (strcmp(key, "kernel_initializer") == 0) return st_parse_init(key, val, &L->kernel_init);
-    if (strcmp(key, "recurrent_initializer") == 0)
-        return st_parse_init(key, val, &L->recurrent_init);
-    if (strcmp(key, "bias_initializer") == 0) return st_parse_init(key, val, &L->bias_init);
-    if (strcmp(key, "dropout") == 0) return st_parse_rate(key, val, &L->dropout);
-    if (strcmp(key, "recurrent_dropout") == 0)
-        return st_parse_rate(key, val, &L->recurrent_dropout);
-    return ST_ENOKEY;
-}
-
-/* The messages name the layer type and hint at the usual fix, since "wrong shape" is the most
- * common mistake when stacking recurrent layers. */
-int st_rnn_check(st_layer *L, st_shape in) {
-    if (in.tokens) {
-        st_error_set("%s needs a sequence of vectors, not token ids; put an embedding first",
-                     L->ops->type);
-        return ST_ERR;
-    }
-    if (in.seq <= 0 || in.feat <= 0) {
-        st_error_set("%s needs a sequence input (T, B, F), but the layer before it outputs "
-                     "vectors of %d features (set return_sequences = true there?)",
-                     L->ops->type, in.feat);
-        return ST_ERR;
-    }
-    if (L->units <= 0) {
-        st_error_set("%s needs units", L->ops->type);
-        return ST_ERR;
-    }
-    L->ishape = in;
-    L->oshape = (st_shape){.seq = L->return_sequences ? in.seq : 0, .feat = L->units,
-                           .tokens = 0, .vocab = in.vocab};
-    return ST_OK;
 }
 
 /* ---------------------------------------------------------------------------------------- */

@@ -1,9 +1,9 @@
 /*
  * layer_impl.h - helpers shared by the layer files in src/layers/ (not public API).
  *
- * The config parsers for the option kinds every layer type has (activation, initializer), so
- * that each layer's set() is a short list of keys and all layers word their errors alike, and
- * the column-sum used for every bias gradient.
+ * The parsers for the option kinds no plain st_key row covers (activation, initializer; used
+ * as ST_KEY_FUNC rows in each type's key table, so all layers word their errors alike),
+ * parameter declaration, dropout masks, and the row/column sums of every bias.
  */
 #ifndef SEQTRAIN_LAYER_IMPL_H
 #define SEQTRAIN_LAYER_IMPL_H
@@ -12,20 +12,17 @@
 #include <stddef.h>
 
 #include "seqtrain/error.h"
-#include "seqtrain/layer.h"
+#include "layers/layer.h"
 #include "core/parse.h"
 
 /* Parse an activation / initializer name for config key `key`; on a bad name st_error_set()s
  * "key = val: unknown ... (known: ...)" and returns ST_ERR. */
 int st_parse_act(const char *key, const char *val, st_act *out);
 int st_parse_init(const char *key, const char *val, st_init *out);
+/* The same as st_key rows (ST_KEY_FUNC_ROW(name, S, field, st_key_act)). */
+int st_key_act(const char *key, const char *val, void *field);
+int st_key_init(const char *key, const char *val, void *field);
 
-/* The keys simple_rnn and lstm share (units, activation, use_bias, return_sequences and the
- * three initializers); ST_ENOKEY for anything else, so lstm can add its own. */
-int st_rnn_set(st_layer *L, const char *key, const char *val);
-/* Checks shared by the recurrent layers' build(): a float sequence input and units > 0; sets
- * ishape and oshape ((T, B, units) with return_sequences, else (B, units)). */
-int st_rnn_check(st_layer *L, st_shape in);
 
 /* Declares the layer's next parameter tensor (build() only; the model assigns its slice). */
 static inline st_param *st_param_add(st_layer *L, const char *name, st_dims dims, st_init init) {
@@ -64,9 +61,6 @@ int st_parse_rate(const char *key, const char *val, float *out);
  * the purpose: st_rng_stream_of("<layer>/dropout"), ".../recurrent_dropout", ... */
 void st_dropout_mask(float *mask, int B, size_t n, float rate, const st_layer_in *in,
                      uint64_t stream);
-/* The stream of a recurrent layer's masks: which = 0 for `dropout` (the input),
- * 1 for `recurrent_dropout` (the state); named "<layer>/dropout", "<layer>/recurrent_dropout". */
-uint64_t st_rnn_dropout_stream(const st_layer *L, int which);
 
 /* out[t, b, :] = x[t, b, :] ⊙ m[b, :] for t < T: one per-row mask (B, n) applied at every step
  * of a time-major (T, B, n) sequence. out may alias x. */

@@ -41,51 +41,41 @@
 #include <string.h>
 
 #include "core/vmath.h"
-#include "layer_impl.h"
+#include "rnn.h"
 #include "seqtrain/error.h"
-#include "seqtrain/layer.h"
+#include "layers/layer.h"
 
-static int lstm_set(st_layer *L, const char *key, const char *val) {
-    if (strcmp(key, "recurrent_activation") == 0)
-        return st_parse_act(key, val, &L->recurrent_activation);
-    if (strcmp(key, "unit_forget_bias") == 0) return st_parse_bool(key, val, &L->unit_forget_bias);
-    return st_rnn_set(L, key, val);
-}
+const st_key st_lstm_keys[] = {
+    ST_RNN_KEY_ROWS(st_layer_opts, rnn),
+    ST_KEY_FUNC_ROW("recurrent_activation", st_layer_opts, rnn.recurrent_activation, st_key_act),
+    ST_KEY_BOOL_ROW("unit_forget_bias", st_layer_opts, rnn.unit_forget_bias),
+    ST_KEY_END,
+};
 
 static int lstm_build(st_layer *L, st_shape in) {
     if (st_rnn_check(L, in) != ST_OK) return ST_ERR;
-    const size_t I = (size_t)in.feat, H = (size_t)L->units;
+    const size_t I = (size_t)in.feat, H = (size_t)L->opt.rnn.units;
     L->nparam = 0;
-    st_param_add(L, "kernel", st_dims2(I, 4 * H), L->kernel_init);
-    st_param_add(L, "recurrent_kernel", st_dims2(H, 4 * H), L->recurrent_init);
-    if (L->use_bias) {
-        st_param_add(L, "bias", st_dims1(4 * H), L->bias_init);
+    st_param_add(L, "kernel", st_dims2(I, 4 * H), L->opt.rnn.kernel_init);
+    st_param_add(L, "recurrent_kernel", st_dims2(H, 4 * H), L->opt.rnn.recurrent_init);
+    if (L->opt.rnn.use_bias) {
+        st_param_add(L, "bias", st_dims1(4 * H), L->opt.rnn.bias_init);
     }
     return ST_OK;
 }
 
 static void lstm_post_init(st_layer *L) {
     /* Keras unit_forget_bias: forget gate starts open, so early gradients flow through c. */
-    if (!L->use_bias || !L->unit_forget_bias) return;
-    const int H = L->units;
+    if (!L->opt.rnn.use_bias || !L->opt.rnn.unit_forget_bias) return;
+    const int H = L->opt.rnn.units;
     float *b = L->param[2].w;
     for (int j = H; j < 2 * H; j++) b[j] = 1.0f;
 }
 
-/* Floats of the dropout part of the workspace (after tmp): flag, m_x (B, I), Xd (T, B, I),
- * m_h (B, H), Hd (T, B, H), sc (B, H); 0 when both rates are 0. */
-static size_t lstm_drop_ws(const st_layer *L, int B, int T) {
-    const size_t I = (size_t)L->ishape.feat, H = (size_t)L->units;
-    size_t n = 0;
-    if (L->dropout > 0) n += (size_t)B * I * (1 + (size_t)T);
-    if (L->recurrent_dropout > 0) n += (size_t)B * H * (2 + (size_t)T);
-    return n ? n + 1 : 0;
-}
-
 static size_t lstm_workspace(const st_layer *L, int maxB, int maxT) {
-    const size_t H = (size_t)L->units, BH = (size_t)maxB * H, T = (size_t)maxT;
+    const size_t H = (size_t)L->opt.rnn.units, BH = (size_t)maxB * H, T = (size_t)maxT;
     /* G + Sh + Sc + A + dh + dc + tmp + dropout */
-    return 4 * T * BH + 2 * (T + 1) * BH + T * BH + 2 * BH + 4 * H + lstm_drop_ws(L, maxB, maxT);
+    return 4 * T * BH + 2 * (T + 1) * BH + T * BH + 2 * BH + 4 * H + st_rnn_drop_ws(L, maxB, maxT);
 }
 
 /* Views into the workspace for a call with B rows and T steps. */
@@ -96,15 +86,11 @@ typedef struct lstm_ws {
     float *A;  /* (T, B, H) */
     float *dh, *dc; /* (B, H) */
     float *tmp;     /* (4H) */
-    /* Dropout (NULL when its rate is 0); flag: 1 = input mask, 2 = recurrent mask applied in
-     * the last forward (a training call). */
-    float *flag;
-    float *mx, *Xd; /* (B, I), (T, B, I) */
-    float *mh, *Hd, *sc; /* (B, H), (T, B, H): Hd slot t = h_t ⊙ m_h, (B, H) scratch */
+    st_rnn_drop d;  /* dropout buffers after tmp (rnn.h) */
 } lstm_ws;
 
 static lstm_ws lstm_views(const st_layer *L, int B, int T) {
-    const size_t BH = (size_t)B * L->units, TBH = (size_t)T * BH;
+    const size_t BH = (size_t)B * L->opt.rnn.units, TBH = (size_t)T * BH;
     lstm_ws w;
     w.G = L->ws;
     w.Sh = w.G + 4 * TBH;
@@ -113,12 +99,7 @@ static lstm_ws lstm_views(const st_layer *L, int B, int T) {
     w.dh = w.A + TBH;
     w.dc = w.dh + BH;
     w.tmp = w.dc + BH;
-    float *p = w.tmp + 4 * (size_t)L->units;
-    const size_t BI = (size_t)B * L->ishape.feat;
-    w.flag = w.mx = w.Xd = w.mh = w.Hd = w.sc = NULL;
-    if (L->dropout > 0 || L->recurrent_dropout > 0) w.flag = p++;
-    if (L->dropout > 0) w.mx = p, w.Xd = p + BI, p += BI + (size_t)T * BI;
-    if (L->recurrent_dropout > 0) w.mh = p, w.Hd = p + BH, w.sc = p + BH + TBH;
+    w.d = st_rnn_drop_views(L, w.tmp + 4 * (size_t)L->opt.rnn.units, B, T);
     return w;
 }
 
@@ -151,7 +132,7 @@ static void step_fwd_default(float *restrict G, const float *restrict hp,
 /* The same for any activation pair, one gate slice at a time. */
 static void cell_fwd_general(const st_layer *L, float *z, const float *cp, float *c, float *a,
                              float *h, int H) {
-    st_act ra = L->recurrent_activation, act = L->activation;
+    st_act ra = L->opt.rnn.recurrent_activation, act = L->opt.rnn.activation;
     st_act_forward(ra, z, z, 1, (size_t)H);                   /* i */
     st_act_forward(ra, z + H, z + H, 1, (size_t)H);           /* f */
     st_act_forward(act, z + 2 * H, z + 2 * H, 1, (size_t)H);  /* g */
@@ -162,28 +143,16 @@ static void cell_fwd_general(const st_layer *L, float *z, const float *cp, float
 }
 
 static void lstm_forward(st_layer *L, const st_layer_in *in, int B, int T, int train) {
-    const int I = L->ishape.feat, H = L->units, G4 = 4 * H, TB = T * B;
+    const int I = L->ishape.feat, H = L->opt.rnn.units, G4 = 4 * H, TB = T * B;
     const size_t BH = (size_t)B * H;
-    const float *x = in->x;         /* (T, B, I) */
-    const float *W = L->param[0].w; /* (I, 4H) */
     const float *U = L->param[1].w; /* (H, 4H) */
     const uint8_t *mask = in->mask; /* (T, B) or NULL */
-    const int fast = L->activation == ST_ACT_TANH && L->recurrent_activation == ST_ACT_SIGMOID;
+    const int fast = L->opt.rnn.activation == ST_ACT_TANH && L->opt.rnn.recurrent_activation == ST_ACT_SIGMOID;
     lstm_ws w = lstm_views(L, B, T);
-    const int dp = train && w.mx, rdp = train && w.mh;
-    if (w.flag) *w.flag = (float)(dp | rdp << 1);
-    if (dp) {
-        /* x~ = x ⊙ m_x, the same m_x (B, I) at every step */
-        st_dropout_mask(w.mx, B, (size_t)I, L->dropout, in, st_rnn_dropout_stream(L, 0));
-        st_rows_mul_mask(w.Xd, x, w.mx, T, B, I);
-        x = w.Xd;
-    }
-    if (rdp) st_dropout_mask(w.mh, B, (size_t)H, L->recurrent_dropout, in,
-                             st_rnn_dropout_stream(L, 1));
+    const float *x = st_rnn_drop_forward(L, &w.d, in, B, T, train); /* (T, B, I) */
 
-    /* G = X · W   (T*B,4H): the input projection of every step at once */
-    st_sgemm(0, 0, TB, G4, I, 1.0f, x, I, W, G4, 0.0f, w.G, G4);
-    if (L->use_bias) st_rows_add(w.G, (size_t)TB, (size_t)G4, L->param[2].w);
+    /* G = X · W + b   (T*B,4H) */
+    st_rnn_project(x, L->param[0].w, L->opt.rnn.use_bias ? L->param[2].w : NULL, w.G, TB, I, G4);
     memset(w.Sh, 0, BH * sizeof(float)); /* h_0 = 0 */
     memset(w.Sc, 0, BH * sizeof(float)); /* c_0 = 0 */
 
@@ -192,17 +161,11 @@ static void lstm_forward(st_layer *L, const st_layer_in *in, int B, int T, int t
         const float *hp = w.Sh + (size_t)t * BH, *cp = w.Sc + (size_t)t * BH;
         float *ht = w.Sh + (size_t)(t + 1) * BH, *ct = w.Sc + (size_t)(t + 1) * BH;
         float *At = w.A + (size_t)t * BH;
-        /* G_t += h_{t-1} · U   (B,4H); skipped at t = 0 where h_0 = 0. With recurrent
-         * dropout the GEMM reads h_{t-1} ⊙ m_h, kept in Hd for backward. */
-        if (t > 0) {
-            const float *hg = hp;
-            if (rdp) {
-                float *hd = w.Hd + (size_t)t * BH;
-                for (size_t k = 0; k < BH; k++) hd[k] = hp[k] * w.mh[k];
-                hg = hd;
-            }
-            st_sgemm(0, 0, B, G4, H, 1.0f, hg, H, U, G4, 1.0f, Gt, G4);
-        }
+        /* G_t += h_{t-1} · U   (B,4H); skipped at t = 0 where h_0 = 0 (recurrent dropout:
+         * h_{t-1} ⊙ m_h). */
+        if (t > 0)
+            st_sgemm(0, 0, B, G4, H, 1.0f, st_rnn_state_in(&w.d, hp, t, BH), H, U, G4, 1.0f,
+                     Gt, G4);
         if (fast) {
             step_fwd_default(Gt, hp, cp, ct, At, ht, mask ? mask + (size_t)t * B : NULL, B, H);
             continue;
@@ -218,10 +181,7 @@ static void lstm_forward(st_layer *L, const st_layer_in *in, int B, int T, int t
             cell_fwd_general(L, Gt + (size_t)b * G4, cp + r, ct + r, At + r, ht + r, H);
         }
     }
-    if (L->return_sequences)
-        memcpy(L->out, w.Sh + BH, (size_t)T * BH * sizeof(float)); /* out = h_1..h_T (T,B,H) */
-    else
-        memcpy(L->out, w.Sh + (size_t)T * BH, BH * sizeof(float)); /* out = h_T (B,H) */
+    st_rnn_output(L, w.Sh, T, BH);
 }
 
 /* One real row of one step, default activations. In: z = gates [i|f|g|o], a = tanh(c_t),
@@ -257,7 +217,7 @@ static void step_bwd_default(float *restrict G, const float *restrict A,
 /* The same for any activation pair, through st_act_backward per gate slice (tmp: 4H). */
 static void cell_bwd_general(const st_layer *L, float *z, const float *a, const float *cp,
                              float *dh, float *dc, float *tmp, int H) {
-    st_act ra = L->recurrent_activation, act = L->activation;
+    st_act ra = L->opt.rnn.recurrent_activation, act = L->opt.rnn.activation;
     const float *i = z, *f = z + H, *g = z + 2 * H, *o = z + 3 * H;
     /* dc += act'(c_t) ⊙ (dh ⊙ o) */
     for (int j = 0; j < H; j++) tmp[j] = dh[j] * o[j];
@@ -281,33 +241,22 @@ static void cell_bwd_general(const st_layer *L, float *z, const float *a, const 
 }
 
 static void lstm_backward(st_layer *L, const st_layer_in *in, float *dx, int B, int T) {
-    const int I = L->ishape.feat, H = L->units, G4 = 4 * H, TB = T * B;
+    const int H = L->opt.rnn.units, G4 = 4 * H, TB = T * B;
     const size_t BH = (size_t)B * H;
-    const float *x = in->x;         /* (T, B, I) */
-    const float *W = L->param[0].w; /* (I, 4H) */
     const float *U = L->param[1].w; /* (H, 4H) */
     const uint8_t *mask = in->mask; /* (T, B) or NULL */
-    const float *dout = L->dout;    /* (T, B, H) or (B, H) */
-    const int fast = L->activation == ST_ACT_TANH && L->recurrent_activation == ST_ACT_SIGMOID;
+    const int fast = L->opt.rnn.activation == ST_ACT_TANH && L->opt.rnn.recurrent_activation == ST_ACT_SIGMOID;
     lstm_ws w = lstm_views(L, B, T);
     float *dG = w.G; /* (T, B, 4H): each step's gates become its dz once used */
-    const int drop = w.flag ? (int)*w.flag : 0, dp = drop & 1, rdp = drop & 2;
-    if (dp) x = w.Xd; /* the weights saw x~ */
+    const float *x = st_rnn_drop_backward(&w.d, in->x); /* (T, B, I) */
 
-    /* The gradient entering the last state: from dout, or only through the sequence output. */
-    if (L->return_sequences)
-        memset(w.dh, 0, BH * sizeof(float));
-    else
-        memcpy(w.dh, dout, BH * sizeof(float));
+    st_rnn_dh_init(L, w.dh, BH);
     memset(w.dc, 0, BH * sizeof(float));
 
     for (int t = T - 1; t >= 0; t--) {
         float *dGt = dG + (size_t)t * B * G4;
         const float *cp = w.Sc + (size_t)t * BH, *At = w.A + (size_t)t * BH;
-        if (L->return_sequences) {
-            const float *dot = dout + (size_t)t * BH;
-            for (size_t k = 0; k < BH; k++) w.dh[k] += dot[k];
-        }
+        st_rnn_dh_add_step(L, w.dh, t, BH);
         if (fast) {
             step_bwd_default(dGt, At, cp, w.dh, w.dc, mask ? mask + (size_t)t * B : NULL, B, H);
         } else {
@@ -323,34 +272,20 @@ static void lstm_backward(st_layer *L, const st_layer_in *in, float *dx, int B, 
             }
         }
         /* dh_{t-1} += dG_t · U^T   (B,H); real rows start from 0, masked rows carry dh;
-         * h_0 needs no gradient. Recurrent dropout: dh_{t-1} += (dG_t · U^T) ⊙ m_h. */
-        if (t > 0 && !rdp) st_sgemm(0, 1, B, H, G4, 1.0f, dGt, G4, U, G4, 1.0f, w.dh, H);
-        if (t > 0 && rdp) {
-            st_sgemm(0, 1, B, H, G4, 1.0f, dGt, G4, U, G4, 0.0f, w.sc, H);
-            for (size_t k = 0; k < BH; k++) w.dh[k] += w.sc[k] * w.mh[k];
-        }
+         * h_0 needs no gradient. */
+        if (t > 0) st_rnn_dh_prev(&w.d, dGt, U, B, H, G4, 1.0f, w.dh);
     }
 
-    if (L->trainable) {
-        /* dW += X^T · dG   (I,4H) */
-        st_sgemm(1, 0, I, G4, TB, 1.0f, x, I, dG, G4, 1.0f, L->param[0].g, G4);
-        /* dU += H_prev^T · dG   (H,4H); H_prev = h_1..h_{T-1} against dG_2..dG_T (h_0 = 0) */
-        if (T > 1)
-            st_sgemm(1, 0, H, G4, (T - 1) * B, 1.0f, rdp ? w.Hd + BH : w.Sh + BH, H,
-                     dG + (size_t)B * G4, G4, 1.0f, L->param[1].g, G4);
-        if (L->use_bias) st_colsum_add(dG, (size_t)TB, (size_t)G4, L->param[2].g);
-    }
-    /* dx += dG · W^T   (T*B,I); with input dropout through Xd: dx += (dG · W^T) ⊙ m_x */
-    if (dx && !dp) st_sgemm(0, 1, TB, I, G4, 1.0f, dG, G4, W, G4, 1.0f, dx, I);
-    if (dx && dp) {
-        st_sgemm(0, 1, TB, I, G4, 1.0f, dG, G4, W, G4, 0.0f, w.Xd, I);
-        st_rows_mul_mask_add(dx, w.Xd, w.mx, T, B, I);
-    }
+    if (L->trainable && L->opt.rnn.use_bias) st_colsum_add(dG, (size_t)TB, (size_t)G4, L->param[2].g);
+    st_rnn_backward_tail(L, &w.d, x, dG, dG, w.Sh, dx, B, T, G4); /* dW, dU, dx */
 }
 
 const st_layer_ops st_lstm_ops = {
     .type = "lstm",
-    .set = lstm_set,
+    .keras_class = "LSTM",
+    .keys = st_lstm_keys,
+    .defaults = &st_rnn_defaults,
+    .defaults_size = sizeof st_rnn_defaults,
     .build = lstm_build,
     .workspace = lstm_workspace,
     .post_init = lstm_post_init,

@@ -29,98 +29,61 @@
  */
 #include <string.h>
 
-#include "layer_impl.h"
+#include "rnn.h"
 #include "seqtrain/error.h"
-#include "seqtrain/layer.h"
+#include "layers/layer.h"
 
-static int srnn_set(st_layer *L, const char *key, const char *val) {
-    return st_rnn_set(L, key, val);
-}
+const st_key st_simple_rnn_keys[] = {
+    ST_RNN_KEY_ROWS(st_layer_opts, rnn),
+    ST_KEY_END,
+};
 
 static int srnn_build(st_layer *L, st_shape in) {
     if (st_rnn_check(L, in) != ST_OK) return ST_ERR;
-    const size_t I = (size_t)in.feat, H = (size_t)L->units;
+    const size_t I = (size_t)in.feat, H = (size_t)L->opt.rnn.units;
     L->nparam = 0;
-    st_param_add(L, "kernel", st_dims2(I, H), L->kernel_init);
-    st_param_add(L, "recurrent_kernel", st_dims2(H, H), L->recurrent_init);
-    if (L->use_bias) {
-        st_param_add(L, "bias", st_dims1(H), L->bias_init);
+    st_param_add(L, "kernel", st_dims2(I, H), L->opt.rnn.kernel_init);
+    st_param_add(L, "recurrent_kernel", st_dims2(H, H), L->opt.rnn.recurrent_init);
+    if (L->opt.rnn.use_bias) {
+        st_param_add(L, "bias", st_dims1(H), L->opt.rnn.bias_init);
     }
     return ST_OK;
 }
 
-/* Dropout buffers after dh (all NULL when both rates are 0). */
-typedef struct srnn_drop {
-    float *flag;          /* 1 = input mask, 2 = recurrent mask applied by the last forward */
-    float *mx, *Xd;       /* (B, I), (T, B, I) */
-    float *mh, *Hd, *sc;  /* (B, H), (T, B, H) slot t = h_t ⊙ m_h, (B, H) scratch */
-} srnn_drop;
-
-static size_t srnn_drop_ws(const st_layer *L, int B, int T) {
-    const size_t I = (size_t)L->ishape.feat, H = (size_t)L->units;
-    size_t n = 0;
-    if (L->dropout > 0) n += (size_t)B * I * (1 + (size_t)T);
-    if (L->recurrent_dropout > 0) n += (size_t)B * H * (2 + (size_t)T);
-    return n ? n + 1 : 0;
-}
-
-static srnn_drop srnn_drop_views(const st_layer *L, int B, int T) {
-    const size_t BH = (size_t)B * L->units, BI = (size_t)B * L->ishape.feat;
-    float *p = L->ws + (size_t)T * BH + (size_t)(T + 1) * BH + BH; /* after G, S, dh */
-    srnn_drop d = {NULL, NULL, NULL, NULL, NULL, NULL};
-    if (L->dropout > 0 || L->recurrent_dropout > 0) d.flag = p++;
-    if (L->dropout > 0) d.mx = p, d.Xd = p + BI, p += BI + (size_t)T * BI;
-    if (L->recurrent_dropout > 0) d.mh = p, d.Hd = p + BH, d.sc = p + BH + (size_t)T * BH;
-    return d;
+/* The dropout buffers (rnn.h) follow G, S and dh. */
+static st_rnn_drop srnn_drop_views(const st_layer *L, int B, int T) {
+    const size_t BH = (size_t)B * L->opt.rnn.units;
+    return st_rnn_drop_views(L, L->ws + (size_t)T * BH + (size_t)(T + 1) * BH + BH, B, T);
 }
 
 static size_t srnn_workspace(const st_layer *L, int maxB, int maxT) {
-    const size_t BH = (size_t)maxB * L->units, T = (size_t)maxT;
-    return T * BH + (T + 1) * BH + BH + srnn_drop_ws(L, maxB, maxT); /* G, S, dh, dropout */
+    const size_t BH = (size_t)maxB * L->opt.rnn.units, T = (size_t)maxT;
+    return T * BH + (T + 1) * BH + BH + st_rnn_drop_ws(L, maxB, maxT); /* G, S, dh, dropout */
 }
 
 static void srnn_forward(st_layer *L, const st_layer_in *in, int B, int T, int train) {
-    const int I = L->ishape.feat, H = L->units, TB = T * B;
+    const int I = L->ishape.feat, H = L->opt.rnn.units, TB = T * B;
     const size_t BH = (size_t)B * H;
-    const float *x = in->x;         /* (T, B, I) */
-    const float *W = L->param[0].w; /* (I, H) */
     const float *U = L->param[1].w; /* (H, H) */
     const uint8_t *mask = in->mask; /* (T, B) or NULL */
     float *G = L->ws;               /* (T, B, H) */
     float *S = G + (size_t)T * BH;  /* (T+1, B, H) */
-    srnn_drop d = srnn_drop_views(L, B, T);
-    const int dp = train && d.mx, rdp = train && d.mh;
-    if (d.flag) *d.flag = (float)(dp | rdp << 1);
-    if (dp) {
-        /* x~ = x ⊙ m_x, the same m_x (B, I) at every step */
-        st_dropout_mask(d.mx, B, (size_t)I, L->dropout, in, st_rnn_dropout_stream(L, 0));
-        st_rows_mul_mask(d.Xd, x, d.mx, T, B, I);
-        x = d.Xd;
-    }
-    if (rdp) st_dropout_mask(d.mh, B, (size_t)H, L->recurrent_dropout, in,
-                             st_rnn_dropout_stream(L, 1));
+    st_rnn_drop d = srnn_drop_views(L, B, T);
+    const float *x = st_rnn_drop_forward(L, &d, in, B, T, train); /* (T, B, I) */
 
-    /* G = X · W   (T*B,H): the input projection of every step at once */
-    st_sgemm(0, 0, TB, H, I, 1.0f, x, I, W, H, 0.0f, G, H);
-    if (L->use_bias) st_rows_add(G, (size_t)TB, (size_t)H, L->param[2].w);
+    /* G = X · W + b   (T*B,H) */
+    st_rnn_project(x, L->param[0].w, L->opt.rnn.use_bias ? L->param[2].w : NULL, G, TB, I, H);
     memset(S, 0, BH * sizeof(float)); /* h_0 = 0 */
 
     for (int t = 0; t < T; t++) {
         float *Gt = G + (size_t)t * BH;
         const float *hp = S + (size_t)t * BH; /* h_{t-1} (B, H) */
         float *ht = S + (size_t)(t + 1) * BH; /* h_t     (B, H) */
-        /* G_t += h_{t-1} · U   (B,H); skipped at t = 0 where h_0 = 0. Recurrent dropout:
-         * (h_{t-1} ⊙ m_h) · U, the masked state kept in Hd for backward. */
-        if (t > 0) {
-            const float *hg = hp;
-            if (rdp) {
-                float *hd = d.Hd + (size_t)t * BH;
-                for (size_t k = 0; k < BH; k++) hd[k] = hp[k] * d.mh[k];
-                hg = hd;
-            }
-            st_sgemm(0, 0, B, H, H, 1.0f, hg, H, U, H, 1.0f, Gt, H);
-        }
-        st_act_forward(L->activation, Gt, ht, (size_t)B, (size_t)H);
+        /* G_t += h_{t-1} · U   (B,H); skipped at t = 0 where h_0 = 0 (recurrent dropout:
+         * h_{t-1} ⊙ m_h). */
+        if (t > 0)
+            st_sgemm(0, 0, B, H, H, 1.0f, st_rnn_state_in(&d, hp, t, BH), H, U, H, 1.0f, Gt, H);
+        st_act_forward(L->opt.rnn.activation, Gt, ht, (size_t)B, (size_t)H);
         if (mask) {
             /* A masked row carries its state over unchanged. */
             for (int b = 0; b < B; b++)
@@ -128,42 +91,28 @@ static void srnn_forward(st_layer *L, const st_layer_in *in, int B, int T, int t
                     memcpy(ht + (size_t)b * H, hp + (size_t)b * H, (size_t)H * sizeof(float));
         }
     }
-    if (L->return_sequences)
-        memcpy(L->out, S + BH, (size_t)T * BH * sizeof(float)); /* out = h_1..h_T (T,B,H) */
-    else
-        memcpy(L->out, S + (size_t)T * BH, BH * sizeof(float)); /* out = h_T (B,H) */
+    st_rnn_output(L, S, T, BH);
 }
 
 static void srnn_backward(st_layer *L, const st_layer_in *in, float *dx, int B, int T) {
-    const int I = L->ishape.feat, H = L->units, TB = T * B;
+    const int H = L->opt.rnn.units, TB = T * B;
     const size_t BH = (size_t)B * H;
-    const float *x = in->x;         /* (T, B, I) */
-    const float *W = L->param[0].w; /* (I, H) */
     const float *U = L->param[1].w; /* (H, H) */
     const uint8_t *mask = in->mask; /* (T, B) or NULL */
     float *dG = L->ws;              /* (T, B, H): overwrites G, no longer needed */
     const float *S = dG + (size_t)T * BH;
     float *dh = dG + (size_t)T * BH + (size_t)(T + 1) * BH; /* (B, H) */
-    const float *dout = L->dout; /* (T, B, H) or (B, H) */
-    srnn_drop d = srnn_drop_views(L, B, T);
-    const int drop = d.flag ? (int)*d.flag : 0, dp = drop & 1, rdp = drop & 2;
-    if (dp) x = d.Xd; /* the weights saw x~ */
+    st_rnn_drop d = srnn_drop_views(L, B, T);
+    const float *x = st_rnn_drop_backward(&d, in->x); /* (T, B, I) */
 
-    /* The gradient entering the last state: from dout, or only through the sequence output. */
-    if (L->return_sequences)
-        memset(dh, 0, BH * sizeof(float));
-    else
-        memcpy(dh, dout, BH * sizeof(float));
+    st_rnn_dh_init(L, dh, BH);
 
     for (int t = T - 1; t >= 0; t--) {
         float *dGt = dG + (size_t)t * BH;
         const float *ht = S + (size_t)(t + 1) * BH;
-        if (L->return_sequences) {
-            const float *dot = dout + (size_t)t * BH;
-            for (size_t k = 0; k < BH; k++) dh[k] += dot[k];
-        }
+        st_rnn_dh_add_step(L, dh, t, BH);
         /* dG_t = dh ⊙ act'(h_t), from the output h_t */
-        st_act_backward(L->activation, ht, dh, dGt, (size_t)B, (size_t)H);
+        st_act_backward(L->opt.rnn.activation, ht, dh, dGt, (size_t)B, (size_t)H);
         float beta = 0.0f;
         if (mask) {
             /* Masked rows: no gate gradient, dh passes unchanged to t-1 (kept in dh, added to by
@@ -174,36 +123,20 @@ static void srnn_backward(st_layer *L, const st_layer_in *in, float *dx, int B, 
             }
             beta = 1.0f;
         }
-        /* dh_{t-1} = dG_t · U^T (+ carried rows)   (B,H); h_0 needs no gradient.
-         * Recurrent dropout: the GEMM's result goes through m_h before it is added. */
-        if (t > 0 && !rdp) st_sgemm(0, 1, B, H, H, 1.0f, dGt, H, U, H, beta, dh, H);
-        if (t > 0 && rdp) {
-            st_sgemm(0, 1, B, H, H, 1.0f, dGt, H, U, H, 0.0f, d.sc, H);
-            if (beta == 0.0f) memset(dh, 0, BH * sizeof(float));
-            for (size_t k = 0; k < BH; k++) dh[k] += d.sc[k] * d.mh[k];
-        }
+        /* dh_{t-1} = dG_t · U^T (+ carried rows)   (B,H); h_0 needs no gradient. */
+        if (t > 0) st_rnn_dh_prev(&d, dGt, U, B, H, H, beta, dh);
     }
 
-    if (L->trainable) {
-        /* dW += X^T · dG   (I,H) */
-        st_sgemm(1, 0, I, H, TB, 1.0f, x, I, dG, H, 1.0f, L->param[0].g, H);
-        /* dU += H_prev^T · dG   (H,H); H_prev = h_1..h_{T-1} against dG_2..dG_T (h_0 = 0) */
-        if (T > 1)
-            st_sgemm(1, 0, H, H, (T - 1) * B, 1.0f, rdp ? d.Hd + BH : S + BH, H, dG + BH, H,
-                     1.0f, L->param[1].g, H);
-        if (L->use_bias) st_colsum_add(dG, (size_t)TB, (size_t)H, L->param[2].g);
-    }
-    /* dx += dG · W^T   (T*B,I); with input dropout: dx += (dG · W^T) ⊙ m_x */
-    if (dx && !dp) st_sgemm(0, 1, TB, I, H, 1.0f, dG, H, W, H, 1.0f, dx, I);
-    if (dx && dp) {
-        st_sgemm(0, 1, TB, I, H, 1.0f, dG, H, W, H, 0.0f, d.Xd, I);
-        st_rows_mul_mask_add(dx, d.Xd, d.mx, T, B, I);
-    }
+    if (L->trainable && L->opt.rnn.use_bias) st_colsum_add(dG, (size_t)TB, (size_t)H, L->param[2].g);
+    st_rnn_backward_tail(L, &d, x, dG, dG, S, dx, B, T, H); /* dW, dU, dx */
 }
 
 const st_layer_ops st_simple_rnn_ops = {
     .type = "simple_rnn",
-    .set = srnn_set,
+    .keras_class = "SimpleRNN",
+    .keys = st_simple_rnn_keys,
+    .defaults = &st_rnn_defaults,
+    .defaults_size = sizeof st_rnn_defaults,
     .build = srnn_build,
     .workspace = srnn_workspace,
     .post_init = NULL,

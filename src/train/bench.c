@@ -95,7 +95,7 @@ int st_fit_benchmark(st_config *cfg, int steps, int warmup) {
     }
     st_model *m = &R.model;
     if (classes < 0) classes = m->num_outputs == 1 ? 2 : m->num_outputs;
-    int vocab = shape.tokens ? (shape.vocab > 0 ? shape.vocab : m->layers[0].input_dim) : 0;
+    int vocab = shape.tokens ? (shape.vocab > 0 ? shape.vocab : (int)m->tensors[0]->dims.d[0]) : 0;
 
     st_split fake = {.T = shape.seq > 0 ? shape.seq : 1, .F = shape.tokens ? 1 : shape.feat,
                      .tokens = shape.tokens, .yT = m->seq_out ? shape.seq : 0};

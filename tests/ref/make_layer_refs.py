@@ -3,7 +3,7 @@
 
 Computes, with PyTorch in float64, the forward outputs and the gradients of
 loss = sum(out * dout) for tiny SimpleRNN and LSTM layers with fixed weights, and writes them
-as the C header tests/ref/layer_refs.h that tests/unit/test_layers.c compares against.
+as the C header tests/ref/layer_refs.h that tests/unit/test_dense_rnn.c compares against.
 
 Weights are given in Keras layout (what seqtrain stores) and converted for torch:
   kernel W (I, gH)           -> weight_ih = W^T

@@ -1,7 +1,8 @@
 /*
  * test_model.c - a whole model built from config text: Keras parameter counts and names, one
  * contiguous buffer, errors naming the config line, and an end-to-end finite-difference check
- * of loss gradients through embedding (masked) -> stacked recurrent layers -> dense head.
+ * of loss gradients through embedding (masked) -> stacked recurrent layers -> dense head; the
+ * per-step (many-to-many) loss of a sequence head, model shapes, pre-trained embedding vectors.
  */
 #include <math.h>
 #include <string.h>
@@ -171,6 +172,159 @@ START_TEST(gradcheck_stacked_softmax) {
 }
 END_TEST
 
+/* ---- per-step loss ------------------------------------------------------------------------- */
+
+START_TEST(per_step_loss) {
+    enum { T = 3, B = 4, K = 5 };
+    float z[T * B * K], dz[T * B * K];
+    int32_t y[B * T];
+    uint8_t mask[T * B];
+    st_test_fill_uniform(z, T * B * K, -2, 2, 8);
+    for (int i = 0; i < B * T; i++) y[i] = (i * 7) % K;
+    const int lens[B] = {3, 1, 0, 2};
+    st_test_make_mask(MASK_POST, lens, B, T, mask);
+    const st_loss_kind kinds[] = {ST_LOSS_SPARSE_CCE, ST_LOSS_MSE};
+    const st_act acts[] = {ST_ACT_SOFTMAX, ST_ACT_SIGMOID};
+    for (int k = 0; k < 2; k++) {
+        double cnt = 0, correct = 0;
+        double l = st_loss_compute_seq(kinds[k], acts[k], z, y, mask, B, T, K, 1.0f, dz,
+                                       &correct, &cnt);
+        ck_assert_int_eq((int)cnt, 6);
+        /* the same as the row loss over the real (step, row) pairs gathered */
+        double want = 0, wc = 0;
+        for (int t = 0; t < T; t++)
+            for (int b = 0; b < B; b++)
+                if (mask[t * B + b])
+                    want += st_loss_compute(kinds[k], acts[k], z + (t * B + b) * K,
+                                            &y[b * T + t], 1, K, 1.0f, NULL, &wc);
+        ck_assert(fabs(l - want) < 1e-9);
+        ck_assert(fabs(correct - wc) < 1e-9);
+        /* padded steps: no gradient */
+        for (int t = 0; t < T; t++)
+            for (int b = 0; b < B; b++)
+                if (!mask[t * B + b])
+                    for (int j = 0; j < K; j++) ck_assert_float_eq(dz[(t * B + b) * K + j], 0);
+        /* finite differences of the sum */
+        for (int i = 0; i < T * B * K; i++) {
+            float s = z[i];
+            z[i] = s + 1e-3f;
+            double lp = st_loss_compute_seq(kinds[k], acts[k], z, y, mask, B, T, K, 1, NULL,
+                                            NULL, NULL);
+            z[i] = s - 1e-3f;
+            double lm = st_loss_compute_seq(kinds[k], acts[k], z, y, mask, B, T, K, 1, NULL,
+                                            NULL, NULL);
+            z[i] = s;
+            double num = (lp - lm) / 2e-3;
+            ck_assert_msg(fabs(num - dz[i]) < 2e-3 + 1e-2 * fabs(num), "k=%d i=%d: %g vs %g", k,
+                          i, dz[i], num);
+        }
+    }
+}
+END_TEST
+
+/* ---- model: a sequence head; a dense model on vectors -------------------------------------- */
+
+static int build_model(st_model *m, st_config *c, const char *text, st_shape in, int maxB) {
+    memset(c, 0, sizeof *c);
+    ck_assert_int_eq(st_config_load_string(c, text, "t.ini"), ST_OK);
+    ck_assert_msg(st_train_config_check(c) == ST_OK, "%s", st_error_get());
+    return st_model_build(m, c, in, maxB);
+}
+
+START_TEST(model_shapes) {
+    st_model m;
+    st_config c;
+    /* many-to-many: embedding -> lstm(return_sequences) -> dense on every step */
+    int rc = build_model(&m, &c,
+                         "[data]\npath = x.h5\n[train]\nloss = sparse_categorical_crossentropy\n"
+                         "[embedding]\ninput_dim = 10\noutput_dim = 4\nmask_zero = true\n"
+                         "[lstm]\nunits = 5\nreturn_sequences = true\ndropout = 0.2\n"
+                         "recurrent_dropout = 0.2\n[dense]\nunits = 10\nactivation = softmax\n",
+                         (st_shape){.seq = 6, .feat = 1, .tokens = 1, .vocab = 10}, 4);
+    ck_assert_msg(rc == ST_OK, "%s", st_error_get());
+    ck_assert_int_eq(m.seq_out, 1);
+    ck_assert_int_eq(st_run_check_head(&m, ST_LOSS_SPARSE_CCE, 10, 6, "d"), ST_OK);
+    ck_assert_int_eq(st_run_check_head(&m, ST_LOSS_SPARSE_CCE, 10, 0, "d"), ST_ERR);
+    st_model_free(&m);
+    st_config_free(&c);
+    /* dense-only on vectors, batch_norm first: moving statistics are not trainable */
+    rc = build_model(&m, &c,
+                     "[data]\npath = x.h5\n[train]\nloss = sparse_categorical_crossentropy\n"
+                     "[batch_norm]\n[dense]\nunits = 10\nactivation = softmax\n",
+                     (st_shape){.seq = 0, .feat = 784}, 4);
+    ck_assert_msg(rc == ST_OK, "%s", st_error_get());
+    ck_assert_int_eq(m.seq_out, 0);
+    ck_assert_int_eq(m.collective, 1);
+    ck_assert_int_eq(m.ntensors, 6);
+    ck_assert_int_eq(m.trainable[0] + m.trainable[1] + m.trainable[2] + m.trainable[3], 2);
+    ck_assert_int_eq(st_run_check_head(&m, ST_LOSS_SPARSE_CCE, 10, 0, "d"), ST_OK);
+    ck_assert_int_eq(st_run_check_head(&m, ST_LOSS_SPARSE_CCE, 10, 5, "d"), ST_ERR);
+    st_model_free(&m);
+    st_config_free(&c);
+    /* flatten on (T, F) rows */
+    rc = build_model(&m, &c,
+                     "[data]\npath = x.h5\n[train]\nloss = sparse_categorical_crossentropy\n"
+                     "[flatten]\n[dense]\nunits = 10\nactivation = softmax\n",
+                     (st_shape){.seq = 28, .feat = 28}, 4);
+    ck_assert_msg(rc == ST_OK, "%s", st_error_get());
+    ck_assert_int_eq(m.layers[1].ishape.feat, 784);
+    ck_assert_uint_eq(m.nparams, 7850);
+    st_model_free(&m);
+    st_config_free(&c);
+}
+END_TEST
+
+/* ---- pre-trained embeddings ---------------------------------------------------------------- */
+
+START_TEST(pretrained_vectors) {
+    char vocab[512], vec[512], text[2048];
+    snprintf(vocab, sizeof vocab, "%s", st_test_path("v.vocab.txt"));
+    snprintf(vec, sizeof vec, "%s", st_test_path("vec.txt"));
+    FILE *f = fopen(vocab, "w");
+    fputs("the\ncat\nsat\n", f); /* ids 1, 2, 3 */
+    fclose(f);
+    f = fopen(vec, "w");
+    fputs("4 3\nsat 0.5 0.25 -1\nzebra 9 9 9\nthe 1 2 3\n\n", f); /* word2vec header */
+    fclose(f);
+    snprintf(text, sizeof text,
+             "[data]\npath = x.h5\n[train]\nloss = binary_crossentropy\n"
+             "[embedding]\ninput_dim = 5\noutput_dim = 3\nweights = %s\nvocab = %s\n"
+             "trainable = false\n[lstm]\nunits = 2\n[dense]\nunits = 1\nactivation = sigmoid\n",
+             vec, vocab);
+    st_model m;
+    st_config c;
+    int rc = build_model(&m, &c, text, (st_shape){.seq = 4, .feat = 1, .tokens = 1, .vocab = 5},
+                         2);
+    ck_assert_msg(rc == ST_OK, "%s", st_error_get());
+    st_model_init(&m, 1);
+    float before[15];
+    memcpy(before, m.layers[0].param[0].w, sizeof before);
+    ck_assert_msg(st_model_load_pretrained(&m, NULL) == ST_OK, "%s", st_error_get());
+    const float *W = m.layers[0].param[0].w;
+    const float want1[3] = {1, 2, 3}, want3[3] = {0.5f, 0.25f, -1};
+    ck_assert_int_eq(memcmp(W + 3, want1, sizeof want1), 0);
+    ck_assert_int_eq(memcmp(W + 9, want3, sizeof want3), 0);
+    ck_assert_int_eq(memcmp(W, before, 3 * sizeof(float)), 0);     /* padding row kept */
+    ck_assert_int_eq(memcmp(W + 6, before + 6, 3 * sizeof(float)), 0); /* "cat": not in file */
+    ck_assert_int_eq(m.trainable[0], 0); /* frozen */
+    st_model_free(&m);
+    st_config_free(&c);
+
+    /* a vector of the wrong length names the file and line */
+    f = fopen(vec, "w");
+    fputs("the 1 2 3\ncat 1 2\n", f);
+    fclose(f);
+    rc = build_model(&m, &c, text, (st_shape){.seq = 4, .feat = 1, .tokens = 1, .vocab = 5}, 2);
+    ck_assert_int_eq(rc, ST_OK);
+    st_model_init(&m, 1);
+    ck_assert_int_eq(st_model_load_pretrained(&m, NULL), ST_ERR);
+    ck_assert_msg(strstr(st_error_get(), "vec.txt:2:") && strstr(st_error_get(), "output_dim"),
+                  "%s", st_error_get());
+    st_model_free(&m);
+    st_config_free(&c);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("model");
     TCase *tc = tcase_create("build");
@@ -183,5 +337,10 @@ int main(void) {
     tcase_add_test(tg, gradcheck_embedding_lstm_dense);
     tcase_add_test(tg, gradcheck_stacked_softmax);
     suite_add_tcase(s, tg);
+    TCase *th = tcase_create("heads_and_vectors");
+    tcase_add_test(th, per_step_loss);
+    tcase_add_test(th, model_shapes);
+    tcase_add_test(th, pretrained_vectors);
+    suite_add_tcase(s, th);
     return st_test_run(s);
 }

@@ -128,6 +128,114 @@ double st_test_gradcheck(st_test_layer *t, float *x, const int32_t *tokens, cons
     return worst;
 }
 
+const char *const st_test_mask_names[N_MASKS] = {"none", "post", "pre", "holes"};
+const int st_test_gc_lens[GB] = {4, 2, 1, 0};
+
+int st_test_has_kink(st_act a) { return a == ST_ACT_RELU || a == ST_ACT_HARD_SIGMOID; }
+
+float st_test_eps_for(st_act a, st_act b) {
+    return st_test_has_kink(a) || st_test_has_kink(b) ? GC_EPS_KINK : GC_EPS;
+}
+
+void st_test_make_mask(int kind, const int *lens, int B, int T, uint8_t *m) {
+    for (int t = 0; t < T; t++)
+        for (int b = 0; b < B; b++)
+            m[t * B + b] = kind == MASK_POST  ? t < lens[b]
+                           : kind == MASK_PRE ? t >= T - lens[b]
+                                              : lens[b] > 0 && (t + b) % 3 != 1;
+}
+
+void st_test_randomize(st_test_layer *t, float s, uint64_t seed) {
+    st_test_fill_uniform(t->params, t->nparams, -s, s, seed);
+}
+
+void st_test_scramble(st_test_layer *t, uint64_t seed) { st_test_randomize(t, 0.7f, seed); }
+
+double st_test_gradcheck_layer(const st_layer_ops *ops, const char *const *keys, st_shape in,
+                               int B, int T, const uint8_t *mask, int fuse, uint64_t seed,
+                               float eps) {
+    st_test_layer t;
+    st_test_layer_make(&t, ops, keys, in, MAXB, MAXT, seed);
+    t.L.fuse_activation = fuse;
+    st_test_randomize(&t, 0.7f, seed + 1);
+    size_t nx = (size_t)(in.seq ? T : 1) * B * in.feat;
+    float x[MAXT * MAXB * 8];
+    ck_assert(nx <= sizeof x / sizeof x[0]);
+    st_test_fill_uniform(x, nx, -1, 1, seed + 2);
+    double atol = eps < GC_EPS ? GC_ATOL_KINK : GC_ATOL;
+    double e = st_test_gradcheck(&t, x, NULL, mask, B, T, eps, GC_RTOL, atol);
+    st_test_layer_free(&t);
+    return e;
+}
+
+void st_test_check_accumulates(const st_layer_ops *ops, const char *const *keys,
+                               const uint8_t *mask) {
+    st_test_layer t;
+    st_test_layer_make(&t, ops, keys, (st_shape){GT, 3, 0, 0}, GB, GT, 50);
+    st_test_randomize(&t, 0.7f, 51);
+    float x[GT * GB * 3];
+    st_test_fill_uniform(x, GT * GB * 3, -1, 1, 52);
+    st_layer_in in = {.x = x, .mask = mask};
+    size_t nout = (size_t)(t.L.oshape.seq ? GT : 1) * GB * t.L.oshape.feat, nx = GT * GB * 3;
+    float *g1 = st_malloc((t.nparams + nx) * sizeof(float)); /* one pass: params, then dx */
+    for (int pass = 0; pass < 2; pass++) {
+        ops->forward(&t.L, &in, GB, GT, 1);
+        st_test_fill_uniform(t.L.dout, nout, -1, 1, 53);
+        if (pass == 0) {
+            memset(t.grads, 0, t.nparams * sizeof(float));
+            memset(t.dx, 0, nx * sizeof(float));
+        }
+        ops->backward(&t.L, &in, t.dx, GB, GT);
+        if (pass == 0) {
+            memcpy(g1, t.grads, t.nparams * sizeof(float));
+            memcpy(g1 + t.nparams, t.dx, nx * sizeof(float));
+        }
+    }
+    size_t nz = 0;
+    for (size_t i = 0; i < t.nparams + nx; i++) {
+        float got = i < t.nparams ? t.grads[i] : t.dx[i - t.nparams];
+        ck_assert_msg(fabsf(got - 2 * g1[i]) <= 1e-5f * (1 + fabsf(g1[i])), "%s elem %zu",
+                      ops->type, i);
+        nz += g1[i] != 0;
+    }
+    ck_assert_msg(nz > t.nparams / 2, "%s: gradients mostly zero", ops->type);
+    st_free(g1);
+    st_test_layer_free(&t);
+}
+
+void st_test_check_frozen(const st_layer_ops *ops, const char *const *keys) {
+    float dx[2][GT * GB * 3];
+    for (int tr = 0; tr < 2; tr++) {
+        const char *k[32];
+        int n = 0;
+        for (; keys && keys[n]; n++) k[n] = keys[n];
+        ck_assert(n + 3 <= 32);
+        k[n++] = "trainable";
+        k[n++] = tr ? "true" : "false";
+        k[n] = NULL;
+        st_test_layer t;
+        st_test_layer_make(&t, ops, k, (st_shape){GT, 3, 0, 0}, GB, GT, 60);
+        st_test_randomize(&t, 0.7f, 61);
+        float x[GT * GB * 3];
+        st_test_fill_uniform(x, GT * GB * 3, -1, 1, 62);
+        st_layer_in in = {.x = x};
+        ops->forward(&t.L, &in, GB, GT, 1);
+        st_test_fill_uniform(t.L.dout, (size_t)(t.L.oshape.seq ? GT : 1) * GB * t.L.oshape.feat,
+                             -1, 1, 63);
+        memset(t.grads, 0, t.nparams * sizeof(float));
+        memset(t.dx, 0, sizeof dx[tr]);
+        ops->backward(&t.L, &in, t.dx, GB, GT);
+        memcpy(dx[tr], t.dx, sizeof dx[tr]);
+        size_t nz = 0;
+        for (size_t i = 0; i < t.nparams; i++) nz += t.grads[i] != 0;
+        ck_assert_msg(tr ? nz > 0 : nz == 0, "%s trainable=%d: %zu nonzero grads", ops->type, tr,
+                      nz);
+        st_test_layer_free(&t);
+    }
+    ck_assert_msg(memcmp(dx[0], dx[1], sizeof dx[0]) == 0, "%s: dx depends on trainable",
+                  ops->type);
+}
+
 const char *st_test_path(const char *name) {
     static char dir[256];
     static char buf[512];

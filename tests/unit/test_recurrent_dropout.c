@@ -1,6 +1,6 @@
 /*
- * test_layers_drop2.c - dropout and recurrent_dropout of gru, and of bidirectional around
- * simple_rnn, lstm and gru.
+ * test_recurrent_dropout.c - dropout and recurrent_dropout of the recurrent layers: simple_rnn,
+ * lstm and gru, and bidirectional around each.
  *
  *   - gradient checks in training mode (the masks are pure functions of seed, epoch, sample id,
  *     stream and unit, so a training forward is a fixed function and finite differences apply);
@@ -17,39 +17,23 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "layers/layer_impl.h"
+#include "layers/rnn.h"
 #include "testutil.h"
 
-#define GC_EPS 3e-3f
-#define GC_RTOL 2e-2
-#define GC_ATOL 1e-3
-#define GB 4
-#define GT 4
-#define MAXB 5
-#define MAXT 6
 
-static const int gc_lens[GB] = {4, 2, 1, 0}; /* the last row is fully masked */
 
-static void post_mask(const int *lens, int B, int T, uint8_t *m) {
-    for (int t = 0; t < T; t++)
-        for (int b = 0; b < B; b++) m[t * B + b] = t < lens[b];
-}
 
-/* Parameters from U(-0.7, 0.7): out of the linear regime. */
-static void scramble(st_test_layer *t, uint64_t seed) {
-    st_test_fill_uniform(t->params, t->nparams, -0.7f, 0.7f, seed);
-}
 
 static double gradcheck(const st_layer_ops *ops, const char *const *keys, int I, int masked,
                         uint64_t seed) {
     st_test_layer t;
     st_test_layer_make(&t, ops, keys, (st_shape){.seq = MAXT, .feat = I}, MAXB, MAXT, seed);
-    scramble(&t, seed + 1);
+    st_test_scramble(&t, seed + 1);
     float x[MAXT * MAXB * 4];
     ck_assert(I <= 4);
     st_test_fill_uniform(x, sizeof x / sizeof x[0], -1, 1, seed + 2);
     uint8_t mask[MAXT * MAXB];
-    post_mask(gc_lens, GB, GT, mask);
+    st_test_make_mask(MASK_POST, st_test_gc_lens, GB, GT, mask);
     double e = st_test_gradcheck(&t, x, NULL, masked ? mask : NULL, GB, GT, GC_EPS, GC_RTOL,
                                  GC_ATOL);
     st_test_layer_free(&t);
@@ -119,14 +103,14 @@ START_TEST(gru_dropout_reference) {
                               "recurrent_dropout", rates[r][1], "return_sequences", "true", NULL};
         st_test_layer t;
         st_test_layer_make(&t, &st_gru_ops, keys, (st_shape){.seq = T, .feat = I}, B, T, 5);
-        scramble(&t, 6);
+        st_test_scramble(&t, 6);
         float x[T * B * I], xr[T * I], mx[B * I], mh[B * U];
         st_test_fill_uniform(x, sizeof x / sizeof x[0], -1, 1, 7);
         int64_t ids[B] = {101, 57, 3};
         st_layer_in li = {.x = x, .sample_ids = ids, .seed = 77, .epoch = 5};
         st_gru_ops.forward(&t.L, &li, B, T, 1);
         /* the masks the layer must have used: its name's streams */
-        float rx = t.L.dropout, rh = t.L.recurrent_dropout;
+        float rx = t.L.opt.rnn.dropout, rh = t.L.opt.rnn.recurrent_dropout;
         if (rx > 0) st_dropout_mask(mx, B, I, rx, &li, st_rnn_dropout_stream(&t.L, 0));
         if (rh > 0) st_dropout_mask(mh, B, U, rh, &li, st_rnn_dropout_stream(&t.L, 1));
         int dropped = 0;
@@ -162,13 +146,13 @@ static void check_semantics(const st_layer_ops *ops, const char *const *keys_pla
     st_test_layer_make(&a, ops, keys_plain, in, MAXB, MAXT, 3);
     st_test_layer_make(&d, ops, keys_drop, in, MAXB, MAXT, 3);
     ck_assert_uint_eq(a.nparams, d.nparams);
-    scramble(&a, 4);
+    st_test_scramble(&a, 4);
     memcpy(d.params, a.params, a.nparams * sizeof(float));
-    const int O = d.L.oshape.feat, rs = d.L.return_sequences;
+    const int O = d.L.oshape.feat, rs = d.L.opt.rnn.return_sequences;
     float x[MAXT * MAXB * I];
     st_test_fill_uniform(x, sizeof x / sizeof x[0], -1, 1, 12);
     uint8_t mask[MAXT * MAXB];
-    post_mask(gc_lens, GB, GT, mask);
+    st_test_make_mask(MASK_POST, st_test_gc_lens, GB, GT, mask);
     int64_t ids[GB] = {10, 11, 12, 13};
     st_layer_in li = {.x = x, .mask = masked ? mask : NULL, .sample_ids = ids, .seed = 9,
                       .epoch = 2};
@@ -267,7 +251,7 @@ static void check_bidi_directions(const char *type) {
     st_test_layer_make(&g, ops, ik, (st_shape){.seq = T, .feat = I}, B, T, 1);
     strcpy(f.L.name, "bd/forward");
     strcpy(g.L.name, "bd/backward");
-    scramble(&t, 2);
+    st_test_scramble(&t, 2);
     memcpy(f.params, t.params, f.nparams * sizeof(float));
     memcpy(g.params, t.params + f.nparams, g.nparams * sizeof(float));
     float x[T * B * I], xrev[T * B * I];
@@ -305,7 +289,7 @@ static void check_bidi_independent(const char *type, const char *name) {
                           "recurrent_dropout", "0.5", NULL};
     st_test_layer t;
     st_test_layer_make(&t, &st_bidirectional_ops, keys, (st_shape){.seq = T, .feat = I}, B, T, 1);
-    scramble(&t, 2);
+    st_test_scramble(&t, 2);
     const size_t half = t.nparams / 2;
     memcpy(t.params + half, t.params, half * sizeof(float));
     float x[T * B * I];
@@ -356,12 +340,84 @@ START_TEST(keys_accepted) {
 }
 END_TEST
 
+/* ---- recurrent dropout --------------------------------------------------------------------- */
+
+static void rnn_dropout_case(const st_layer_ops *ops, const char *act, int rs, int masked) {
+    const char *keys[] = {"units", "3", "dropout", "0.3", "recurrent_dropout", "0.4",
+                          "return_sequences", rs ? "true" : "false", "activation", act, NULL};
+    st_shape in = {.seq = MAXT, .feat = 2};
+    st_test_layer t;
+    st_test_layer_make(&t, ops, keys, in, MAXB, MAXT, 3);
+    st_test_scramble(&t, 11);
+    float x[MAXT * MAXB * 2];
+    st_test_fill_uniform(x, sizeof x / sizeof x[0], -1, 1, 12);
+    uint8_t mask[MAXT * MAXB];
+    st_test_make_mask(MASK_POST, st_test_gc_lens, GB, GT, mask);
+    double e = st_test_gradcheck(&t, x, NULL, masked ? mask : NULL, GB, GT, GC_EPS, GC_RTOL,
+                                 GC_ATOL);
+    ck_assert_msg(e <= 1, "%s act=%s rs=%d mask=%d: %g", ops->type, act, rs, masked, e);
+    st_test_layer_free(&t);
+}
+
+START_TEST(rnn_dropout_gradcheck) {
+    for (int rs = 0; rs < 2; rs++)
+        for (int masked = 0; masked < 2; masked++) {
+            rnn_dropout_case(&st_simple_rnn_ops, "tanh", rs, masked);
+            rnn_dropout_case(&st_lstm_ops, "tanh", rs, masked);    /* the fused fast path */
+            rnn_dropout_case(&st_lstm_ops, "sigmoid", rs, masked); /* the general path */
+        }
+}
+END_TEST
+
+/* Rates 0 change nothing; rates > 0 change the training output only; a row's output does not
+ * depend on the other rows of its batch (the rank-independence of the masks). */
+static void rnn_dropout_semantics(const st_layer_ops *ops) {
+    const char *plain[] = {"units", "3", "return_sequences", "true", NULL};
+    const char *drop[] = {"units", "3", "return_sequences", "true", "dropout", "0.5",
+                          "recurrent_dropout", "0.5", NULL};
+    st_shape in = {.seq = MAXT, .feat = 2};
+    st_test_layer a, d;
+    st_test_layer_make(&a, ops, plain, in, MAXB, MAXT, 3);
+    st_test_layer_make(&d, ops, drop, in, MAXB, MAXT, 3);
+    float x[MAXT * MAXB * 2];
+    st_test_fill_uniform(x, sizeof x / sizeof x[0], -1, 1, 12);
+    int64_t ids[GB] = {10, 11, 12, 13};
+    st_layer_in li = {.x = x, .sample_ids = ids, .seed = 9, .epoch = 2};
+    size_t n = (size_t)GT * GB * 3;
+    a.L.ops->forward(&a.L, &li, GB, GT, 1);
+    d.L.ops->forward(&d.L, &li, GB, GT, 0);
+    ck_assert_int_eq(memcmp(a.L.out, d.L.out, n * sizeof(float)), 0);
+    d.L.ops->forward(&d.L, &li, GB, GT, 1);
+    ck_assert_int_ne(memcmp(a.L.out, d.L.out, n * sizeof(float)), 0);
+    /* row 2 (sample 12) alone, as a rank holding only it would run it */
+    float full[MAXT * MAXB * 3], xr[MAXT * 2];
+    memcpy(full, d.L.out, n * sizeof(float));
+    for (int t = 0; t < GT; t++) memcpy(xr + t * 2, x + ((size_t)t * GB + 2) * 2, 2 * sizeof(float));
+    int64_t id1 = 12;
+    st_layer_in l1 = {.x = xr, .sample_ids = &id1, .seed = 9, .epoch = 2};
+    d.L.ops->forward(&d.L, &l1, 1, GT, 1);
+    for (int t = 0; t < GT; t++)
+        for (int j = 0; j < 3; j++)
+            ck_assert_msg(fabsf(d.L.out[t * 3 + j] - full[((size_t)t * GB + 2) * 3 + j]) < 1e-6f,
+                          "%s: row alone differs at t=%d j=%d", ops->type, t, j);
+    st_test_layer_free(&a);
+    st_test_layer_free(&d);
+}
+
+START_TEST(rnn_dropout_semantics_all) {
+    rnn_dropout_semantics(&st_simple_rnn_ops);
+    rnn_dropout_semantics(&st_lstm_ops);
+}
+END_TEST
+
 static Suite *suite(void) {
-    Suite *s = suite_create("layers_drop2");
+    Suite *s = suite_create("recurrent_dropout");
     struct {
         const char *name;
         const TTest *fn;
     } cases[] = {
+        {"rnn_dropout_gradcheck", rnn_dropout_gradcheck},
+        {"rnn_dropout_semantics", rnn_dropout_semantics_all},
         {"keys_accepted", keys_accepted},
         {"gru_dropout_gradcheck", gru_dropout_gradcheck},
         {"gru_dropout_reference", gru_dropout_reference},

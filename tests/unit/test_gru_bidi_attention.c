@@ -1,5 +1,5 @@
 /*
- * test_layers_rnn2.c - gru, bidirectional and attention: finite-difference gradient checks
+ * test_gru_bidi_attention.c - gru, bidirectional and attention: finite-difference gradient checks
  * (every activation path, merge mode, score, with no mask and 'post', 'pre' and 'holes' masks
  * that include a fully masked row), parameter counts against Keras, config keys and parameter
  * names, and mask semantics against the layers' definitions:
@@ -19,55 +19,6 @@
 
 #include "testutil.h"
 
-/* Same settings and reasoning as test_layers.c. */
-#define GC_EPS 3e-3f
-#define GC_RTOL 2e-2
-#define GC_ATOL 1e-3
-#define GC_EPS_KINK 1e-4f
-#define GC_ATOL_KINK 3e-3
-
-#define GB 4
-#define GT 4
-#define MAXB 5
-#define MAXT 6
-
-static int has_kink(st_act a) { return a == ST_ACT_RELU || a == ST_ACT_HARD_SIGMOID; }
-static float eps_for(st_act a, st_act b) {
-    return has_kink(a) || has_kink(b) ? GC_EPS_KINK : GC_EPS;
-}
-
-enum { MASK_NONE, MASK_POST, MASK_PRE, MASK_HOLES, N_MASKS };
-static const char *const mask_names[] = {"none", "post", "pre", "holes"};
-/* Row b has lens[b] real steps; the last row has none (fully masked). */
-static const int gc_lens[GB] = {4, 2, 1, 0};
-
-static void make_mask(int kind, const int *lens, int B, int T, uint8_t *m) {
-    for (int t = 0; t < T; t++)
-        for (int b = 0; b < B; b++)
-            m[t * B + b] = kind == MASK_POST  ? t < lens[b]
-                           : kind == MASK_PRE ? t >= T - lens[b]
-                                              : lens[b] > 0 && (t + b) % 3 != 1;
-}
-
-static void randomize_params(st_test_layer *t, float s, uint64_t seed) {
-    st_test_fill_uniform(t->params, t->nparams, -s, s, seed);
-}
-
-static double gradcheck_layer(const st_layer_ops *ops, const char *const *keys, st_shape in, int B,
-                              int T, const uint8_t *mask, uint64_t seed, float eps) {
-    st_test_layer t;
-    st_test_layer_make(&t, ops, keys, in, MAXB, MAXT, seed);
-    randomize_params(&t, 0.7f, seed + 1);
-    size_t nx = (size_t)(in.seq ? T : 1) * B * in.feat;
-    float x[MAXT * MAXB * 8];
-    ck_assert(nx <= sizeof x / sizeof x[0]);
-    st_test_fill_uniform(x, nx, -1, 1, seed + 2);
-    double atol = eps < GC_EPS ? GC_ATOL_KINK : GC_ATOL;
-    double e = st_test_gradcheck(&t, x, NULL, mask, B, T, eps, GC_RTOL, atol);
-    st_test_layer_free(&t);
-    return e;
-}
-
 /* ---------------------------------------------------------------------------------------- */
 /* Registry, keys, names, parameter counts                                                  */
 /* ---------------------------------------------------------------------------------------- */
@@ -80,14 +31,14 @@ START_TEST(test_registry) {
     ck_assert(strstr(st_layer_types(), "gru, bidirectional, attention") != NULL);
     st_layer L;
     st_layer_create(&L, &st_gru_ops, "g");
-    ck_assert_int_eq(L.activation, ST_ACT_TANH);
-    ck_assert_int_eq(L.recurrent_activation, ST_ACT_SIGMOID);
-    ck_assert_int_eq(L.recurrent_init, ST_INIT_ORTHOGONAL);
+    ck_assert_int_eq(L.opt.rnn.activation, ST_ACT_TANH);
+    ck_assert_int_eq(L.opt.rnn.recurrent_activation, ST_ACT_SIGMOID);
+    ck_assert_int_eq(L.opt.rnn.recurrent_init, ST_INIT_ORTHOGONAL);
     st_layer_create(&L, &st_bidirectional_ops, "b");
-    ck_assert_int_eq(L.merge_mode, ST_MERGE_CONCAT);
-    ck_assert_ptr_null(L.wrapped);
+    ck_assert_int_eq(L.opt.bidir.merge_mode, ST_MERGE_CONCAT);
+    ck_assert_ptr_null(L.opt.bidir.wrapped);
     st_layer_create(&L, &st_attention_ops, "a");
-    ck_assert_int_eq(L.score, ST_SCORE_LUONG);
+    ck_assert_int_eq(L.opt.att.score, ST_SCORE_LUONG);
     ck_assert_ptr_null(st_attention_weights(&L)); /* no workspace bound yet */
     st_layer_create(&L, &st_lstm_ops, "l");
     ck_assert_ptr_null(st_attention_weights(&L));
@@ -104,10 +55,10 @@ START_TEST(test_keys_and_errors) {
     ck_assert(strstr(st_error_get(), "reset_after") != NULL);
     ck_assert_int_eq(st_layer_set(&L, "unit_forget_bias", "true"), ST_ENOKEY);
     ck_assert_int_eq(st_layer_set(&L, "recurrent_activation", "hard_sigmoid"), ST_OK);
-    ck_assert_int_eq(L.recurrent_activation, ST_ACT_HARD_SIGMOID);
+    ck_assert_int_eq(L.opt.rnn.recurrent_activation, ST_ACT_HARD_SIGMOID);
     ck_assert_int_eq(st_gru_ops.build(&L, seq), ST_ERR); /* no units */
     ck_assert(strstr(st_error_get(), "units") != NULL);
-    /* dropout is a shared recurrent key; gru implements it (test_layers_drop2.c) */
+    /* dropout is a shared recurrent key; gru implements it (test_recurrent_dropout.c) */
     ck_assert_int_eq(st_layer_set(&L, "units", "2"), ST_OK);
     ck_assert_int_eq(st_layer_set(&L, "recurrent_dropout", "0.2"), ST_OK);
     ck_assert_int_eq(st_gru_ops.build(&L, seq), ST_OK);
@@ -237,12 +188,12 @@ static void gradcheck_gru(st_act act, st_act ra, uint64_t seed) {
             const char *keys[] = {"units", "3", "activation", st_act_name(act),
                                   "recurrent_activation", st_act_name(ra), "return_sequences",
                                   rs ? "true" : "false", NULL};
-            if (mk != MASK_NONE) make_mask(mk, gc_lens, GB, GT, mask);
-            double e = gradcheck_layer(&st_gru_ops, keys, (st_shape){MAXT, 3, 0, 0}, GB, GT,
-                                       mk == MASK_NONE ? NULL : mask, seed + rs * 10 + mk,
-                                       eps_for(act, ra));
+            if (mk != MASK_NONE) st_test_make_mask(mk, st_test_gc_lens, GB, GT, mask);
+            double e = st_test_gradcheck_layer(&st_gru_ops, keys, (st_shape){MAXT, 3, 0, 0}, GB, GT,
+                                       mk == MASK_NONE ? NULL : mask, 0, seed + rs * 10 + mk,
+                                       st_test_eps_for(act, ra));
             ck_assert_msg(e <= 1, "gru act=%s ra=%s rs=%d mask=%s: err %g", st_act_name(act),
-                          st_act_name(ra), rs, mask_names[mk], e);
+                          st_act_name(ra), rs, st_test_mask_names[mk], e);
         }
 }
 
@@ -254,11 +205,11 @@ START_TEST(test_grad_gru) {
     for (int k = 0; k < 6; k++)
         if (acts[k] != ST_ACT_SIGMOID) gradcheck_gru(ST_ACT_TANH, acts[k], 4000 + k * 100);
     const char *nob[] = {"units", "3", "use_bias", "false", NULL};
-    ck_assert(gradcheck_layer(&st_gru_ops, nob, (st_shape){MAXT, 3, 0, 0}, GB, GT, NULL, 11,
+    ck_assert(st_test_gradcheck_layer(&st_gru_ops, nob, (st_shape){MAXT, 3, 0, 0}, GB, GT, NULL, 0, 11,
                               GC_EPS) <= 1);
     /* One step: no recurrent GEMM, only the recurrent bias. */
     const char *rs[] = {"units", "3", "return_sequences", "true", NULL};
-    ck_assert(gradcheck_layer(&st_gru_ops, rs, (st_shape){MAXT, 3, 0, 0}, GB, 1, NULL, 12,
+    ck_assert(st_test_gradcheck_layer(&st_gru_ops, rs, (st_shape){MAXT, 3, 0, 0}, GB, 1, NULL, 0, 12,
                               GC_EPS) <= 1);
 }
 END_TEST
@@ -275,18 +226,18 @@ START_TEST(test_grad_bidirectional) {
                 for (int mk = 0; mk < N_MASKS; mk++) {
                     const char *keys[] = {"units", "3", "return_sequences", rs ? "true" : "false",
                                           "merge_mode", merges[mm], "layer", types[ty], NULL};
-                    if (mk != MASK_NONE) make_mask(mk, gc_lens, GB, GT, mask);
-                    double e = gradcheck_layer(&st_bidirectional_ops, keys,
+                    if (mk != MASK_NONE) st_test_make_mask(mk, st_test_gc_lens, GB, GT, mask);
+                    double e = st_test_gradcheck_layer(&st_bidirectional_ops, keys,
                                                (st_shape){MAXT, 2, 0, 0}, GB, GT,
-                                               mk == MASK_NONE ? NULL : mask, 5000 + n++, GC_EPS);
+                                               mk == MASK_NONE ? NULL : mask, 0, 5000 + n++, GC_EPS);
                     ck_assert_msg(e <= 1, "bidirectional(%s) merge=%s rs=%d mask=%s: err %g",
-                                  types[ty], merges[mm], rs, mask_names[mk], e);
+                                  types[ty], merges[mm], rs, st_test_mask_names[mk], e);
                 }
     /* A non-default inner activation pair and no bias. */
     const char *keys[] = {"layer", "lstm", "units", "2", "recurrent_activation", "hard_sigmoid",
                           "activation", "relu", "use_bias", "false", NULL};
-    make_mask(MASK_POST, gc_lens, GB, GT, mask);
-    ck_assert(gradcheck_layer(&st_bidirectional_ops, keys, (st_shape){MAXT, 2, 0, 0}, GB, GT, mask,
+    st_test_make_mask(MASK_POST, st_test_gc_lens, GB, GT, mask);
+    ck_assert(st_test_gradcheck_layer(&st_bidirectional_ops, keys, (st_shape){MAXT, 2, 0, 0}, GB, GT, mask, 0,
                               77, GC_EPS_KINK) <= 1);
 }
 END_TEST
@@ -297,14 +248,14 @@ START_TEST(test_grad_attention) {
     for (int sc = 0; sc < 2; sc++)
         for (int mk = 0; mk < N_MASKS; mk++) {
             const char *keys[] = {"units", "3", "score", scores[sc], NULL};
-            if (mk != MASK_NONE) make_mask(mk, gc_lens, GB, GT, mask);
-            double e = gradcheck_layer(&st_attention_ops, keys, (st_shape){MAXT, 4, 0, 0}, GB, GT,
-                                       mk == MASK_NONE ? NULL : mask, 6000 + sc * 10 + mk, GC_EPS);
-            ck_assert_msg(e <= 1, "attention %s mask=%s: err %g", scores[sc], mask_names[mk], e);
+            if (mk != MASK_NONE) st_test_make_mask(mk, st_test_gc_lens, GB, GT, mask);
+            double e = st_test_gradcheck_layer(&st_attention_ops, keys, (st_shape){MAXT, 4, 0, 0}, GB, GT,
+                                       mk == MASK_NONE ? NULL : mask, 0, 6000 + sc * 10 + mk, GC_EPS);
+            ck_assert_msg(e <= 1, "attention %s mask=%s: err %g", scores[sc], st_test_mask_names[mk], e);
         }
     /* One step: softmax over a single score (α = 1, no gradient through the scores). */
     const char *keys[] = {"units", "2", "score", "bahdanau", NULL};
-    ck_assert(gradcheck_layer(&st_attention_ops, keys, (st_shape){MAXT, 3, 0, 0}, GB, 1, NULL, 61,
+    ck_assert(st_test_gradcheck_layer(&st_attention_ops, keys, (st_shape){MAXT, 3, 0, 0}, GB, 1, NULL, 0, 61,
                               GC_EPS) <= 1);
 }
 END_TEST
@@ -316,15 +267,15 @@ START_TEST(test_grad_stack) {
     enum { I = 2, U = 2, N = 3 };
     uint8_t mask[GT * GB];
     for (int mk = MASK_NONE; mk < N_MASKS; mk++) {
-        if (mk != MASK_NONE) make_mask(mk, gc_lens, GB, GT, mask);
+        if (mk != MASK_NONE) st_test_make_mask(mk, st_test_gc_lens, GB, GT, mask);
         const uint8_t *m = mk == MASK_NONE ? NULL : mask;
         const char *kb[] = {"layer", "gru", "units", "2", "return_sequences", "true", NULL};
         const char *ka[] = {"units", "3", "score", "bahdanau", NULL};
         st_test_layer tb, ta;
         st_test_layer_make(&tb, &st_bidirectional_ops, kb, (st_shape){MAXT, I, 0, 0}, MAXB, MAXT, 1);
         st_test_layer_make(&ta, &st_attention_ops, ka, tb.L.oshape, MAXB, MAXT, 2);
-        randomize_params(&tb, 0.7f, 3);
-        randomize_params(&ta, 0.7f, 4);
+        st_test_randomize(&tb, 0.7f, 3);
+        st_test_randomize(&ta, 0.7f, 4);
         float x[GT * GB * I], R[GB * N];
         st_test_fill_uniform(x, sizeof x / sizeof x[0], -1, 1, 5);
         st_test_fill_uniform(R, GB * N, -1, 1, 6);
@@ -367,7 +318,7 @@ START_TEST(test_grad_stack) {
         }
 #undef STACK_LOSS
         double e = st_test_close("stack", ga, gn, n, GC_RTOL, GC_ATOL);
-        ck_assert_msg(e <= 1, "bidirectional(gru) -> attention mask=%s: err %g", mask_names[mk], e);
+        ck_assert_msg(e <= 1, "bidirectional(gru) -> attention mask=%s: err %g", st_test_mask_names[mk], e);
         st_free(ga);
         st_free(gn);
         st_test_layer_free(&tb);
@@ -376,79 +327,26 @@ START_TEST(test_grad_stack) {
 }
 END_TEST
 
-/* Gradients ADD (the model zeroes once per step): two backward passes give twice. */
+/* Gradients add, with a padding mask; trainable = false freezes the parameters only
+ * (helpers in testutil.c). */
 START_TEST(test_grads_accumulate) {
-    const st_layer_ops *ops[3] = {&st_gru_ops, &st_bidirectional_ops, &st_attention_ops};
-    const char *keys[3][7] = {{"units", "3", "return_sequences", "true", NULL},
-                              {"units", "3", "layer", "gru", "merge_mode", "mul", NULL},
-                              {"units", "3", "score", "bahdanau", NULL}};
     uint8_t mask[GT * GB];
-    make_mask(MASK_PRE, gc_lens, GB, GT, mask);
-    for (int k = 0; k < 3; k++) {
-        st_test_layer t;
-        st_test_layer_make(&t, ops[k], keys[k], (st_shape){GT, 3, 0, 0}, GB, GT, 50);
-        randomize_params(&t, 0.7f, 51);
-        float x[GT * GB * 3];
-        st_test_fill_uniform(x, GT * GB * 3, -1, 1, 52);
-        st_layer_in in = {.x = x, .mask = mask};
-        size_t nout = (size_t)(t.L.oshape.seq ? GT : 1) * GB * t.L.oshape.feat, nx = GT * GB * 3;
-        float *g1 = st_malloc((t.nparams + nx) * sizeof(float));
-        for (int pass = 0; pass < 2; pass++) {
-            ops[k]->forward(&t.L, &in, GB, GT, 1);
-            st_test_fill_uniform(t.L.dout, nout, -1, 1, 53);
-            if (pass == 0) {
-                memset(t.grads, 0, t.nparams * sizeof(float));
-                memset(t.dx, 0, nx * sizeof(float));
-            }
-            ops[k]->backward(&t.L, &in, t.dx, GB, GT);
-            if (pass == 0) {
-                memcpy(g1, t.grads, t.nparams * sizeof(float));
-                memcpy(g1 + t.nparams, t.dx, nx * sizeof(float));
-            }
-        }
-        size_t nz = 0;
-        for (size_t i = 0; i < t.nparams + nx; i++) {
-            float got = i < t.nparams ? t.grads[i] : t.dx[i - t.nparams];
-            ck_assert_msg(fabsf(got - 2 * g1[i]) <= 1e-5f * (1 + fabsf(g1[i])), "%s elem %zu",
-                          ops[k]->type, i);
-            nz += g1[i] != 0;
-        }
-        ck_assert(nz > t.nparams / 2); /* the check is not vacuous */
-        st_free(g1);
-        st_test_layer_free(&t);
-    }
+    st_test_make_mask(MASK_PRE, st_test_gc_lens, GB, GT, mask);
+    const char *gru[] = {"units", "3", "return_sequences", "true", NULL};
+    const char *bidi[] = {"units", "3", "layer", "gru", "merge_mode", "mul", NULL};
+    const char *att[] = {"units", "3", "score", "bahdanau", NULL};
+    st_test_check_accumulates(&st_gru_ops, gru, mask);
+    st_test_check_accumulates(&st_bidirectional_ops, bidi, mask);
+    st_test_check_accumulates(&st_attention_ops, att, mask);
 }
 END_TEST
 
-/* trainable = false: no parameter gradient, the same input gradient. */
 START_TEST(test_trainable_false) {
-    const st_layer_ops *ops[3] = {&st_gru_ops, &st_bidirectional_ops, &st_attention_ops};
-    for (int k = 0; k < 3; k++) {
-        float dx[2][GT * GB * 3];
-        for (int tr = 0; tr < 2; tr++) {
-            const char *keys[] = {"units", "3", "trainable", tr ? "true" : "false",
-                                  k == 1 ? "layer" : NULL, "lstm", NULL};
-            st_test_layer t;
-            st_test_layer_make(&t, ops[k], keys, (st_shape){GT, 3, 0, 0}, GB, GT, 60);
-            randomize_params(&t, 0.7f, 61);
-            float x[GT * GB * 3];
-            st_test_fill_uniform(x, GT * GB * 3, -1, 1, 62);
-            st_layer_in in = {.x = x};
-            ops[k]->forward(&t.L, &in, GB, GT, 1);
-            st_test_fill_uniform(t.L.dout, (size_t)(t.L.oshape.seq ? GT : 1) * GB * t.L.oshape.feat,
-                                 -1, 1, 63);
-            memset(t.grads, 0, t.nparams * sizeof(float));
-            memset(t.dx, 0, sizeof dx[tr]);
-            ops[k]->backward(&t.L, &in, t.dx, GB, GT);
-            memcpy(dx[tr], t.dx, sizeof dx[tr]);
-            size_t nz = 0;
-            for (size_t i = 0; i < t.nparams; i++) nz += t.grads[i] != 0;
-            ck_assert_msg(tr ? nz > 0 : nz == 0, "%s trainable=%d: %zu nonzero grads",
-                          ops[k]->type, tr, nz);
-            st_test_layer_free(&t);
-        }
-        ck_assert(memcmp(dx[0], dx[1], sizeof dx[0]) == 0);
-    }
+    const char *units[] = {"units", "3", NULL};
+    const char *bidi[] = {"units", "3", "layer", "lstm", NULL};
+    st_test_check_frozen(&st_gru_ops, units);
+    st_test_check_frozen(&st_bidirectional_ops, bidi);
+    st_test_check_frozen(&st_attention_ops, units);
 }
 END_TEST
 
@@ -477,12 +375,12 @@ START_TEST(test_gru_mask_semantics) {
         const char *keys[] = {"units", "4", "return_sequences", rs ? "true" : "false", NULL};
         st_test_layer t;
         st_test_layer_make(&t, &st_gru_ops, keys, (st_shape){MT, MI, 0, 0}, MB, MT, 21);
-        randomize_params(&t, 0.7f, 22);
+        st_test_randomize(&t, 0.7f, 22);
         float x[MT * MB * MI], xr[MT * MI], full[MT * MB * MH];
         uint8_t mask[MT * MB];
         st_test_fill_uniform(x, MT * MB * MI, -1, 1, 23);
         for (int kind = MASK_POST; kind < N_MASKS; kind++) {
-            make_mask(kind, m_lens, MB, MT, mask);
+            st_test_make_mask(kind, m_lens, MB, MT, mask);
             st_layer_in in = {.x = x, .mask = mask};
             st_gru_ops.forward(&t.L, &in, MB, MT, 1);
             memcpy(full, t.L.out, sizeof(float) * (rs ? MT * MB * MH : MB * MH));
@@ -497,7 +395,7 @@ START_TEST(test_gru_mask_semantics) {
                 st_gru_ops.forward(&t.L, &one, 1, n, 1);
                 const float *last = rs ? t.L.out + (n - 1) * MH : t.L.out;
                 ck_assert_msg(st_test_close("final", fin, last, MH, 1e-5, 1e-6) <= 1,
-                              "rs=%d %s row %d", rs, mask_names[kind], b);
+                              "rs=%d %s row %d", rs, st_test_mask_names[kind], b);
                 if (!rs) continue;
                 for (int s = 0, k = -1; s < MT; s++) {
                     if (k + 1 < n && steps[k + 1] == s) k++;
@@ -526,16 +424,16 @@ static void check_bidi_semantics(const char *type, const char *merge, int rs) {
     st_test_layer_make(&t, &st_bidirectional_ops, keys, (st_shape){MT, MI, 0, 0}, MB, MT, 31);
     st_test_layer_make(&f, inner, ikeys, (st_shape){MT, MI, 0, 0}, 1, MT, 1);
     st_test_layer_make(&g, inner, ikeys, (st_shape){MT, MI, 0, 0}, 1, MT, 1);
-    randomize_params(&t, 0.7f, 32);
+    st_test_randomize(&t, 0.7f, 32);
     ck_assert_uint_eq(t.nparams, 2 * f.nparams);
     memcpy(f.params, t.params, f.nparams * sizeof(float));
     memcpy(g.params, t.params + f.nparams, g.nparams * sizeof(float));
-    const int O = t.L.oshape.feat, mm = t.L.merge_mode;
+    const int O = t.L.oshape.feat, mm = t.L.opt.bidir.merge_mode;
     float x[MT * MB * MI], xr[MT * MI], xrev[MT * MI], full[MT * MB * 2 * MH], want[2 * MH];
     uint8_t mask[MT * MB];
     st_test_fill_uniform(x, MT * MB * MI, -1, 1, 33);
     for (int kind = MASK_NONE; kind < N_MASKS; kind++) {
-        make_mask(kind == MASK_NONE ? MASK_POST : kind, kind == MASK_NONE ? (int[]){5, 5, 5, 5}
+        st_test_make_mask(kind == MASK_NONE ? MASK_POST : kind, kind == MASK_NONE ? (int[]){5, 5, 5, 5}
                                                                            : m_lens,
                   MB, MT, mask);
         st_layer_in in = {.x = x, .mask = kind == MASK_NONE ? NULL : mask};
@@ -564,7 +462,7 @@ static void check_bidi_semantics(const char *type, const char *merge, int rs) {
                 }
                 const float *got = full + ((rs ? steps[k] : 0) * MB + b) * O;
                 ck_assert_msg(st_test_close("bidi", got, want, O, 1e-5, 1e-6) <= 1,
-                              "%s %s rs=%d %s row %d step %d", type, merge, rs, mask_names[kind],
+                              "%s %s rs=%d %s row %d step %d", type, merge, rs, st_test_mask_names[kind],
                               b, k);
             }
             if (rs)
@@ -595,12 +493,12 @@ START_TEST(test_attention_semantics) {
         const char *keys[] = {"units", "3", "score", scores[sc], NULL};
         st_test_layer t;
         st_test_layer_make(&t, &st_attention_ops, keys, (st_shape){MT, MI, 0, 0}, MB, MT, 41);
-        randomize_params(&t, 0.7f, 42);
+        st_test_randomize(&t, 0.7f, 42);
         float x[MT * MB * MI], xr[MT * MI], full[MB * 3], al[MT * MB];
         uint8_t mask[MT * MB];
         st_test_fill_uniform(x, MT * MB * MI, -2, 2, 43);
         for (int kind = MASK_POST; kind < N_MASKS; kind++) {
-            make_mask(kind, m_lens, MB, MT, mask);
+            st_test_make_mask(kind, m_lens, MB, MT, mask);
             st_layer_in in = {.x = x, .mask = mask};
             st_attention_ops.forward(&t.L, &in, MB, MT, 1);
             memcpy(full, t.L.out, sizeof full);
@@ -624,7 +522,7 @@ START_TEST(test_attention_semantics) {
                 st_layer_in one = {.x = xr};
                 st_attention_ops.forward(&t.L, &one, 1, n, 1);
                 ck_assert_msg(st_test_close("att", full + b * 3, t.L.out, 3, 1e-5, 1e-6) <= 1,
-                              "%s %s row %d", scores[sc], mask_names[kind], b);
+                              "%s %s row %d", scores[sc], st_test_mask_names[kind], b);
                 for (int k = 0; k < n; k++)
                     ck_assert(fabsf(st_attention_weights(&t.L)[k] - al[steps[k] * MB + b]) < 1e-6f);
             }
@@ -634,8 +532,8 @@ START_TEST(test_attention_semantics) {
 }
 END_TEST
 
-static Suite *rnn2_suite(void) {
-    Suite *s = suite_create("layers_rnn2");
+static Suite *gru_bidi_attention_suite(void) {
+    Suite *s = suite_create("gru_bidi_attention");
     struct {
         const char *name;
         const TTest *fn;
@@ -662,4 +560,4 @@ static Suite *rnn2_suite(void) {
     return s;
 }
 
-int main(void) { return st_test_run(rnn2_suite()); }
+int main(void) { return st_test_run(gru_bidi_attention_suite()); }

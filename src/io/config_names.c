@@ -1,0 +1,28 @@
+/*
+ * config_names.c - the one rule that names a layer from its config section.
+ *
+ * A layer is called by its `name` key, else by its section name and how many sections of that
+ * name come up to it: the second [lstm] is "lstm_2", as Keras numbers layers of a type. The
+ * model names its layers with it (checkpoint tensor names "lstm_2/kernel", RNG streams) and
+ * --set finds "lstm_2.units=..." with it, so both always agree.
+ *
+ * What it does not do: validate a `name` value (the layer does: length, no '/').
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "seqtrain/config.h"
+
+void st_config_layer_name(const st_config *c, int i, char *out, size_t outlen) {
+    const st_section *s = &c->sec[i];
+    /* Keys are unique within a section (the parser rejects duplicates, --set replaces). */
+    for (int k = 0; k < s->nkv; k++) {
+        if (strcmp(s->kv[k].key, "name") == 0) {
+            snprintf(out, outlen, "%s", s->kv[k].val);
+            return;
+        }
+    }
+    int k = 1;
+    for (int j = 0; j < i; j++) k += strcmp(c->sec[j].name, s->name) == 0;
+    snprintf(out, outlen, "%s_%d", s->name, k);
+}

@@ -1,0 +1,99 @@
+/*
+ * model.h - a sequential model: layers, ONE parameter buffer, ONE gradient buffer.
+ *
+ * Files: spec.c (config sections -> layer specs, the naming rule), model.c (build: size pass
+ * and bind pass), forward.c (forward/backward over the layers), summary.c (the Keras table),
+ * pretrained.c (pre-trained vectors into embeddings).
+ *
+ * Build is a size pass and a bind pass: each layer declares its parameter tensors, the model
+ * makes one aligned allocation for all parameters and one for all gradients and gives each
+ * layer its views, so start-up synchronization is one broadcast, a training step is one
+ * allreduce and a checkpoint is a table of names, offsets and shapes. Activations, their
+ * gradients, masks and workspaces are slices of one arena sized for maxB rows and maxT steps.
+ */
+#ifndef SEQTRAIN_MODEL_H
+#define SEQTRAIN_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "seqtrain/config.h"
+#include "seqtrain/data.h"
+#include "layers/layer.h"
+#include "seqtrain/optim.h"
+
+/* Spare floats after the gradients: fit.c appends the batch's loss sum, correct count, sample
+ * count and error flag there, so ONE allreduce per step carries gradients and metrics. */
+#define ST_MODEL_GRAD_TAIL 16
+
+/* Model-level options of a layer: files the model reads for it, kept out of st_layer (which
+ * holds the math's options only). Keys `weights` and `vocab`, for types with takes_vectors. */
+typedef struct st_vectors_spec {
+    char weights[512]; /* word2vec / GloVe text file; "" = none */
+    char vocab[512];   /* id -> word list (line k = id k); "" = the dataset's /vocab */
+} st_vectors_spec;
+
+typedef struct st_model {
+    int nlayers;
+    st_layer *layers;
+    st_shape input;
+    int maxB, maxT;
+
+    size_t nparams;
+    float *params; /* (nparams) every layer's weights, contiguous */
+    float *grads;  /* (nparams + ST_MODEL_GRAD_TAIL) same layout, then the tail */
+
+    int ntensors;                  /* all parameter tensors, in layer order */
+    st_tensor_range *ranges;       /* (ntensors) for the optimizer's clipnorm */
+    uint8_t *trainable;            /* (ntensors) */
+    st_param **tensors;            /* (ntensors) views into the layers' param tables */
+
+    st_layer_in *ins; /* (nlayers) what each layer read in the last forward, for backward */
+    float *arena;   /* activations, gradients, workspaces */
+    size_t arena_floats;
+
+    st_act head_act; /* activation of the last layer, applied by the loss (fused) */
+    int num_outputs; /* K: features of the last layer's output */
+    /* The head outputs a sequence (T, B, K) (many-to-many: dense after return_sequences):
+     * the loss is per step, against y (B, T), over the steps out_mask marks real. */
+    int seq_out;
+    const uint8_t *out_mask; /* (T, B) mask of the head's output in the last forward, or NULL */
+    /* Some layer calls collectives in training forward/backward (batch_norm): those layers
+     * are then called on every rank, also with 0 rows (see st_model_forward). */
+    int collective;
+    st_vectors_spec *vectors; /* (nlayers) pre-trained vectors to load, per layer */
+} st_model;
+
+/* Builds layers from the config's layer sections (in order) for inputs of shape `input`.
+ * Errors name the config file, line and key. maxB: largest batch on this rank. */
+int st_model_build(st_model *m, const st_config *cfg, st_shape input, int maxB);
+void st_model_free(st_model *m);
+/* Initializes every parameter from seed (identical on every rank). */
+void st_model_init(st_model *m, uint64_t seed);
+void st_model_zero_grad(st_model *m);
+/* Forward through all layers; returns the head's output (B, K), or (T, B, K) when seq_out:
+ * logits when the head's activation is fused into the loss (head_act says which), activations
+ * otherwise. The batch's ids, seed and epoch reach the layers (dropout masks).
+ * Collective when train and m->collective: every rank must call it, also with b->B == 0. */
+const float *st_model_forward(st_model *m, const st_batch *b, int train);
+/* Backward from dlogits (B, K) or (T, B, K), the gradient w.r.t. what st_model_forward
+ * returned; ADDS into the gradient buffer. Collective like st_model_forward (after a training
+ * forward). */
+void st_model_backward(st_model *m, const st_batch *b, const float *dlogits);
+/* Prints a Keras-style summary table through ST_LOG. */
+void st_model_summary(const st_model *m);
+/* Loads pre-trained vectors into every embedding with a `weights` key (word2vec / GloVe text,
+ * matched by word through the layer's `vocab` file or else the dataset's /vocab; rows of words
+ * not found keep their initial values) and prints how many rows matched. Local: call it on one
+ * rank after st_model_init, then broadcast the parameters. ds may be NULL (then a `vocab` key
+ * is required). Returns ST_OK, or ST_ERR with a message naming the file and line.
+ * src/model/pretrained.c. */
+int st_model_load_pretrained(st_model *m, const st_dataset *ds);
+/* The reduce callback the model installs in layers with collectives (st_layer.reduce_sum):
+ * buf (n doubles) becomes its sum over all ranks (st_dist_allreduce_sum_f64); ctx unused.
+ * Collective. Exposed for tests that drive such a layer without a model. */
+void st_model_reduce_sum(double *buf, size_t n, void *ctx);
+/* Finds a parameter tensor by "layer/param"; NULL if none. */
+st_param *st_model_param(const st_model *m, const char *layer, const char *param);
+
+#endif
