@@ -294,21 +294,6 @@ int st_config_load_string(st_config *c, const char *text, const char *origin) {
 
 /* ---- layer names and --set ---------------------------------------------------------------- */
 
-/* TODO(merge): use st_config_layer_name */
-/* The name the model (model.c) gives layer section i: its `name` key, else "<type>_<k>" with
- * k counting the sections of that type from 1 in file order, named ones included, so that
- * naming one layer does not rename the others. */
-static void layer_name(const st_config *c, int i, char *out, size_t outlen) {
-    const st_kv *nk = kv_find(&c->sec[i], "name");
-    if (nk) {
-        snprintf(out, outlen, "%s", nk->val);
-        return;
-    }
-    int k = 1;
-    for (int j = 0; j < i; j++) k += strcmp(c->sec[j].name, c->sec[i].name) == 0;
-    snprintf(out, outlen, "%s_%d", c->sec[i].name, k);
-}
-
 /* The section an override names: a section name first (meta sections, or the first [lstm]),
  * then a layer name (lstm_2, or a `name` key). NULL if nothing matches. */
 static st_section *find_target(st_config *c, const char *target) {
@@ -317,7 +302,7 @@ static st_section *find_target(st_config *c, const char *target) {
     char name[LAYER_NAME_MAX];
     for (int i = 0; i < c->nsec; i++) {
         if (st_config_is_meta(c->sec[i].name)) continue;
-        layer_name(c, i, name, sizeof name);
+        st_config_layer_name(c, i, name, sizeof name);
         if (strcmp(name, target) == 0) return &c->sec[i];
     }
     return NULL;
@@ -379,7 +364,7 @@ int st_config_set(st_config *c, const char *assignment) {
         size_t used = 0;
         for (int i = 0; i < c->nsec && used < sizeof have; i++) {
             if (st_config_is_meta(c->sec[i].name)) continue;
-            layer_name(c, i, name, sizeof name);
+            st_config_layer_name(c, i, name, sizeof name);
             used += (size_t)snprintf(have + used, sizeof have - used, "%s%s", used ? ", " : "",
                                      name);
         }

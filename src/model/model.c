@@ -180,3 +180,9 @@ st_param *st_model_param(const st_model *m, const char *layer, const char *param
     }
     return NULL;
 }
+
+const st_layer *st_model_attention(const st_model *m) {
+    for (int i = 0; i < m->nlayers; i++)
+        if (st_attention_weights(&m->layers[i])) return &m->layers[i];
+    return NULL;
+}

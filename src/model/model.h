@@ -20,7 +20,6 @@
 #include "seqtrain/config.h"
 #include "seqtrain/data.h"
 #include "layers/layer.h"
-#include "seqtrain/optim.h"
 
 /* Spare floats after the gradients: fit.c appends the batch's loss sum, correct count, sample
  * count and error flag there, so ONE allreduce per step carries gradients and metrics. */
@@ -93,6 +92,8 @@ int st_model_load_pretrained(st_model *m, const st_dataset *ds);
  * buf (n doubles) becomes its sum over all ranks (st_dist_allreduce_sum_f64); ctx unused.
  * Collective. Exposed for tests that drive such a layer without a model. */
 void st_model_reduce_sum(double *buf, size_t n, void *ctx);
+/* The first attention layer (its weights: st_attention_weights), or NULL when there is none. */
+const st_layer *st_model_attention(const st_model *m);
 /* Finds a parameter tensor by "layer/param"; NULL if none. */
 st_param *st_model_param(const st_model *m, const char *layer, const char *param);
 

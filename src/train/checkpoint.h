@@ -28,8 +28,8 @@
 #include <stdint.h>
 
 #include "io/ckpt.h"
-#include "seqtrain/model.h"
-#include "seqtrain/optim.h"
+#include "model/model.h"
+#include "train/optim.h"
 
 /* Where training stands: completed epochs, steps in the current epoch, steps since the start,
  * the seed, and the partial sums (loss, correct, samples) of the current epoch. */

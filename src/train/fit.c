@@ -19,13 +19,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "seqtrain/ckpt.h"
+#include "train/checkpoint.h"
 #include "seqtrain/dist.h"
 #include "seqtrain/error.h"
 #include "seqtrain/log.h"
-#include "seqtrain/loss.h"
+#include "train/loss.h"
 #include "seqtrain/metrics.h"
-#include "seqtrain/model.h"
+#include "model/model.h"
 #include "seqtrain/trace.h"
 #include "seqtrain/train.h"
 #include "train/fit.h"
@@ -246,8 +246,7 @@ int st_fit(st_config *cfg, const char *resume) {
         rc = ST_ERR;
     }
     if (rc == ST_OK && set->cb.attention_dump > 0) {
-        int has = 0;
-        for (int i = 0; i < m->nlayers; i++) has |= m->layers[i].ops == &st_attention_ops;
+        int has = st_model_attention(m) != NULL;
         if (!has || !R.has_valid || !set->ckpt.dir[0]) {
             st_error_set("%s: [callbacks] attention_dump = %d needs an attention layer, "
                          "validation data and [checkpoint] dir", cfg->origin,

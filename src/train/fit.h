@@ -8,7 +8,7 @@
 
 #include <stdio.h>
 
-#include "seqtrain/ckpt.h"
+#include "train/checkpoint.h"
 #include "seqtrain/metrics.h"
 #include "seqtrain/train.h"
 #include "train/callbacks.h"

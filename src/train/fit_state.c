@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "seqtrain/ckpt.h"
+#include "train/checkpoint.h"
 #include "seqtrain/dist.h"
 #include "seqtrain/error.h"
 #include "seqtrain/log.h"

@@ -15,12 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "seqtrain/ckpt.h"
+#include "train/checkpoint.h"
 #include "seqtrain/dist.h"
 #include "seqtrain/error.h"
-#include "seqtrain/loss.h"
+#include "train/loss.h"
 #include "seqtrain/metrics.h"
-#include "seqtrain/model.h"
+#include "model/model.h"
 #include "seqtrain/train.h"
 #include "train/infer.h"
 #include "train/settings.h"
@@ -32,9 +32,7 @@ int st_eval_split(st_model *m, st_loss_kind loss, const st_split *s, size_t lo, 
                   size_t *my_n, const st_eval_extra *ex) {
     /* attn != NULL: this rank's rows' attention weights, (rows, T) row-major, from the first
      * attention layer (for `predict --attention`). */
-    const st_layer *att = NULL;
-    for (int i = 0; attn && i < m->nlayers && !att; i++)
-        if (m->layers[i].ops == &st_attention_ops) att = &m->layers[i];
+    const st_layer *att = attn ? st_model_attention(m) : NULL;
     int rank = st_dist_rank(), size = st_dist_size();
     size_t a = lo + n * (size_t)rank / (size_t)size, e = lo + n * (size_t)(rank + 1) / size;
     double acc[4] = {0, 0, 0, 0};
@@ -202,8 +200,7 @@ int st_predict(const char *ckpt, const char *data, const char *split, const char
     float *mine = NULL, *all = NULL, *amine = NULL, *aall = NULL;
     int rc = open_for_eval(ckpt, data, split, &cfg, &set, &ds, &s, &m, &lk, 0);
     if (rc == ST_OK && attention_out) {
-        int has = 0;
-        for (int i = 0; i < m.nlayers; i++) has |= m.layers[i].ops == &st_attention_ops;
+        int has = st_model_attention(&m) != NULL;
         if (!has) st_error_set("%s: --attention: the model has no attention layer", ckpt);
         rc = st_dist_any_error(has ? ST_OK : ST_ERR);
     }

@@ -8,8 +8,8 @@
 #include <stddef.h>
 
 #include "seqtrain/data.h"
-#include "seqtrain/loss.h"
-#include "seqtrain/model.h"
+#include "train/loss.h"
+#include "model/model.h"
 
 /* What an evaluation counts besides loss and accuracy: metric counts (macc, ST_MA_N) and a
  * confusion matrix (cm, C x C), both zeroed by the caller and reduced over the ranks. */

@@ -16,7 +16,7 @@
 
 #include "core/parse.h"
 #include "seqtrain/error.h"
-#include "seqtrain/loss.h"
+#include "train/loss.h"
 #include "train/settings.h"
 
 #define ST_PROB_EPS 1e-7f

@@ -11,7 +11,7 @@
 
 #include "core/parse.h"
 #include "seqtrain/error.h"
-#include "seqtrain/optim.h"
+#include "train/optim.h"
 #include "train/settings.h"
 
 static const char *const k_names[] = {"sgd", "rmsprop", "adam"};

@@ -19,7 +19,7 @@
 
 #include "core/parse.h"
 #include "seqtrain/error.h"
-#include "seqtrain/layer.h"
+#include "layers/layer.h"
 #include "seqtrain/train.h"
 #include "train/settings.h"
 

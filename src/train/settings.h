@@ -21,9 +21,9 @@
 #include <stdint.h>
 
 #include "seqtrain/config.h"
-#include "seqtrain/loss.h"
+#include "train/loss.h"
 #include "seqtrain/metrics.h"
-#include "seqtrain/optim.h"
+#include "train/optim.h"
 
 typedef struct st_data_cfg {
     char path[ST_PATH_MAX];  /* dataset file */

@@ -28,9 +28,9 @@
 #include "seqtrain/dist.h"
 #include "seqtrain/error.h"
 #include "seqtrain/log.h"
-#include "seqtrain/loss.h"
+#include "train/loss.h"
 #include "seqtrain/metrics.h"
-#include "seqtrain/model.h"
+#include "model/model.h"
 #include "seqtrain/trace.h"
 #include "train/step.h"
 

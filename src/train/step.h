@@ -8,9 +8,9 @@
 
 #include "seqtrain/config.h"
 #include "seqtrain/data.h"
-#include "seqtrain/loss.h"
-#include "seqtrain/model.h"
-#include "seqtrain/optim.h"
+#include "train/loss.h"
+#include "model/model.h"
+#include "train/optim.h"
 #include "train/settings.h"
 
 /* Indices into the gradient buffer's tail (model.h, ST_MODEL_GRAD_TAIL): one allreduce per

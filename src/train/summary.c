@@ -8,7 +8,7 @@
 #include "seqtrain/data.h"
 #include "seqtrain/dist.h"
 #include "seqtrain/error.h"
-#include "seqtrain/model.h"
+#include "model/model.h"
 #include "seqtrain/train.h"
 #include "train/settings.h"
 

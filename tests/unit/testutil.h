@@ -11,6 +11,12 @@
 #include <stdio.h>
 
 #include "seqtrain/seqtrain.h"
+/* The suites test internals too: the layer, model, training and checkpoint headers. */
+#include "layers/layer.h"
+#include "model/model.h"
+#include "train/checkpoint.h"
+#include "train/loss.h"
+#include "train/optim.h"
 
 /* Largest |a-b| / (atol + rtol*|b|) over n elements; <= 1 means close. Prints the worst index
  * on failure when name != NULL. */

@@ -13,8 +13,8 @@
  *   sparse_categorical_crossentropy / categorical_crossentropy: class y of K (one-hot).
  *   mse: K = 1: target y as a number; K > 1: one-hot of y, mean over the K units.
  */
-#ifndef SEQTRAIN_LOSS_H
-#define SEQTRAIN_LOSS_H
+#ifndef ST_TRAIN_LOSS_H
+#define ST_TRAIN_LOSS_H
 
 #include <stdint.h>
 

@@ -10,8 +10,8 @@
  * Clipping before the update: clipnorm rescales EACH tensor whose L2 norm exceeds it;
  * global_clipnorm rescales all gradients together; clipvalue clamps element-wise.
  */
-#ifndef SEQTRAIN_OPTIM_H
-#define SEQTRAIN_OPTIM_H
+#ifndef ST_TRAIN_OPTIM_H
+#define ST_TRAIN_OPTIM_H
 
 #include <stddef.h>
 #include <stdint.h>

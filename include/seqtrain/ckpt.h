@@ -1,1 +1,0 @@
-#include "train/checkpoint.h"

@@ -1,2 +1,0 @@
-/* Forwarding stub: the model moved to src/model/model.h (removed at merge). */
-#include "model/model.h"
