@@ -311,15 +311,5 @@ static void att_backward(st_layer *L, const st_layer_in *in, float *dx, int B, i
         }
 }
 
-const st_layer_ops st_attention_ops = {
-    .type = "attention",
-    .keras_class = "Attention",
-    .keys = att_keys,
-    .defaults = &att_defaults,
-    .defaults_size = sizeof att_defaults,
-    .build = att_build,
-    .workspace = att_workspace,
-    .post_init = NULL,
-    .forward = att_forward,
-    .backward = att_backward,
-};
+const st_layer_ops st_attention_ops =
+    ST_LAYER_OPS("attention", "Attention", att, att_keys, att_defaults);

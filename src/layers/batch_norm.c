@@ -232,15 +232,5 @@ static void bn_backward(st_layer *L, const st_layer_in *in, float *dx, int B, in
     }
 }
 
-const st_layer_ops st_batch_norm_ops = {
-    .type = "batch_norm",
-    .keras_class = "BatchNormalization",
-    .keys = bn_keys,
-    .defaults = &bn_defaults,
-    .defaults_size = sizeof bn_defaults,
-    .build = bn_build,
-    .workspace = bn_workspace,
-    .post_init = NULL,
-    .forward = bn_forward,
-    .backward = bn_backward,
-};
+const st_layer_ops st_batch_norm_ops =
+    ST_LAYER_OPS("batch_norm", "BatchNormalization", bn, bn_keys, bn_defaults);

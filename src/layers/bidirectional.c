@@ -348,16 +348,6 @@ static const st_bidir_opts bidi_defaults = {
     .merge_mode = ST_MERGE_CONCAT,
 };
 
-const st_layer_ops st_bidirectional_ops = {
-    .type = "bidirectional",
-    .keras_class = "Bidirectional",
-    .keys = bidi_keys,
-    .defaults = &bidi_defaults,
-    .defaults_size = sizeof bidi_defaults,
-    .set = bidi_set,
-    .build = bidi_build,
-    .workspace = bidi_workspace,
-    .post_init = post_init,
-    .forward = bidi_forward,
-    .backward = bidi_backward,
-};
+const st_layer_ops st_bidirectional_ops =
+    ST_LAYER_OPS("bidirectional", "Bidirectional", bidi, bidi_keys, bidi_defaults,
+                 .set = bidi_set, .post_init = post_init);

@@ -93,16 +93,6 @@ static void dense_backward(st_layer *L, const st_layer_in *in, float *dx, int B,
     if (dx) st_sgemm(0, 1, N, F, U, 1.0f, dZ, U, W, U, 1.0f, dx, F);
 }
 
-const st_layer_ops st_dense_ops = {
-    .type = "dense",
-    .keras_class = "Dense",
-    .keys = dense_keys,
-    .defaults = &dense_defaults,
-    .defaults_size = sizeof dense_defaults,
-    .head_activation = dense_head_activation,
-    .build = dense_build,
-    .workspace = dense_workspace,
-    .post_init = NULL,
-    .forward = dense_forward,
-    .backward = dense_backward,
-};
+const st_layer_ops st_dense_ops =
+    ST_LAYER_OPS("dense", "Dense", dense, dense_keys, dense_defaults,
+                 .head_activation = dense_head_activation);

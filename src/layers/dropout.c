@@ -104,15 +104,5 @@ static void drop_backward(st_layer *L, const st_layer_in *in, float *dx, int B, 
         for (size_t i = 0; i < n; i++) dx[i] += L->dout[i];
 }
 
-const st_layer_ops st_dropout_ops = {
-    .type = "dropout",
-    .keras_class = "Dropout",
-    .keys = drop_keys,
-    .defaults = &drop_defaults,
-    .defaults_size = sizeof drop_defaults,
-    .build = drop_build,
-    .workspace = drop_workspace,
-    .post_init = NULL,
-    .forward = drop_forward,
-    .backward = drop_backward,
-};
+const st_layer_ops st_dropout_ops =
+    ST_LAYER_OPS("dropout", "Dropout", drop, drop_keys, drop_defaults);

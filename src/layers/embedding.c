@@ -105,16 +105,6 @@ static void emb_backward(st_layer *L, const st_layer_in *in, float *dx, int B, i
     }
 }
 
-const st_layer_ops st_embedding_ops = {
-    .type = "embedding",
-    .keras_class = "Embedding",
-    .keys = emb_keys,
-    .defaults = &emb_defaults,
-    .defaults_size = sizeof emb_defaults,
-    .takes_vectors = 1,
-    .build = emb_build,
-    .workspace = emb_workspace,
-    .post_init = NULL,
-    .forward = emb_forward,
-    .backward = emb_backward,
-};
+const st_layer_ops st_embedding_ops =
+    ST_LAYER_OPS("embedding", "Embedding", emb, emb_keys, emb_defaults,
+                 .takes_vectors = 1);

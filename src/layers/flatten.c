@@ -19,7 +19,7 @@
 
 /* Keras Flatten has no options (data_format only matters for images). */
 static const st_key flat_keys[] = {ST_KEY_END};
-static const char flat_defaults = 0;
+static const char flat_defaults = 0; /* no options: one byte copied into L->opt */
 
 static int flat_build(st_layer *L, st_shape in) {
     if (in.tokens || in.feat <= 0) {
@@ -64,15 +64,5 @@ static void flat_backward(st_layer *L, const st_layer_in *in, float *dx, int B, 
         }
 }
 
-const st_layer_ops st_flatten_ops = {
-    .type = "flatten",
-    .keras_class = "Flatten",
-    .keys = flat_keys,
-    .defaults = &flat_defaults,
-    .defaults_size = 0,
-    .build = flat_build,
-    .workspace = flat_workspace,
-    .post_init = NULL,
-    .forward = flat_forward,
-    .backward = flat_backward,
-};
+const st_layer_ops st_flatten_ops =
+    ST_LAYER_OPS("flatten", "Flatten", flat, flat_keys, flat_defaults);

@@ -291,15 +291,5 @@ static void gru_backward(st_layer *L, const st_layer_in *in, float *dx, int B, i
     st_rnn_backward_tail(L, &w.d, x, dG, dR, w.Sh, dx, B, T, G3);
 }
 
-const st_layer_ops st_gru_ops = {
-    .type = "gru",
-    .keras_class = "GRU",
-    .keys = st_gru_keys,
-    .defaults = &st_rnn_defaults,
-    .defaults_size = sizeof st_rnn_defaults,
-    .build = gru_build,
-    .workspace = gru_workspace,
-    .post_init = NULL,
-    .forward = gru_forward,
-    .backward = gru_backward,
-};
+const st_layer_ops st_gru_ops =
+    ST_LAYER_OPS("gru", "GRU", gru, st_gru_keys, st_rnn_defaults);

@@ -185,6 +185,23 @@ typedef struct st_layer_ops {
     void (*backward)(st_layer *L, const st_layer_in *in, float *dx, int B, int T);
 } st_layer_ops;
 
+/* A type's table, with the functions named by the convention PREFIX_build, PREFIX_workspace,
+ * PREFIX_forward and PREFIX_backward (forward and backward side by side in the type's file),
+ * its key table and its defaults struct; optional slots follow as designated initializers
+ * (.post_init = ..., .head_activation = ...). Registration (layer.c) checks every required
+ * slot is filled. */
+#define ST_LAYER_OPS(TYPE, CLASS, PREFIX, KEYS, DEFAULTS, ...)                                      \
+    {.type = TYPE,                                                                                \
+     .keras_class = CLASS,                                                                        \
+     .keys = KEYS,                                                                                \
+     .defaults = &DEFAULTS,                                                                       \
+     .defaults_size = sizeof DEFAULTS,                                                            \
+     .build = PREFIX##_build,                                                                     \
+     .workspace = PREFIX##_workspace,                                                             \
+     .forward = PREFIX##_forward,                                                                 \
+     .backward = PREFIX##_backward,                                                               \
+     __VA_ARGS__}
+
 struct st_layer {
     const st_layer_ops *ops;
     char name[ST_NAME_MAX]; /* "lstm_1", or the config's name key */

@@ -280,15 +280,6 @@ static void lstm_backward(st_layer *L, const st_layer_in *in, float *dx, int B, 
     st_rnn_backward_tail(L, &w.d, x, dG, dG, w.Sh, dx, B, T, G4); /* dW, dU, dx */
 }
 
-const st_layer_ops st_lstm_ops = {
-    .type = "lstm",
-    .keras_class = "LSTM",
-    .keys = st_lstm_keys,
-    .defaults = &st_rnn_defaults,
-    .defaults_size = sizeof st_rnn_defaults,
-    .build = lstm_build,
-    .workspace = lstm_workspace,
-    .post_init = lstm_post_init,
-    .forward = lstm_forward,
-    .backward = lstm_backward,
-};
+const st_layer_ops st_lstm_ops =
+    ST_LAYER_OPS("lstm", "LSTM", lstm, st_lstm_keys, st_rnn_defaults,
+                 .post_init = lstm_post_init);

@@ -131,15 +131,5 @@ static void srnn_backward(st_layer *L, const st_layer_in *in, float *dx, int B, 
     st_rnn_backward_tail(L, &d, x, dG, dG, S, dx, B, T, H); /* dW, dU, dx */
 }
 
-const st_layer_ops st_simple_rnn_ops = {
-    .type = "simple_rnn",
-    .keras_class = "SimpleRNN",
-    .keys = st_simple_rnn_keys,
-    .defaults = &st_rnn_defaults,
-    .defaults_size = sizeof st_rnn_defaults,
-    .build = srnn_build,
-    .workspace = srnn_workspace,
-    .post_init = NULL,
-    .forward = srnn_forward,
-    .backward = srnn_backward,
-};
+const st_layer_ops st_simple_rnn_ops =
+    ST_LAYER_OPS("simple_rnn", "SimpleRNN", srnn, st_simple_rnn_keys, st_rnn_defaults);
