@@ -2,11 +2,13 @@
  * cmd_eval.c - `seqtrain evaluate` and `seqtrain predict`: a checkpoint (its stored config
  * rebuilds the model) applied to a split of a dataset, sharded over the ranks.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/parse.h"
 #include "seqtrain/atomic.h"
 #include "seqtrain/seqtrain.h"
 
@@ -60,14 +62,13 @@ static int parse(int argc, char **argv, opts *o, int want_out) {
         else if (!want_out && !strcmp(a, "--json")) slot = &o->json;
         else if (want_out == 1 && !strcmp(a, "--attention")) slot = &o->attention;
         else if (want_out == 1 && !strcmp(a, "--attention-rows")) {
-            o->attention_rows = i + 1 < argc ? atoi(argv[++i]) : 0;
-            if (o->attention_rows < 1)
+            if (i + 1 >= argc || st_parse_int(a, argv[++i], 1, INT_MAX, &o->attention_rows))
                 return st_cli_usage_error("--attention-rows needs a number >= 1");
             continue;
         }
         else if (want_out == 2 && !strcmp(a, "--rows")) {
-            o->rows = i + 1 < argc ? atoi(argv[++i]) : 0;
-            if (o->rows < 1) return st_cli_usage_error("--rows needs a number >= 1");
+            if (i + 1 >= argc || st_parse_int(a, argv[++i], 1, INT_MAX, &o->rows))
+                return st_cli_usage_error("--rows needs a number >= 1");
             continue;
         }
         else if (!strcmp(a, "--quiet")) { st_log_level = ST_LOG_WARN; continue; }

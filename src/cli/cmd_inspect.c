@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/parse.h"
 #include "seqtrain/inspect.h"
 #include "seqtrain/seqtrain.h"
 
@@ -30,9 +31,8 @@ static const char *k_inspect_help =
 
 /* A positive int option value, or -1. */
 static int positive(const char *s) {
-    char *end;
-    long v = strtol(s, &end, 10);
-    return end != s && !*end && v >= 1 && v <= (1L << 30) ? (int)v : -1;
+    int v;
+    return st_parse_int("value", s, 1, 1L << 30, &v) == ST_OK ? v : -1;
 }
 
 int st_cmd_inspect(int argc, char **argv) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/parse.h"
 #include "seqtrain/seqtrain.h"
 #include "seqtrain/trace.h"
 
@@ -59,12 +60,10 @@ static int parse(int argc, char **argv, const char **config, char **sets, int *n
             if (i + 1 >= argc) return st_cli_usage_error("--resume needs a checkpoint path");
             *resume = argv[++i];
         } else if (allow_resume && (!strcmp(a, "--benchmark") || !strcmp(a, "--warmup"))) {
-            char *end;
-            long v = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : -1;
-            if (i + 1 >= argc || *end || v < (a[2] == 'b' ? 1 : 0) || v > 1000000)
-                return st_cli_usage_error("%s needs a number of steps%s", a,
-                                          a[2] == 'b' ? " >= 1" : "");
-            *(a[2] == 'b' ? bench : warmup) = (int)v;
+            int lo = a[2] == 'b' ? 1 : 0, v;
+            if (i + 1 >= argc || st_parse_int(a, argv[i + 1], lo, 1000000, &v) != ST_OK)
+                return st_cli_usage_error("%s needs a number of steps%s", a, lo ? " >= 1" : "");
+            *(lo ? bench : warmup) = v;
             i++;
         } else if (allow_resume && !strcmp(a, "--timeline")) {
             if (i + 1 >= argc) return st_cli_usage_error("--timeline needs a file name");
