@@ -1,6 +1,15 @@
 /*
- * cmd_eval.c - `seqtrain evaluate` and `seqtrain predict`: a checkpoint (its stored config
- * rebuilds the model) applied to a split of a dataset, sharded over the ranks.
+ * cmd_eval.c - the checkpoint-driven subcommands: `seqtrain evaluate`, `predict` and
+ * `gradients`. Each applies a checkpoint (its stored config rebuilds the model) to a split of a
+ * dataset; the work itself (sharding over the ranks, reductions, writing /predictions or the
+ * gradient file) is src/train/infer.c's. This file only parses options, prints, and writes the
+ * evaluate report as JSON.
+ *
+ * Why the printing lives here and not in train/: the report's layout (scikit-learn's
+ * classification report, which Keras tutorials print after model.evaluate) is presentation;
+ * the library hands back numbers (st_eval_report) that a script could use as well.
+ *
+ * What it does not do: read HDF5 or touch MPI beyond asking the rank and agreeing on errors.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -30,7 +39,6 @@ static const char *k_predict_help =
     "                       K rows (a model with an attention layer)\n"
     "  --attention-rows K   default 16\n";
 
-/* Options of evaluate and predict; predict alone has --out. Values point into argv. */
 static const char *k_gradients_help =
     "usage: seqtrain gradients --checkpoint CKPT --data FILE [--split train] [--rows N] --out G.h5\n"
     "\n"
@@ -38,6 +46,8 @@ static const char *k_gradients_help =
     "batch, inference mode; writes /probabilities (N, K), /loss (the mean) and\n"
     "/gradients/<layer>/<param> (d loss / d weight, Keras shapes).\n";
 
+/* Options of the three subcommands (want_out below says which one parses: 0 evaluate, 1 predict,
+ * 2 gradients; --out, --attention and --rows belong to some only). Strings point into argv. */
 typedef struct opts {
     const char *ckpt, *data, *split, *out, *attention, *json;
     int help, rows, attention_rows;
@@ -47,7 +57,8 @@ typedef struct opts {
  * agreed collectively (st_cli_usage_error) so that exactly one line is printed. */
 static int parse(int argc, char **argv, opts *o, int want_out) {
     memset(o, 0, sizeof *o);
-    o->split = "test";
+    /* gradients (parity tests) looks at training rows; evaluate and predict at held-out ones. */
+    o->split = want_out == 2 ? "train" : "test";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char **slot = NULL;
@@ -148,6 +159,7 @@ static void json_str(FILE *f, const char *s) {
     fputc('"', f);
 }
 
+/* One class's (or an average's) precision, recall, F1 and support, as JSON members. */
 static void json_stats(FILE *f, const st_class_stats *s) {
     fprintf(f, "\"precision\": %.9g, \"recall\": %.9g, \"f1\": %.9g, \"support\": %.0f",
             s->precision, s->recall, s->f1, s->support);
@@ -212,7 +224,6 @@ int st_cmd_evaluate(int argc, char **argv) {
         ST_LOG(ST_LOG_INFO, "%s", k_eval_help);
         return ST_EXIT_OK;
     }
-    /* Everything is reduced over all ranks inside st_evaluate_report; only rank 0 prints. */
     st_eval_report r;
     if (st_evaluate_report(o.ckpt, o.data, o.split, &r) != ST_OK) return ST_EXIT_FAIL;
     char line[1024];
@@ -231,6 +242,8 @@ int st_cmd_evaluate(int argc, char **argv) {
     return rc == ST_OK ? ST_EXIT_OK : ST_EXIT_FAIL;
 }
 
+/* Probabilities of every row, gathered to rank 0 in row order by st_predict, which writes them
+ * (and the attention weights) through st_atomic. */
 int st_cmd_predict(int argc, char **argv) {
     opts o;
     int st = parse(argc, argv, &o, 1);
@@ -246,13 +259,7 @@ int st_cmd_predict(int argc, char **argv) {
     return ST_EXIT_OK;
 }
 
-/* Whether --split was on the command line (gradients defaults to train, not test). */
-static int split_given(int argc, char **argv) {
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--split")) return 1;
-    return 0;
-}
-
+/* The rows as ONE batch on rank 0 (st_gradients); the other ranks only agree on errors. */
 int st_cmd_gradients(int argc, char **argv) {
     opts o;
     int st = parse(argc, argv, &o, 2);
@@ -261,7 +268,6 @@ int st_cmd_gradients(int argc, char **argv) {
         ST_LOG(ST_LOG_INFO, "%s", k_gradients_help);
         return ST_EXIT_OK;
     }
-    if (!strcmp(o.split, "test") && !split_given(argc, argv)) o.split = "train";
     if (st_gradients(o.ckpt, o.data, o.split, o.rows ? o.rows : 8, o.out) != ST_OK)
         return ST_EXIT_FAIL;
     ST_LOG(ST_LOG_INFO, "wrote %s\n", o.out);
