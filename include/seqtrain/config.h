@@ -47,6 +47,11 @@ int st_config_is_meta(const char *section);
  * `name` key if it has one, else "<section>_<k>" where k counts the sections of that name up to
  * and including i ("lstm_2" for the second [lstm]). Writes into out[outlen] (truncating). */
 void st_config_layer_name(const st_config *c, int i, char *out, size_t outlen);
+/* The section that --set TARGET.key=value reaches: a section named TARGET (the first of that
+ * name), else the layer st_config_layer_name calls TARGET; -1 if none. */
+int st_config_find_section(const st_config *c, const char *target);
+/* Room for any layer name st_config_layer_name makes (a `name` key fits one config line). */
+#define ST_CONFIG_NAME_MAX 256
 /* Canonical INI text of the config (overrides applied), malloc'd; stored in checkpoints. */
 char *st_config_text(const st_config *c);
 void st_config_free(st_config *c);

@@ -24,6 +24,16 @@
 
 #include "seqtrain/tensor.h"
 
+/* Limits on what a dataset file may declare, refused at open with a line naming the dataset:
+ * far above real data, low enough that sizes computed from them fit an int (values per row:
+ * T * F, with room for the small factors layers multiply by) and memory is not promised away
+ * by a few header bytes. Declared byte counts above 1 PiB, and dataset layouts that keep data
+ * outside the file, are refused too (src/io/h5_safe.c). */
+#define ST_DATA_MAX_ROW (1 << 28)      /* values in one row of x (T * F) */
+#define ST_DATA_MAX_CLASSES (1 << 24)  /* num_classes */
+#define ST_DATA_MAX_STRINGS (1 << 27)  /* entries of /vocab or /classes */
+#define ST_DATA_MAX_STRING_BYTES (1 << 30) /* /vocab or /classes as stored, read whole */
+
 typedef struct st_dataset {
     int64_t file; /* hid_t */
     char path[1024];

@@ -26,25 +26,32 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <ini.h>
 
+#include "core/text.h"
 #include "seqtrain/config.h"
 #include "seqtrain/error.h"
 
 /* The sections that describe the run rather than a layer. Everything else is a layer type. */
 static const char *const k_meta[] = {"data", "train", "checkpoint", "callbacks"};
 
-/* Room for a layer's name ("<type>_<k>" or its `name` key, which fits on one config line). */
-#define LAYER_NAME_MAX 256
 
 /* inih's line buffer in the Debian build (INI_MAX_LINE); a line needs room for '\n' and '\0'. */
 #define LINE_MAX_CHARS 197
+/* Bytes of one physical line as read, leading blanks included, before anything is allocated
+ * for it: a file that never ends a line is refused here, not buffered. */
+#define LINE_READ_MAX 4096
+/* A whole config, file or stored text: configs are a few KiB; a bigger input is not one. */
+#define CONFIG_MAX_BYTES (1 << 20)
 
 int st_config_is_meta(const char *section) {
     for (size_t i = 0; i < sizeof k_meta / sizeof *k_meta; i++)
@@ -121,11 +128,12 @@ typedef struct reader {
     st_config *c;
     FILE *f;           /* the file, or NULL when reading from s */
     const char *s;     /* the remaining text */
-    char *buf;         /* getline() buffer (libc-owned) */
-    size_t cap;
+    const char *end;   /* its end */
+    size_t total;      /* bytes read from the file so far */
     int line;          /* number of the line last handed to inih */
     int err_line;      /* first line on which we noted an error; 0 if none */
     char err[1024];    /* its message */
+    char buf[LINE_READ_MAX + 1]; /* one physical line of the file */
 } reader;
 
 /* Keeps the first error only: inih reports the first failing line, and the message we show
@@ -137,7 +145,7 @@ static void note_error(reader *rd, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(rd->err, sizeof rd->err, fmt, ap);
     va_end(ap);
-    rd->err_line = rd->line;
+    rd->err_line = rd->line > 0 ? rd->line : 1; /* 0 means "no error" */
 }
 
 /* Blanks as inih sees them inside a line ('\r' is stripped with the line ending). */
@@ -176,34 +184,92 @@ static void reader_scan(reader *rd, const char *p, size_t len) {
                    origin, rd->line, (int)(len > 60 ? 60 : len), p);
 }
 
+/* Checks the bytes of one physical line (without its line ending) for what a config cannot
+ * hold: NUL (C string handling would drop the rest of the line silently), bytes that are not
+ * UTF-8, and control characters other than tab (they would reach the terminal in messages
+ * that quote the value, and '\r' inside a line is not what the user saw). ST_OK, or ST_ERR
+ * with the error noted (file:line, the column of the byte, 1-based). */
+static int check_bytes(reader *rd, const char *p, size_t len) {
+    const char *origin = rd->c->origin;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        if (ch == 0) {
+            note_error(rd, "%s:%d: a NUL byte at column %zu: a config is text", origin,
+                       rd->line, i + 1);
+            return ST_ERR;
+        }
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+            note_error(rd, "%s:%d: control character 0x%02x at column %zu: a config is plain "
+                       "text", origin, rd->line, ch, i + 1);
+            return ST_ERR;
+        }
+    }
+    size_t bad = st_utf8_check(p, len);
+    if (bad < len) {
+        note_error(rd, "%s:%d: byte 0x%02x at column %zu is not UTF-8", origin, rd->line,
+                   (unsigned char)p[bad], bad + 1);
+        return ST_ERR;
+    }
+    return ST_OK;
+}
+
+/* The next physical line of the file into rd->buf, without reading more than LINE_READ_MAX
+ * bytes of it: *len gets its length (line ending included when there is one). 1: a line,
+ * 0: the end of the file, -1: a line too long (error noted). */
+static int file_line(reader *rd, size_t *len) {
+    size_t n = 0;
+    int ch;
+    while ((ch = getc(rd->f)) != EOF) {
+        if (++rd->total > CONFIG_MAX_BYTES) { /* it grew after the size was checked */
+            note_error(rd, "%s: larger than a config may be (%d KiB)", rd->c->origin,
+                       CONFIG_MAX_BYTES >> 10);
+            return -1;
+        }
+        if (n == LINE_READ_MAX) {
+            rd->line++;
+            note_error(rd, "%s:%d: line is longer than %d characters", rd->c->origin, rd->line,
+                       LINE_MAX_CHARS);
+            return -1;
+        }
+        rd->buf[n++] = (char)ch;
+        if (ch == '\n') break;
+    }
+    *len = n;
+    return n > 0;
+}
+
 /* fgets-style reader for inih: one physical line per call, leading blanks removed, always
- * ending in '\n' and fitting in num bytes. Returns NULL at the end of the input. Returning
- * exactly one physical line per call is what keeps our line count equal to inih's, so the
- * line numbers in both kinds of error agree. */
+ * ending in '\n' and fitting in num bytes. Returns NULL at the end of the input, and after the
+ * first error of the reader itself (so a bad file is not read to its end: the error noted is
+ * the one reported, and inih's own errors can only be on earlier lines). Returning exactly one
+ * physical line per call is what keeps our line count equal to inih's, so the line numbers in
+ * both kinds of error agree. */
 static char *reader_next(char *str, int num, void *stream) {
     reader *rd = stream;
     const char *p;
     size_t len;
-    /* Our own line buffer, so no line is ever split the way fgets into num bytes would. */
+    if (rd->err_line) return NULL;
     if (rd->f) {
-        ssize_t n = getline(&rd->buf, &rd->cap, rd->f);
-        if (n < 0) return NULL;
+        int got = file_line(rd, &len);
+        if (got <= 0) return NULL;
         p = rd->buf;
-        len = (size_t)n;
     } else {
-        if (!*rd->s) return NULL;
-        const char *nl = strchr(rd->s, '\n');
-        len = nl ? (size_t)(nl - rd->s) + 1 : strlen(rd->s);
+        if (rd->s == rd->end) return NULL;
+        const char *nl = memchr(rd->s, '\n', (size_t)(rd->end - rd->s));
+        len = nl ? (size_t)(nl - rd->s) + 1 : (size_t)(rd->end - rd->s);
         p = rd->s;
         rd->s += len;
     }
     rd->line++;
-    while (len && (p[len - 1] == '\n' || p[len - 1] == '\r')) len--;
+    /* One line ending ("\n" or "\r\n") belongs to the line; any other '\r' is refused. */
+    if (len && p[len - 1] == '\n') len--;
+    if (len && p[len - 1] == '\r') len--;
     /* A UTF-8 byte order mark (Windows editors) is not part of the first line. */
     if (rd->line == 1 && len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
         p += 3;
         len -= 3;
     }
+    if (check_bytes(rd, p, len) != ST_OK) return NULL;
     while (len && is_blank(*p)) {
         p++;
         len--;
@@ -212,7 +278,7 @@ static char *reader_next(char *str, int num, void *stream) {
     if (room > LINE_MAX_CHARS) room = LINE_MAX_CHARS;
     if (len > room) {
         note_error(rd, "%s:%d: line is longer than %zu characters", rd->c->origin, rd->line, room);
-        len = 0; /* inih sees an empty line; the error above is reported */
+        return NULL;
     }
     reader_scan(rd, p, len);
     memcpy(str, p, len);
@@ -252,8 +318,6 @@ static int on_key(void *user, const char *section, const char *name, const char 
  * the handler record their own first error with a better message. */
 static int parse(st_config *c, reader *rd) {
     int rc = ini_parse_stream(reader_next, rd, on_key, rd);
-    free(rd->buf);
-    rd->buf = NULL;
     if (rc < 0) {
         st_error_set("%s: cannot read the config", c->origin);
         return ST_ERR;
@@ -267,20 +331,61 @@ static int parse(st_config *c, reader *rd) {
         st_error_set("%s:%d: syntax error", c->origin, rc);
         return ST_ERR;
     }
+    if (rd->f && ferror(rd->f)) {
+        st_error_set("%s: cannot read the config: %s", c->origin, strerror(errno));
+        return ST_ERR;
+    }
     return ST_OK;
 }
 
-/* c is zeroed first so that the caller's st_config_free is valid whatever happens next. */
+/* What a non-regular file is, for the message. */
+static const char *kind_of(mode_t m) {
+    if (S_ISDIR(m)) return "a directory";
+    if (S_ISFIFO(m)) return "a FIFO (named pipe)";
+    if (S_ISCHR(m)) return "a character device";
+    if (S_ISBLK(m)) return "a block device";
+    if (S_ISSOCK(m)) return "a socket";
+    return "not a regular file";
+}
+
+/* Opens the config as a regular file of at most CONFIG_MAX_BYTES. O_NONBLOCK so that a FIFO
+ * is refused instead of waiting for a writer; /dev/zero and its kind (never ending a line, or
+ * never ending) are refused here before a byte is read. c is zeroed first so that the
+ * caller's st_config_free is valid whatever happens next. */
 int st_config_load(st_config *c, const char *path) {
     memset(c, 0, sizeof *c);
     snprintf(c->origin, sizeof c->origin, "%s", path);
-    FILE *f = fopen(path, "r");
-    if (!f) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
         st_error_set("%s: cannot open the config: %s", path, strerror(errno));
         return ST_ERR;
     }
-    reader rd = {.c = c, .f = f};
-    int rc = parse(c, &rd);
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        st_error_set("%s: is %s: a config must be a regular file", path, kind_of(st.st_mode));
+        close(fd);
+        return ST_ERR;
+    }
+    if (st.st_size > CONFIG_MAX_BYTES) {
+        st_error_set("%s: %lld bytes: larger than a config may be (%d KiB)", path,
+                     (long long)st.st_size, CONFIG_MAX_BYTES >> 10);
+        close(fd);
+        return ST_ERR;
+    }
+    /* A regular file never blocks; clear the flag anyway so reads behave as plain reads. */
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    FILE *f = fdopen(fd, "r");
+    if (!f) {
+        st_error_set("%s: cannot open the config: %s", path, strerror(errno));
+        close(fd);
+        return ST_ERR;
+    }
+    /* The reader's line buffer is large: on the heap, not the stack. */
+    reader *rd = st_malloc(sizeof *rd);
+    rd->c = c;
+    rd->f = f;
+    int rc = parse(c, rd);
+    st_free(rd);
     fclose(f);
     return rc;
 }
@@ -288,24 +393,28 @@ int st_config_load(st_config *c, const char *path) {
 int st_config_load_string(st_config *c, const char *text, const char *origin) {
     memset(c, 0, sizeof *c);
     snprintf(c->origin, sizeof c->origin, "%s", origin ? origin : "<config>");
-    reader rd = {.c = c, .s = text};
-    return parse(c, &rd);
+    size_t n = strnlen(text, (size_t)CONFIG_MAX_BYTES + 1);
+    if (n > CONFIG_MAX_BYTES) {
+        st_error_set("%s: the config text is larger than a config may be (%d KiB)", c->origin,
+                     CONFIG_MAX_BYTES >> 10);
+        return ST_ERR;
+    }
+    reader *rd = st_malloc(sizeof *rd);
+    rd->c = c;
+    rd->s = text;
+    rd->end = text + n;
+    int rc = parse(c, rd);
+    st_free(rd);
+    return rc;
 }
 
 /* ---- layer names and --set ---------------------------------------------------------------- */
 
-/* The section an override names: a section name first (meta sections, or the first [lstm]),
- * then a layer name (lstm_2, or a `name` key). NULL if nothing matches. */
+/* The section an override names (st_config_find_section: the one rule, shared with the
+ * model's check that a layer's `name` can be addressed). NULL if nothing matches. */
 static st_section *find_target(st_config *c, const char *target) {
-    for (int i = 0; i < c->nsec; i++)
-        if (strcmp(c->sec[i].name, target) == 0) return &c->sec[i];
-    char name[LAYER_NAME_MAX];
-    for (int i = 0; i < c->nsec; i++) {
-        if (st_config_is_meta(c->sec[i].name)) continue;
-        st_config_layer_name(c, i, name, sizeof name);
-        if (strcmp(name, target) == 0) return &c->sec[i];
-    }
-    return NULL;
+    int i = st_config_find_section(c, target);
+    return i < 0 ? NULL : &c->sec[i];
 }
 
 /* Copies s[0..n) without surrounding blanks. Returns 0 if it does not fit. */
@@ -344,23 +453,39 @@ int st_config_set(st_config *c, const char *assignment) {
         st_error_set("--set %s: the section and the key must not be empty", assignment);
         return ST_ERR;
     }
-    /* The value must survive st_config_text and a reparse (checkpoints store that text): no
-     * line breaks, no inline comment, and the "key = value" line must fit inih's buffer. */
-    for (const char *p = val; *p; p++) {
-        if (*p == '\n' || *p == '\r' || (*p == ';' && (p == val || isspace((unsigned char)p[-1])))) {
-            st_error_set("--set %s: the value may not contain a line break or ' ;'", assignment);
+    /* The key and the value must survive st_config_text and a reparse (checkpoints store that
+     * text, and a resumed or evaluated run reads it back). A key is a name: anything else
+     * (':' would split it, '[', ';', '#' would start a section or a comment) could come back
+     * as another key. A value: no line break or control character, no inline comment (a
+     * blank then ';'), UTF-8 text, and "key=value" must fit inih's line. */
+    for (const char *p = key; *p; p++) {
+        if (!isalnum((unsigned char)*p) && *p != '_' && *p != '.' && *p != '-') {
+            st_error_set("--set %s: a key is made of letters, digits, '_', '.' and '-'",
+                         assignment);
             return ST_ERR;
         }
     }
-    if (strlen(key) + strlen(val) + 3 > LINE_MAX_CHARS) {
-        st_error_set("--set %s: 'key = value' must fit in %d characters", assignment,
+    for (const char *p = val; *p; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7f ||
+            (*p == ';' && p > val && isspace((unsigned char)p[-1]))) {
+            st_error_set("--set %s: the value may not contain a control character or ' ;'",
+                         assignment);
+            return ST_ERR;
+        }
+    }
+    if (st_utf8_check(val, strlen(val)) != strlen(val)) {
+        st_error_set("--set %s: the value is not UTF-8 text", assignment);
+        return ST_ERR;
+    }
+    if (strlen(key) + strlen(val) + 1 > LINE_MAX_CHARS) {
+        st_error_set("--set %s: 'key=value' must fit in %d characters", assignment,
                      LINE_MAX_CHARS);
         return ST_ERR;
     }
     st_section *s = find_target(c, target);
     if (!s && st_config_is_meta(target)) s = section_add(c, target, strlen(target), 0);
     if (!s) {
-        char have[1024] = "", name[LAYER_NAME_MAX];
+        char have[1024] = "", name[ST_CONFIG_NAME_MAX];
         size_t used = 0;
         for (int i = 0; i < c->nsec && used < sizeof have; i++) {
             if (st_config_is_meta(c->sec[i].name)) continue;
@@ -386,9 +511,17 @@ int st_config_set(st_config *c, const char *assignment) {
 /* ---- canonical text ----------------------------------------------------------------------- */
 
 /* One "[name]" line per section, "key = value" per key, a blank line between sections; no
- * comments. Parsing this text gives the same sections, keys and values (st_config_set refuses
- * values that would not survive), which is what lets a checkpoint carry its config and a
- * resumed run rebuild the same model from it. */
+ * comments. Parsing this text gives the same sections, keys and values, which is what lets a
+ * checkpoint carry its config and a resumed run rebuild the same model from it:
+ *  - every value read from a file, or accepted by st_config_set, has no surrounding blanks,
+ *    no line break or control character and no inline comment (inih strips a blank then ';');
+ *  - a value that starts with ';' or '#' is written "key=;x": with the blank of "key = ;x"
+ *    before it, inih would take the ';' for an inline comment and read an empty value (a '#'
+ *    is kept by this inih, but is written the same way so that no comment prefix ever
+ *    follows a blank);
+ *  - a line that would not fit inih's buffer with " = " (a legal 196-character "key=value")
+ *    is written without the blanks; without them it is never longer than the line it came
+ *    from (or than st_config_set allows). */
 char *st_config_text(const st_config *c) {
     /* Two passes: measure, then write; the text is small. */
     size_t n = 1;
@@ -400,8 +533,11 @@ char *st_config_text(const st_config *c) {
     char *out = st_malloc(n), *p = out;
     for (int i = 0; i < c->nsec; i++) {
         p += sprintf(p, "%s[%s]\n", i ? "\n" : "", c->sec[i].name);
-        for (int j = 0; j < c->sec[i].nkv; j++)
-            p += sprintf(p, "%s = %s\n", c->sec[i].kv[j].key, c->sec[i].kv[j].val);
+        for (int j = 0; j < c->sec[i].nkv; j++) {
+            const char *k = c->sec[i].kv[j].key, *v = c->sec[i].kv[j].val;
+            int tight = v[0] == ';' || v[0] == '#' || strlen(k) + strlen(v) + 3 > LINE_MAX_CHARS;
+            p += sprintf(p, tight ? "%s=%s\n" : "%s = %s\n", k, v);
+        }
     }
     *p = 0;
     return out;

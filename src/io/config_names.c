@@ -6,7 +6,11 @@
  * model names its layers with it (checkpoint tensor names "lstm_2/kernel", RNG streams) and
  * --set finds "lstm_2.units=..." with it, so both always agree.
  *
- * What it does not do: validate a `name` value (the layer does: length, no '/').
+ * The same file holds the rule --set uses to find a section from "TARGET.key=value", so that
+ * the model can check that every `name` it accepts is one --set reaches.
+ *
+ * What it does not do: validate a `name` value's characters (the layer does) or its
+ * uniqueness (the model does, once every layer is named).
  */
 #include <stdio.h>
 #include <string.h>
@@ -25,4 +29,17 @@ void st_config_layer_name(const st_config *c, int i, char *out, size_t outlen) {
     int k = 1;
     for (int j = 0; j < i; j++) k += strcmp(c->sec[j].name, s->name) == 0;
     snprintf(out, outlen, "%s_%d", s->name, k);
+}
+
+int st_config_find_section(const st_config *c, const char *target) {
+    /* A section name first (meta sections, or the first [lstm]), then a layer name. */
+    for (int i = 0; i < c->nsec; i++)
+        if (strcmp(c->sec[i].name, target) == 0) return i;
+    char name[ST_CONFIG_NAME_MAX];
+    for (int i = 0; i < c->nsec; i++) {
+        if (st_config_is_meta(c->sec[i].name)) continue;
+        st_config_layer_name(c, i, name, sizeof name);
+        if (strcmp(name, target) == 0) return i;
+    }
+    return -1;
 }

@@ -25,13 +25,13 @@
  * Not here: writing datasets (dataset_write.c), the shared HDF5 helpers (h5.c), any knowledge
  * of MPI (sharding is pure arithmetic) or of what the model does with the batch.
  */
-#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "core/text.h"
 #include "io/h5.h"
 #include "seqtrain/data.h"
 #include "seqtrain/error.h"
@@ -42,50 +42,37 @@
  * chunk is decompressed about once per run. Capped, since every rank holds one. */
 #define CHUNK_CACHE_MAX (64u << 20)
 
-/* The file is checked with stat() and H5Fis_hdf5 before H5Fopen so that the common mistakes
- * (wrong path, a CSV given as the dataset) get their own message. The attributes are read
- * here, once; each split only checks its datasets against them. */
+/* The file is opened through st_h5_open_untrusted (h5_safe.c): missing, not regular, not
+ * HDF5, or pointing outside itself, each with its own message. The attributes are read here,
+ * once, as 64-bit values (a larger stored value must not be clipped into range); each split
+ * only checks its datasets against them. */
 int st_dataset_open(st_dataset *d, const char *path) {
     memset(d, 0, sizeof *d);
     d->file = -1;
-    st_h5_quiet();
     snprintf(d->path, sizeof d->path, "%s", path);
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        if (errno == ENOENT)
-            st_error_set("%s: no such file", path);
-        else
-            st_error_set("%s: %s", path, strerror(errno));
-        return ST_ERR;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        st_error_set("%s: is a directory, not an HDF5 dataset file", path);
-        return ST_ERR;
-    }
-    if (H5Fis_hdf5(path) <= 0) {
-        st_error_set("%s: not an HDF5 file", path);
-        return ST_ERR;
-    }
-    d->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (d->file < 0) {
-        st_error_set("%s: cannot open the HDF5 file (is it being written?)", path);
-        return ST_ERR;
-    }
-    int rc = st_h5_read_attr_int(d->file, "num_classes", &d->num_classes);
+    d->file = st_h5_open_untrusted(path, "dataset file");
+    if (d->file < 0) return ST_ERR;
+    long long v = 0;
+    int rc = st_h5_read_attr_i64(d->file, "num_classes", &v);
     if (rc <= 0) {
         st_error_set("%s: root attribute num_classes %s (an int: the number of classes)", path,
                      rc == 0 ? "is missing" : "is not a single integer");
         goto fail;
     }
-    if (d->num_classes < 1) {
-        st_error_set("%s: root attribute num_classes = %d: must be >= 1", path, d->num_classes);
+    if (v < 1 || v > ST_DATA_MAX_CLASSES) {
+        st_error_set("%s: root attribute num_classes = %lld: must be >= 1 and <= %d", path, v,
+                     ST_DATA_MAX_CLASSES);
         goto fail;
     }
-    rc = st_h5_read_attr_int(d->file, "vocab_size", &d->vocab_size);
-    if (rc < 0 || d->vocab_size < 0) {
-        st_error_set("%s: root attribute vocab_size must be a single integer >= 1", path);
+    d->num_classes = (int)v;
+    v = 0;
+    rc = st_h5_read_attr_i64(d->file, "vocab_size", &v);
+    if (rc < 0 || v < 0 || v > INT_MAX) {
+        st_error_set("%s: root attribute vocab_size must be a single integer >= 1 and <= %d",
+                     path, INT_MAX);
         goto fail;
     }
+    d->vocab_size = (int)v;
     return ST_OK;
 fail:
     st_dataset_close(d);
@@ -107,32 +94,47 @@ int st_dataset_has_split(const st_dataset *d, const char *split) {
     return 1;
 }
 
-/* "/test, /train": the root's groups, for the message about a missing split. */
+/* "/test, /train": the root's groups, for the message about a missing split (escaped: the
+ * names come from the file). */
 static void list_splits(const st_dataset *d, char *buf, size_t n) {
     H5G_info_t info;
     size_t used = 0;
     buf[0] = 0;
     if (H5Gget_info(d->file, &info) < 0) return;
     for (hsize_t i = 0; i < info.nlinks && used + 1 < n; i++) {
-        char name[64];
+        char name[64], esc[96];
         if (H5Lget_name_by_idx(d->file, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name,
                                H5P_DEFAULT) < 0 || !st_dataset_has_split(d, name))
             continue;
-        used += (size_t)snprintf(buf + used, n - used, "%s/%s", used ? ", " : "", name);
+        used += (size_t)snprintf(buf + used, n - used, "%s/%s", used ? ", " : "",
+                                 st_escape(esc, sizeof esc, name, 40));
     }
 }
 
-/* Opens x with a chunk cache sized to the dataset (up to CHUNK_CACHE_MAX); contiguous
- * datasets ignore it. */
-static hid_t open_x(hid_t file, const char *path) {
-    hid_t d = H5Dopen2(file, path, H5P_DEFAULT);
-    if (d < 0) return d;
+/* Opens the dataset at path and checks its layout and size (st_h5_check_dataset) before
+ * anything asks for more. x gets a chunk cache sized to the dataset (up to CHUNK_CACHE_MAX);
+ * contiguous datasets ignore it. < 0 with the message set. */
+static hid_t open_checked(const st_dataset *ds, const char *path, int is_x, int *rank,
+                          hsize_t *dims) {
+    if (H5Lexists(ds->file, path, H5P_DEFAULT) <= 0) {
+        st_error_set("%s: dataset %s is missing", ds->path, path);
+        return -1;
+    }
+    hid_t d = H5Dopen2(ds->file, path, H5P_DEFAULT);
+    if (d < 0) {
+        st_error_set("%s: dataset %s cannot be opened (damaged file?)", ds->path, path);
+        return -1;
+    }
+    size_t n = 0;
+    if (st_h5_check_dataset(d, ds->path, path, H5S_MAX_RANK, rank, dims, 0, &n) != ST_OK) {
+        H5Dclose(d);
+        return -1;
+    }
     hsize_t bytes = 0;
-    hid_t sp = H5Dget_space(d), t = H5Dget_type(d);
-    if (sp >= 0 && t >= 0) bytes = (hsize_t)H5Sget_simple_extent_npoints(sp) * H5Tget_size(t);
-    if (sp >= 0) H5Sclose(sp);
+    hid_t t = H5Dget_type(d);
+    if (t >= 0) bytes = (hsize_t)n * H5Tget_size(t); /* within ST_H5_MAX_BYTES: checked */
     if (t >= 0) H5Tclose(t);
-    if (bytes <= (1u << 20)) return d; /* the default cache already holds it */
+    if (!is_x || bytes <= (1u << 20)) return d; /* the default cache already holds it */
     /* Reopen with the cache: while the first handle is open HDF5 would share its object, and
      * with it the default cache. */
     H5Dclose(d);
@@ -142,10 +144,11 @@ static hid_t open_x(hid_t file, const char *path) {
         H5Pset_chunk_cache(dapl, 12421, bytes < CHUNK_CACHE_MAX ? (size_t)bytes : CHUNK_CACHE_MAX,
                            H5D_CHUNK_CACHE_W0_DEFAULT) < 0) {
         if (dapl >= 0) H5Pclose(dapl);
-        return H5Dopen2(file, path, H5P_DEFAULT);
+        dapl = H5P_DEFAULT;
     }
-    d = H5Dopen2(file, path, dapl);
-    H5Pclose(dapl);
+    d = H5Dopen2(ds->file, path, dapl);
+    if (dapl != H5P_DEFAULT) H5Pclose(dapl);
+    if (d < 0) st_error_set("%s: dataset %s cannot be opened (damaged file?)", ds->path, path);
     return d;
 }
 
@@ -155,7 +158,7 @@ static hid_t open_x(hid_t file, const char *path) {
 int st_split_open(const st_dataset *d, const char *split, st_split *s) {
     char path[96], desc[128];
     hsize_t xd[H5S_MAX_RANK], yd[H5S_MAX_RANK];
-    hid_t xt = -1, xs = -1, ys = -1, yt = -1;
+    hid_t xt = -1, yt = -1;
     memset(s, 0, sizeof *s);
     s->ds = d;
     s->x = s->y = -1;
@@ -169,20 +172,27 @@ int st_split_open(const st_dataset *d, const char *split, st_split *s) {
     snprintf(s->name, sizeof s->name, "%s", split);
 
     snprintf(path, sizeof path, "/%s/x", split);
-    if (H5Lexists(d->file, path, H5P_DEFAULT) <= 0 || (s->x = open_x(d->file, path)) < 0) {
-        st_error_set("%s: dataset %s is missing", d->path, path);
-        goto fail;
-    }
+    int xr = 0, yr = 0;
+    if ((s->x = open_checked(d, path, 1, &xr, xd)) < 0) goto fail;
     xt = H5Dget_type(s->x);
-    xs = H5Dget_space(s->x);
-    int xr = H5Sget_simple_extent_dims(xs, xd, NULL);
     H5T_class_t xc = H5Tget_class(xt);
     int ok = (xc == H5T_INTEGER && xr == 2) || (xc == H5T_FLOAT && (xr == 2 || xr == 3));
-    for (int i = 1; ok && i < xr; i++) ok = xd[i] >= 1 && xd[i] < (1u << 30);
+    for (int i = 1; ok && i < xr; i++) ok = xd[i] >= 1;
     if (!ok) {
         st_h5_describe(s->x, "non-numeric", desc, sizeof desc);
         st_error_set("%s: %s: expected int32 (N, T) token ids or float32 (N, T, F) / (N, F) "
                      "features, got %s", d->path, path, desc);
+        goto fail;
+    }
+    /* T and F are ints everywhere after this (layers, shapes, the summary), and their
+     * products with the batch size and the units are taken in int in places: one row is
+     * bounded here, before anything multiplies. (N, 65537, 65537) stops here. The product
+     * cannot wrap: st_h5_check_dataset bounded the product of all dimensions. */
+    unsigned long long row = (unsigned long long)xd[1] * (xr == 3 ? xd[2] : 1);
+    if (row > ST_DATA_MAX_ROW) {
+        st_h5_describe(s->x, "non-numeric", desc, sizeof desc);
+        st_error_set("%s: %s: %s: a row holds %llu values, more than the %d seqtrain takes",
+                     d->path, path, desc, row, ST_DATA_MAX_ROW);
         goto fail;
     }
     s->n = (size_t)xd[0];
@@ -196,14 +206,8 @@ int st_split_open(const st_dataset *d, const char *split, st_split *s) {
     }
 
     snprintf(path, sizeof path, "/%s/y", split);
-    if (H5Lexists(d->file, path, H5P_DEFAULT) <= 0 ||
-        (s->y = H5Dopen2(d->file, path, H5P_DEFAULT)) < 0) {
-        st_error_set("%s: dataset %s is missing", d->path, path);
-        goto fail;
-    }
+    if ((s->y = open_checked(d, path, 0, &yr, yd)) < 0) goto fail;
     yt = H5Dget_type(s->y);
-    ys = H5Dget_space(s->y);
-    int yr = H5Sget_simple_extent_dims(ys, yd, NULL);
     /* (N, 1) is what Keras users often have; it reads the same as (N). (N, T) with x's T
      * (T > 1) is one label per step: a many-to-many task. */
     int per_step = yr == 2 && s->T > 1 && yd[1] == (hsize_t)s->T;
@@ -220,15 +224,11 @@ int st_split_open(const st_dataset *d, const char *split, st_split *s) {
         goto fail;
     }
     H5Tclose(xt);
-    H5Sclose(xs);
     H5Tclose(yt);
-    H5Sclose(ys);
     return ST_OK;
 fail:
     if (xt >= 0) H5Tclose(xt);
-    if (xs >= 0) H5Sclose(xs);
     if (yt >= 0) H5Tclose(yt);
-    if (ys >= 0) H5Sclose(ys);
     st_split_close(s);
     return ST_ERR;
 }
@@ -480,9 +480,37 @@ int st_dataset_read_vocab(const st_dataset *d, char ***words, size_t *n) {
     return st_dataset_read_strings(d, "vocab", words, n);
 }
 
-/* /name as written by h5py (variable-length UTF-8 strings) or as fixed-length strings. */
+/* /name as written by h5py (variable-length UTF-8 strings) or as fixed-length strings. The
+ * dataset is checked (layout, size, count) before st_h5_read_strings allocates for it. */
 int st_dataset_read_strings(const st_dataset *d, const char *name, char ***words, size_t *n) {
     st_h5_quiet();
+    *words = NULL;
+    *n = 0;
+    if (H5Lexists(d->file, name, H5P_DEFAULT) > 0) {
+        char full[96];
+        snprintf(full, sizeof full, "/%s", name);
+        hid_t ds = H5Dopen2(d->file, name, H5P_DEFAULT);
+        int rank = 0;
+        hsize_t dims[H5S_MAX_RANK];
+        size_t total = 0;
+        if (ds < 0) {
+            st_error_set("%s: dataset %s cannot be opened (damaged file?)", d->path, full);
+            return ST_ERR;
+        }
+        int rc = st_h5_check_dataset(ds, d->path, full, H5S_MAX_RANK, &rank, dims, 0, &total);
+        hid_t t = rc == ST_OK ? H5Dget_type(ds) : -1;
+        size_t each = t >= 0 ? H5Tget_size(t) : 0; /* a pointer, or a fixed length */
+        if (t >= 0) H5Tclose(t);
+        H5Dclose(ds);
+        if (rc != ST_OK) return ST_ERR;
+        /* Read whole: the count and the fixed-length size decide the allocation. */
+        if (total > ST_DATA_MAX_STRINGS || total * each > ST_DATA_MAX_STRING_BYTES) {
+            st_error_set("%s: %s: %zu strings of %zu bytes each, more than seqtrain reads "
+                         "(%d strings, %d MiB)", d->path, full, total, each,
+                         ST_DATA_MAX_STRINGS, ST_DATA_MAX_STRING_BYTES >> 20);
+            return ST_ERR;
+        }
+    }
     if (st_h5_read_strings(d->file, name, words, n) < 0) {
         st_error_set("%s: /%s: expected a 1-D array of strings", d->path, name);
         return ST_ERR;

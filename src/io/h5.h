@@ -64,4 +64,37 @@ hid_t st_h5_create(st_atomic *a, const char *path);
  * sets "PATH: writing PATH.tmp failed (disk full?)" when the close fails, or commit's message. */
 int st_h5_finish(st_atomic *a, hid_t f, int ok);
 
+/* ---- files seqtrain did not write (h5_safe.c) ------------------------------------------------
+ * Datasets and checkpoints from elsewhere are opened and sized only through these, so that no
+ * file can make seqtrain read another file, block, or overflow a size. */
+
+/* Bytes a dataset may declare (1 PiB): far beyond any real dataset, far below where products
+ * of its dimensions could wrap a size_t. */
+#define ST_H5_MAX_BYTES ((size_t)1 << 50)
+/* Bytes of one chunk (HDF5 allocates a whole chunk to read any element of it). */
+#define ST_H5_MAX_CHUNK_BYTES ((size_t)256 << 20)
+
+/* Opens path read-only as an HDF5 file we did not write; `what` names it in messages
+ * ("dataset file", "checkpoint file"). Refused, with one line set and < 0 returned:
+ * a missing path ("PATH: no such file"), a directory, anything but a regular file (a FIFO,
+ * a device, a socket; found without blocking), a file that is not HDF5, one HDF5 cannot open,
+ * and a file with an external or user-defined link anywhere or a dataset whose data live
+ * outside it (external storage, a virtual dataset): "PATH: dataset /x stores its data outside
+ * the file (external storage: /etc/passwd): refused". Close the result with H5Fclose. */
+hid_t st_h5_open_untrusted(const char *path, const char *what);
+
+/* Checks one opened dataset (`name` as it appears in messages, e.g. "/train/x", of `file`)
+ * before anything uses its shape: its layout again (external storage, virtual, chunk size), at
+ * most max_rank dimensions, and a byte count (elements times elem_size, the size of an element
+ * as it will be read; 0: the stored type's size) no larger than ST_H5_MAX_BYTES, counting the
+ * non-zero dimensions of an empty dataset too. Fills *rank, dims[0..rank) and *total (the
+ * number of elements) where not NULL. ST_OK, or ST_ERR with "FILE: dataset NAME ...". Does
+ * not look at the type class (the caller knows what it expects). */
+int st_h5_check_dataset(hid_t dset, const char *file, const char *name, int max_rank,
+                        int *rank, hsize_t *dims, size_t elem_size, size_t *total);
+
+/* A single-integer attribute read as 64 bits (HDF5 would clip a larger value to fit an int):
+ * 1 read, 0 absent, -1 not a single integer. No message. */
+int st_h5_read_attr_i64(hid_t loc, const char *name, long long *out);
+
 #endif

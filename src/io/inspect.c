@@ -16,13 +16,16 @@
  * Not here: MPI (the caller runs this on rank 0 alone) and any judgement of the data beyond
  * counting what the trainer would refuse.
  */
+#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "core/text.h"
 #include "io/h5.h"
 #include "seqtrain/data.h"
 #include "seqtrain/error.h"
@@ -36,41 +39,34 @@
 
 /* ---- small helpers ------------------------------------------------------------------------- */
 
-/* s with control characters escaped and cut to `max` characters ("..." appended). */
-static void put_escaped(FILE *out, const char *s, size_t max) {
-    size_t k = 0;
-    for (; *s && k < max; s++, k++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '\n')
-            fputs("\\n", out);
-        else if (c == '\t')
-            fputs("\\t", out);
-        else if (c == '\r')
-            fputs("\\r", out);
-        else if (c < 0x20 || c == 0x7f)
-            fprintf(out, "\\x%02x", c);
-        else
-            fputc(c, out);
-    }
-    if (*s) fputs("...", out);
-}
-
 /* The lines of a text file (without their '\n'), st_malloc'd like st_dataset_read_strings'
- * (free_strings): 1 if the file
- * exists and was read, else 0. Older datasets of seqtrain-tokenize have their names in
+ * (free_strings): 1 if the file exists and was read, 0 if it does not exist, -1 if it is not
+ * a regular file or larger than ST_DATA_MAX_STRING_BYTES (then it is not read). Older datasets of seqtrain-tokenize have their names in
  * OUT.classes.txt and OUT.vocab.txt next to them (line k: class k, word of id k) instead of
  * /classes and /vocab. */
 static int read_lines(const char *path, char ***w, size_t *n) {
     *w = NULL;
     *n = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
+    /* A side file is as untrusted as the dataset: a FIFO there must not block (O_NONBLOCK,
+     * then only a regular file is read) and its size bounds what getline can allocate. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size > ST_DATA_MAX_STRING_BYTES) {
+        close(fd);
+        return -1;
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return 0;
+    }
     size_t cap = 64, cnt = 0;
     char **a = st_malloc(cap * sizeof(char *));
     char *line = NULL;
     size_t lcap = 0;
     ssize_t len;
-    while ((len = getline(&line, &lcap, f)) >= 0) {
+    while (cnt < ST_DATA_MAX_STRINGS && (len = getline(&line, &lcap, f)) >= 0) {
         if (len > 0 && line[len - 1] == '\n') line[--len] = 0;
         if (cnt == cap) {
             char **b = st_malloc(2 * cap * sizeof(char *));
@@ -105,7 +101,9 @@ static herr_t print_attr(hid_t loc, const char *name, const H5A_info_t *info, vo
     hid_t t = H5Aget_type(a), sp = H5Aget_space(a);
     hssize_t np = H5Sget_simple_extent_npoints(sp);
     H5T_class_t cls = H5Tget_class(t);
-    fprintf(out, "  %s = ", name);
+    fputs("  ", out);
+    st_escape_put(out, name, 60);
+    fputs(" = ", out);
     if (cls == H5T_INTEGER && np == 1) {
         long long v = 0;
         H5Aread(a, H5T_NATIVE_LLONG, &v);
@@ -118,7 +116,7 @@ static herr_t print_attr(hid_t loc, const char *name, const H5A_info_t *info, vo
         char *s = NULL;
         if (st_h5_read_attr_str(loc, name, &s) > 0) {
             fputc('"', out);
-            put_escaped(out, s, 60);
+            st_escape_put(out, s, 60);
             fputs("\"\n", out);
         } else {
             fputs("(unreadable string)\n", out);
@@ -144,7 +142,9 @@ static herr_t print_object(hid_t obj, const char *name, const H5O_info_t *info, 
     char desc[160];
     st_h5_describe(d, "other", desc, sizeof desc);
     H5Dclose(d);
-    fprintf(out, "  /%-20s %s\n", name, desc);
+    /* Escaped, then padded to the column the unescaped names used. */
+    char esc[128];
+    fprintf(out, "  /%-20s %s\n", st_escape(esc, sizeof esc, name, 60), desc);
     return 0;
 }
 
@@ -320,7 +320,7 @@ static void print_classes(FILE *out, const stats *st, char **names, size_t nname
         fprintf(out, "    %*d ", idw, k);
         if ((size_t)k < nnames) {
             fputc('\'', out);
-            put_escaped(out, names[k], 24);
+            st_escape_put(out, names[k], 24);
             fputs("' ", out);
         }
         fprintf(out, "%zu %.2f%%\n", st->cls[k], total ? 100.0 * st->cls[k] / total : 0.0);
@@ -470,7 +470,9 @@ static int inspect_split(FILE *out, const st_dataset *d, const char *name,
         char xd[160], yd[160];
         st_h5_describe(s.x, "other", xd, sizeof xd);
         st_h5_describe(s.y, "other", yd, sizeof yd);
-        fprintf(out, "\n/%s: %zu rows\n  x %s: ", name, s.n, xd);
+        fputs("\n/", out);
+        st_escape_put(out, name, 31);
+        fprintf(out, ": %zu rows\n  x %s: ", s.n, xd);
         if (s.tokens)
             fprintf(out, "token ids, %d steps\n", s.T);
         else if (s.T)
@@ -506,16 +508,22 @@ static int inspect_split(FILE *out, const st_dataset *d, const char *name,
 
 /* ---- the file ------------------------------------------------------------------------------ */
 
-/* Why a file that is HDF5 is not a dataset: a checkpoint is the likely mix-up, say so. */
+/* Why a file that is HDF5 is not a dataset: a checkpoint is the likely mix-up, say so. Opened
+ * as untrusted like any input; when that fails, st_dataset_open's message stands. */
 static void explain_not_dataset(const char *path) {
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) return;
+    char why[1024];
+    snprintf(why, sizeof why, "%s", st_error_get());
+    hid_t f = st_h5_open_untrusted(path, "dataset file");
+    if (f < 0) {
+        st_error_set("%s", why);
+        return;
+    }
     if (H5Lexists(f, "model_weights", H5P_DEFAULT) > 0)
         st_error_set("%s: a seqtrain checkpoint, not a dataset (inspect reads dataset files: "
                      "/train/x, /train/y and the root attribute num_classes)",
                      path);
     else
-        st_error_prefix("not a seqtrain dataset");
+        st_error_set("not a seqtrain dataset: %s", why);
     H5Fclose(f);
 }
 
@@ -524,9 +532,8 @@ int st_inspect(const char *path, const st_inspect_opts *opts, FILE *out) {
     if (o.max_classes <= 0) o.max_classes = 20;
     st_dataset d;
     if (st_dataset_open(&d, path) != ST_OK) {
-        struct stat sb;
-        if (stat(path, &sb) == 0 && !S_ISDIR(sb.st_mode) && H5Fis_hdf5(path) > 0)
-            explain_not_dataset(path);
+        /* Only a dataset-level refusal (the attributes) leaves a file worth a second look. */
+        if (strstr(st_error_get(), "root attribute")) explain_not_dataset(path);
         return ST_ERR;
     }
     hid_t f = (hid_t)d.file;
@@ -546,8 +553,11 @@ int st_inspect(const char *path, const st_inspect_opts *opts, FILE *out) {
     if (H5Gget_info(f, &gi) >= 0) {
         for (hsize_t i = 0; i < gi.nlinks && ns < 64; i++) {
             char nm[64], xp[80];
+            char esc[128];
+            /* A name that needs escaping is no split a config could name: not listed. */
             if (H5Lget_name_by_idx(f, ".", H5_INDEX_NAME, H5_ITER_INC, i, nm, sizeof nm,
                                    H5P_DEFAULT) < 0 || strlen(nm) >= 32 ||
+                strcmp(st_escape(esc, sizeof esc, nm, 32), nm) != 0 ||
                 !st_dataset_has_split(&d, nm) || !strcmp(nm, "train") || !strcmp(nm, "valid") ||
                 !strcmp(nm, "test"))
                 continue;
@@ -587,8 +597,12 @@ int st_inspect(const char *path, const st_inspect_opts *opts, FILE *out) {
             st_error_clear();
         } else if (*counts[i] == 0 && H5Lexists(f, k_names[i], H5P_DEFAULT) <= 0) {
             snprintf(side, sizeof side, "%s.%s.txt", path, k_names[i]);
-            if (read_lines(side, lists[i], counts[i]))
+            int got = read_lines(side, lists[i], counts[i]);
+            if (got > 0)
                 fprintf(out, "  (%s from %s)\n", i ? "vocabulary" : "class names", side);
+            else if (got < 0)
+                fprintf(out, "  WARNING: %s is not a regular file or is larger than %d MiB: "
+                        "ignored\n", side, ST_DATA_MAX_STRING_BYTES >> 20);
         }
     }
     if (nclasses && nclasses != (size_t)d.num_classes)

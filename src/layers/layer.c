@@ -85,14 +85,18 @@ void st_layer_create(st_layer *L, const st_layer_ops *ops, const char *name) {
  * An unknown key gets a message here too, but the caller (config.c) adds the file:line. */
 int st_layer_set(st_layer *L, const char *key, const char *val) {
     if (strcmp(key, "name") == 0) {
+        /* The name is how --set addresses the layer ("--set NAME.units=8", where the target
+         * ends at the first '.'), and it becomes part of checkpoint paths and RNG streams
+         * ("name/param"): an identifier, so that every name accepted can be used everywhere.
+         * (The model checks that --set reaches this layer by it: spec.c.) */
         size_t n = strlen(val);
-        if (n == 0 || n >= sizeof L->name) {
-            st_error_set("name = %s: must be 1 to %d characters", val, (int)sizeof L->name - 1);
-            return ST_ERR;
-        }
-        /* The name becomes part of checkpoint paths and RNG streams ("name/param"). */
-        if (strchr(val, '/')) {
-            st_error_set("name = %s: must not contain '/'", val);
+        int ok = n >= 1 && n < sizeof L->name && isalpha((unsigned char)val[0]);
+        for (size_t i = 1; ok && i < n; i++)
+            ok = isalnum((unsigned char)val[i]) || val[i] == '_';
+        if (!ok) {
+            st_error_set("name = %s: must be a letter then letters, digits or '_', at most %d "
+                         "characters (--set NAME.key=value addresses the layer by it)",
+                         val, (int)sizeof L->name - 1);
             return ST_ERR;
         }
         memcpy(L->name, val, n + 1);

@@ -35,6 +35,24 @@ static int set_model_key(st_layer_spec *spec, const char *key, const char *val) 
     return ST_ENOKEY;
 }
 
+/* A `name` must be one that --set reaches this layer by (st_config_find_section): not a meta
+ * section's name (--set train.x would create or change [train]) and not the name of another
+ * section, which --set finds first. (Two layers with one name are the model's check.) */
+static int check_addressable(const st_config *cfg, int s, const char *name) {
+    int at = st_config_find_section(cfg, name);
+    if (st_config_is_meta(name) || (at >= 0 && at != s)) {
+        if (at >= 0 && cfg->sec[at].line > 0)
+            st_error_set("name = %s: --set %s.KEY would change [%s] at line %d, not this layer: "
+                         "choose another name", name, name, cfg->sec[at].name, cfg->sec[at].line);
+        else
+            st_error_set("name = %s: --set %s.KEY would change the [%s] section, not this "
+                         "layer: choose another name", name, name, at >= 0 ? cfg->sec[at].name
+                                                                          : name);
+        return ST_ERR;
+    }
+    return ST_OK;
+}
+
 int st_model_spec_make(const st_config *cfg, int s, st_layer_spec *spec) {
     const st_section *sec = &cfg->sec[s];
     memset(spec, 0, sizeof *spec);
@@ -57,6 +75,7 @@ int st_model_spec_make(const st_config *cfg, int s, st_layer_spec *spec) {
             snprintf(where, sizeof where, "--set %s.%s", sec->name, kv->key);
         int rc = set_model_key(spec, kv->key, kv->val);
         if (rc == ST_ENOKEY) rc = st_layer_set(L, kv->key, kv->val);
+        if (rc == ST_OK && strcmp(kv->key, "name") == 0) rc = check_addressable(cfg, s, kv->val);
         if (rc == ST_ENOKEY) {
             st_error_set("%s unknown key '%s' for a %s layer", where, kv->key, sec->name);
             return ST_ERR;

@@ -303,7 +303,7 @@ START_TEST(shape_and_file_errors) {
     FILE *t = fopen(st_test_path("text.h5"), "w");
     fputs("not hdf5\n", t);
     fclose(t);
-    expect_open_error(st_test_path("text.h5"), "not an HDF5 file");
+    expect_open_error(st_test_path("text.h5"), "text.h5: not an HDF5 dataset file");
 
     /* a missing split lists the ones there are */
     st_dataset d;
