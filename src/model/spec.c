@@ -40,14 +40,14 @@ static int set_model_key(st_layer_spec *spec, const char *key, const char *val) 
  * section, which --set finds first. (Two layers with one name are the model's check.) */
 static int check_addressable(const st_config *cfg, int s, const char *name) {
     int at = st_config_find_section(cfg, name);
-    if (st_config_is_meta(name) || (at >= 0 && at != s)) {
-        if (at >= 0 && cfg->sec[at].line > 0)
-            st_error_set("name = %s: --set %s.KEY would change [%s] at line %d, not this layer: "
-                         "choose another name", name, name, cfg->sec[at].name, cfg->sec[at].line);
-        else
-            st_error_set("name = %s: --set %s.KEY would change the [%s] section, not this "
-                         "layer: choose another name", name, name, at >= 0 ? cfg->sec[at].name
-                                                                          : name);
+    if (at >= 0 && at != s && cfg->sec[at].line > 0) {
+        st_error_set("name = %s: --set %s.KEY would change [%s] at line %d, not this layer: "
+                     "choose another name", name, name, cfg->sec[at].name, cfg->sec[at].line);
+        return ST_ERR;
+    }
+    if (st_config_is_meta(name) || (at >= 0 && at != s)) { /* from --set, or to be created */
+        st_error_set("name = %s: --set %s.KEY would change the [%s] section, not this layer: "
+                     "choose another name", name, name, name);
         return ST_ERR;
     }
     return ST_OK;

@@ -2,11 +2,17 @@
  * test_config.c - the INI config (src/io/config.c): sections in file order with their lines,
  * --set overrides, the canonical text that checkpoints store; and the typed settings the
  * training code resolves from it (src/train/settings.c and each module's key table): values,
- * defaults, and every class of error message (each must name the place and the value).
+ * defaults, and every class of error message (each must name the place and the value); the
+ * stored text re-reading to the same config for tricky accepted values; hostile config files
+ * (NUL, non-UTF-8, control bytes, endless lines, FIFOs, devices) and layer names --set cannot
+ * address, each refused with its exact line.
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "model/spec.h"
 #include "testutil.h"
 #include "train/settings.h"
 
@@ -288,6 +294,232 @@ START_TEST(text_round_trip) {
 }
 END_TEST
 
+/* ---- the stored text re-reads to the same config ------------------------------------------- */
+
+/* Both configs hold the same sections, keys and values, in the same order. */
+static void assert_same(const st_config *a, const st_config *b, const char *text) {
+    ck_assert_int_eq(a->nsec, b->nsec);
+    for (int i = 0; i < a->nsec; i++) {
+        ck_assert_str_eq(a->sec[i].name, b->sec[i].name);
+        ck_assert_int_eq(a->sec[i].nkv, b->sec[i].nkv);
+        for (int j = 0; j < a->sec[i].nkv; j++) {
+            ck_assert_str_eq(a->sec[i].kv[j].key, b->sec[i].kv[j].key);
+            ck_assert_msg(strcmp(a->sec[i].kv[j].val, b->sec[i].kv[j].val) == 0,
+                          "[%s] %s: '%s' came back as '%s' from:\n%s", a->sec[i].name,
+                          a->sec[i].kv[j].key, a->sec[i].kv[j].val, b->sec[i].kv[j].val, text);
+        }
+    }
+}
+
+/* text -> config -> text -> config: the configs are equal and the second text is the first. */
+static void assert_round_trip(st_config *a) {
+    st_config b;
+    char *t1 = st_config_text(a);
+    ck_assert_msg(st_config_load_string(&b, t1, "ckpt") == ST_OK, "%s\n%s", st_error_get(), t1);
+    assert_same(a, &b, t1);
+    char *t2 = st_config_text(&b);
+    ck_assert_str_eq(t1, t2);
+    st_free(t1);
+    st_free(t2);
+    st_config_free(&b);
+}
+
+START_TEST(text_round_trip_tricky_values) {
+    char long_line[300], long_val[200];
+    /* A legal line of the longest length: 197 characters, "k=" then 195. */
+    memset(long_val, 'v', 195);
+    long_val[195] = 0;
+    snprintf(long_line, sizeof long_line, "[data]\nk=%s\n", long_val);
+    const char *cases[] = {
+        long_line,
+        /* comment characters inside values (';' right after '=' is a value, not a comment) */
+        "[data]\nk1 =;head\nk2=#x\nk3 = #x\nk4 = a #b\nk5 = a;b\nk6 = x ; a real comment\n",
+        /* blanks: around the value, inside it (spaces and tabs), indented keys */
+        "[data]\n   path   =    a  b\tc    \n\tk:v\n",
+        /* '=', ':' and brackets inside values; an empty value; the colon form */
+        "[train]\nexpr = a=b:c\nlist = [1, 2]\nempty =\nk: x = y\n",
+        /* UTF-8 and a byte order mark; key-less and repeated sections */
+        "\xEF\xBB\xBF[data]\npath = d\xc3\xa9j\xc3\xa0/\xe2\x9c\x93.h5\n[flatten]\n[lstm]\n[lstm]\n"
+        "units=2\n",
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        st_config a;
+        load_ok(&a, cases[i]);
+        assert_round_trip(&a);
+        st_config_free(&a);
+    }
+    /* The values as inih gives them, which the round trip then keeps. */
+    st_config a;
+    load_ok(&a, cases[1]);
+    ck_assert_str_eq(val(&a.sec[0], "k1"), ";head");
+    ck_assert_str_eq(val(&a.sec[0], "k2"), "#x");
+    ck_assert_str_eq(val(&a.sec[0], "k3"), "#x");
+    ck_assert_str_eq(val(&a.sec[0], "k5"), "a;b");
+    ck_assert_str_eq(val(&a.sec[0], "k6"), "x");
+    char *t = st_config_text(&a);
+    ck_assert_msg(strstr(t, "\nk1=;head\n") && strstr(t, "\nk5 = a;b\n"), "%s", t);
+    st_free(t);
+    st_config_free(&a);
+    load_ok(&a, long_line);
+    ck_assert_uint_eq(strlen(val(&a.sec[0], "k")), 195);
+    st_config_free(&a);
+
+    /* --set values at the limits: a leading ';', the longest line, trimmed blanks */
+    load_ok(&a, "[data]\npath=x\n[lstm]\nunits=3\n");
+    char set[300];
+    ck_assert_msg(st_config_set(&a, "lstm.note=;x") == ST_OK, "%s", st_error_get());
+    snprintf(set, sizeof set, "data.k=%s", long_val);
+    ck_assert_msg(st_config_set(&a, set) == ST_OK, "%s", st_error_get());
+    ck_assert(st_config_set(&a, "data.path =   spaced out  ") == ST_OK);
+    ck_assert_str_eq(val(&a.sec[0], "path"), "spaced out");
+    assert_round_trip(&a);
+    st_config_free(&a);
+}
+END_TEST
+
+START_TEST(set_refuses_what_would_not_survive) {
+    st_config c;
+    load_ok(&c, "[data]\npath=x\n[lstm]\nunits=3\n");
+    static const struct {
+        const char *set, *want;
+    } bad[] = {
+        {"lstm.a:b=1", "--set lstm.a:b=1: a key is made of letters, digits, '_', '.' and '-'"},
+        {"lstm.[x=1", "--set lstm.[x=1: a key is made of letters, digits, '_', '.' and '-'"},
+        {"lstm.k=a ;b", "--set lstm.k=a ;b: the value may not contain a control character or "
+                        "' ;'"},
+        {"lstm.k=a\x1b[2Jb", "the value may not contain a control character or ' ;'"},
+        {"lstm.k=caf\xe9", "--set lstm.k=caf\xe9: the value is not UTF-8 text"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        ck_assert_int_eq(st_config_set(&c, bad[i].set), ST_ERR);
+        ck_assert_msg(strstr(st_error_get(), bad[i].want), "%s: '%s'", bad[i].set,
+                      st_error_get());
+    }
+    char big[300];
+    snprintf(big, sizeof big, "data.k=%0196d", 0); /* "k=" + 196: one past the line */
+    ck_assert_int_eq(st_config_set(&c, big), ST_ERR);
+    ck_assert_msg(strstr(st_error_get(), "'key=value' must fit in 197 characters"), "%s",
+                  st_error_get());
+    ck_assert_int_eq(c.sec[1].nkv, 1); /* nothing was added */
+    st_config_free(&c);
+}
+END_TEST
+
+/* ---- hostile config files ------------------------------------------------------------------ */
+
+static const char *write_file(const char *name, const char *bytes, size_t n) {
+    const char *p = st_test_path(name);
+    FILE *f = fopen(p, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(bytes, 1, n, f), n);
+    fclose(f);
+    return p;
+}
+
+/* Loads path (under an alarm: a blocking read fails the test) and checks the exact line. */
+static void expect_load_error(const char *path, const char *rest) {
+    char want[1024];
+    snprintf(want, sizeof want, "%s%s", path, rest);
+    st_config c;
+    alarm(10);
+    int rc = st_config_load(&c, path);
+    alarm(0);
+    ck_assert_int_eq(rc, ST_ERR);
+    ck_assert_str_eq(st_error_get(), want);
+    st_config_free(&c);
+}
+
+START_TEST(hostile_files_are_refused) {
+    static const char nul[] = "[data]\npath = x.h5\0; hidden = 1\n";
+    expect_load_error(write_file("nul.ini", nul, sizeof nul - 1),
+                      ":2: a NUL byte at column 12: a config is text");
+    static const char latin1[] = "[data]\n\npath = caf\xe9.h5\n";
+    expect_load_error(write_file("latin1.ini", latin1, sizeof latin1 - 1),
+                      ":3: byte 0xe9 at column 11 is not UTF-8");
+    static const char esc[] = "[data]\npath = x\x1b[2J.h5\n";
+    expect_load_error(write_file("esc.ini", esc, sizeof esc - 1),
+                      ":2: control character 0x1b at column 9: a config is plain text");
+    static const char cr[] = "[data]\r\npath = x\rname = y\r\n";
+    expect_load_error(write_file("cr.ini", cr, sizeof cr - 1),
+                      ":2: control character 0x0d at column 9: a config is plain text");
+    /* A line that never ends: refused after LINE_READ_MAX bytes, not buffered whole. */
+    size_t n = 100000;
+    char *endless = st_malloc(n);
+    memset(endless, 'a', n);
+    memcpy(endless, "[data]\n", 7);
+    expect_load_error(write_file("endless.ini", endless, n),
+                      ":2: line is longer than 197 characters");
+    /* Over 1 MiB of short lines: not a config. */
+    size_t big = (1 << 20) + 10;
+    char *lines = st_malloc(big);
+    for (size_t i = 0; i < big; i++) lines[i] = i % 8 == 7 ? '\n' : ';';
+    expect_load_error(write_file("big.ini", lines, big),
+                      ": 1048586 bytes: larger than a config may be (1024 KiB)");
+    st_free(endless);
+    st_free(lines);
+    /* Not regular files: no read at all (a FIFO would wait for a writer, /dev/zero never
+     * ends a line). */
+    expect_load_error("/dev/zero", ": is a character device: a config must be a regular file");
+    const char *fifo = st_test_path("cfg.fifo");
+    unlink(fifo);
+    ck_assert(mkfifo(fifo, 0600) == 0);
+    expect_load_error(fifo, ": is a FIFO (named pipe): a config must be a regular file");
+    expect_load_error(st_test_path(""), ": is a directory: a config must be a regular file");
+
+    /* The stored text (a checkpoint's config) gets the same checks. */
+    st_config c;
+    ck_assert_int_eq(st_config_load_string(&c, "[data]\npath = \xff\n", "ck.h5"), ST_ERR);
+    ck_assert_str_eq(st_error_get(), "ck.h5:2: byte 0xff at column 8 is not UTF-8");
+    st_config_free(&c);
+    ck_assert_int_eq(st_config_load_string(&c, "[data]\n\x07\n", "ck.h5"), ST_ERR);
+    ck_assert_str_eq(st_error_get(), "ck.h5:2: control character 0x07 at column 1: a config is "
+                                     "plain text");
+    st_config_free(&c);
+}
+END_TEST
+
+/* ---- layer names are what --set can address ------------------------------------------------ */
+
+/* Builds the spec of section s of text; returns the result, the message in st_error_get. */
+static int spec_of(const char *text, int s) {
+    st_config c;
+    load_ok(&c, text);
+    st_layer_spec spec;
+    int rc = st_model_spec_make(&c, s, &spec);
+    st_config_free(&c);
+    return rc;
+}
+
+START_TEST(layer_names_are_addressable) {
+    ck_assert_msg(spec_of("[data]\npath=x\n[lstm]\nname = enc_1\nunits=3\n", 1) == ST_OK, "%s",
+                  st_error_get());
+    /* the first [lstm] may be called lstm: --set lstm.x reaches it */
+    ck_assert(spec_of("[lstm]\nname = lstm\nunits=3\n[lstm]\nunits=2\n", 0) == ST_OK);
+    static const struct {
+        const char *text, *want;
+    } bad[] = {
+        {"[data]\npath=x\n[lstm]\nname = enc.v2\nunits=3\n",
+         "config.ini:4: [lstm]: name = enc.v2: must be a letter then letters, digits or '_', at "
+         "most 63 characters (--set NAME.key=value addresses the layer by it)"},
+        {"[data]\npath=x\n[lstm]\nname = 2nd\nunits=3\n", "name = 2nd: must be a letter"},
+        {"[data]\npath=x\n[lstm]\nname = a b\nunits=3\n", "name = a b: must be a letter"},
+        {"[data]\npath=x\n[lstm]\nname = train\nunits=3\n",
+         "config.ini:4: [lstm]: name = train: --set train.KEY would change the [train] section, "
+         "not this layer: choose another name"},
+        {"[data]\npath=x\n[dense]\nname = data\n",
+         "config.ini:4: [dense]: name = data: --set data.KEY would change [data] at line 1, not "
+         "this layer: choose another name"},
+        {"[data]\npath=x\n[dense]\nname = lstm\n[lstm]\nunits = 2\n",
+         "name = lstm: --set lstm.KEY would change [lstm] at line 5, not this layer"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        ck_assert_int_eq(spec_of(bad[i].text, 1), ST_ERR);
+        ck_assert_msg(strstr(st_error_get(), bad[i].want), "'%s' lacks '%s'", st_error_get(),
+                      bad[i].want);
+    }
+}
+END_TEST
+
 static Suite *config_suite(void) {
     Suite *s = suite_create("config");
     TCase *tc;
@@ -307,6 +539,12 @@ static Suite *config_suite(void) {
     suite_add_tcase(s, tc);
     tc = tcase_create("text");
     tcase_add_test(tc, text_round_trip);
+    tcase_add_test(tc, text_round_trip_tricky_values);
+    tcase_add_test(tc, set_refuses_what_would_not_survive);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("hostile");
+    tcase_add_test(tc, hostile_files_are_refused);
+    tcase_add_test(tc, layer_names_are_addressable);
     suite_add_tcase(s, tc);
     return s;
 }

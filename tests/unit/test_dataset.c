@@ -1,8 +1,10 @@
 /*
  * test_dataset.c - HDF5 datasets: write + read round trips for tokens, sequences of features
  * and vectors, rows requested in any order (with runs and duplicates), the empty read, the
- * messages for bad ids, labels, shapes and files, /vocab, /classes and string attributes, and
- * the shuffle and shard arithmetic.
+ * messages for bad ids, labels, shapes and files, /vocab, /classes and string attributes, the
+ * shuffle and shard arithmetic, and hostile files (external storage, virtual datasets,
+ * external links, FIFOs and devices, declared shapes that overflow or promise terabytes),
+ * each refused with its exact line.
  *
  * Malformed files are crafted with the HDF5 API directly (this test, like dataset.c, includes
  * hdf5.h), since st_dataset_write only writes well-formed ones.
@@ -10,6 +12,8 @@
 #include <hdf5.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -458,6 +462,196 @@ START_TEST(shard_covers_each_row_once) {
 }
 END_TEST
 
+/* ---- files that point outside themselves, or declare what they do not hold ------------------ */
+
+/* The whole message, exactly: these lines are what a user sees. */
+static void expect_refused(const char *path, const char *fmt_rest) {
+    char want[1024];
+    snprintf(want, sizeof want, "%s: %s", path, fmt_rest);
+    st_dataset d;
+    st_split s;
+    /* A refusal must come fast: a blocking open would hang the suite (the alarm fails it). */
+    alarm(10);
+    int rc = st_dataset_open(&d, path);
+    if (rc == ST_OK) {
+        rc = st_split_open(&d, "train", &s);
+        if (rc == ST_OK) st_split_close(&s);
+        st_dataset_close(&d);
+    }
+    alarm(0);
+    ck_assert_int_eq(rc, ST_ERR);
+    ck_assert_str_eq(st_error_get(), want);
+}
+
+/* A good y next to whatever x the test makes. */
+static void craft_y(hid_t f, hsize_t n) {
+    hsize_t yd[1] = {n};
+    craft_dset(f, "/train/y", H5T_STD_I32LE, 1, yd);
+}
+
+START_TEST(external_storage_is_refused) {
+    const char *p = st_test_path("ext.h5");
+    hid_t f = craft_open(p, 2, 300);
+    hsize_t xd[2] = {4, 4};
+    hid_t sp = H5Screate_simple(2, xd, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    /* The raw data of /train/x is the first 64 bytes of /etc/passwd. */
+    ck_assert(H5Pset_external(dcpl, "/etc/passwd", 0, 64) >= 0);
+    hid_t d = H5Dcreate2(f, "/train/x", H5T_STD_I32LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    ck_assert(d >= 0);
+    H5Dclose(d);
+    H5Pclose(dcpl);
+    H5Sclose(sp);
+    craft_y(f, 4);
+    H5Fclose(f);
+    expect_refused(p, "dataset /train/x stores its data outside the file (external storage: "
+                      "/etc/passwd): refused");
+}
+END_TEST
+
+START_TEST(virtual_dataset_is_refused) {
+    const char *p = st_test_path("vds.h5");
+    hid_t f = craft_open(p, 2, 300);
+    hsize_t xd[2] = {4, 4};
+    hid_t sp = H5Screate_simple(2, xd, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    ck_assert(H5Pset_virtual(dcpl, sp, "/etc/other.h5", "/x", sp) >= 0);
+    hid_t d = H5Dcreate2(f, "/train/x", H5T_STD_I32LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    ck_assert(d >= 0);
+    H5Dclose(d);
+    H5Pclose(dcpl);
+    H5Sclose(sp);
+    craft_y(f, 4);
+    H5Fclose(f);
+    expect_refused(p, "dataset /train/x is a virtual dataset (its data come from other datasets "
+                      "or files): refused");
+}
+END_TEST
+
+START_TEST(external_link_is_refused) {
+    /* /train/x is a link into another file: a FIFO, so following it would block forever. */
+    const char *fifo = st_test_path("elink.fifo");
+    unlink(fifo);
+    ck_assert(mkfifo(fifo, 0600) == 0);
+    const char *p = st_test_path("elink.h5");
+    hid_t f = craft_open(p, 2, 300);
+    ck_assert(H5Lcreate_external(fifo, "/x", f, "/train/x", H5P_DEFAULT, H5P_DEFAULT) >= 0);
+    craft_y(f, 4);
+    H5Fclose(f);
+    char want[1024];
+    snprintf(want, sizeof want, "/train/x is an external link to %s:/x: refused (seqtrain "
+             "reads only the file it is given)", fifo);
+    expect_refused(p, want);
+}
+END_TEST
+
+START_TEST(non_regular_paths_are_refused) {
+    const char *fifo = st_test_path("data.fifo");
+    unlink(fifo);
+    ck_assert(mkfifo(fifo, 0600) == 0);
+    expect_refused(fifo, "is a FIFO (named pipe), not a regular file: refused");
+    expect_refused("/dev/zero", "is a character device, not a regular file: refused");
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", st_test_path("adir"));
+    ck_assert(mkdir(dir, 0700) == 0);
+    expect_refused(dir, "is a directory, not an HDF5 dataset file");
+}
+END_TEST
+
+/* A chunked dataset of the given shape with nothing written: HDF5 stores no chunk, so the
+ * file is tiny whatever the shape declares. */
+static void craft_declared(hid_t f, const char *name, hid_t type, int rank, const hsize_t *dims,
+                           const hsize_t *chunk) {
+    hid_t sp = H5Screate_simple(rank, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    ck_assert(H5Pset_chunk(dcpl, rank, chunk) >= 0);
+    hid_t d = H5Dcreate2(f, name, type, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    ck_assert(d >= 0);
+    H5Dclose(d);
+    H5Pclose(dcpl);
+    H5Sclose(sp);
+}
+
+START_TEST(declared_sizes_are_bounded) {
+    const char *p = st_test_path("huge.h5");
+    char want[512];
+    /* (4, 65537, 65537) float32: T * F = 4295098369 overflows int. */
+    hsize_t x3[3] = {4, 65537, 65537}, c3[3] = {1, 1, 65537};
+    hid_t f = craft_open(p, 2, 0);
+    craft_declared(f, "/train/x", H5T_IEEE_F32LE, 3, x3, c3);
+    craft_y(f, 4);
+    H5Fclose(f);
+    expect_refused(p, "/train/x: float32 (4, 65537, 65537): a row holds 4295098369 values, more "
+                      "than the 268435456 seqtrain takes");
+
+    /* 2^61 int32 elements: 2^63 bytes would wrap a size_t product. */
+    hsize_t x2[2] = {(hsize_t)1 << 40, (hsize_t)1 << 21}, c2[2] = {1, 1024};
+    f = craft_open(p, 2, 300);
+    craft_declared(f, "/train/x", H5T_STD_I32LE, 2, x2, c2);
+    craft_y(f, 4);
+    H5Fclose(f);
+    snprintf(want, sizeof want, "dataset /train/x declares shape (%llu, %llu): more than 1024 "
+             "TiB at 4 bytes an element: refused", 1ULL << 40, 1ULL << 21);
+    expect_refused(p, want);
+
+    /* One chunk of 512 MiB: HDF5 would allocate it to read any row. */
+    hsize_t xc[2] = {4, (hsize_t)1 << 27}, cc[2] = {1, (hsize_t)1 << 27};
+    f = craft_open(p, 2, 0);
+    craft_declared(f, "/train/x", H5T_IEEE_F32LE, 2, xc, cc);
+    craft_y(f, 4);
+    H5Fclose(f);
+    expect_refused(p, "dataset /train/x: chunks of more than 256 MiB (or unreadable chunk "
+                      "dimensions): refused");
+
+    /* num_classes stored as int64 beyond int: not clipped to INT_MAX, refused as it is. */
+    f = craft_open(p, 2, 300);
+    H5Adelete(f, "num_classes");
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(f, "num_classes", H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+    int64_t big = (int64_t)1 << 40;
+    H5Awrite(a, H5T_NATIVE_INT64, &big);
+    H5Aclose(a);
+    H5Sclose(sp);
+    H5Fclose(f);
+    expect_refused(p, "root attribute num_classes = 1099511627776: must be >= 1 and <= 16777216");
+
+    /* /classes declaring 2^28 strings: refused before anything is allocated for them. */
+    hsize_t xd[2] = {4, 3}, sd[1] = {(hsize_t)1 << 28}, sc[1] = {1024};
+    f = craft_open(p, 2, 300);
+    craft_dset(f, "/train/x", H5T_STD_I32LE, 2, xd);
+    craft_y(f, 4);
+    hid_t st = H5Tcopy(H5T_C_S1);
+    H5Tset_size(st, H5T_VARIABLE);
+    craft_declared(f, "/classes", st, 1, sd, sc);
+    H5Tclose(st);
+    H5Fclose(f);
+    st_dataset d;
+    ck_assert_msg(st_dataset_open(&d, p) == ST_OK, "%s", st_error_get());
+    char **w = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(st_dataset_read_strings(&d, "classes", &w, &n), ST_ERR);
+    snprintf(want, sizeof want, "%s: /classes: 268435456 strings of 8 bytes each, more than "
+             "seqtrain reads (134217728 strings, 1024 MiB)", p);
+    ck_assert_str_eq(st_error_get(), want);
+    ck_assert_ptr_null(w);
+    st_dataset_close(&d);
+}
+END_TEST
+
+START_TEST(split_names_are_escaped) {
+    /* A group name with an escape sequence, listed in the missing-split message. */
+    const char *p = st_test_path("esc.h5");
+    hid_t f = craft_open(p, 2, 300);
+    H5Gclose(H5Gcreate2(f, "\x1b[2Jx", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    H5Fclose(f);
+    st_dataset d;
+    st_split s;
+    ck_assert(st_dataset_open(&d, p) == ST_OK);
+    ck_assert_int_eq(st_split_open(&d, "valid", &s), ST_ERR);
+    char want[512];
+    snprintf(want, sizeof want, "%s: no split /valid (the file has: /\\x1b[2Jx, /train)", p);
+    ck_assert_str_eq(st_error_get(), want);
+    st_dataset_close(&d);
+}
+END_TEST
+
 static Suite *dataset_suite(void) {
     Suite *s = suite_create("dataset");
     TCase *tc;
@@ -469,6 +663,14 @@ static Suite *dataset_suite(void) {
     tc = tcase_create("errors");
     tcase_add_test(tc, bad_ids_and_labels_name_the_row);
     tcase_add_test(tc, shape_and_file_errors);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("hostile");
+    tcase_add_test(tc, external_storage_is_refused);
+    tcase_add_test(tc, virtual_dataset_is_refused);
+    tcase_add_test(tc, external_link_is_refused);
+    tcase_add_test(tc, non_regular_paths_are_refused);
+    tcase_add_test(tc, declared_sizes_are_bounded);
+    tcase_add_test(tc, split_names_are_escaped);
     suite_add_tcase(s, tc);
     tc = tcase_create("write");
     tcase_add_test(tc, write_is_atomic);
