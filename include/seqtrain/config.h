@@ -35,11 +35,16 @@ typedef struct st_config {
 } st_config;
 
 /* Parses the file (or the text) into c. Returns ST_OK or ST_ERR with a message naming
- * origin:line. The caller frees c with st_config_free even on failure. */
+ * origin:line. The caller frees c with st_config_free even on failure. Refused, each with its
+ * line: a path that is not a regular file, more than 1 MiB, a line longer than 197
+ * characters (after leading blanks), a NUL byte, a control character other than tab, bytes
+ * that are not UTF-8. */
 int st_config_load(st_config *c, const char *path);
 int st_config_load_string(st_config *c, const char *text, const char *origin);
 /* Applies "section.key=value" (section = a section name, first of that name, or a layer name
- * such as lstm_2). Adds the key if the section lacks it. */
+ * such as lstm_2). Adds the key if the section lacks it. Refuses what st_config_text could not
+ * carry back: a key other than letters, digits, '_', '.', '-'; a value with a control
+ * character, ' ;' (an inline comment) or bytes that are not UTF-8; "key=value" over 197. */
 int st_config_set(st_config *c, const char *assignment);
 /* True for the sections that are not layers. */
 int st_config_is_meta(const char *section);
@@ -52,7 +57,9 @@ void st_config_layer_name(const st_config *c, int i, char *out, size_t outlen);
 int st_config_find_section(const st_config *c, const char *target);
 /* Room for any layer name st_config_layer_name makes (a `name` key fits one config line). */
 #define ST_CONFIG_NAME_MAX 256
-/* Canonical INI text of the config (overrides applied), malloc'd; stored in checkpoints. */
+/* Canonical INI text of the config (overrides applied), st_malloc'd; stored in checkpoints.
+ * Loading it gives the same sections, keys and values (a value starting with ';' or '#', or a
+ * line at the length limit, is written "key=value"). */
 char *st_config_text(const st_config *c);
 void st_config_free(st_config *c);
 

@@ -20,6 +20,12 @@
  *     blanks so that continuation never happens.
  *   - inih's line buffer is fixed (200 bytes in the Debian build); longer lines would be split
  *     into fragments, so the reader rejects them with a clear message instead.
+ *   - the input is a stranger's: the file must be a regular file (opened without blocking, so
+ *     a FIFO is refused, not waited on) of at most CONFIG_MAX_BYTES; a line is read into a
+ *     fixed buffer, never more than LINE_READ_MAX bytes of it (/dev/zero-like input cannot
+ *     grow memory); NUL, control characters but tab, and bytes that are not UTF-8 are refused
+ *     with file:line:column. Text given as a string (a checkpoint's stored config) goes
+ *     through the same reader and checks.
  *
  * What this file does not do: interpret layer sections (the model does, with the lines kept
  * here) or touch the filesystem beyond reading the config.

@@ -6,6 +6,9 @@
  * .asstr(), attributes as str). Reads accept that and fixed-length strings too, since files
  * made by other tools use either.
  *
+ * Files seqtrain did not write (datasets, checkpoints from elsewhere) are opened and their
+ * datasets sized through the block at the end (h5_safe.c).
+ *
  * Internal to src/io (and the tests that craft files): hdf5.h is included here, so nothing
  * above io may include this header.
  */
