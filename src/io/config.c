@@ -32,17 +32,16 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ini.h>
 
+#include "core/file.h"
 #include "core/text.h"
 #include "seqtrain/config.h"
 #include "seqtrain/error.h"
@@ -344,42 +343,15 @@ static int parse(st_config *c, reader *rd) {
     return ST_OK;
 }
 
-/* What a non-regular file is, for the message. */
-static const char *kind_of(mode_t m) {
-    if (S_ISDIR(m)) return "a directory";
-    if (S_ISFIFO(m)) return "a FIFO (named pipe)";
-    if (S_ISCHR(m)) return "a character device";
-    if (S_ISBLK(m)) return "a block device";
-    if (S_ISSOCK(m)) return "a socket";
-    return "not a regular file";
-}
-
-/* Opens the config as a regular file of at most CONFIG_MAX_BYTES. O_NONBLOCK so that a FIFO
- * is refused instead of waiting for a writer; /dev/zero and its kind (never ending a line, or
- * never ending) are refused here before a byte is read. c is zeroed first so that the
- * caller's st_config_free is valid whatever happens next. */
+/* Opens the config as a regular file of at most CONFIG_MAX_BYTES (core/file.c: a FIFO is
+ * refused instead of waiting for a writer; /dev/zero and its kind, never ending a line or never
+ * ending, are refused before a byte is read). c is zeroed first so that the caller's
+ * st_config_free is valid whatever happens next. */
 int st_config_load(st_config *c, const char *path) {
     memset(c, 0, sizeof *c);
     snprintf(c->origin, sizeof c->origin, "%s", path);
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-    if (fd < 0) {
-        st_error_set("%s: cannot open the config: %s", path, strerror(errno));
-        return ST_ERR;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        st_error_set("%s: is %s: a config must be a regular file", path, kind_of(st.st_mode));
-        close(fd);
-        return ST_ERR;
-    }
-    if (st.st_size > CONFIG_MAX_BYTES) {
-        st_error_set("%s: %lld bytes: larger than a config may be (%d KiB)", path,
-                     (long long)st.st_size, CONFIG_MAX_BYTES >> 10);
-        close(fd);
-        return ST_ERR;
-    }
-    /* A regular file never blocks; clear the flag anyway so reads behave as plain reads. */
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    int fd = st_file_open_regular(path, "config", CONFIG_MAX_BYTES);
+    if (fd < 0) return ST_ERR;
     FILE *f = fdopen(fd, "r");
     if (!f) {
         st_error_set("%s: cannot open the config: %s", path, strerror(errno));

@@ -22,55 +22,22 @@
  * (h5.c), and HDF5's own parsing of a damaged file (its library's job; the fuzzers test it).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "core/text.h"
 #include "io/h5.h"
 #include "seqtrain/error.h"
 
-/* What a non-regular file is, for the message. */
-static const char *kind_of(mode_t m) {
-    if (S_ISFIFO(m)) return "a FIFO (named pipe)";
-    if (S_ISCHR(m)) return "a character device";
-    if (S_ISBLK(m)) return "a block device";
-    if (S_ISSOCK(m)) return "a socket";
-    return "not a regular file";
-}
-
-/* stat() names the common mistakes; the O_NONBLOCK open and fstat() confirm that what will be
- * opened is the regular file stat() saw (a FIFO opened without O_NONBLOCK would block until a
- * writer comes, and open() of a device may act on it). HDF5 reopens the path itself afterwards:
- * a file swapped for a FIFO in between is the one race left (HDF5 cannot open a descriptor). */
+/* HDF5 reopens the path itself after this check (it cannot open a descriptor): a file swapped
+ * for a FIFO in between is the one race left. */
 static int check_regular(const char *path, const char *what) {
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        st_error_set("%s: %s", path, errno == ENOENT ? "no such file" : strerror(errno));
-        return ST_ERR;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        st_error_set("%s: is a directory, not an HDF5 %s", path, what);
-        return ST_ERR;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        st_error_set("%s: is %s, not a regular file: refused", path, kind_of(st.st_mode));
-        return ST_ERR;
-    }
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-    if (fd < 0) {
-        st_error_set("%s: %s", path, strerror(errno));
-        return ST_ERR;
-    }
-    int reg = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    int fd = st_file_open_regular(path, what, 0);
+    if (fd < 0) return ST_ERR;
     close(fd);
-    if (!reg) {
-        st_error_set("%s: is %s, not a regular file: refused", path, kind_of(st.st_mode));
-        return ST_ERR;
-    }
     return ST_OK;
 }
 

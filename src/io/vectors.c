@@ -6,34 +6,38 @@
  * and nothing else) and skipped. A vocabulary list has one word per line, line k = id k.
  *
  * Each vector is handed to a callback and forgotten: the reader allocates one row and one line
- * buffer, whatever the file's size.
+ * buffer, whatever the file's size. Files are opened as a stranger's (core/file.c): regular
+ * files only, bounded lines, no NUL.
  *
  * What it does not do: match words to ids or touch any parameters (src/model/pretrained.c does),
  * nor read the dataset's /vocab (src/io/dataset.c).
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/file.h"
+#include "core/text.h"
 #include "io/vectors.h"
 #include "seqtrain/error.h"
 
+/* Line bounds, checked before a buffer grows (a file that never ends a line must not exhaust
+ * memory): a word of a vocabulary list, and a word with its vector (300 floats in text take
+ * about 3 KB; 1 MiB leaves room for any real dimension). */
+#define ST_VOCAB_LINE_MAX ((size_t)4096)
+#define ST_VECTORS_LINE_MAX ((size_t)1 << 20)
+
 int st_vocab_read(const char *path, char ***words, size_t *n) {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        st_error_set("%s: cannot open the vocabulary file: %s", path, strerror(errno));
-        return ST_ERR;
-    }
+    st_lines L;
+    if (st_lines_open(&L, path, "vocabulary file", ST_VOCAB_LINE_MAX) != ST_OK) return ST_ERR;
     size_t cap = 1024, k = 1;
     char **w = st_malloc(cap * sizeof(char *));
     w[0] = st_malloc(1);
     w[0][0] = 0;
-    char *line = NULL;
-    size_t lcap = 0;
-    ssize_t len;
-    while ((len = getline(&line, &lcap, f)) >= 0) {
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
+    char *line;
+    size_t len;
+    int got;
+    while ((got = st_lines_next(&L, &line, &len)) == 1) {
         if (k == cap) {
             char **nw = st_malloc(2 * cap * sizeof(char *));
             memcpy(nw, w, cap * sizeof(char *));
@@ -41,12 +45,15 @@ int st_vocab_read(const char *path, char ***words, size_t *n) {
             w = nw;
             cap *= 2;
         }
-        w[k] = st_malloc((size_t)len + 1);
-        memcpy(w[k], line, (size_t)len + 1);
+        w[k] = st_malloc(len + 1);
+        memcpy(w[k], line, len + 1);
         k++;
     }
-    free(line); /* getline's buffer comes from malloc, not st_malloc */
-    fclose(f);
+    st_lines_close(&L);
+    if (got != 0) {
+        st_vocab_free(w, k);
+        return ST_ERR;
+    }
     *words = w;
     *n = k;
     return ST_OK;
@@ -69,27 +76,21 @@ static int is_header(const char *first, const char *p) {
 }
 
 int st_vectors_read(const char *path, int dim, st_vectors_row_fn fn, void *ctx, size_t *lines) {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        st_error_set("%s: cannot open: %s", path, strerror(errno));
-        return ST_ERR;
-    }
-    float *row = st_malloc((size_t)(dim > 0 ? dim : 1) * sizeof(float));
-    char *line = NULL;
-    size_t lcap = 0, lineno = 0;
-    ssize_t len;
-    int rc = ST_OK;
+    st_lines L;
     *lines = 0;
-    while ((len = getline(&line, &lcap, f)) >= 0) {
-        lineno++;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
+    if (st_lines_open(&L, path, "vectors file", ST_VECTORS_LINE_MAX) != ST_OK) return ST_ERR;
+    float *row = st_malloc((size_t)(dim > 0 ? dim : 1) * sizeof(float));
+    char *line;
+    size_t len;
+    int rc = ST_OK, got;
+    while ((got = st_lines_next(&L, &line, &len)) == 1) {
         char *p = line;
         while (*p == ' ') p++;
         if (!*p) continue;
         char *word = p;
         while (*p && *p != ' ') p++;
         if (*p) *p++ = 0;
-        if (lineno == 1 && is_header(word, p)) continue;
+        if (L.lineno == 1 && is_header(word, p)) continue;
         int k = 0;
         for (; k < dim; k++) {
             char *end;
@@ -99,16 +100,18 @@ int st_vectors_read(const char *path, int dim, st_vectors_row_fn fn, void *ctx, 
         }
         while (*p == ' ') p++;
         if (k < dim || *p) {
+            char esc[96];
             st_error_set("%s:%zu: word '%s' has %s values than the %d expected (output_dim)",
-                         path, lineno, word, k < dim ? "fewer" : "more", dim);
+                         path, L.lineno, st_escape(esc, sizeof esc, word, 40),
+                         k < dim ? "fewer" : "more", dim);
             rc = ST_ERR;
             break;
         }
         (*lines)++;
         fn(word, row, ctx);
     }
-    free(line);
+    if (got < 0) rc = ST_ERR;
     st_free(row);
-    fclose(f);
+    st_lines_close(&L);
     return rc;
 }

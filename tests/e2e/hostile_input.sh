@@ -84,8 +84,8 @@ for cmd in inspect train; do
 files): refused" run vds.h5
   expect "elink.h5: /train is an external link to data.fifo:/train: refused (seqtrain reads \
 only the file it is given)" run elink.h5
-  expect "data.fifo: is a FIFO (named pipe), not a regular file: refused" run data.fifo
-  expect "/dev/zero: is a character device, not a regular file: refused" run /dev/zero
+  expect "data.fifo: is a FIFO (named pipe): a dataset file must be a regular file" run data.fifo
+  expect "/dev/zero: is a character device: a dataset file must be a regular file" run /dev/zero
   expect "wide.h5: /train/x: float32 (4, 65537, 65537): a row holds 4295098369 values, more \
 than the 268435456 seqtrain takes" run wide.h5
   expect "long.h5: dataset /train/x declares shape (1099511627776, 2097152): more than 1024 TiB \

@@ -547,12 +547,12 @@ START_TEST(non_regular_paths_are_refused) {
     const char *fifo = st_test_path("data.fifo");
     unlink(fifo);
     ck_assert(mkfifo(fifo, 0600) == 0);
-    expect_refused(fifo, "is a FIFO (named pipe), not a regular file: refused");
-    expect_refused("/dev/zero", "is a character device, not a regular file: refused");
+    expect_refused(fifo, "is a FIFO (named pipe): a dataset file must be a regular file");
+    expect_refused("/dev/zero", "is a character device: a dataset file must be a regular file");
     char dir[1024];
     snprintf(dir, sizeof dir, "%s", st_test_path("adir"));
     ck_assert(mkdir(dir, 0700) == 0);
-    expect_refused(dir, "is a directory, not an HDF5 dataset file");
+    expect_refused(dir, "is a directory: a dataset file must be a regular file");
 }
 END_TEST
 
