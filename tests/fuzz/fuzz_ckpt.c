@@ -51,7 +51,7 @@ static const char *k_config =
     "[dense]\nunits = 3\nactivation = softmax\n";
 
 static char g_data[1024];                /* the tiny dataset */
-static char g_base[2][1024];             /* mid-epoch and epoch-end checkpoints */
+static char g_base[2][1200];            /* mid-epoch and epoch-end checkpoints */
 static char g_obj[MAX_OBJ][128];         /* every object path of the mid-epoch one */
 static int g_nobj;
 static char g_resume_text[4096];         /* the config of a resuming run (no checkpoint dir) */

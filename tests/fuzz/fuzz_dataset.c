@@ -219,7 +219,7 @@ static int build_file(st_fuzz_in *in, const char *path, built *b) {
     static const char *const names[] = {"train", "test", "valid", "train", "x", "tr\x1b[2Jain"};
     int nsplits = 1 + (int)st_fuzz_pick(in, 3);
     for (int s = 0; s < nsplits; s++) {
-        const char *name = names[s < 3 && st_fuzz_pick(in, 4) ? s : st_fuzz_pick(in, 6)];
+        const char *name = names[s < 3 && st_fuzz_pick(in, 4) ? (unsigned)s : st_fuzz_pick(in, 6)];
         if (H5Lexists(f, name, H5P_DEFAULT) > 0) continue;
         hid_t g = H5Gcreate2(f, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
         if (g < 0) continue;
@@ -281,7 +281,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     /* 1. inspect */
     FILE *devnull = fopen("/dev/null", "w");
-    st_inspect_opts o = {0, NULL, 2, 0};
+    st_inspect_opts o = {0, NULL, 0, 0}; /* chunk_rows 0: inspect's default, as the CLI */
     int rc = st_inspect(path, &o, devnull);
     st_fuzz_check_error(rc, "st_inspect");
     if (rc == ST_OK && b.external && st_fuzz_strict())
