@@ -78,7 +78,7 @@ for t in "${targets[@]}"; do
   after=$(ls "$out" | wc -l)
   if [ "$rc" != 0 ] || [ "$after" != "$before" ] || grep -aq -E 'ERROR: (libFuzzer|AddressSanitizer|UndefinedBehavior)|FINDING' "$log"; then
     status=1
-    echo "fuzz.sh: $t FOUND SOMETHING (exit $rc); the report:" >&2
+    echo "fuzz.sh: $t FOUND SOMETHING (libFuzzer exit $rc); the report:" >&2
     # The report without libFuzzer's and libc's own frames.
     grep -a -E 'ERROR|FINDING|SUMMARY|^ +#[0-9]+ .* in .*(/src/|/tests/fuzz/)|Test unit written' \
       "$log" | head -n 40 >&2

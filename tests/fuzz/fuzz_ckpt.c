@@ -83,10 +83,27 @@ static void setup(void) {
     if (st_config_load_string(&c, text, "setup.ini") != ST_OK || st_fit(&c, NULL) != ST_OK)
         st_fuzz_fail("the setup run failed: %s", st_error_get());
     st_config_free(&c);
-    snprintf(g_base[0], sizeof g_base[0], "%s/step-00000003.h5", run);
-    snprintf(g_base[1], sizeof g_base[1], "%s/epoch-0001.h5", run);
+    /* By prefix, not by exact name: the last step-* file (mid-epoch 2) and the first epoch-*
+     * file (end of epoch 1), so a resume from either still has training to do. */
+    g_base[0][0] = g_base[1][0] = 0;
+    DIR *dir = opendir(run);
+    for (struct dirent *e; dir && (e = readdir(dir));) {
+        int k = strncmp(e->d_name, "step-", 5) == 0    ? 0
+                : strncmp(e->d_name, "epoch-", 6) == 0 ? 1
+                                                       : -1;
+        size_t len = strlen(e->d_name);
+        if (k < 0 || len < 3 || strcmp(e->d_name + len - 3, ".h5") != 0) continue;
+        char cand[1200];
+        snprintf(cand, sizeof cand, "%s/%s", run, e->d_name);
+        int cmp = strcmp(cand, g_base[k]);
+        if (!g_base[k][0] || (k == 0 ? cmp > 0 : cmp < 0))
+            snprintf(g_base[k], sizeof g_base[k], "%s", cand);
+    }
+    if (dir) closedir(dir);
+    if (!g_base[0][0] || !g_base[1][0])
+        st_fuzz_fail("the setup run in %s left no step-*.h5 and epoch-*.h5 checkpoints", run);
     hid_t f = H5Fopen(g_base[0], H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) st_fuzz_fail("no checkpoint %s after the setup run", g_base[0]);
+    if (f < 0) st_fuzz_fail("cannot open %s, written by the setup run", g_base[0]);
     H5Ovisit2(f, H5_INDEX_NAME, H5_ITER_INC, collect, NULL, H5O_INFO_BASIC);
     H5Fclose(f);
 }
