@@ -51,7 +51,7 @@ static const char *k_config =
     "[dense]\nunits = 3\nactivation = softmax\n";
 
 static char g_data[1024];                /* the tiny dataset */
-static char g_base[2][1200];            /* mid-epoch and epoch-end checkpoints */
+static char g_base[2][1400];            /* mid-epoch and epoch-end checkpoints */
 static char g_obj[MAX_OBJ][128];         /* every object path of the mid-epoch one */
 static int g_nobj;
 static char g_resume_text[4096];         /* the config of a resuming run (no checkpoint dir) */
@@ -93,7 +93,7 @@ static void setup(void) {
                                                        : -1;
         size_t len = strlen(e->d_name);
         if (k < 0 || len < 3 || strcmp(e->d_name + len - 3, ".h5") != 0) continue;
-        char cand[1200];
+        char cand[1400];
         snprintf(cand, sizeof cand, "%s/%s", run, e->d_name);
         int cmp = strcmp(cand, g_base[k]);
         if (!g_base[k][0] || (k == 0 ? cmp > 0 : cmp < 0))
