@@ -62,7 +62,8 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 status=0
 for t in "${targets[@]}"; do
   work=$(mktemp -d)
-  cp tests/fuzz/"$t"/corpus/* "$work"/
+  mkdir "$work/corpus"
+  cp tests/fuzz/"$t"/corpus/* "$work/corpus/"
   out=build-fuzz/fuzz-findings/$t
   mkdir -p "$out"
   log=build-fuzz/fuzz-findings/$t.log
@@ -72,7 +73,9 @@ for t in "${targets[@]}"; do
   before=$(ls "$out" | wc -l)
   echo "fuzz.sh: $t for ${seconds} s (log: $log)"
   rc=0
-  build-fuzz/tests/fuzz/fuzz_"$t" "${args[@]}" "$work" >"$log" 2>&1 || rc=$?
+  # The targets' scratch files go under $work: a process killed by a finding (no atexit) leaves
+  # nothing behind in /tmp.
+  TMPDIR=$work build-fuzz/tests/fuzz/fuzz_"$t" "${args[@]}" "$work/corpus" >"$log" 2>&1 || rc=$?
   rm -rf "$work"
   grep -a -o -E 'stat::number_of_executed_units: *[0-9]+' "$log" | tail -n 1 || true
   after=$(ls "$out" | wc -l)
