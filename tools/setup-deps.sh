@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # setup-deps.sh - installs the Debian packages seqtrain needs, only those missing.
 #
-#   tools/setup-deps.sh            build and test: compiler, CMake, Open MPI, HDF5, OpenBLAS, Check, inih
+#   tools/setup-deps.sh            build and test: compiler, CMake, Open MPI, HDF5, OpenBLAS, Check, inih,
+#                                  and clang with its libFuzzer runtime (tools/fuzz.sh)
 #   tools/setup-deps.sh --data     also Node.js and npm (tools/get-data.sh fetches corpora with npm)
 #   tools/setup-deps.sh --python   also python3-h5py, python3-numpy, python3-torch and
 #                                  python3-matplotlib (the e2e checks, the PyTorch parity tests,
@@ -27,14 +28,14 @@ for a in "$@"; do
     --slurm) want_slurm=1 ;;
     --fashion-mnist) want_fashion=1 ;;
     --austen) want_austen=1 ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup-deps.sh: unknown option '$a' (known: --data --python --slurm" \
             "--fashion-mnist --austen)" >&2; exit 2 ;;
   esac
 done
 
 pkgs=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libhdf5-dev libopenblas-dev
-      check libinih-dev zlib1g-dev)
+      check libinih-dev zlib1g-dev clang libclang-rt-14-dev)
 [ "$want_python" = 1 ] && pkgs+=(python3-h5py python3-numpy python3-torch python3-matplotlib)
 [ "$want_slurm" = 1 ] && pkgs+=(slurmctld slurmd slurm-client munge)
 [ "$want_fashion" = 1 ] && pkgs+=(dataset-fashion-mnist)

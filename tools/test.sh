@@ -5,8 +5,10 @@
 #                                 then an ASan+UBSan build in build-asan/ running it too
 #   tools/test.sh --no-sanitize   only the first (about half the time)
 #   tools/test.sh --no-deps       skip tools/setup-deps.sh
+# With the sanitizer suite, the fuzz targets of tests/fuzz/ then run for about a minute in all
+# (tools/fuzz.sh, ASan+UBSan, build-fuzz/) when clang with libFuzzer is installed.
 #
-# Exit status: that of the first failing build or suite (ctest's), 0 when both pass.
+# Exit status: that of the first failing build, suite or fuzz run, 0 when all pass.
 # Environment for MPI as root on a small machine: Open MPI may run as root and oversubscribe the
 # cores; OpenBLAS single-threaded (one rank per core is the parallelism).
 set -euo pipefail
@@ -19,7 +21,7 @@ for a in "$@"; do
     --sanitize) sanitize=1 ;;
     --no-sanitize) sanitize=0 ;;
     --no-deps) deps=0 ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "test.sh: unknown option '$a' (known: --no-sanitize --no-deps)" >&2; exit 2 ;;
   esac
 done
@@ -47,4 +49,12 @@ if [ "$sanitize" = 1 ]; then
   export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   suite build-asan -DSEQTRAIN_SANITIZE=ON
+  # Fuzzing, bounded (20 s per target); 77 = clang's libFuzzer missing: said, not failed.
+  rc=0
+  tools/fuzz.sh || rc=$?
+  if [ "$rc" = 77 ]; then
+    echo "test.sh: fuzzing skipped (no clang with libFuzzer)" >&2
+  elif [ "$rc" != 0 ]; then
+    exit "$rc"
+  fi
 fi
