@@ -223,6 +223,11 @@ int st_split_open(const st_dataset *d, const char *split, st_split *s) {
                      (unsigned long long)yd[0], split, (unsigned long long)xd[0]);
         goto fail;
     }
+    /* Last, so that a declared shape gets its own message first: data never written. */
+    snprintf(path, sizeof path, "/%s/x", split);
+    if (st_h5_check_written(s->x, d->path, path) != ST_OK) goto fail;
+    snprintf(path, sizeof path, "/%s/y", split);
+    if (st_h5_check_written(s->y, d->path, path) != ST_OK) goto fail;
     H5Tclose(xt);
     H5Tclose(yt);
     return ST_OK;
@@ -501,15 +506,16 @@ int st_dataset_read_strings(const st_dataset *d, const char *name, char ***words
         hid_t t = rc == ST_OK ? H5Dget_type(ds) : -1;
         size_t each = t >= 0 ? H5Tget_size(t) : 0; /* a pointer, or a fixed length */
         if (t >= 0) H5Tclose(t);
-        H5Dclose(ds);
-        if (rc != ST_OK) return ST_ERR;
         /* Read whole: the count and the fixed-length size decide the allocation. */
-        if (total > ST_DATA_MAX_STRINGS || total * each > ST_DATA_MAX_STRING_BYTES) {
+        if (rc == ST_OK && (total > ST_DATA_MAX_STRINGS || total * each > ST_DATA_MAX_STRING_BYTES)) {
             st_error_set("%s: %s: %zu strings of %zu bytes each, more than seqtrain reads "
                          "(%d strings, %d MiB)", d->path, full, total, each,
                          ST_DATA_MAX_STRINGS, ST_DATA_MAX_STRING_BYTES >> 20);
-            return ST_ERR;
+            rc = ST_ERR;
         }
+        if (rc == ST_OK) rc = st_h5_check_written(ds, d->path, full);
+        H5Dclose(ds);
+        if (rc != ST_OK) return ST_ERR;
     }
     if (st_h5_read_strings(d->file, name, words, n) < 0) {
         st_error_set("%s: /%s: expected a 1-D array of strings", d->path, name);

@@ -96,6 +96,11 @@ hid_t st_h5_open_untrusted(const char *path, const char *what);
 int st_h5_check_dataset(hid_t dset, const char *file, const char *name, int max_rank,
                         int *rank, hsize_t *dims, size_t elem_size, size_t *total);
 
+/* Refuses a dataset that declares elements it never stored (unallocated chunks or storage read
+ * back as fill values: a few KiB can declare 2^31 rows and keep a reader busy for hours).
+ * Called after the shape checks, before the data are read. ST_OK or ST_ERR with the line. */
+int st_h5_check_written(hid_t dset, const char *file, const char *name);
+
 /* A single-integer attribute read as 64 bits (HDF5 would clip a larger value to fit an int):
  * 1 read, 0 absent, -1 not a single integer. No message. */
 int st_h5_read_attr_i64(hid_t loc, const char *name, long long *out);

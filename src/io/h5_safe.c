@@ -232,6 +232,42 @@ int st_h5_check_dataset(hid_t dset, const char *file, const char *name, int max_
     return ST_OK;
 }
 
+int st_h5_check_written(hid_t dset, const char *file, const char *name) {
+    hid_t dcpl = H5Dget_create_plist(dset);
+    H5D_layout_t layout = dcpl >= 0 ? H5Pget_layout(dcpl) : H5D_LAYOUT_ERROR;
+    char esc[256];
+    st_escape(esc, sizeof esc, name, 120);
+    int rc = ST_OK;
+    if (layout != H5D_COMPACT) {
+        /* Data declared but never written read back as fill values: a file of a few KiB can
+         * declare 2^31 rows and keep a reader busy for hours producing nothing. Every writer
+         * of real data (ours, h5py, the tokenizer) stores every chunk. Chunks are counted, not
+         * measured: H5Dget_space_status calls a compressed dataset "partly allocated". */
+        hid_t sp = H5Dget_space(dset);
+        int r = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
+        hsize_t dims[H5S_MAX_RANK], cd[H5S_MAX_RANK], want = 1, have = 0;
+        if (r >= 0) H5Sget_simple_extent_dims(sp, dims, NULL);
+        int ok = r >= 0;
+        for (int i = 0; ok && i < r; i++) want = dims[i] ? want : 0;
+        if (ok && want && layout == H5D_CHUNKED) {
+            ok = H5Pget_chunk(dcpl, H5S_MAX_RANK, cd) == r;
+            for (int i = 0; ok && i < r; i++) want *= (dims[i] + cd[i] - 1) / cd[i];
+            /* The dataspace itself, not H5S_ALL: 1.10.8 counts 0 chunks for H5S_ALL. */
+            ok = ok && H5Dget_num_chunks(dset, sp, &have) >= 0 && have == want;
+        } else if (ok && want) {
+            ok = H5Dget_storage_size(dset) > 0;
+        }
+        if (sp >= 0) H5Sclose(sp);
+        if (!ok) {
+            st_error_set("%s: dataset %s declares data that was never written (%s): refused",
+                         file, esc, layout == H5D_CHUNKED ? "missing chunks" : "no storage");
+            rc = ST_ERR;
+        }
+    }
+    if (dcpl >= 0) H5Pclose(dcpl);
+    return rc;
+}
+
 int st_h5_read_attr_i64(hid_t loc, const char *name, long long *out) {
     if (H5Aexists(loc, name) <= 0) return 0;
     int ret = -1;
