@@ -149,8 +149,9 @@ int st_run_setup(st_run *R, st_config *cfg, const st_settings *set, st_shape sha
     R->set = set;
     /* The largest shard of a global batch: every buffer is sized for it once, here. */
     int Bg = set->train.batch_size;
-    int maxB = (Bg + R->size - 1) / R->size;
-    int rc = st_model_build(&R->model, cfg, shape, maxB);
+    int maxB = st_model_max_rows(Bg, R->ntrain, R->size); /* no buffer for rows that do not exist */
+    st_model_run_need need = {st_optim_cfg_states(&set->train.optim), R->ntrain, 24, "training rows"};
+    int rc = st_model_build_run(&R->model, cfg, shape, maxB, &need);
     R->loss = set->train.loss;
     if (rc == ST_OK)
         rc = st_run_check_head(&R->model, R->loss, num_classes, y_steps, cfg->origin);
