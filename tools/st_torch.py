@@ -76,7 +76,9 @@ import torch.nn.functional as F
 from torch import nn
 
 CKPT_FORMAT = "seqtrain-ckpt-1"
-META_SECTIONS = ("data", "train", "checkpoint")
+# Sections that are not layers: [train] is read for the loss; [data], [checkpoint] and
+# [callbacks] only steer training bookkeeping and are ignored here (as st_config_is_meta does).
+META_SECTIONS = ("data", "train", "checkpoint", "callbacks")
 
 
 # ---------------------------------------------------------------------------------------------

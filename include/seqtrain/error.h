@@ -49,9 +49,13 @@ void st_error_set_abort_hook(void (*fn)(int code));
         if (!(cond)) st_fatal(__FILE__, __LINE__, __VA_ARGS__);                                   \
     } while (0)
 
-/* Allocation that cannot fail silently: 64-byte aligned, zero-filled, aborts on failure.
- * Memory from st_malloc is released with st_free. */
+/* Allocation that cannot fail silently: 64-byte aligned, zero-filled. On failure it prints
+ * ONE line "seqtrain: error: out of memory: N bytes (X GiB) for WHAT" and ends every rank with
+ * exit status 1 (a limit of the machine or a size the user chose, not a bug). what: a few
+ * words naming the buffer ("the model's parameters"); st_malloc says "a buffer". Memory from
+ * both is released with st_free. */
 void *st_malloc(size_t bytes);
+void *st_malloc_for(size_t bytes, const char *what);
 void st_free(void *p);
 char *st_strdup(const char *s);
 

@@ -45,6 +45,9 @@ typedef struct st_shape {
  * op(A) is (M, K), op(B) is (K, N), C is (M, N); lda/ldb/ldc are row strides. */
 void st_sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc);
+/* The same in double (init-time linear algebra only: the orthogonal initializer's QR). */
+void st_dgemm(int transA, int transB, int M, int N, int K, double alpha, const double *A, int lda,
+              const double *B, int ldb, double beta, double *C, int ldc);
 /* Threads the BLAS uses (1 when unknown). */
 int st_blas_threads(void);
 

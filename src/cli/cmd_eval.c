@@ -12,6 +12,7 @@
  * What it does not do: read HDF5 or touch MPI beyond asking the rank and agreeing on errors.
  */
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,8 +95,74 @@ static int parse(int argc, char **argv, opts *o, int want_out) {
     return ST_EXIT_OK;
 }
 
-/* Class names come from the dataset's /classes when it has them; otherwise the class id. */
-static const char *class_name(const st_eval_report *r, int c, char *buf, size_t n) {
+/* The length (1 to 4) of the valid UTF-8 sequence at s[0..n) and its code point; 0 if none
+ * (stray continuation byte, overlong form, surrogate, above U+10FFFF, cut off). */
+static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp) {
+    static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+    size_t len = s[0] < 0x80 ? 1 : (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3
+               : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
+    if (!len || len > n) return 0;
+    uint32_t v = len == 1 ? s[0] : s[0] & (0x7F >> len);
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0;
+        v = (v << 6) | (s[i] & 0x3F);
+    }
+    if (v < min[len] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+    *cp = v;
+    return len;
+}
+
+/* A class name from the dataset file, made safe for the terminal: the same escaping as
+ * src/core/text.h's st_escape (which replaces this at merge): C0 controls and DEL as \n \t
+ * \r or \xNN, bytes that are not UTF-8 as \xNN, C1 controls and the characters that reorder
+ * or split lines (bidi overrides and isolates, U+2028/9) as \u{XXXX}; at most max characters,
+ * then "...". Without it a name holding ESC sequences retitles or clears the user's terminal
+ * when evaluate prints the report. Returns out. */
+static const char *esc_text(char *out, size_t outlen, const char *s, size_t max) {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s), at = 0, chars = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < n;) {
+        char piece[16];
+        uint32_t cp = 0;
+        size_t len = utf8_seq(p + i, n - i, &cp);
+        if (len == 0) {
+            snprintf(piece, sizeof piece, "\\x%02X", p[i]);
+            len = 1;
+        } else if (cp == '\n' || cp == '\t' || cp == '\r') {
+            snprintf(piece, sizeof piece, "\\%c", cp == '\n' ? 'n' : cp == '\t' ? 't' : 'r');
+        } else if (cp < 0x20 || cp == 0x7F) {
+            snprintf(piece, sizeof piece, "\\x%02X", (unsigned)cp);
+        } else if ((cp >= 0x80 && cp <= 0x9F) || (cp >= 0x202A && cp <= 0x202E) ||
+                   (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 || cp == 0x2029) {
+            snprintf(piece, sizeof piece, "\\u{%04X}", (unsigned)cp);
+        } else {
+            memcpy(piece, p + i, len);
+            piece[len] = 0;
+        }
+        size_t pl = strlen(piece);
+        if (chars == max || at + pl + 4 > outlen) {
+            if (at + 4 <= outlen) memcpy(out + at, "...", 4);
+            return out;
+        }
+        memcpy(out + at, piece, pl + 1);
+        at += pl, chars++, i += len;
+    }
+    return out;
+}
+
+/* Class names come from the dataset's /classes when it has them (escaped for the terminal,
+ * at most max characters); otherwise the class id. buf: at least 64 bytes. */
+static const char *class_name(const st_eval_report *r, int c, char *buf, size_t n,
+                              size_t max) {
+    if (r->classes && r->nclasses == (size_t)r->C && r->classes[c][0])
+        return esc_text(buf, n, r->classes[c], max);
+    snprintf(buf, n, "%d", c);
+    return buf;
+}
+
+/* The raw name, for JSON (json_str escapes what JSON needs). */
+static const char *class_name_raw(const st_eval_report *r, int c, char *buf, size_t n) {
     if (r->classes && r->nclasses == (size_t)r->C && r->classes[c][0]) return r->classes[c];
     snprintf(buf, n, "%d", c);
     return buf;
@@ -105,10 +172,10 @@ static const char *class_name(const st_eval_report *r, int c, char *buf, size_t 
  * what the tutorials print after model.evaluate; only rank 0 gets here. */
 static void print_report(const st_eval_report *r) {
     const int C = r->C;
-    char buf[32];
+    char buf[256];
     int w = 12;
     for (int c = 0; c < C; c++) {
-        int l = (int)strlen(class_name(r, c, buf, sizeof buf));
+        int l = (int)strlen(class_name(r, c, buf, sizeof buf, 40));
         if (l > w) w = l > 40 ? 40 : l;
     }
     st_class_stats *per = st_malloc((size_t)C * sizeof *per), macro, weighted;
@@ -119,14 +186,14 @@ static void print_report(const st_eval_report *r) {
                w, "");
         int cw = 8;
         for (int c = 0; c < C; c++) {
-            int l = (int)strlen(class_name(r, c, buf, sizeof buf));
+            int l = (int)strlen(class_name(r, c, buf, sizeof buf, 40));
             if (l + 1 > cw) cw = l + 1 > 16 ? 16 : l + 1;
         }
         for (int c = 0; c < C; c++)
-            ST_LOG(ST_LOG_INFO, " %*.*s", cw, cw, class_name(r, c, buf, sizeof buf));
+            ST_LOG(ST_LOG_INFO, " %*s", cw, class_name(r, c, buf, sizeof buf, (size_t)cw - 1));
         ST_LOG(ST_LOG_INFO, "\n");
         for (int t = 0; t < C; t++) {
-            ST_LOG(ST_LOG_INFO, "%*.*s", w, w, class_name(r, t, buf, sizeof buf));
+            ST_LOG(ST_LOG_INFO, "%*s", w, class_name(r, t, buf, sizeof buf, (size_t)w));
             for (int p = 0; p < C; p++)
                 ST_LOG(ST_LOG_INFO, " %*.0f", cw, r->cm[(size_t)t * C + p]);
             ST_LOG(ST_LOG_INFO, "\n");
@@ -135,9 +202,9 @@ static void print_report(const st_eval_report *r) {
     ST_LOG(ST_LOG_INFO, "\n%*s %10s %10s %10s %10s\n\n", w, "", "precision", "recall",
            "f1-score", "support");
     for (int c = 0; c < C; c++)
-        ST_LOG(ST_LOG_INFO, "%*.*s %10.4f %10.4f %10.4f %10.0f\n", w, w,
-               class_name(r, c, buf, sizeof buf), per[c].precision, per[c].recall, per[c].f1,
-               per[c].support);
+        ST_LOG(ST_LOG_INFO, "%*s %10.4f %10.4f %10.4f %10.0f\n", w,
+               class_name(r, c, buf, sizeof buf, (size_t)w), per[c].precision, per[c].recall,
+               per[c].f1, per[c].support);
     ST_LOG(ST_LOG_INFO, "\n%*s %10s %10s %10.4f %10.0f\n", w, "accuracy", "", "", acc,
            macro.support);
     ST_LOG(ST_LOG_INFO, "%*s %10.4f %10.4f %10.4f %10.0f\n", w, "macro avg", macro.precision,
@@ -189,7 +256,7 @@ static int write_json(const st_eval_report *r, const char *path, const char *dat
     fprintf(f, "},\n \"classes\": [");
     for (int c = 0; c < C; c++) {
         if (c) fprintf(f, ", ");
-        json_str(f, class_name(r, c, buf, sizeof buf));
+        json_str(f, class_name_raw(r, c, buf, sizeof buf));
     }
     fprintf(f, "],\n \"confusion_matrix\": [");
     for (int t = 0; t < C; t++) {
@@ -200,7 +267,7 @@ static int write_json(const st_eval_report *r, const char *path, const char *dat
     fprintf(f, "],\n \"per_class\": [");
     for (int c = 0; c < C; c++) {
         fprintf(f, "%s{\"class\": ", c ? ",\n   " : "");
-        json_str(f, class_name(r, c, buf, sizeof buf));
+        json_str(f, class_name_raw(r, c, buf, sizeof buf));
         fprintf(f, ", ");
         json_stats(f, &per[c]);
         fprintf(f, "}");

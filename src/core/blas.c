@@ -36,6 +36,15 @@ void st_sgemm(int transA, int transB, int M, int N, int K, float alpha, const fl
                 transB ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
+/* Double precision, for init-time linear algebra (orthogonal initialisation's QR), where the
+ * float products of training would lose the orthogonality a recurrent kernel needs. */
+void st_dgemm(int transA, int transB, int M, int N, int K, double alpha, const double *A, int lda,
+              const double *B, int ldb, double beta, double *C, int ldc) {
+    if (M == 0 || N == 0) return;
+    cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
+                transB ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
 int st_blas_threads(void) {
 #ifdef OPENBLAS_VERSION
     return openblas_get_num_threads();

@@ -14,6 +14,7 @@
 
 #include "seqtrain/error.h"
 #include "seqtrain/log.h"
+#include "core/mem.h"
 
 static char g_msg[2048];
 static void (*g_abort)(int code);
@@ -61,14 +62,35 @@ void st_fatal(const char *file, int line, const char *fmt, ...) {
     exit(2); /* no hook, or a hook that returned: never continue past a broken invariant */
 }
 
-void *st_malloc(size_t bytes) {
+/* A failed allocation is the machine's or the user's limit (a size from the config or the
+ * data), not a bug in seqtrain: one user-error line and exit status 1, not st_fatal's 2. It
+ * still ends every rank at once through the abort hook, since the other ranks may already wait
+ * in a collective this rank will never reach. Sizes that a user chooses are checked up front
+ * (st_model_build); this is the backstop for what no check foresaw. */
+ST_NORETURN static void out_of_memory(size_t bytes, const char *what) {
+    char human[32];
+    st_mem_human(bytes, human, sizeof human);
+    if (st_log_rank > 0)
+        fprintf(stderr, "seqtrain: error: [rank %d] out of memory: %zu bytes (%s) for %s\n",
+                st_log_rank, bytes, human, what);
+    else
+        fprintf(stderr, "seqtrain: error: out of memory: %zu bytes (%s) for %s\n", bytes, human,
+                what);
+    fflush(stderr);
+    if (g_abort) g_abort(1);
+    exit(1);
+}
+
+void *st_malloc_for(size_t bytes, const char *what) {
     void *p = NULL;
     /* 64-byte alignment: whole cache lines for every buffer, and aligned SIMD loads in BLAS. */
     if (posix_memalign(&p, 64, bytes ? bytes : 1) != 0 || !p)
-        st_fatal(__FILE__, __LINE__, "out of memory allocating %zu bytes", bytes);
+        out_of_memory(bytes, what ? what : "a buffer");
     memset(p, 0, bytes);
     return p;
 }
+
+void *st_malloc(size_t bytes) { return st_malloc_for(bytes, NULL); }
 
 void st_free(void *p) { free(p); }
 

@@ -27,9 +27,18 @@ static int flat_build(st_layer *L, st_shape in) {
                      "embedding first");
         return ST_ERR;
     }
+    /* T * F in 64 bits: (65537, 65537) rows would wrap an int to 131073 features and build a
+     * wrong model. Features are an int everywhere (shapes, BLAS dimensions), and a layer's
+     * width is capped at ST_FEAT_MAX so that the layers' own int products (2 * F, 4 * units)
+     * cannot wrap either. */
+    int64_t feat = (int64_t)(in.seq ? in.seq : 1) * in.feat;
+    if (feat > ST_FEAT_MAX) {
+        st_error_set("flatten of (T, F) = (%d, %d) gives %lld features per row, more than the "
+                     "%d a layer can have", in.seq, in.feat, (long long)feat, ST_FEAT_MAX);
+        return ST_ERR;
+    }
     L->ishape = in;
-    L->oshape = (st_shape){.seq = 0, .feat = (in.seq ? in.seq : 1) * in.feat, .tokens = 0,
-                           .vocab = in.vocab};
+    L->oshape = (st_shape){.seq = 0, .feat = (int)feat, .tokens = 0, .vocab = in.vocab};
     L->nparam = 0;
     return ST_OK;
 }

@@ -109,6 +109,25 @@ int st_layer_set(st_layer *L, const char *key, const char *val) {
     return rc;
 }
 
+/* The int keys of L's type: its own table, and for a wrapper (bidirectional, the one type with
+ * ops->set) the wrapped type's table too, whose options sit at the same offsets. */
+const char *st_layer_size_key(const st_layer *L, long *value) {
+    const st_key *tables[2] = {L->ops->keys, NULL};
+    if (L->ops == &st_bidirectional_ops && L->opt.bidir.wrapped)
+        tables[1] = L->opt.bidir.wrapped->keys;
+    const char *best = NULL;
+    long bv = 0;
+    for (int t = 0; t < 2 && tables[t]; t++)
+        for (const st_key *k = tables[t]; k->name; k++) {
+            if (k->kind != ST_KEY_INT) continue;
+            int v;
+            memcpy(&v, (const char *)&L->opt + k->offset, sizeof v);
+            if (!best || v > bv) best = k->name, bv = v;
+        }
+    if (value) *value = bv;
+    return best;
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* Value parsers                                                                            */
 /* ---------------------------------------------------------------------------------------- */
@@ -177,37 +196,71 @@ static void fans(const st_dims *d, double *fan_in, double *fan_out) {
     *fan_out = (double)d->d[d->ndim - 1] * rf;
 }
 
+/* Columns per block of the orthogonal initializer's Gram-Schmidt: wide enough for st_dgemm to
+ * run near its peak, narrow enough that the in-block vector work (4 m k 32 flops, plain
+ * loops) stays small beside the products (measured: 32 beat 16, 64 and 128 at 1536 units). */
+#define ST_ORTH_BLOCK 32
+
+/* Intra-block modified Gram-Schmidt: the nb rows of v (each of length m, stride m) made
+ * orthonormal, each divided by its positive norm. Returns -1 for a zero vector. */
+static int mgs_block(double *v, size_t nb, size_t m) {
+    for (size_t j = 0; j < nb; j++) {
+        double *vj = v + j * m;
+        for (size_t p = 0; p < j; p++) {
+            const double *vp = v + p * m;
+            double dot = 0;
+            for (size_t i = 0; i < m; i++) dot += vp[i] * vj[i];
+            for (size_t i = 0; i < m; i++) vj[i] -= dot * vp[i];
+        }
+        double nrm = 0;
+        for (size_t i = 0; i < m; i++) nrm += vj[i] * vj[i];
+        nrm = sqrt(nrm);
+        if (!(nrm > 0)) return -1;
+        for (size_t i = 0; i < m; i++) vj[i] /= nrm;
+    }
+    return 0;
+}
+
 /* Keras Orthogonal(gain=1) for a tensor flattened to (rows, cols) = (prod(dims[:-1]), last):
  * QR of a normal (max, min) matrix with R's diagonal made positive, transposed when
- * rows < cols. Modified Gram-Schmidt on the columns yields exactly that Q (its R has a
- * positive diagonal by construction); it runs in double, and once more over each column
- * ("twice is enough") so Q stays orthonormal to float precision even for tall matrices. */
+ * rows < cols. That Q is unique, so any QR with a positive diagonal gives the same values; the
+ * one here is block classical Gram-Schmidt with reorthogonalisation (BCGS2): per block of 32
+ * columns, project out the finished columns with two matrix products, orthonormalise inside
+ * the block, and do both once more ("twice is enough": orthonormal to double rounding while
+ * the draw's condition number is far below 1e16, which a Gaussian draw's is). Dividing by the
+ * positive norm in each pass makes each R's diagonal positive (Keras' sign fix), and so their
+ * product's. Almost all of the O(max * min^2) work is in st_dgemm: 1536 units (an LSTM's
+ * (1536, 6144) recurrent kernel) went from 20.5 s with column-by-column Gram-Schmidt to well
+ * under a second on one core. Deterministic: a pure function of the draws, the same on every
+ * rank that has the same BLAS (and rank 0's copy is broadcast at start-up anyway). */
 static void orthogonal_fill(const st_dims *d, float *w, st_rng *r) {
     size_t cols = d->ndim ? d->d[d->ndim - 1] : 1;
     size_t rows = st_dims_count(d) / (cols ? cols : 1);
     size_t m = rows > cols ? rows : cols, k = rows > cols ? cols : rows;
     if (m == 0 || k == 0) return;
-    /* Init time only, so allocating here is fine (kernels never allocate). */
-    double *q = st_malloc(m * k * sizeof(double)); /* column-major: column j at q + j*m */
+    /* The model's size check bounds every dimension to int (st_model_build); BLAS takes int. */
+    ST_ASSERT(m <= INT_MAX && k <= INT_MAX, "orthogonal init of %zu x %zu", m, k);
+    /* Init time only, so allocating here is fine (kernels never allocate). q holds Q^T
+     * row-major (k, m): row j is column j of Q, contiguous. */
+    double *q = st_malloc_for(m * k * sizeof(double), "the orthogonal initializer");
+    double *c = st_malloc_for((size_t)ST_ORTH_BLOCK * k * sizeof(double),
+                              "the orthogonal initializer");
     /* Draw row-major (i over m, j over k) like Keras' normal((max, min)). */
     for (size_t i = 0; i < m; i++)
         for (size_t j = 0; j < k; j++) q[j * m + i] = st_rng_normal(r);
-    for (size_t j = 0; j < k; j++) {
-        double *qj = q + j * m;
+    for (size_t j0 = 0; j0 < k; j0 += ST_ORTH_BLOCK) {
+        size_t nb = k - j0 < ST_ORTH_BLOCK ? k - j0 : ST_ORTH_BLOCK;
+        double *v = q + j0 * m; /* (nb, m) the block, as rows */
         for (int pass = 0; pass < 2; pass++) {
-            for (size_t p = 0; p < j; p++) {
-                const double *qp = q + p * m;
-                double dot = 0;
-                for (size_t i = 0; i < m; i++) dot += qp[i] * qj[i];
-                for (size_t i = 0; i < m; i++) qj[i] -= dot * qp[i];
+            if (j0 > 0) {
+                /* c (nb, j0) = V · Qdone^T;  V -= c · Qdone   (Qdone: the j0 finished rows) */
+                st_dgemm(0, 1, (int)nb, (int)j0, (int)m, 1.0, v, (int)m, q, (int)m, 0.0, c,
+                         (int)j0);
+                st_dgemm(0, 0, (int)nb, (int)m, (int)j0, -1.0, c, (int)j0, q, (int)m, 1.0, v,
+                         (int)m);
             }
+            ST_ASSERT(mgs_block(v, nb, m) == 0, "orthogonal init: rank-deficient draw");
         }
-        /* Dividing by the positive norm is what makes R's diagonal positive (Keras' sign fix). */
-        double nrm = 0;
-        for (size_t i = 0; i < m; i++) nrm += qj[i] * qj[i];
-        nrm = sqrt(nrm);
-        ST_ASSERT(nrm > 0, "orthogonal init: rank-deficient draw");
-        for (size_t i = 0; i < m; i++) qj[i] /= nrm;
     }
     if (rows >= cols) {
         /* w (rows, cols) = Q (m, k) with orthonormal columns. */
@@ -218,6 +271,7 @@ static void orthogonal_fill(const st_dims *d, float *w, st_rng *r) {
         for (size_t i = 0; i < rows; i++)
             for (size_t j = 0; j < cols; j++) w[i * cols + j] = (float)q[i * cols + j];
     }
+    st_free(c);
     st_free(q);
 }
 

@@ -29,6 +29,11 @@
 #include "seqtrain/tensor.h"
 
 #define ST_NAME_MAX 64
+/* The widest a layer's input or output may be (features per step): 2^30 - 1, so that the int
+ * products layers form from it (2 F in attention, 4 units in an LSTM) never wrap. The model
+ * checks every layer against it (st_model_build); flatten, the one type that multiplies
+ * dimensions into its width, checks its own. */
+#define ST_FEAT_MAX ((1 << 30) - 1)
 #define ST_LAYER_MAX_PARAMS 6
 
 
@@ -244,6 +249,10 @@ const char *st_layer_types(void);
 void st_layer_create(st_layer *L, const st_layer_ops *ops, const char *name);
 /* Handles keys common to all layers ("name", "trainable"), then delegates to ops->set. */
 int st_layer_set(st_layer *L, const char *key, const char *val);
+/* The integer option that sets L's size, the largest when there are several ("units"; an
+ * embedding's "input_dim" or "output_dim"), and its value: what a message about a model too
+ * large for memory names. NULL when the type has none (dropout, flatten, batch_norm). */
+const char *st_layer_size_key(const st_layer *L, long *value);
 /* Runs each parameter's initializer (stream = hash of "layer/param", so the values do not
  * depend on layer order or on the rank) and then ops->post_init. */
 void st_layer_init_params(st_layer *L, uint64_t seed);

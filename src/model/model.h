@@ -63,9 +63,31 @@ typedef struct st_model {
     st_vectors_spec *vectors; /* (nlayers) pre-trained vectors to load, per layer */
 } st_model;
 
+/* What a run allocates besides the model's own buffers and grows with a size the user chose,
+ * for the memory check of st_model_build_run. */
+typedef struct st_model_run_need {
+    int opt_states;        /* optimizer state buffers, nparams floats each (adam: 2) */
+    size_t rows;           /* rows of data the caller keeps per-row buffers for */
+    size_t row_bytes;      /* bytes of those buffers per row */
+    const char *rows_what; /* names those rows in the message: "training rows" */
+} st_model_run_need;
+
 /* Builds layers from the config's layer sections (in order) for inputs of shape `input`.
- * Errors name the config file, line and key. maxB: largest batch on this rank. */
+ * Errors name the config file, line and key. maxB: largest batch on this rank.
+ * Before allocating anything big it adds up what the run needs (parameters, gradients,
+ * optimizer state, activations and batches for maxB rows of input.seq steps, and run's per-row
+ * buffers; run may be NULL) in overflow-checked size_t, and refuses with ONE line naming the
+ * key that contributes most ("cfg.ini:26: [lstm] units = 100000 (layer lstm_1): the run needs
+ * N bytes (... GiB: parameters ..., ...) but ... are available (physical memory)") when it
+ * exceeds st_mem_available (core/mem.h). Also refused with one line: a layer wider than
+ * ST_FEAT_MAX, T x maxB beyond an int. */
 int st_model_build(st_model *m, const st_config *cfg, st_shape input, int maxB);
+int st_model_build_run(st_model *m, const st_config *cfg, st_shape input, int maxB,
+                       const st_model_run_need *run);
+/* Rows a rank's buffers need for global batches of batch_size rows drawn from `rows` rows of
+ * data (0 = unknown), split over `ranks`: ceil(min(batch_size, rows) / ranks), at least 1. A
+ * batch_size larger than the data must not size buffers for rows that do not exist. */
+int st_model_max_rows(int batch_size, size_t rows, int ranks);
 void st_model_free(st_model *m);
 /* Initializes every parameter from seed (identical on every rank). */
 void st_model_init(st_model *m, uint64_t seed);

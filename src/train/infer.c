@@ -117,8 +117,23 @@ static int open_for_eval(const char *ckpt, const char *data, const char *split, 
     int rc = config_from_ckpt(ckpt, data, cfg, set, path, sizeof path);
     if (rc == ST_OK) rc = st_dataset_open(ds, set->data.path);
     if (rc == ST_OK) rc = st_split_open(ds, split, s);
+    if (rc == ST_OK && s->n == 0) {
+        /* Loss 0 and accuracy 0 over no rows would read as a result. */
+        st_error_set("%s: /%s has no rows (x is empty): nothing to evaluate or predict",
+                     set->data.path, split);
+        rc = ST_ERR;
+    }
     if (st_dist_any_error(rc) != ST_OK) return ST_ERR;
-    if (maxB <= 0) maxB = set->train.batch_size > 0 ? set->train.batch_size : 128;
+    /* Buffers are never sized for rows that do not exist. evaluate/predict (maxB <= 0): each
+     * rank runs its contiguous shard in local batches of at most batch_size rows, so
+     * min(batch_size, shard). gradients (maxB > 0): one batch of maxB rows on rank 0, at most
+     * the split's rows. */
+    size_t cap = s->n;
+    if (maxB <= 0) {
+        maxB = set->train.batch_size > 0 ? set->train.batch_size : 128;
+        cap = (s->n + (size_t)st_dist_size() - 1) / (size_t)st_dist_size();
+    }
+    if ((size_t)maxB > cap) maxB = (int)cap;
     rc = st_model_build(m, cfg, st_split_shape(s), maxB);
     if (rc == ST_OK) rc = st_ckpt_load(path, m, NULL, NULL);
     *loss = set->train.loss;
@@ -210,8 +225,8 @@ int st_predict(const char *ckpt, const char *data, const char *split, const char
         size_t my = s.n * (size_t)(rank + 1) / size - s.n * (size_t)rank / size;
         st_batch_init(&b, &s, m.maxB);
         rows = st_malloc(sizeof(size_t) * m.maxB);
-        mine = st_malloc((my + 1) * K * sizeof(float));
-        if (rank == 0) all = st_malloc((s.n + 1) * K * sizeof(float));
+        mine = st_malloc_for((my + 1) * K * sizeof(float), "this rank's predictions");
+        if (rank == 0) all = st_malloc_for((s.n + 1) * K * sizeof(float), "the predictions");
         if (attention_out) {
             amine = st_malloc((my + 1) * (size_t)s.T * sizeof(float));
             if (rank == 0) aall = st_malloc((s.n + 1) * (size_t)s.T * sizeof(float));

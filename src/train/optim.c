@@ -131,6 +131,16 @@ void st_optim_init(st_optim *o, const st_optim_cfg *cfg, size_t n) {
     for (int i = 0; i < o->nstate; i++) o->state[i] = st_malloc(n * sizeof(float));
 }
 
+/* Mirrors the switch of st_optim_init (a test checks the two agree). */
+int st_optim_cfg_states(const st_optim_cfg *cfg) {
+    switch (cfg->kind) {
+    case ST_OPT_SGD: return cfg->momentum != 0;
+    case ST_OPT_RMSPROP: return 1 + (cfg->momentum != 0);
+    case ST_OPT_ADAM: return 2;
+    }
+    return 2;
+}
+
 void st_optim_free(st_optim *o) {
     for (int i = 0; i < 2; i++) st_free(o->state[i]);
     memset(o, 0, sizeof *o);

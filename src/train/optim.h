@@ -49,6 +49,9 @@ typedef struct st_optim {
 } st_optim;
 
 void st_optim_init(st_optim *o, const st_optim_cfg *cfg, size_t n);
+/* The state buffers st_optim_init will allocate for cfg (n floats each): for the memory
+ * check that runs before anything is allocated (st_model_build_run). */
+int st_optim_cfg_states(const st_optim_cfg *cfg);
 void st_optim_free(st_optim *o);
 /* One update of w (n) from g (n). ranges/nranges: the tensors for clipnorm. g may be modified
  * (clipping). trainable_mask: NULL, or per-range flag 0 = frozen (left untouched). */

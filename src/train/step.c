@@ -138,7 +138,7 @@ int st_run_open(st_run *R, st_config *cfg, const st_settings *set) {
 
     rc = st_run_setup(R, cfg, set, st_split_shape(&R->train), R->ds.num_classes, R->train.yT);
     if (rc == ST_OK) st_batch_init(&R->batch, &R->train, R->model.maxB);
-    R->perm = st_malloc((R->ntrain ? R->ntrain : 1) * sizeof(size_t));
+    if (rc == ST_OK) R->perm = st_malloc((R->ntrain ? R->ntrain : 1) * sizeof(size_t));
     if (rc == ST_OK) rc = st_schedule_init(R);
     return rc;
 }
@@ -149,8 +149,10 @@ int st_run_setup(st_run *R, st_config *cfg, const st_settings *set, st_shape sha
     R->set = set;
     /* The largest shard of a global batch: every buffer is sized for it once, here. */
     int Bg = set->train.batch_size;
-    int maxB = (Bg + R->size - 1) / R->size;
-    int rc = st_model_build(&R->model, cfg, shape, maxB);
+    int maxB = st_model_max_rows(Bg, R->ntrain, R->size); /* buffers only for rows that exist */
+    st_model_run_need need = {st_optim_cfg_states(&set->train.optim), R->ntrain, 24,
+                              "training rows"}; /* perm, scratch, bstart, span: 24 bytes a row */
+    int rc = st_model_build_run(&R->model, cfg, shape, maxB, &need);
     R->loss = set->train.loss;
     if (rc == ST_OK)
         rc = st_run_check_head(&R->model, R->loss, num_classes, y_steps, cfg->origin);

@@ -259,6 +259,30 @@ START_TEST(test_init_orthogonal) {
 }
 END_TEST
 
+/* The blocked (BLAS) Gram-Schmidt at sizes with many blocks and a ragged last one (257 is
+ * 8 blocks of 32 and 1): an LSTM's (H, 4H) recurrent kernel has orthonormal rows, a square
+ * one is orthogonal both ways (W^T W = W W^T = I), all to float rounding; and the values are a
+ * pure function of (seed, stream): the same bits on every call (every rank). */
+START_TEST(test_init_orthogonal_blocked) {
+    static float w[257 * 1028], v[257 * 1028];
+    st_dims d = st_dims2(257, 1028);
+    st_init_fill(ST_INIT_ORTHOGONAL, &d, w, 7, 3);
+    ck_assert_msg(orth_err(w, 257, 1028, 0) < 2e-6, "rows: %g", orth_err(w, 257, 1028, 0));
+    st_init_fill(ST_INIT_ORTHOGONAL, &d, v, 7, 3);
+    ck_assert(memcmp(w, v, sizeof w) == 0);
+    st_init_fill(ST_INIT_ORTHOGONAL, &d, v, 7, 4); /* another stream: other values */
+    ck_assert(memcmp(w, v, sizeof w) != 0);
+    d = st_dims2(300, 300);
+    st_init_fill(ST_INIT_ORTHOGONAL, &d, w, 1, 9);
+    ck_assert_msg(orth_err(w, 300, 300, 0) < 2e-6, "rows: %g", orth_err(w, 300, 300, 0));
+    ck_assert_msg(orth_err(w, 300, 300, 1) < 2e-6, "cols: %g", orth_err(w, 300, 300, 1));
+    /* Not a permutation or a sign pattern: entries spread like a Haar matrix's, |w| ~ 1/sqrt(n) */
+    double ss = 0;
+    for (int i = 0; i < 300; i++) ss += fabs(w[i]);
+    ck_assert(ss / 300 > 0.5 / sqrt(300.0) && ss / 300 < 1.5 / sqrt(300.0));
+}
+END_TEST
+
 START_TEST(test_init_distributions) {
     static float w[200 * 400];
     const size_t n = 200 * 400;
@@ -349,6 +373,7 @@ static Suite *basics_suite(void) {
         {"build_errors", test_build_errors},
         {"param_counts", test_param_counts},
         {"init_orthogonal", test_init_orthogonal},
+        {"init_orthogonal_blocked", test_init_orthogonal_blocked},
         {"init_distributions", test_init_distributions},
         {"init_forget_bias_streams", test_init_forget_bias_and_streams},
     };

@@ -2,11 +2,18 @@
  * test_model.c - a whole model built from config text: Keras parameter counts and names, one
  * contiguous buffer, errors naming the config line, and an end-to-end finite-difference check
  * of loss gradients through embedding (masked) -> stacked recurrent layers -> dense head; the
- * per-step (many-to-many) loss of a sequence head, model shapes, pre-trained embedding vectors.
+ * per-step (many-to-many) loss of a sequence head, model shapes, pre-trained embedding vectors;
+ * sizes: saturating size arithmetic, sizes beyond memory refused before allocation naming the
+ * key and the bytes, flatten's int overflow, buffers for the rows that exist, an allocation
+ * failure as exit status 1.
  */
 #include <math.h>
 #include <string.h>
 
+#include <limits.h>
+#include <stdint.h>
+
+#include "core/mem.h"
 #include "testutil.h"
 #include "train/step.h"
 
@@ -325,6 +332,144 @@ START_TEST(pretrained_vectors) {
 }
 END_TEST
 
+/* ---- sizes: checked arithmetic, the memory check, buffers for the rows that exist ---------- */
+
+START_TEST(size_arithmetic_saturates) {
+    size_t r;
+    ck_assert_int_eq(st_size_mul((size_t)1 << 40, (size_t)1 << 20, &r), 0);
+    ck_assert_uint_eq(r, (size_t)1 << 60);
+    ck_assert_int_eq(st_size_mul((size_t)1 << 40, (size_t)1 << 24, &r), -1);
+    ck_assert_uint_eq(r, SIZE_MAX); /* saturates: no later check can accept it */
+    ck_assert_int_eq(st_size_add(SIZE_MAX - 1, 1, &r), 0);
+    ck_assert_int_eq(st_size_add(SIZE_MAX, 1, &r), -1);
+    ck_assert_uint_eq(r, SIZE_MAX);
+    char h[32];
+    ck_assert_str_eq(st_mem_human(12, h, sizeof h), "12 bytes");
+    ck_assert_str_eq(st_mem_human((size_t)3 << 29, h, sizeof h), "1.5 GiB");
+    const char *what = NULL;
+    ck_assert_uint_gt(st_mem_available(&what), 0);
+    ck_assert_ptr_nonnull(what);
+}
+END_TEST
+
+START_TEST(max_rows_for_the_data) {
+    ck_assert_int_eq(st_model_max_rows(64, 1000, 1), 64);
+    ck_assert_int_eq(st_model_max_rows(64, 1000, 3), 22);      /* ceil(64 / 3) */
+    ck_assert_int_eq(st_model_max_rows(INT_MAX, 300, 2), 150); /* batch_size > the data */
+    ck_assert_int_eq(st_model_max_rows(INT_MAX, 1, 4), 1);
+    ck_assert_int_eq(st_model_max_rows(100, 0, 2), 50); /* rows unknown (benchmark) */
+}
+END_TEST
+
+/* The memory check and the optimizer agree on how many state buffers there are. */
+START_TEST(optimizer_states_agree) {
+    const st_opt_kind kinds[] = {ST_OPT_SGD, ST_OPT_RMSPROP, ST_OPT_ADAM};
+    for (int k = 0; k < 3; k++)
+        for (int mom = 0; mom < 2; mom++) {
+            st_optim_cfg c;
+            st_optim_cfg_defaults(&c, kinds[k]);
+            c.momentum = mom ? 0.9f : 0.0f;
+            st_optim o;
+            st_optim_init(&o, &c, 10);
+            ck_assert_int_eq(st_optim_cfg_states(&c), o.nstate);
+            st_optim_free(&o);
+        }
+}
+END_TEST
+
+/* A model no machine can hold is refused before allocation, naming the key, its line and the
+ * bytes; a (T, F) that flatten would wrap in an int is refused naming the layer. */
+START_TEST(too_large_refused_up_front) {
+    st_model m;
+    st_config c;
+    /* 2^20 units: 16 Ti floats of recurrent kernel alone. */
+    int rc = build(&m, &c,
+                   "[embedding]\ninput_dim = 10000\noutput_dim = 8\n[lstm]\nunits = 1048576\n"
+                   "[dense]\nunits = 1\n",
+                   k_tokens, 4);
+    ck_assert_int_eq(rc, ST_ERR);
+    const char *e = st_error_get();
+    ck_assert_msg(strstr(e, "t.ini:10: [lstm] units = 1048576 (layer lstm_1): the run needs "),
+                  "%s", e);
+    ck_assert_msg(strstr(e, " bytes (") && strstr(e, "parameters ") && strstr(e, "available"),
+                  "%s", e);
+    ck_assert_ptr_null(m.params); /* nothing big was allocated */
+    st_model_free(&m);
+    st_config_free(&c);
+
+    /* An embedding's input_dim is what is named when it dominates. */
+    rc = build(&m, &c,
+               "[embedding]\ninput_dim = 1073741824\noutput_dim = 1048576\n"
+               "[lstm]\nunits = 4\n[dense]\nunits = 1\n",
+               k_tokens, 4);
+    ck_assert_int_eq(rc, ST_ERR);
+    ck_assert_msg(strstr(st_error_get(), "[embedding] input_dim = 1073741824 (layer "
+                                         "embedding_1)"),
+                  "%s", st_error_get());
+    st_model_free(&m);
+    st_config_free(&c);
+
+    /* Optimizer state and per-row buffers are part of a run's need. */
+    memset(&c, 0, sizeof c);
+    char text[512];
+    snprintf(text, sizeof text, "%s[lstm]\nunits = 4\n[dense]\nunits = 1\n", k_meta);
+    ck_assert_int_eq(st_config_load_string(&c, text, "t.ini"), ST_OK);
+    st_model_run_need need = {2, (size_t)1 << 50, 24, "training rows"};
+    rc = st_model_build_run(&m, &c, (st_shape){.seq = 5, .feat = 3}, 4, &need);
+    ck_assert_int_eq(rc, ST_ERR);
+    ck_assert_msg(strstr(st_error_get(), "t.ini: 1125899906842624 training rows: the run needs"),
+                  "%s", st_error_get());
+    ck_assert_msg(strstr(st_error_get(), "optimizer state "), "%s", st_error_get());
+    st_model_free(&m);
+    need.rows = 1000; /* the same model fits with a sane row count */
+    ck_assert_int_eq(st_model_build_run(&m, &c, (st_shape){.seq = 5, .feat = 3}, 4, &need),
+                     ST_OK);
+    st_model_free(&m);
+    st_config_free(&c);
+
+    /* (T, F) = (65537, 65537): T*F wraps an int to 131073. */
+    rc = build(&m, &c, "[flatten]\n[dense]\nunits = 1\n", (st_shape){.seq = 65537, .feat = 65537},
+               4);
+    ck_assert_int_eq(rc, ST_ERR);
+    ck_assert_msg(strstr(st_error_get(), "t.ini:6: [flatten] (flatten_1): flatten of (T, F) = "
+                                         "(65537, 65537) gives 4295098369 features"),
+                  "%s", st_error_get());
+    st_model_free(&m);
+    st_config_free(&c);
+
+    /* Sizes whose products would wrap size_t itself: still one line, never a small number. */
+    rc = build(&m, &c,
+               "[lstm]\nunits = 1048576\nreturn_sequences = true\n"
+               "[lstm]\nunits = 1048576\n[dense]\nunits = 1\n",
+               (st_shape){.seq = 1 << 29, .feat = 1 << 29}, INT_MAX);
+    ck_assert_int_eq(rc, ST_ERR);
+    ck_assert_msg(strstr(st_error_get(), "the run needs more than 18446744073709551615 bytes"),
+                  "%s", st_error_get());
+    st_model_free(&m);
+    st_config_free(&c);
+
+    /* T x rows per rank beyond an int (one BLAS dimension), though memory might suffice. */
+    rc = build(&m, &c, "[dense]\nunits = 1\n", (st_shape){.seq = 1 << 20, .feat = 1}, 4096);
+    ck_assert_int_eq(rc, ST_ERR);
+    ck_assert_msg(strstr(st_error_get(), "more than the 2147483647 rows") ||
+                      strstr(st_error_get(), "the run needs"),
+                  "%s", st_error_get());
+    st_model_free(&m);
+    st_config_free(&c);
+}
+END_TEST
+
+/* AddressSanitizer aborts on an impossible allocation unless told to return NULL as libc does
+ * (malloc_failure_exits_1 needs the failure itself). Unused without the sanitizer. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void) { return "allocator_may_return_null=1"; }
+
+/* An allocation that fails is one user-error line and exit status 1 (not st_fatal's 2). */
+START_TEST(malloc_failure_exits_1) {
+    st_malloc_for(SIZE_MAX / 2, "a test buffer");
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("model");
     TCase *tc = tcase_create("build");
@@ -337,6 +482,13 @@ int main(void) {
     tcase_add_test(tg, gradcheck_embedding_lstm_dense);
     tcase_add_test(tg, gradcheck_stacked_softmax);
     suite_add_tcase(s, tg);
+    TCase *tz = tcase_create("sizes");
+    tcase_add_test(tz, size_arithmetic_saturates);
+    tcase_add_test(tz, max_rows_for_the_data);
+    tcase_add_test(tz, optimizer_states_agree);
+    tcase_add_test(tz, too_large_refused_up_front);
+    tcase_add_exit_test(tz, malloc_failure_exits_1, 1);
+    suite_add_tcase(s, tz);
     TCase *th = tcase_create("heads_and_vectors");
     tcase_add_test(th, per_step_loss);
     tcase_add_test(th, model_shapes);
