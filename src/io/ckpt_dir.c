@@ -273,7 +273,7 @@ int st_ckpt_lock(const char *dir, int *fd) {
     /* O_NOFOLLOW: a symlink planted as .lock must not make us truncate another file. */
     int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (f < 0) {
-        st_error_set("%s: cannot create the lock file %s: %s", dir, path, strerror(errno));
+        st_error_set("%s: cannot open the lock file %s: %s", dir, path, strerror(errno));
         return ST_ERR;
     }
     if (flock(f, LOCK_EX | LOCK_NB) != 0) {
