@@ -1,8 +1,9 @@
 /*
  * h5.c - the HDF5 helpers shared by dataset.c, dataset_write.c, ckpt.c, inspect.c and
  * predictions.c (io/h5.h): error-stack silencing, type/shape descriptions for messages,
- * string attributes and string arrays (read and write), one dataset writer, and the atomic
- * create/finish pair every HDF5 file seqtrain writes goes through.
+ * string attributes and string arrays (read and write), one dataset writer, the atomic
+ * create/finish pair every HDF5 file seqtrain writes goes through, and the in-memory route
+ * (core driver, 1.8 format, written out by st_atomic) that checkpoints take.
  *
  * Layout conventions written here: strings are variable-length UTF-8 (what h5py writes for
  * str); integer attributes are scalar int32 little-endian; compressed datasets are chunked in
@@ -20,6 +21,9 @@
 
 #include "io/h5.h"
 #include "seqtrain/error.h"
+
+/* The longest fixed-length string attribute read (a config text is a few kilobytes). */
+#define ST_H5_ATTR_STR_MAX ((size_t)16 << 20)
 
 void st_h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
@@ -181,8 +185,10 @@ int st_h5_read_attr_str(hid_t loc, const char *name, char **out) {
         *out = copy_str(s);
         if (s) H5free_memory(s);
     } else {
-        /* Fixed length: the stored bytes plus a terminator, whatever the padding. */
+        /* Fixed length: the stored bytes plus a terminator, whatever the padding. The size is
+         * the file's word: bounded before the allocation (config texts are kilobytes). */
         size_t len = H5Tget_size(ft);
+        if (len == 0 || len > ST_H5_ATTR_STR_MAX) goto done;
         char *s = st_malloc(len + 1);
         if (H5Aread(a, mt, s) < 0) {
             st_free(s);

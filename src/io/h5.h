@@ -53,7 +53,7 @@ int st_h5_write_strings(hid_t loc, const char *name, const char *const *s, size_
 /* A single-integer attribute: 1 read, 0 absent, -1 not a single integer. */
 int st_h5_read_attr_int(hid_t loc, const char *name, int *out);
 /* A single-string attribute into *out (st_malloc'd; st_free it): 1 read, 0 absent (*out NULL),
- * -1 not a single string. No message. */
+ * -1 not a single string, or a fixed-length one over 16 MiB. No message. */
 int st_h5_read_attr_str(hid_t loc, const char *name, char **out);
 /* A 1-D string dataset: *out gets *n strings, each and the array from st_malloc (st_free each,
  * then the array). 1 read, 0 absent (*out NULL, *n 0), -1 not a 1-D string dataset or a read
