@@ -18,61 +18,74 @@
  * Each tensor's data is its weights pointer; its optimizer state sits at the tensor's offset in
  * every state buffer.
  *
- * Saving follows Redis's rdbSave through st_atomic (io/h5.h: PATH.tmp, flush, close, fsync,
- * rename, directory fsync). A job killed mid-save leaves at most a stray .tmp (ignored by
- * resolve/prune and overwritten by the next save); the previous checkpoint is never touched,
- * and any failure removes the .tmp. Loading checks every tensor (presence, shape) before it
- * writes anything, so a mismatched checkpoint leaves the tensors as they were.
+ * Saving: the file is built in memory by HDF5 (io/h5.h's image route: 1.8 format, checksummed
+ * metadata), every dataset with its crc32 attribute, then written through st_atomic (PATH.tmp,
+ * fsync, rename, directory fsync; Redis's rdbSave). HDF5 never touches the disk, so a full disk
+ * or a read-only directory is one message from our own write and cannot leave HDF5 holding a
+ * half-closed file. A job killed mid-save leaves at most a stray .tmp (ignored by resolve/prune
+ * and overwritten by the next save); the previous checkpoint is never touched.
  *
- * Checkpoint files in a directory are epoch-NNNN.h5 and step-NNNNNNNN.h5; "newest" is decided
- * by the /train_state/global_step stored inside, not by the name or the mtime, so both kinds
- * order correctly against each other. Not here: models and optimizers (train/checkpoint.c
- * turns them into the description), deciding when to save (fit.c) or the rank logic (only
- * rank 0 saves; the caller ensures that).
+ * Loading verifies the whole file first (ckpt_verify.c), then checks every tensor (presence,
+ * shape) before it writes anything, so a damaged or mismatched checkpoint leaves the tensors as
+ * they were. Directories of checkpoints (resolve, prune, the lock): ckpt_dir.c. Not here:
+ * models and optimizers (train/checkpoint.c turns them into the description), deciding when to
+ * save (fit.c) or the rank logic (only rank 0 saves; the caller ensures that).
  */
-#include <ctype.h>
-#include <dirent.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "io/ckpt.h"
-#include "io/h5.h"
+#include "core/crc32.h"
+#include "io/ckpt_int.h"
 #include "seqtrain/error.h"
 #include "seqtrain/log.h"
 
-/* Bumped whenever the layout changes incompatibly; loads refuse other formats by name. */
-#define CKPT_FORMAT "seqtrain-ckpt-1"
 /* "/optimizer/<state>/<layer>/<param>". */
 #define H5PATH_MAX 256
-/* CKPT_PATH_MAX of config.h: the longest file name a user can give. */
-#define CKPT_PATH_MAX 1024
 
 /* ---- writing ------------------------------------------------------------------------------ */
+
+/* A numeric dataset (contiguous, uncompressed) and its crc32 attribute over the bytes as
+ * stored: the native bytes, since the file types are little-endian (ckpt_verify.c refuses to
+ * build on a big-endian host). */
+static int write_summed(hid_t f, hid_t lcpl, const char *path, hid_t ftype, hid_t mtype,
+                        int rank, const hsize_t *dims, const void *data) {
+    size_t bytes = H5Tget_size(ftype);
+    for (int i = 0; i < rank; i++) bytes *= (size_t)dims[i];
+    if (st_h5_write(f, lcpl, path, ftype, mtype, rank, dims, data, 0) != ST_OK) return ST_ERR;
+    uint32_t crc = st_crc32(0, data, bytes);
+    hid_t d = H5Dopen2(f, path, H5P_DEFAULT), sp = H5Screate(H5S_SCALAR), a = -1;
+    int ok = d >= 0 && sp >= 0 &&
+             (a = H5Acreate2(d, ST_CKPT_CRC_ATTR, H5T_STD_U32LE, sp, H5P_DEFAULT,
+                             H5P_DEFAULT)) >= 0 &&
+             H5Awrite(a, H5T_NATIVE_UINT32, &crc) >= 0;
+    if (a >= 0) H5Aclose(a);
+    if (sp >= 0) H5Sclose(sp);
+    if (d >= 0) H5Dclose(d);
+    return ok ? ST_OK : ST_ERR;
+}
 
 /* One tensor as float32 of its shape; w is the weights or a state/gradient buffer slice. */
 static int write_tensor(hid_t f, hid_t lcpl, const char *path, const st_dims *dims,
                         const float *w) {
     hsize_t hd[ST_MAX_DIMS];
     for (int i = 0; i < dims->ndim; i++) hd[i] = dims->d[i];
-    return st_h5_write(f, lcpl, path, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, dims->ndim, hd, w, 0);
+    return write_summed(f, lcpl, path, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, dims->ndim, hd, w);
 }
 
 /* An int64 / uint64 / float64 scalar or vector. */
 static int write_num(hid_t f, hid_t lcpl, const char *path, hid_t ftype, hid_t mtype, int rank,
                      hsize_t n, const void *v) {
-    return st_h5_write(f, lcpl, path, ftype, mtype, rank, &n, v, 0);
+    return write_summed(f, lcpl, path, ftype, mtype, rank, &n, v);
 }
 
 /* Everything inside the file, in the order of the layout comment above. Returns ST_ERR on the
  * first HDF5 failure; the caller sets the message (the cause is almost always the disk). */
 static int save_body(hid_t f, hid_t lcpl, const st_ckpt_desc *d) {
     char path[H5PATH_MAX];
-    if (st_h5_write_attr_str(f, "format", CKPT_FORMAT) ||
-        st_h5_write_attr_str(f, "config", d->config ? d->config : ""))
+    if (st_h5_write_attr_fstr(f, "format", ST_CKPT_FORMAT) ||
+        st_h5_write_attr_fstr(f, ST_CKPT_SUM_ATTR, ST_CKPT_SUM_KIND) ||
+        st_h5_write_attr_fstr(f, "config", d->config ? d->config : ""))
         return ST_ERR;
     /* A group per layer, parameters or not, so the file lists the whole architecture. */
     for (int i = 0; i < d->ngroups; i++) {
@@ -87,7 +100,7 @@ static int save_body(hid_t f, hid_t lcpl, const st_ckpt_desc *d) {
         if (write_tensor(f, lcpl, path, &t->dims, t->w)) return ST_ERR;
     }
     if (d->optimizer) {
-        if (st_h5_write_attr_str(f, "optimizer", d->optimizer) ||
+        if (st_h5_write_attr_fstr(f, "optimizer", d->optimizer) ||
             write_num(f, lcpl, "/optimizer/iterations", H5T_STD_I64LE, H5T_NATIVE_INT64, 0, 0,
                       d->iterations))
             return ST_ERR;
@@ -132,24 +145,37 @@ static hid_t make_lcpl(void) {
     return lcpl;
 }
 
+/* The image's size, roughly: every float buffer and vector, the config, and some metadata per
+ * dataset. Only the first allocation depends on it. */
+static size_t size_hint(const st_ckpt_desc *d) {
+    size_t n = 0;
+    for (int i = 0; i < d->ntensors; i++) n += st_dims_count(&d->tensors[i].dims) * 4 + 1024;
+    n *= 1 + (d->optimizer ? (size_t)d->nstate : 0);
+    for (int i = 0; i < d->nvecs; i++) n += d->vecs[i].n * (d->vecs[i].f32 ? 4 : 8) + 1024;
+    return n + (d->config ? strlen(d->config) : 0) + 65536;
+}
+
 int st_ckpt_write(const char *path, const st_ckpt_desc *d) {
-    st_atomic a;
-    hid_t f = st_h5_create(&a, path);
-    if (f < 0) return ST_ERR;
+    st_h5_image img;
+    hid_t f = st_h5_create_image(&img, size_hint(d));
+    if (f < 0) {
+        st_error_set("%s: HDF5 cannot create a file in memory", path);
+        return ST_ERR;
+    }
     hid_t lcpl = make_lcpl();
     int ok = lcpl >= 0 && save_body(f, lcpl, d) == ST_OK;
     if (lcpl >= 0) H5Pclose(lcpl);
-    if (!ok) st_error_set("%s: writing %s failed (disk full?)", path, a.tmp);
-    return st_h5_finish(&a, f, ok);
+    if (!ok) st_error_set("%s: HDF5 failed to build the checkpoint in memory", path);
+    return st_h5_finish_image(&img, path, f, ok);
 }
 
 int st_ckpt_write_gradients(const char *path, const st_ckpt_tensor *t, int nt, const float *grads,
                             const float *probs, size_t n, int K, double loss) {
     char dpath[H5PATH_MAX];
-    st_atomic a;
-    hid_t f = st_h5_create(&a, path);
+    st_h5_image img;
+    hid_t f = st_h5_create_image(&img, (size_t)(n * (size_t)K) * 4 + 65536);
     if (f < 0) {
-        st_error_set("%s: cannot write gradients", path);
+        st_error_set("%s: HDF5 cannot create a file in memory", path);
         return ST_ERR;
     }
     hid_t lcpl = make_lcpl();
@@ -160,55 +186,15 @@ int st_ckpt_write_gradients(const char *path, const st_ckpt_tensor *t, int nt, c
     }
     hsize_t dims[2] = {n, (hsize_t)K};
     ok = ok &&
-         !st_h5_write(f, lcpl, "/probabilities", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, dims, probs,
-                      0) &&
+         !write_summed(f, lcpl, "/probabilities", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, dims,
+                       probs) &&
          !write_num(f, lcpl, "/loss", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0, 0, &loss);
     if (lcpl >= 0) H5Pclose(lcpl);
-    if (!ok) st_error_set("%s: cannot write gradients", path);
-    if (st_h5_finish(&a, f, ok) != ST_OK) {
-        st_error_set("%s: cannot write gradients", path);
-        return ST_ERR;
-    }
-    return ST_OK;
+    if (!ok) st_error_set("%s: HDF5 failed to build the gradients file in memory", path);
+    return st_h5_finish_image(&img, path, f, ok);
 }
 
 /* ---- reading ------------------------------------------------------------------------------ */
-
-/* Opens a checkpoint read-only and checks that it is one (an HDF5 file with our format
- * attribute): Keras .h5 weights or a dataset given by mistake fail here with a clear line. */
-static int open_ckpt(const char *path, hid_t *out) {
-    struct stat st;
-    char *fmt = NULL;
-    *out = -1;
-    st_h5_quiet();
-    if (stat(path, &st) != 0) {
-        st_error_set("%s: %s", path, errno == ENOENT ? "no such file" : strerror(errno));
-        return ST_ERR;
-    }
-    if (!S_ISREG(st.st_mode) || H5Fis_hdf5(path) <= 0) {
-        st_error_set("%s: not an HDF5 checkpoint file", path);
-        return ST_ERR;
-    }
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) {
-        st_error_set("%s: cannot open the HDF5 file", path);
-        return ST_ERR;
-    }
-    int rc = st_h5_read_attr_str(f, "format", &fmt);
-    if (rc <= 0 || strcmp(fmt, CKPT_FORMAT) != 0) {
-        if (rc <= 0)
-            st_error_set("%s: not a seqtrain checkpoint (no format attribute)", path);
-        else
-            st_error_set("%s: checkpoint format '%s', this build reads '%s'", path, fmt,
-                         CKPT_FORMAT);
-        st_free(fmt);
-        H5Fclose(f);
-        return ST_ERR;
-    }
-    st_free(fmt);
-    *out = f;
-    return ST_OK;
-}
 
 /* Checks that a float dataset exists at dpath with exactly the tensor's shape. */
 static int check_param(hid_t f, const char *file, const char *dpath, const st_dims *want) {
@@ -332,7 +318,13 @@ int st_ckpt_read(const char *path, const st_ckpt_desc *d) {
     char dpath[H5PATH_MAX];
     char *oname = NULL;
     hid_t f;
-    if (open_ckpt(path, &f)) return ST_ERR;
+    int sums = 0;
+    if (st_ckpt_open(path, &f)) return ST_ERR;
+    /* Phase 0: the file proves itself (structure, sizes, every dataset's CRC). */
+    if (st_ckpt_verify_open(path, f, &sums) != ST_OK) goto fail;
+    if (!sums)
+        ST_LOG(ST_LOG_WARN, "warning: %s has no checksums (written by an older seqtrain or "
+               "another tool): its contents cannot be verified\n", path);
 
     /* Phase 1: check everything, so that a failure changes nothing. */
     for (int i = 0; i < d->ntensors; i++) {
@@ -374,6 +366,12 @@ int st_ckpt_read(const char *path, const st_ckpt_desc *d) {
          read_scalar(f, path, "/train_state/seed", H5T_NATIVE_UINT64, 1, &t.seed) ||
          read_scalar(f, path, "/train_state/partial", H5T_NATIVE_DOUBLE, 3, t.partial)))
         goto fail;
+    if (d->progress && st_ckpt_check_scalars(path, &t, iterations) != ST_OK) goto fail;
+    if (!d->progress && iterations < 0) {
+        st_error_set("%s: /optimizer/iterations = %lld is negative (damaged file?)", path,
+                     (long long)iterations);
+        goto fail;
+    }
     for (int i = 0; i < d->ntensors; i++) {
         snprintf(dpath, sizeof dpath, "/model_weights/%s", d->tensors[i].name);
         if (read_param(f, dpath, d->tensors[i].w)) goto readfail;
@@ -400,29 +398,47 @@ fail:
     return ST_ERR;
 }
 
-int st_ckpt_read_vec(const char *path, const char *name, int f32, void **out, size_t *n) {
-    hid_t f, d = -1, sp = -1;
+int st_ckpt_read_vec(const char *path, const char *name, int f32, size_t max, void **out,
+                     size_t *n) {
+    hid_t f, d = -1, t = -1;
     *out = NULL;
     *n = 0;
-    if (open_ckpt(path, &f)) return ST_ERR;
+    if (st_ckpt_open(path, &f)) return ST_ERR;
     int rc = ST_OK;
     if (H5Lexists(f, name, H5P_DEFAULT) > 0) {
-        hssize_t cnt = -1;
+        hsize_t dims[H5S_MAX_RANK];
+        int rank = -1;
+        size_t cnt = 0;
+        rc = ST_ERR;
         d = H5Dopen2(f, name, H5P_DEFAULT);
-        if (d >= 0) sp = H5Dget_space(d);
-        if (sp >= 0) cnt = H5Sget_simple_extent_npoints(sp);
-        void *buf = cnt >= 0 ? st_malloc(((size_t)cnt + 1) * (f32 ? 4 : 8)) : NULL;
-        if (!buf || H5Dread(d, f32 ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL,
-                            H5P_DEFAULT, buf) < 0) {
-            st_free(buf);
+        if (d >= 0) t = H5Dget_type(d);
+        H5T_class_t cls = t >= 0 ? H5Tget_class(t) : H5T_NO_CLASS;
+        if (d < 0 || (cls != H5T_FLOAT && cls != H5T_INTEGER))
+            st_error_set("%s: %s is not a numeric dataset", path, name);
+        else if (st_ckpt_dset_count(path, d, name, &rank, dims, &cnt) != ST_OK)
+            ; /* message set */
+        else if (rank != 1)
+            st_error_set("%s: %s has rank %d, expected a vector", path, name, rank);
+        else if (cnt > max)
+            /* Checked before the allocation: the count is the file's word, not a fact. */
+            st_error_set("%s: %s holds %zu values, at most %zu expected (damaged file?)", path,
+                         name, cnt, max);
+        else
+            rc = ST_OK;
+        void *buf = rc == ST_OK ? st_malloc((cnt + 1) * (f32 ? 4 : 8)) : NULL;
+        if (buf && cnt && H5Dread(d, f32 ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL,
+                                  H5P_DEFAULT, buf) < 0) {
             st_error_set("%s: %s: HDF5 read error (damaged file?)", path, name);
             rc = ST_ERR;
-        } else {
+        }
+        if (rc == ST_OK) {
             *out = buf;
-            *n = (size_t)cnt;
+            *n = cnt;
+        } else {
+            st_free(buf);
         }
     }
-    if (sp >= 0) H5Sclose(sp);
+    if (t >= 0) H5Tclose(t);
     if (d >= 0) H5Dclose(d);
     H5Fclose(f);
     return rc;
@@ -432,7 +448,7 @@ int st_ckpt_read_vec(const char *path, const char *name, int f32, void **out, si
 int st_ckpt_read_config(const char *path, char **text) {
     hid_t f;
     *text = NULL;
-    if (open_ckpt(path, &f)) return ST_ERR;
+    if (st_ckpt_open(path, &f)) return ST_ERR;
     int rc = st_h5_read_attr_str(f, "config", text);
     H5Fclose(f);
     if (rc <= 0) {
@@ -440,134 +456,4 @@ int st_ckpt_read_config(const char *path, char **text) {
         return ST_ERR;
     }
     return ST_OK;
-}
-
-/* ---- directories of checkpoints ----------------------------------------------------------- */
-
-/* One checkpoint of a directory, with the progress stored inside it. */
-typedef struct ckpt_entry {
-    char name[256];
-    int64_t global_step, epoch;
-} ckpt_entry;
-
-/* epoch-<digits>.h5 or step-<digits>.h5 exactly; NAME.h5.tmp and anything else is not ours. */
-static int is_ckpt_name(const char *n) {
-    const char *p;
-    if (strncmp(n, "epoch-", 6) == 0)
-        p = n + 6;
-    else if (strncmp(n, "step-", 5) == 0)
-        p = n + 5;
-    else
-        return 0;
-    if (!isdigit((unsigned char)*p)) return 0;
-    while (isdigit((unsigned char)*p)) p++;
-    return strcmp(p, ".h5") == 0;
-}
-
-/* Newest first: most steps, then most completed epochs, then the name (for determinism). */
-static int entry_cmp(const void *a, const void *b) {
-    const ckpt_entry *x = a, *y = b;
-    if (x->global_step != y->global_step) return x->global_step > y->global_step ? -1 : 1;
-    if (x->epoch != y->epoch) return x->epoch > y->epoch ? -1 : 1;
-    return strcmp(y->name, x->name);
-}
-
-/* The checkpoints of dir, newest first, in a st_malloc'd array (*n entries). Files that cannot
- * be read are skipped with a warning: they are not a state anyone can resume from. */
-static int list_ckpts(const char *dir, ckpt_entry **out, int *n) {
-    *out = NULL;
-    *n = 0;
-    DIR *d = opendir(dir);
-    if (!d) {
-        st_error_set("%s: %s", dir, errno == ENOENT ? "no such directory" : strerror(errno));
-        return ST_ERR;
-    }
-    ckpt_entry *e = NULL;
-    int cnt = 0, cap = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (!is_ckpt_name(de->d_name) || strlen(de->d_name) >= sizeof e->name) continue;
-        char path[CKPT_PATH_MAX + 256];
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        hid_t f;
-        int64_t gs, ep;
-        if (open_ckpt(path, &f)) {
-            ST_LOG(ST_LOG_WARN, "skipping %s: %s\n", path, st_error_get());
-            continue;
-        }
-        int rc = read_scalar(f, path, "/train_state/global_step", H5T_NATIVE_INT64, 1, &gs) ||
-                 read_scalar(f, path, "/train_state/epoch", H5T_NATIVE_INT64, 1, &ep);
-        H5Fclose(f);
-        if (rc) {
-            ST_LOG(ST_LOG_WARN, "skipping %s: %s\n", path, st_error_get());
-            continue;
-        }
-        if (cnt == cap) {
-            cap = cap ? 2 * cap : 16;
-            ckpt_entry *g = st_malloc((size_t)cap * sizeof *g);
-            if (cnt) memcpy(g, e, (size_t)cnt * sizeof *g);
-            st_free(e);
-            e = g;
-        }
-        snprintf(e[cnt].name, sizeof e[cnt].name, "%s", de->d_name);
-        e[cnt].global_step = gs;
-        e[cnt].epoch = ep;
-        cnt++;
-    }
-    closedir(d);
-    if (cnt) qsort(e, (size_t)cnt, sizeof *e, entry_cmp);
-    *out = e;
-    *n = cnt;
-    return ST_OK;
-}
-
-/* A file is taken as given (it is checked when loaded); a directory resolves to its newest
- * checkpoint, which is what --resume runs/x means. */
-int st_ckpt_resolve(const char *path, char *out, size_t outlen) {
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        st_error_set("%s: %s", path, errno == ENOENT ? "no such file or directory" : strerror(errno));
-        return ST_ERR;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        if (strlen(path) >= outlen) {
-            st_error_set("%s: path too long", path);
-            return ST_ERR;
-        }
-        memcpy(out, path, strlen(path) + 1);
-        return ST_OK;
-    }
-    ckpt_entry *e;
-    int n;
-    if (list_ckpts(path, &e, &n)) return ST_ERR;
-    int rc = ST_OK;
-    if (n == 0) {
-        st_error_set("%s: no checkpoint found (looked for epoch-NNNN.h5 and step-NNNNNNNN.h5)",
-                     path);
-        rc = ST_ERR;
-    } else if ((size_t)snprintf(out, outlen, "%s/%s", path, e[0].name) >= outlen) {
-        st_error_set("%s/%s: path too long", path, e[0].name);
-        rc = ST_ERR;
-    }
-    st_free(e);
-    return rc;
-}
-
-/* Called by rank 0 after each successful save. Only files named like our checkpoints and
- * readable as such are counted or deleted; anything else in the directory is left alone. */
-int st_ckpt_prune(const char *dir, int keep) {
-    if (keep <= 0) return ST_OK;
-    ckpt_entry *e;
-    int n, rc = ST_OK;
-    if (list_ckpts(dir, &e, &n)) return ST_ERR;
-    for (int i = keep; i < n; i++) {
-        char path[CKPT_PATH_MAX + 256];
-        snprintf(path, sizeof path, "%s/%s", dir, e[i].name);
-        if (unlink(path) != 0 && rc == ST_OK) {
-            st_error_set("%s: cannot delete an old checkpoint: %s", path, strerror(errno));
-            rc = ST_ERR;
-        }
-    }
-    st_free(e);
-    return rc;
 }

@@ -15,8 +15,13 @@
  *   /train_state/partial                      float64 (3)
  *   extra 1-D arrays named by the caller (st_ckpt_vec): /history/<column>, /train_state/metrics,
  *   /callbacks/... (fit.c decides what they hold)
- *   root attributes: format "seqtrain-ckpt-1", config (the config text, variable-length UTF-8
- *   string), optimizer (its name; absent when saved without optimizer state).
+ *   root attributes: format "seqtrain-ckpt-1", config (the config text), optimizer (its name;
+ *   absent when saved without optimizer state), checksum "crc32"; each dataset has a uint32
+ *   attribute crc32: the CRC-32 (Python's zlib.crc32) of its raw little-endian bytes.
+ * Strings are fixed-length UTF-8 attributes and the file is in the HDF5 1.8 format, so every
+ * byte HDF5 parses is checksummed by HDF5 and every other byte by crc32 (io/ckpt_verify.c).
+ * Files without the checksum attribute (older seqtrain, tools/st_torch.py) still load, with one
+ * warning that they could not be verified; their strings may be variable-length.
  */
 #ifndef SEQTRAIN_IO_CKPT_H
 #define SEQTRAIN_IO_CKPT_H
@@ -75,9 +80,11 @@ typedef struct st_ckpt_desc {
 /* Writes d to path through the atomic route: either PATH is the complete new checkpoint or it
  * is exactly what it was before. Only rank 0 calls it. */
 int st_ckpt_write(const char *path, const st_ckpt_desc *d);
-/* Loads d's tensors (and, when set, optimizer state and progress) from path. Every tensor's
- * presence and shape is checked, and every tensor in the file must be one of d's, before
- * anything is written: a mismatched checkpoint changes nothing. */
+/* Loads d's tensors (and, when set, optimizer state and progress) from path. The file is
+ * verified first (st_ckpt_verify), then every tensor's presence and shape is checked, and
+ * every tensor in the file must be one of d's, before anything is written: a damaged or
+ * mismatched checkpoint changes nothing. The train state read is range-checked
+ * (st_ckpt_check_scalars). A file without checksums loads with one warning. */
 int st_ckpt_read(const char *path, const st_ckpt_desc *d);
 /* For parity tests: /gradients/<tensor name> from grads + offset, /probabilities float32
  * (n, K), /loss float64 scalar, atomically like a checkpoint. */
@@ -85,14 +92,42 @@ int st_ckpt_write_gradients(const char *path, const st_ckpt_tensor *t, int nt, c
                             const float *probs, size_t n, int K, double loss);
 
 /* Reads the 1-D dataset `name` (converted to float64, or to float32 when f32) into *out
- * (st_malloc'd, *n elements). A missing dataset is not an error: *out = NULL, *n = 0. */
-int st_ckpt_read_vec(const char *path, const char *name, int f32, void **out, size_t *n);
+ * (st_malloc'd, *n elements). A missing dataset is not an error: *out = NULL, *n = 0. A dataset
+ * of another rank, a non-numeric one, or one of more than max elements is refused with
+ * "FILE: NAME ..." before anything is allocated. */
+int st_ckpt_read_vec(const char *path, const char *name, int f32, size_t max, void **out,
+                     size_t *n);
 /* Reads the config text stored in a checkpoint (st_malloc'd into *text; st_free it). */
 int st_ckpt_read_config(const char *path, char **text);
-/* path is a checkpoint file, or a directory: its newest checkpoint (highest epoch/step).
- * Writes the file name into out. */
+/* Opens path and walks every object in it: hard links only, numeric datasets stored inside
+ * the file, no size overflow, and, when the file carries checksums (*sums = 1), every
+ * dataset's CRC. "PATH: DATASET: why" and ST_ERR when anything fails. sums may be NULL. */
+int st_ckpt_verify(const char *path, int *sums);
+/* Range checks of a train state read from a file, before any use: no negative counter,
+ * global_step >= step_in_epoch, finite partial sums, iterations >= 0. "FILE: /train_state/KEY =
+ * VALUE ..." and ST_ERR otherwise. */
+int st_ckpt_check_scalars(const char *file, const st_ckpt_progress *p, int64_t iterations);
+/* The same plus the run's limits: epoch <= epochs (and no step beyond the last epoch), and
+ * step_in_epoch < steps when steps > 0 (steps per epoch of the resuming run). */
+int st_ckpt_check_progress(const char *file, const st_ckpt_progress *p, int64_t epochs,
+                           int64_t steps);
+
+/* path is a checkpoint file (taken as given: loading verifies it), or a directory: its newest
+ * checkpoint, found by name (epoch-NNNN.h5, step-NNNNNNNN.h5; io/ckpt_dir.c) and verified
+ * alone. A damaged newest one is skipped for the next newest with one warning naming both
+ * files. Writes the file name into out. */
 int st_ckpt_resolve(const char *path, char *out, size_t outlen);
-/* Deletes all but the newest `keep` checkpoints in dir (keep 0: none deleted). */
+/* Deletes all but the newest `keep` checkpoints in dir (keep 0: none deleted). Files it cannot
+ * place in the order (unreadable) are left alone. */
 int st_ckpt_prune(const char *dir, int keep);
+
+/* Takes DIR/.lock with flock(LOCK_EX | LOCK_NB) and writes "HOST PID" into it: *fd holds the
+ * lock until st_ckpt_unlock (or the process's end: a dead holder never blocks). Held by
+ * another process: "checkpoint dir DIR is in use by host H pid P" and ST_ERR. A file system
+ * without flock: one warning, *fd = -1, ST_OK. Rank 0 only. */
+int st_ckpt_lock(const char *dir, int *fd);
+/* Releases the lock (closes *fd, sets it to -1); nothing when *fd < 0. The file stays: removing
+ * it would let two later jobs lock two different files. */
+void st_ckpt_unlock(int *fd);
 
 #endif

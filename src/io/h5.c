@@ -1,8 +1,9 @@
 /*
  * h5.c - the HDF5 helpers shared by dataset.c, dataset_write.c, ckpt.c, inspect.c and
  * predictions.c (io/h5.h): error-stack silencing, type/shape descriptions for messages,
- * string attributes and string arrays (read and write), one dataset writer, and the atomic
- * create/finish pair every HDF5 file seqtrain writes goes through.
+ * string attributes and string arrays (read and write), one dataset writer, the atomic
+ * create/finish pair every HDF5 file seqtrain writes goes through, and the in-memory route
+ * (core driver, 1.8 format, written out by st_atomic) that checkpoints take.
  *
  * Layout conventions written here: strings are variable-length UTF-8 (what h5py writes for
  * str); integer attributes are scalar int32 little-endian; compressed datasets are chunked in
@@ -12,12 +13,17 @@
  * file (except st_h5_create/st_h5_finish, which own the file): the callers know the path.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "io/h5.h"
 #include "seqtrain/error.h"
+
+/* The longest fixed-length string attribute read (a config text is a few kilobytes). */
+#define ST_H5_ATTR_STR_MAX ((size_t)16 << 20)
 
 void st_h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
@@ -111,6 +117,18 @@ int st_h5_write_attr_str(hid_t loc, const char *name, const char *v) {
     return ok ? ST_OK : ST_ERR;
 }
 
+int st_h5_write_attr_fstr(hid_t loc, const char *name, const char *v) {
+    hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate(H5S_SCALAR), a = -1;
+    int ok = t >= 0 && sp >= 0 && H5Tset_size(t, strlen(v) + 1) >= 0 &&
+             H5Tset_strpad(t, H5T_STR_NULLTERM) >= 0 && H5Tset_cset(t, H5T_CSET_UTF8) >= 0 &&
+             (a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT)) >= 0 &&
+             H5Awrite(a, t, v) >= 0;
+    if (a >= 0) H5Aclose(a);
+    if (sp >= 0) H5Sclose(sp);
+    if (t >= 0) H5Tclose(t);
+    return ok ? ST_OK : ST_ERR;
+}
+
 int st_h5_write_strings(hid_t loc, const char *name, const char *const *s, size_t n) {
     hid_t t = st_h5_vlen_utf8();
     if (t < 0) return ST_ERR;
@@ -167,8 +185,10 @@ int st_h5_read_attr_str(hid_t loc, const char *name, char **out) {
         *out = copy_str(s);
         if (s) H5free_memory(s);
     } else {
-        /* Fixed length: the stored bytes plus a terminator, whatever the padding. */
+        /* Fixed length: the stored bytes plus a terminator, whatever the padding. The size is
+         * the file's word: bounded before the allocation (config texts are kilobytes). */
         size_t len = H5Tget_size(ft);
+        if (len == 0 || len > ST_H5_ATTR_STR_MAX) goto done;
         char *s = st_malloc(len + 1);
         if (H5Aread(a, mt, s) < 0) {
             st_free(s);
@@ -270,4 +290,102 @@ int st_h5_finish(st_atomic *a, hid_t f, int ok) {
         return ST_ERR;
     }
     return st_atomic_commit(a);
+}
+
+/* ---- the in-memory route ------------------------------------------------------------------ */
+
+/* The core driver's buffer, through file-image callbacks so that it outlives H5Fclose: the
+ * closed file is final (superblock flags cleared and checksummed by HDF5's own close), which
+ * H5Fget_file_image's snapshot of an open file is not (1.10 clears the superblock's status
+ * flags in the copy without recomputing its checksum: the copy does not open). */
+static void *img_malloc(size_t size, H5FD_file_image_op_t op, void *ud) {
+    (void)op;
+    st_h5_image *im = ud;
+    free(im->buf);
+    im->buf = malloc(size);
+    im->size = im->buf ? size : 0;
+    return im->buf;
+}
+static void *img_memcpy(void *dst, const void *src, size_t size, H5FD_file_image_op_t op,
+                        void *ud) {
+    (void)op, (void)ud;
+    return memcpy(dst, src, size);
+}
+static void *img_realloc(void *ptr, size_t size, H5FD_file_image_op_t op, void *ud) {
+    (void)op;
+    st_h5_image *im = ud;
+    unsigned char *p = realloc(ptr, size);
+    if (p) im->buf = p, im->size = size;
+    return p;
+}
+static herr_t img_free(void *ptr, H5FD_file_image_op_t op, void *ud) {
+    st_h5_image *im = ud;
+    if (op == H5FD_FILE_IMAGE_OP_FILE_CLOSE && ptr == im->buf) return 0; /* kept: ours now */
+    if (ptr == im->buf) im->buf = NULL, im->size = 0;
+    free(ptr);
+    return 0;
+}
+static void *img_udata_copy(void *ud) { return ud; }
+static herr_t img_udata_free(void *ud) { (void)ud; return 0; }
+
+hid_t st_h5_create_image(st_h5_image *img, size_t size_hint) {
+    st_h5_quiet();
+    img->buf = NULL;
+    img->size = 0;
+    H5FD_file_image_callbacks_t cb = {img_malloc, img_memcpy, img_realloc, img_free,
+                                      img_udata_copy, img_udata_free, img};
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), f = -1;
+    /* The core driver grows its buffer by `increment` bytes: one step when the hint is right. */
+    size_t inc = size_hint < ((size_t)1 << 20) ? (size_t)1 << 20 : size_hint;
+    /* 1.8 format both ways: checksummed metadata, and readable by every HDF5 since 1.8. */
+    if (fapl >= 0 && H5Pset_fapl_core(fapl, inc, 0) >= 0 &&
+        H5Pset_file_image_callbacks(fapl, &cb) >= 0 &&
+        H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18) >= 0)
+        f = H5Fcreate("seqtrain-image.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    if (fapl >= 0) H5Pclose(fapl);
+    return f;
+}
+
+/* The file's length: the buffer is the driver's allocation (a multiple of its increment); the
+ * end-of-file address is in the superblock (version 2 or 3: 8-byte signature, version, offset
+ * and length sizes, flags, then base, extension and end-of-file addresses). */
+static size_t image_eof(const st_h5_image *img) {
+    const unsigned char *b = img->buf;
+    if (!b || img->size < 48 || memcmp(b, "\211HDF\r\n\032\n", 8) != 0 || b[8] < 2 ||
+        b[8] > 3 || b[9] != 8)
+        return 0;
+    uint64_t base = 0, eof = 0;
+    for (int i = 7; i >= 0; i--) base = base << 8 | b[12 + i];
+    for (int i = 7; i >= 0; i--) eof = eof << 8 | b[28 + i];
+    return base == 0 && eof >= 48 && eof <= img->size ? (size_t)eof : 0;
+}
+
+int st_h5_finish_image(st_h5_image *img, const char *path, hid_t f, int ok) {
+    /* Memory only: nothing on disk can make this close fail. */
+    if (H5Fclose(f) < 0 && ok) {
+        st_error_set("%s: HDF5 could not close the file it built in memory", path);
+        ok = 0;
+    }
+    size_t n = ok ? image_eof(img) : 0;
+    if (ok && n == 0) {
+        st_error_set("%s: HDF5 built an image without a version 2 superblock", path);
+        ok = 0;
+    }
+    int rc = ok ? ST_OK : ST_ERR;
+    st_atomic a;
+    FILE *fp = NULL;
+    if (rc == ST_OK) rc = st_atomic_begin(&a, path);
+    if (rc == ST_OK && (fp = st_atomic_fopen(&a)) == NULL) rc = ST_ERR;
+    if (rc == ST_OK && fwrite(img->buf, 1, n, fp) != n) {
+        int err = errno;
+        st_atomic_abort(&a);
+        st_error_set("%s: writing %s failed: %s", path, a.tmp, strerror(err));
+        rc = ST_ERR;
+    } else if (rc == ST_OK) {
+        rc = st_atomic_commit(&a);
+    }
+    free(img->buf);
+    img->buf = NULL;
+    img->size = 0;
+    return rc;
 }

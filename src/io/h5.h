@@ -46,13 +46,17 @@ int st_h5_write(hid_t loc, hid_t lcpl, const char *name, hid_t ftype, hid_t mtyp
 int st_h5_write_attr_int(hid_t loc, const char *name, int v);
 /* A scalar variable-length UTF-8 string attribute. ST_OK / ST_ERR (no message). */
 int st_h5_write_attr_str(hid_t loc, const char *name, const char *v);
+/* The same as a fixed-length UTF-8 string (strlen(v) + 1 bytes, NUL-terminated): stored in the
+ * object header itself, which the 1.8 file format checksums, instead of the global heap, which
+ * no HDF5 format checksums (checkpoints use this; st_h5_read_attr_str reads both). */
+int st_h5_write_attr_fstr(hid_t loc, const char *name, const char *v);
 /* A 1-D array of n variable-length UTF-8 strings (NULL entries written as ""). */
 int st_h5_write_strings(hid_t loc, const char *name, const char *const *s, size_t n);
 
 /* A single-integer attribute: 1 read, 0 absent, -1 not a single integer. */
 int st_h5_read_attr_int(hid_t loc, const char *name, int *out);
 /* A single-string attribute into *out (st_malloc'd; st_free it): 1 read, 0 absent (*out NULL),
- * -1 not a single string. No message. */
+ * -1 not a single string, or a fixed-length one over 16 MiB. No message. */
 int st_h5_read_attr_str(hid_t loc, const char *name, char **out);
 /* A 1-D string dataset: *out gets *n strings, each and the array from st_malloc (st_free each,
  * then the array). 1 read, 0 absent (*out NULL, *n 0), -1 not a 1-D string dataset or a read
@@ -66,6 +70,23 @@ hid_t st_h5_create(st_atomic *a, const char *path);
  * or when the close fails, unlinks PATH.tmp. ST_ERR keeps the caller's message when !ok and
  * sets "PATH: writing PATH.tmp failed (disk full?)" when the close fails, or commit's message. */
 int st_h5_finish(st_atomic *a, hid_t f, int ok);
+
+/* The in-memory route (checkpoints): a file built in memory by HDF5's core driver in the 1.8
+ * format (every metadata block checksummed: superblock v2, object headers v2), closed there,
+ * then written to disk by st_atomic alone, so that HDF5 never sees a failed write (a full
+ * disk, a read-only directory, RLIMIT_FSIZE) and never holds a half-closed file. The image
+ * buffer is img's (HDF5's allocations go through its callbacks and are kept at close).
+ * size_hint: the expected file size (the buffer's first allocation). < 0 on failure, no
+ * message. */
+typedef struct st_h5_image {
+    unsigned char *buf; /* (size) HDF5's file, complete once closed */
+    size_t size;
+} st_h5_image;
+hid_t st_h5_create_image(st_h5_image *img, size_t size_hint);
+/* Closes f and, when ok, writes the image to path atomically (PATH.tmp, fsync, rename): ST_ERR
+ * with "PATH: writing PATH.tmp failed: why" (errno's text), PATH unchanged and no .tmp left.
+ * !ok: ST_ERR keeping the caller's message, nothing written. Frees the image. */
+int st_h5_finish_image(st_h5_image *img, const char *path, hid_t f, int ok);
 
 /* ---- files seqtrain did not write (h5_safe.c) ------------------------------------------------
  * Datasets and checkpoints from elsewhere are opened and sized only through these, so that no

@@ -16,10 +16,12 @@
  *                                   base learning rate), /callbacks/best_weights float32
  *                                   (nparams) with early_stopping.restore_best_weights
  *   root attributes: config (the full config text), format = "seqtrain-ckpt-1",
- *                    optimizer (name)
+ *                    optimizer (name), checksum = "crc32"
+ *   attribute crc32 of every dataset: CRC-32 of its bytes, verified before a load uses anything
  *
- * Saves go to PATH.tmp, are flushed, fsync'd and renamed (st_atomic): a killed job never leaves
- * a torn checkpoint. Only rank 0 calls st_ckpt_save; every rank may read.
+ * Saves are built in memory and written to PATH.tmp, fsync'd and renamed (st_atomic): a killed
+ * job never leaves a torn checkpoint, a full disk leaves the previous one intact. Only rank 0
+ * calls st_ckpt_save; every rank may read.
  */
 #ifndef SEQTRAIN_TRAIN_CHECKPOINT_H
 #define SEQTRAIN_TRAIN_CHECKPOINT_H

@@ -223,7 +223,7 @@ int st_fit(st_config *cfg, const char *resume) {
     const int Bg = tc->batch_size;
     const int64_t steps = (int64_t)((R.ntrain + (size_t)Bg - 1) / (size_t)Bg);
     st_train_state ts = {0, 0, 0, tc->seed, {0, 0, 0}};
-    int rc = ST_OK, stop = 0;
+    int rc = ST_OK, stop = 0, lock = -1; /* lock: [checkpoint] dir's, rank 0 */
 
     /* Metrics, history columns and callback monitors: the same verdict on every rank. */
     F.ms = tc->metrics;
@@ -272,7 +272,7 @@ int st_fit(st_config *cfg, const char *resume) {
         char path[ST_PATH_MAX];
         rc = st_ckpt_resolve(resume, path, sizeof path);
         if (rc == ST_OK) rc = st_ckpt_load(path, m, &R.opt, &ts);
-        if (rc == ST_OK) rc = st_fit_load_state(path, &R, &F, ts.epoch);
+        if (rc == ST_OK) rc = st_fit_load_state(path, &R, &F, &ts);
         if (st_dist_any_error(rc) != ST_OK) goto done;
         if (ts.seed != tc->seed)
             ST_LOG(ST_LOG_WARN, "warning: resuming with seed %llu (the checkpoint's), config "
@@ -288,6 +288,7 @@ int st_fit(st_config *cfg, const char *resume) {
     }
     if (set->ckpt.dir[0] && R.rank == 0) {
         rc = make_dirs(set->ckpt.dir);
+        if (rc == ST_OK) rc = st_ckpt_lock(set->ckpt.dir, &lock); /* before the first write */
         if (rc == ST_OK) rc = st_metrics_log_open(&F, set->ckpt.dir, resume != NULL);
         char path[2 * ST_PATH_MAX];
         /* history.csv is rewritten from the checkpoint's rows: it continues exactly where the
@@ -389,6 +390,7 @@ int st_fit(st_config *cfg, const char *resume) {
     }
 done:
     st_metrics_log_close(&F);
+    st_ckpt_unlock(&lock);
     st_free(R.macc);
     R.macc = NULL;
     st_free(F.best_w);

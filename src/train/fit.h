@@ -38,9 +38,10 @@ typedef struct st_fit_ctx {
  * epoch-NNNN.h5 / step-NNNNNNNN.h5 and old ones pruned. Rank 0 writes; collective. */
 int st_fit_save(st_run *R, st_fit_ctx *F, const st_train_state *ts, int epoch_end,
                 const char *name);
-/* Reads the loop's state back from checkpoint path: the first `epochs` history rows,
- * callback state, best weights and (rank 0) the partial epoch's metric counts. */
-int st_fit_load_state(const char *path, st_run *R, st_fit_ctx *F, int64_t epochs);
+/* Reads the loop's state back from checkpoint path: the first ts->epoch history rows,
+ * callback state, best weights and (rank 0) the partial epoch's metric counts. First checks ts
+ * (as loaded) against the run: epoch <= [train] epochs, step_in_epoch < steps per epoch. */
+int st_fit_load_state(const char *path, st_run *R, st_fit_ctx *F, const st_train_state *ts);
 
 /* ---- metrics_log.c: metrics.jsonl ------------------------------------------------------------
  * One JSON object per line: {"type": "step", ...} every log_every_steps steps and

@@ -79,10 +79,43 @@ int st_fit_save(st_run *R, st_fit_ctx *F, const st_train_state *ts, int epoch_en
     return st_dist_any_error(rc);
 }
 
-/* Reads what a checkpoint holds besides the weights: history rows (the first `epochs`),
+/* The callbacks' state is numbers from a file: counters must be whole, in range of the epochs
+ * done (they are cast to int64), flags 0 or 1, the learning rate finite and not negative. Best
+ * values may be +-inf (nothing seen yet) but not NaN. */
+static int check_cb_state(const char *path, const double *v, int64_t epoch) {
+    static const char *const name[ST_CB_STATE_N] = {
+        "es_best", "es_wait", "es_best_epoch", "es_stopped", "es_have_best",
+        "sb_best", "rl_best", "rl_wait", "rl_cooldown", "lr"};
+    for (int i = 0; i < ST_CB_STATE_N; i++) {
+        double x = v[i], hi = (double)epoch;
+        int ok;
+        switch (i) {
+        case 0: case 5: case 6: ok = !isnan(x); break;
+        case 3: case 4: ok = x == 0 || x == 1; break;
+        case 9: ok = isfinite(x) && x >= 0; break;
+        /* wait counters and the best epoch (-1 is never written; 0.. epoch) */
+        case 1: case 2: case 7: ok = x >= 0 && x <= hi && x == floor(x); break;
+        default: ok = x >= 0 && x <= INT32_MAX && x == floor(x); break; /* cooldown */
+        }
+        if (!ok) {
+            st_error_set("%s: /callbacks/state[%d] (%s) = %g is out of range (damaged file?)",
+                         path, i, name[i], x);
+            return ST_ERR;
+        }
+    }
+    return ST_OK;
+}
+
+/* Reads what a checkpoint holds besides the weights: history rows (the first ts->epoch),
  * callback state, best weights, and (rank 0) the metric counts of a half-done epoch. Every
- * rank reads the same file, so every rank gets the same state. */
-int st_fit_load_state(const char *path, st_run *R, st_fit_ctx *F, int64_t epochs) {
+ * rank reads the same file, so every rank gets the same state. ts (read by st_ckpt_load) is
+ * checked against this run first: every count below is the file's word until then. */
+int st_fit_load_state(const char *path, st_run *R, st_fit_ctx *F, const st_train_state *ts) {
+    const st_train_cfg *tc = &R->set->train;
+    const int64_t steps = (int64_t)((R->ntrain + (size_t)tc->batch_size - 1) /
+                                    (size_t)tc->batch_size);
+    if (st_ckpt_check_progress(path, ts, tc->epochs, steps) != ST_OK) return ST_ERR;
+    const int64_t epochs = ts->epoch; /* <= [train] epochs: bounds every count below */
     st_history *h = &F->hist;
     double *cols[ST_HISTORY_COLS] = {0};
     size_t len[ST_HISTORY_COLS] = {0};
@@ -90,7 +123,7 @@ int st_fit_load_state(const char *path, st_run *R, st_fit_ctx *F, int64_t epochs
     for (int j = 0; rc == ST_OK && j < h->ncols; j++) {
         char name[96];
         snprintf(name, sizeof name, "/history/%s", h->col[j]);
-        rc = st_ckpt_read_vec(path, name, 0, (void **)&cols[j], &len[j]);
+        rc = st_ckpt_read_vec(path, name, 0, (size_t)epochs, (void **)&cols[j], &len[j]);
     }
     for (int64_t r = 0; rc == ST_OK && r < epochs; r++) {
         double row[ST_HISTORY_COLS];
@@ -101,16 +134,17 @@ int st_fit_load_state(const char *path, st_run *R, st_fit_ctx *F, int64_t epochs
     for (int j = 0; j < h->ncols; j++) st_free(cols[j]);
     void *v = NULL;
     size_t n = 0;
-    if (rc == ST_OK) rc = st_ckpt_read_vec(path, "/callbacks/state", 0, &v, &n);
+    if (rc == ST_OK) rc = st_ckpt_read_vec(path, "/callbacks/state", 0, ST_CB_STATE_N, &v, &n);
     if (rc == ST_OK && n == ST_CB_STATE_N) {
+        rc = check_cb_state(path, v, epochs);
         /* The callbacks' configuration is the resuming run's; only their state is restored. */
-        st_callbacks_unpack(&F->cb, v);
+        if (rc == ST_OK) st_callbacks_unpack(&F->cb, v);
         if (!R->set->cb.reduce_lr) F->cb.lr = R->set->train.optim.learning_rate;
     }
     st_free(v);
     v = NULL;
     if (rc == ST_OK && F->best_w) {
-        rc = st_ckpt_read_vec(path, "/callbacks/best_weights", 1, &v, &n);
+        rc = st_ckpt_read_vec(path, "/callbacks/best_weights", 1, R->model.nparams, &v, &n);
         if (rc == ST_OK && n == R->model.nparams)
             memcpy(F->best_w, v, n * sizeof(float));
         else
@@ -119,7 +153,7 @@ int st_fit_load_state(const char *path, st_run *R, st_fit_ctx *F, int64_t epochs
         v = NULL;
     }
     if (rc == ST_OK && R->macc) {
-        rc = st_ckpt_read_vec(path, "/train_state/metrics", 0, &v, &n);
+        rc = st_ckpt_read_vec(path, "/train_state/metrics", 0, ST_MA_N, &v, &n);
         if (rc == ST_OK && n == ST_MA_N && R->rank == 0) memcpy(R->macc, v, n * sizeof(double));
         st_free(v);
     }

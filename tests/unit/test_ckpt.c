@@ -2,19 +2,27 @@
  * test_ckpt.c - checkpoints: bit-exact round trip of weights, optimizer state and train state;
  * atomic saves (no .tmp left, a failed save keeps the previous file); errors that name the
  * dataset on architecture or optimizer mismatch; finding the newest checkpoint of a directory
- * and pruning old ones.
+ * and pruning old ones. Checkpoints that prove themselves: the CRC-32 against known values, a
+ * flipped byte in a weight refused naming the tensor, checkpoints of the older layout (no
+ * checksums, variable-length strings) still loading, the train-state and vector validators,
+ * a damaged newest checkpoint skipped for the previous one, the directory lock.
  *
  * The model is assembled by hand (layers with parameter tables pointing into one buffer, as
  * st_model_build lays them out), so this suite tests the checkpoint code alone: the assembly
  * (train/checkpoint.c) and the file layout under it (io/ckpt.c).
  */
+#include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <hdf5.h>
 
+#include "core/crc32.h"
+#include "io/ckpt_int.h"
 #include "testutil.h"
 
 /* A model of four layers: embedding (V, 4), lstm (4 -> H), a parameter-less layer, dense
@@ -254,12 +262,16 @@ START_TEST(nested_names_and_gradients) {
     fill(a.params, a.nparams, 8);
     const char *p = st_test_path("nested.h5");
     ck_assert(st_ckpt_save(p, &a, NULL, NULL, "") == ST_OK);
-    float *v = NULL;
-    size_t n = 0;
-    ck_assert(st_ckpt_read_vec(p, "/model_weights/lstm_1/forward/recurrent_kernel", 1,
-                               (void **)&v, &n) == ST_OK);
+    /* nested in the file as lstm_1/forward/recurrent_kernel (read with h5py's eyes) */
     const st_param *rk = &a.layers[1].param[1];
-    ck_assert_uint_eq(n, st_dims_count(&rk->dims));
+    size_t n = st_dims_count(&rk->dims);
+    float *v = st_malloc(n * sizeof(float));
+    hid_t hf = H5Fopen(p, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t hd = H5Dopen2(hf, "/model_weights/lstm_1/forward/recurrent_kernel", H5P_DEFAULT);
+    ck_assert_int_ge(hd, 0);
+    ck_assert_int_ge(H5Dread(hd, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), 0);
+    H5Dclose(hd);
+    H5Fclose(hf);
     ck_assert(memcmp(v, rk->w, n * sizeof(float)) == 0);
     st_free(v);
     make_model(&b, 2, 0, 0);
@@ -372,6 +384,325 @@ START_TEST(resolve_and_prune) {
 }
 END_TEST
 
+/* ---- checkpoints that prove themselves -------------------------------------------------- */
+
+START_TEST(crc32_known_values) {
+    /* The CRC-32 check value, and zlib.crc32 of the empty string and of "a". */
+    ck_assert_uint_eq(st_crc32(0, "123456789", 9), 0xCBF43926u);
+    ck_assert_uint_eq(st_crc32(0, "", 0), 0);
+    ck_assert_uint_eq(st_crc32(0, "a", 1), 0xE8B7BE43u);
+    /* slice-by-8 against the bitwise definition, at every length and split around 8 */
+    unsigned char buf[64];
+    for (int i = 0; i < 64; i++) buf[i] = (unsigned char)(i * 37 + 11);
+    for (size_t n = 0; n <= 64; n++) {
+        uint32_t c = ~0u;
+        for (size_t i = 0; i < n; i++) {
+            c ^= buf[i];
+            for (int k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        }
+        ck_assert_uint_eq(st_crc32(0, buf, n), ~c);
+        size_t h = n / 3;
+        ck_assert_uint_eq(st_crc32(st_crc32(0, buf, h), buf + h, n - h), ~c);
+    }
+}
+END_TEST
+
+/* XORs one byte of dataset dpath's raw data (contiguous: its file offset) in file p. */
+static void flip_byte(const char *p, const char *dpath, size_t at) {
+    hid_t f = H5Fopen(p, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t d = H5Dopen2(f, dpath, H5P_DEFAULT);
+    haddr_t off = H5Dget_offset(d);
+    ck_assert(off != HADDR_UNDEF);
+    H5Dclose(d);
+    H5Fclose(f);
+    int fd = open(p, O_RDWR);
+    unsigned char b;
+    ck_assert_int_eq(pread(fd, &b, 1, (off_t)(off + at)), 1);
+    b ^= 0x10;
+    ck_assert_int_eq(pwrite(fd, &b, 1, (off_t)(off + at)), 1);
+    close(fd);
+}
+
+START_TEST(flipped_weight_is_refused) {
+    st_model a, b;
+    make_model(&a, 3, 0, 0);
+    make_model(&b, 3, 0, 0);
+    fill(a.params, a.nparams, 21);
+    const char *p = st_test_path("flip.h5");
+    ck_assert(st_ckpt_save(p, &a, NULL, &k_ts, "cfg") == ST_OK);
+    int sums = 0;
+    ck_assert_msg(st_ckpt_verify(p, &sums) == ST_OK, "%s", st_error_get());
+    ck_assert_int_eq(sums, 1);
+    flip_byte(p, "/model_weights/lstm_1/recurrent_kernel", 13);
+    ck_assert_int_eq(st_ckpt_verify(p, NULL), ST_ERR);
+    st_train_state ts = {0};
+    ck_assert_int_eq(st_ckpt_load(p, &b, NULL, &ts), ST_ERR);
+    char want[700];
+    snprintf(want, sizeof want, "%s: /model_weights/lstm_1/recurrent_kernel: checksum mismatch",
+             p);
+    ck_assert_msg(strstr(st_error_get(), want), "%s", st_error_get());
+    /* nothing was loaded */
+    for (size_t i = 0; i < b.nparams; i++) ck_assert(b.params[i] == 0);
+    ck_assert(ts.global_step == 0);
+    /* a train-state scalar is covered as well */
+    ck_assert(st_ckpt_save(p, &a, NULL, &k_ts, "cfg") == ST_OK);
+    flip_byte(p, "/train_state/step_in_epoch", 0);
+    ck_assert_int_eq(st_ckpt_load(p, &b, NULL, &ts), ST_ERR);
+    ck_assert_msg(strstr(st_error_get(), "/train_state/step_in_epoch: checksum mismatch"), "%s",
+                  st_error_get());
+    free_model(&a);
+    free_model(&b);
+}
+END_TEST
+
+/* The layout before checksums: default (earliest) file format, variable-length strings, no
+ * crc32 attributes; what older seqtrain builds and h5py (tools/st_torch.py) write. */
+static void write_old_style(const char *p, const st_model *m, const st_train_state *ts) {
+    hid_t f = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    ck_assert_int_ge(f, 0);
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lcpl, 1);
+    ck_assert(st_h5_write_attr_str(f, "format", ST_CKPT_FORMAT) == ST_OK);
+    ck_assert(st_h5_write_attr_str(f, "config", "[old]\n") == ST_OK);
+    char path[256];
+    for (int l = 0; l < m->nlayers; l++)
+        for (int q = 0; q < m->layers[l].nparam; q++) {
+            const st_param *P = &m->layers[l].param[q];
+            hsize_t hd[ST_MAX_DIMS];
+            for (int i = 0; i < P->dims.ndim; i++) hd[i] = P->dims.d[i];
+            snprintf(path, sizeof path, "/model_weights/%s/%s", m->layers[l].name, P->name);
+            ck_assert(st_h5_write(f, lcpl, path, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, P->dims.ndim,
+                                  hd, P->w, 0) == ST_OK);
+        }
+    const int64_t *iv[3] = {&ts->epoch, &ts->step_in_epoch, &ts->global_step};
+    const char *in[3] = {"epoch", "step_in_epoch", "global_step"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "/train_state/%s", in[i]);
+        ck_assert(st_h5_write(f, lcpl, path, H5T_STD_I64LE, H5T_NATIVE_INT64, 0, NULL, iv[i],
+                              0) == ST_OK);
+    }
+    ck_assert(st_h5_write(f, lcpl, "/train_state/seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, 0, NULL,
+                          &ts->seed, 0) == ST_OK);
+    hsize_t three = 3;
+    ck_assert(st_h5_write(f, lcpl, "/train_state/partial", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1,
+                          &three, ts->partial, 0) == ST_OK);
+    H5Pclose(lcpl);
+    H5Fclose(f);
+}
+
+START_TEST(old_layout_still_loads) {
+    st_model a, b;
+    make_model(&a, 3, 0, 0);
+    make_model(&b, 3, 0, 0);
+    fill(a.params, a.nparams, 22);
+    const char *p = st_test_path("old.h5");
+    write_old_style(p, &a, &k_ts);
+    int sums = 1;
+    ck_assert_msg(st_ckpt_verify(p, &sums) == ST_OK, "%s", st_error_get());
+    ck_assert_int_eq(sums, 0);
+    st_train_state ts;
+    ck_assert_msg(st_ckpt_load(p, &b, NULL, &ts) == ST_OK, "%s", st_error_get());
+    ck_assert(memcmp(a.params, b.params, a.nparams * sizeof(float)) == 0);
+    ck_assert(memcmp(&ts, &k_ts, sizeof ts) == 0);
+    char *text = NULL;
+    ck_assert(st_ckpt_read_config(p, &text) == ST_OK);
+    ck_assert_str_eq(text, "[old]\n");
+    st_free(text);
+    /* ...and it is in a directory next to a new one: name order, no matter the layout */
+    char dir[512], out[700];
+    snprintf(dir, sizeof dir, "%s", st_test_path("mixed"));
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    char q[600];
+    snprintf(q, sizeof q, "%s/epoch-0002.h5", dir);
+    write_old_style(q, &a, &k_ts);
+    snprintf(q, sizeof q, "%s/epoch-0003.h5", dir);
+    ck_assert(st_ckpt_save(q, &a, NULL, &k_ts, "") == ST_OK);
+    ck_assert_msg(st_ckpt_resolve(dir, out, sizeof out) == ST_OK, "%s", st_error_get());
+    ck_assert_str_eq(out, q);
+    free_model(&a);
+    free_model(&b);
+}
+END_TEST
+
+START_TEST(train_state_validators) {
+    const st_ckpt_progress good = {2, 3, 23, 7, {1.5, 2, 3}};
+    ck_assert(st_ckpt_check_scalars("f.h5", &good, 23) == ST_OK);
+    ck_assert(st_ckpt_check_progress("f.h5", &good, 5, 10) == ST_OK);
+    /* edges that are fine: start, the last step of an epoch, training complete */
+    const st_ckpt_progress zero = {0, 0, 0, 0, {0, 0, 0}};
+    ck_assert(st_ckpt_check_progress("f.h5", &zero, 1, 1) == ST_OK);
+    st_ckpt_progress t = good;
+    t.step_in_epoch = 9;
+    ck_assert(st_ckpt_check_progress("f.h5", &t, 5, 10) == ST_OK);
+    t = good;
+    t.epoch = 5, t.step_in_epoch = 0;
+    ck_assert(st_ckpt_check_progress("f.h5", &t, 5, 10) == ST_OK);
+
+    struct {
+        st_ckpt_progress p;
+        int64_t iters, epochs, steps;
+        const char *msg;
+    } bad[] = {
+        {{-5, 0, 0, 0, {0, 0, 0}}, 0, 5, 10, "f.h5: /train_state/epoch = -5 is negative"},
+        {{1, -1, 5, 0, {0, 0, 0}}, 0, 5, 10, "f.h5: /train_state/step_in_epoch = -1 is negative"},
+        {{1, 0, -7, 0, {0, 0, 0}}, 0, 5, 10, "f.h5: /train_state/global_step = -7 is negative"},
+        {{1, 6, 5, 0, {0, 0, 0}}, 0, 5, 10, "global_step = 5 is below step_in_epoch = 6"},
+        {{1, 0, 5, 0, {NAN, 0, 0}}, 0, 5, 10, "/train_state/partial[0] = nan"},
+        {{1, 0, 5, 0, {0, -1, 0}}, 0, 5, 10, "/train_state/partial[1] = -1"},
+        {{1, 0, 5, 0, {0, 0, INFINITY}}, 0, 5, 10, "/train_state/partial[2] = inf"},
+        {{(int64_t)1 << 62, 0, 5, 0, {0, 0, 0}}, 0, 5, 10,
+         "/train_state/epoch = 4611686018427387904 (completed epochs, step 0 of the next), but "
+         "[train] epochs = 5"},
+        {{5, 1, 51, 0, {0, 0, 0}}, 0, 5, 10, "/train_state/epoch = 5 (completed epochs, step 1"},
+        {{1, 10, 20, 0, {0, 0, 0}}, 0, 5, 10,
+         "/train_state/step_in_epoch = 10, but an epoch of this run has 10 steps (0..9)"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_eq(st_ckpt_check_progress("f.h5", &bad[i].p, bad[i].epochs, bad[i].steps),
+                         ST_ERR);
+        ck_assert_msg(strstr(st_error_get(), bad[i].msg), "case %zu: %s", i, st_error_get());
+    }
+    ck_assert_int_eq(st_ckpt_check_scalars("f.h5", &good, -1), ST_ERR);
+    ck_assert_msg(strstr(st_error_get(), "/optimizer/iterations = -1 is negative"), "%s",
+                  st_error_get());
+}
+END_TEST
+
+/* A vector the file declares far larger than it is, and one of the wrong rank. */
+START_TEST(vectors_checked_before_allocation) {
+    st_model a;
+    make_model(&a, 2, 0, 0);
+    const char *p = st_test_path("vec.h5");
+    double h[3] = {0.5, 0.25, 0.125};
+    st_ckpt_vec v = {"/history/loss", h, 3, 0};
+    ck_assert(st_ckpt_save_ex(p, &a, NULL, &k_ts, "", &v, 1) == ST_OK);
+    void *out = NULL;
+    size_t n = 0;
+    ck_assert(st_ckpt_read_vec(p, "/history/loss", 0, 3, &out, &n) == ST_OK);
+    ck_assert_uint_eq(n, 3);
+    ck_assert(memcmp(out, h, sizeof h) == 0);
+    st_free(out);
+    ck_assert(st_ckpt_read_vec(p, "/history/none", 0, 3, &out, &n) == ST_OK && !out && !n);
+    ck_assert_int_eq(st_ckpt_read_vec(p, "/history/loss", 0, 2, &out, &n), ST_ERR);
+    ck_assert_msg(strstr(st_error_get(), "/history/loss holds 3 values, at most 2 expected"),
+                  "%s", st_error_get());
+
+    /* 2^61 elements declared (chunked, nothing written): refused, not allocated */
+    hid_t f = H5Fopen(p, H5F_ACC_RDWR, H5P_DEFAULT);
+    hsize_t huge = (hsize_t)1 << 61, chunk = 1024, two[2] = {2, 2};
+    hid_t sp = H5Screate_simple(1, &huge, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 1, &chunk);
+    hid_t d = H5Dcreate2(f, "/history/accuracy", H5T_IEEE_F64LE, sp, H5P_DEFAULT, dcpl,
+                         H5P_DEFAULT);
+    ck_assert_int_ge(d, 0);
+    H5Dclose(d);
+    H5Sclose(sp);
+    H5Pclose(dcpl);
+    sp = H5Screate_simple(2, two, NULL);
+    d = H5Dcreate2(f, "/history/lr", H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Dclose(d);
+    H5Sclose(sp);
+    H5Fclose(f);
+    ck_assert_int_eq(st_ckpt_read_vec(p, "/history/accuracy", 0, 6, &out, &n), ST_ERR);
+    ck_assert_msg(strstr(st_error_get(), "/history/accuracy holds 2305843009213693952 values, at "
+                                         "most 6 expected"), "%s", st_error_get());
+    ck_assert_int_eq(st_ckpt_read_vec(p, "/history/lr", 0, 6, &out, &n), ST_ERR);
+    ck_assert_msg(strstr(st_error_get(), "/history/lr has rank 2"), "%s", st_error_get());
+    /* the whole-file check refuses it before reading anything: 2^64 bytes overflow a size */
+    ck_assert_int_eq(st_ckpt_verify(p, NULL), ST_ERR);
+    ck_assert_msg(strstr(st_error_get(), "/history/accuracy: 2305843009213693952 elements of 8 "
+                                         "bytes overflow a size"), "%s", st_error_get());
+    /* 2^40 elements: a size, but larger than the file */
+    f = H5Fopen(p, H5F_ACC_RDWR, H5P_DEFAULT);
+    ck_assert_int_ge(H5Ldelete(f, "/history/accuracy", H5P_DEFAULT), 0);
+    huge = (hsize_t)1 << 40;
+    sp = H5Screate_simple(1, &huge, NULL);
+    dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 1, &chunk);
+    d = H5Dcreate2(f, "/history/accuracy", H5T_IEEE_F64LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    H5Dclose(d);
+    H5Sclose(sp);
+    H5Pclose(dcpl);
+    H5Fclose(f);
+    ck_assert_int_eq(st_ckpt_verify(p, NULL), ST_ERR);
+    ck_assert_msg(strstr(st_error_get(), "/history/accuracy declares 1099511627776 elements "
+                                         "(8796093022208 bytes) in a file of"), "%s",
+                  st_error_get());
+    free_model(&a);
+}
+END_TEST
+
+START_TEST(damaged_newest_falls_back) {
+    st_model a;
+    make_model(&a, 2, 0, 0);
+    char dir[512], out[700], p[600], want[700];
+    snprintf(dir, sizeof dir, "%s", st_test_path("fallback"));
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    save_at(&a, dir, "epoch-0001.h5", 100);
+    save_at(&a, dir, "epoch-0002.h5", 200);
+    save_at(&a, dir, "step-00000250.h5", 250);
+    /* the newest (a step file, placed after epoch 2 by epoch 2's global_step) is damaged */
+    snprintf(p, sizeof p, "%s/step-00000250.h5", dir);
+    flip_byte(p, "/model_weights/dense_1/kernel", 2);
+    ck_assert_msg(st_ckpt_resolve(dir, out, sizeof out) == ST_OK, "%s", st_error_get());
+    snprintf(want, sizeof want, "%s/epoch-0002.h5", dir);
+    ck_assert_str_eq(out, want);
+    /* every candidate damaged: one error naming the newest */
+    snprintf(p, sizeof p, "%s/epoch-0002.h5", dir);
+    flip_byte(p, "/model_weights/dense_1/kernel", 2);
+    snprintf(p, sizeof p, "%s/epoch-0001.h5", dir);
+    flip_byte(p, "/model_weights/dense_1/kernel", 2);
+    ck_assert_int_eq(st_ckpt_resolve(dir, out, sizeof out), ST_ERR);
+    ck_assert_msg(strstr(st_error_get(), "no usable checkpoint: the newest, ") &&
+                      strstr(st_error_get(), "step-00000250.h5, is damaged (/model_weights/"
+                                             "dense_1/kernel: checksum mismatch"),
+                  "%s", st_error_get());
+    /* an unreadable OLDER epoch file is never opened: garbage under its name changes nothing */
+    save_at(&a, dir, "epoch-0002.h5", 200);
+    save_at(&a, dir, "step-00000250.h5", 250);
+    snprintf(p, sizeof p, "%s/epoch-0001.h5", dir);
+    FILE *f = fopen(p, "w");
+    fputs("not hdf5", f);
+    fclose(f);
+    ck_assert_msg(st_ckpt_resolve(dir, out, sizeof out) == ST_OK, "%s", st_error_get());
+    snprintf(want, sizeof want, "%s/step-00000250.h5", dir);
+    ck_assert_str_eq(out, want);
+    free_model(&a);
+}
+END_TEST
+
+START_TEST(directory_lock) {
+    char dir[512], p[600], host[64];
+    snprintf(dir, sizeof dir, "%s", st_test_path("locked"));
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    int fd = -1, fd2 = -1;
+    ck_assert_msg(st_ckpt_lock(dir, &fd) == ST_OK, "%s", st_error_get());
+    ck_assert_int_ge(fd, 0);
+    /* flock conflicts between open files even within one process: a second job */
+    ck_assert_int_eq(st_ckpt_lock(dir, &fd2), ST_ERR);
+    ck_assert_int_eq(fd2, -1);
+    gethostname(host, sizeof host);
+    host[sizeof host - 1] = 0;
+    char want[700];
+    snprintf(want, sizeof want, "checkpoint dir %s is in use by host %s pid %ld", dir, host,
+             (long)getpid());
+    ck_assert_msg(strstr(st_error_get(), want), "%s", st_error_get());
+    st_ckpt_unlock(&fd);
+    ck_assert_int_eq(fd, -1);
+    /* released (as by a dead holder): the file stays and locks again */
+    ck_assert_msg(st_ckpt_lock(dir, &fd) == ST_OK, "%s", st_error_get());
+    st_ckpt_unlock(&fd);
+    /* a symlink planted as .lock is not followed */
+    snprintf(p, sizeof p, "%s/.lock", dir);
+    ck_assert_int_eq(unlink(p), 0);
+    ck_assert_int_eq(symlink("/etc/hostname", p), 0);
+    ck_assert_int_eq(st_ckpt_lock(dir, &fd), ST_ERR);
+    ck_assert_msg(strstr(st_error_get(), "cannot open the lock file"), "%s", st_error_get());
+    /* no directory: one line */
+    ck_assert_int_eq(st_ckpt_lock(st_test_path("nope"), &fd), ST_ERR);
+}
+END_TEST
+
 static Suite *ckpt_suite(void) {
     Suite *s = suite_create("ckpt");
     TCase *tc;
@@ -389,6 +720,23 @@ static Suite *ckpt_suite(void) {
     suite_add_tcase(s, tc);
     tc = tcase_create("directory");
     tcase_add_test(tc, resolve_and_prune);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("crc32");
+    tcase_add_test(tc, crc32_known_values);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("checksums");
+    tcase_add_test(tc, flipped_weight_is_refused);
+    tcase_add_test(tc, old_layout_still_loads);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("validators");
+    tcase_add_test(tc, train_state_validators);
+    tcase_add_test(tc, vectors_checked_before_allocation);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("fallback");
+    tcase_add_test(tc, damaged_newest_falls_back);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("lock");
+    tcase_add_test(tc, directory_lock);
     suite_add_tcase(s, tc);
     return s;
 }
