@@ -106,6 +106,7 @@ int st_cmd_train(int argc, char **argv) {
         if (g_timeline && rc == ST_OK) rc = st_trace_write(g_timeline);
     }
     st_config_free(&cfg);
+    if (rc == ST_FIT_PREEMPTED) return ST_EXIT_PREEMPTED;
     return rc == ST_OK ? ST_EXIT_OK : ST_EXIT_FAIL;
 }
 
