@@ -218,13 +218,15 @@ static int diverged(const st_settings *set, const st_train_state *ts, const char
         ST_LOG(ST_LOG_WARN, "Epoch %lld, batch %lld: %s, terminating training "
                "(terminate_on_nan)%s%s\n", (long long)ts->epoch + 1,
                (long long)ts->step_in_epoch + 1, what,
-               set->ckpt.dir[0] ? "; the last good checkpoint is in " : "", set->ckpt.dir);
+               set->ckpt.dir[0] ? "; nothing saved from this step on, earlier checkpoints "
+                                  "are in " : "", set->ckpt.dir);
         return ST_OK;
     }
     st_error_set("%s at epoch %lld step %lld: training diverged (lower learning_rate or set "
-                 "clipnorm)%s%s", what, (long long)ts->epoch + 1,
+                 "clipnorm)%s%s%s", what, (long long)ts->epoch + 1,
                  (long long)ts->step_in_epoch + 1,
-                 set->ckpt.dir[0] ? "; the last good checkpoint is in " : "", set->ckpt.dir);
+                 set->ckpt.dir[0] ? "; nothing saved from this step on (earlier checkpoints "
+                                    "are in " : "", set->ckpt.dir, set->ckpt.dir[0] ? ")" : "");
     return st_dist_any_error(ST_ERR);
 }
 
