@@ -182,8 +182,10 @@ void st_run_close(st_run *R) {
 
 /* 1 when no weight is NaN or inf. Read-only and branch-free over the exponent bits, so the
  * compiler vectorizes it: one pass over the parameters costs about as much as reading them once
- * (the update wrote them a moment ago, so they are mostly in cache). Measured on
- * tools/bench/configs/M2.ini: see README, "NaN or inf in the weights". */
+ * (the update wrote them a moment ago, so they are mostly in cache): 0.065 ms for the 344,897
+ * parameters of tools/bench/configs/M2.ini, whose step takes over 100 ms (README, "NaN or inf
+ * in the weights"). Cheaper than a sum of the gradients would be, and it also sees what the
+ * optimizer's own state turned into. */
 static int all_finite(const float *w, size_t n) {
     uint32_t bad = 0;
     for (size_t i = 0; i < n; i++) {
