@@ -78,6 +78,9 @@ static const rs_rule k_rules[] = {
 static const char k_vectors_note[] = "; pre-trained vectors are read only when training starts "
                                      "from scratch";
 
+/* The row of (section, key): its own row, else the section's catch-all. Every meta section has
+ * a catch-all, so every key has a rule (an unknown key never got this far: both configs were
+ * resolved). */
 static const rs_rule *rule_for(const char *section, const char *key) {
     const rs_rule *any = NULL;
     for (size_t i = 0; i < sizeof k_rules / sizeof *k_rules; i++) {
@@ -111,6 +114,8 @@ static void where(const st_config *c, const char *sec, const st_kv *kv, char *bu
         snprintf(buf, n, "%s", c->origin);
 }
 
+/* Typed equality of a row's field in two resolved settings. Floats compare with ==: both went
+ * through the same parser, so equal texts give equal bits, and 0.1 vs 0.10 are equal. */
 static int field_equal(const rs_rule *r, const st_settings *a, const st_settings *b) {
     const char *pa = (const char *)a + r->offset, *pb = (const char *)b + r->offset;
     switch (r->field) {
@@ -152,7 +157,10 @@ typedef struct rs_ctx {
                                        that no warning precedes a refusal) */
 } rs_ctx;
 
-/* One differing key: refused (ST_ERR, message set), warned, or left for the other phase. */
+/* One differing key: refused (ST_ERR, message set), warned, or left for the other phase.
+ * Phase 1 (no ts) refuses only RS_REFUSE; phase 2 refuses RS_REFUSE_MID when the checkpoint is
+ * mid-epoch, and its warning pass warns everything that was not refused. label: " lstm_1:" for
+ * a layer key, "" for a meta key. */
 static int differ(const rs_ctx *x, rs_policy pol, const char *sec, const char *label,
                   const char *key, const char *oldv, const char *newv, const st_kv *nkv,
                   const char *why) {
@@ -172,7 +180,8 @@ static int differ(const rs_ctx *x, rs_policy pol, const char *sec, const char *l
     return ST_OK;
 }
 
-/* Every key written in either config's [sec]. */
+/* Every key written in either config's [sec]: the old section's keys, then the new section's
+ * keys the old one lacks (a key left out on one side compares against its default). */
 static int compare_section(const rs_ctx *x, const char *sec) {
     const st_section *os = section_find(x->oc, sec), *ns = section_find(x->nc, sec);
     for (int pass = 0; pass < 2; pass++) {
@@ -248,6 +257,9 @@ static int compare_layer(const rs_ctx *x, int os, int ns) {
                                 k_vectors_note);
                 continue;
             }
+            /* Both layers start from st_layer_create (zeroed, then the type's defaults) and
+             * differ only where a key wrote, so memcmp of the whole struct is a field-by-field
+             * comparison that needs no list of the type's fields. */
             int same = layer_with(x->oc, os, key, nkv, C) == ST_OK &&
                        memcmp(A, C, sizeof *A) == 0;
             if (!same)
@@ -259,6 +271,9 @@ done:
     return rc;
 }
 
+/* Layers paired by position. A type or name that differs, or a layer added or removed, is
+ * refused at the first position where the lists part: an inserted dropout layer is named there
+ * (the checkpoint's tensors would not even load into the new list). */
 static int compare_layers(const rs_ctx *x) {
     int *oi = st_malloc((size_t)(x->oc->nsec + x->nc->nsec + 2) * sizeof(int));
     int *ni = oi + x->oc->nsec + 1;
