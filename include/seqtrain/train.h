@@ -16,7 +16,10 @@ int st_train_config_check(const st_config *c);
 /* `seqtrain summary`: builds the model for the dataset's shapes (or [data] seq_len / features)
  * and rank 0 prints the Keras-style table. Collective. */
 int st_summary(st_config *cfg);
-/* Trains as the config says; resume: NULL, a checkpoint file or a directory. Collective. */
+/* Trains as the config says; resume: NULL, a checkpoint file or a directory. Collective.
+ * Returns ST_OK, ST_ERR, or ST_FIT_PREEMPTED: a stop signal ([train] stop_signals) ended the
+ * run at a step boundary after a checkpoint (the CLI exits with it: 75, EX_TEMPFAIL). */
+#define ST_FIT_PREEMPTED 75
 int st_fit(st_config *cfg, const char *resume);
 /* Benchmark: `steps` timed training steps (after `warmup` untimed ones) on generated data of
  * the config's shapes, no file reads and no checkpoints. Rank 0 prints a summary and one line

@@ -32,7 +32,13 @@ static const char *k_train_help =
     "\n"
     "Progress: a bar redrawn in place when stdout is a terminal, one line per epoch otherwise\n"
     "(SEQTRAIN_PROGRESS=bar|lines forces one). With [checkpoint] dir, history.csv and\n"
-    "metrics.jsonl are written there after every epoch.\n";
+    "metrics.jsonl are written there after every epoch.\n"
+    "\n"
+    "--resume refuses a config that changes the model, the data, the loss or optimizer, or\n"
+    "(mid-epoch) batch_size / shuffle, naming the key; other changes are warned.\n"
+    "SIGTERM, SIGINT, SIGUSR1 ([train] stop_signals): every rank stops after the current step,\n"
+    "a step checkpoint is written, exit 75; resume with --resume DIR. A second signal exits at\n"
+    "once. Exit: 0 done, 1 failed, 2 bad command line, 75 stopped by a signal.\n";
 
 static const char *k_summary_help =
     "usage: seqtrain summary CONFIG [--set section.key=value]...\n"
@@ -106,6 +112,7 @@ int st_cmd_train(int argc, char **argv) {
         if (g_timeline && rc == ST_OK) rc = st_trace_write(g_timeline);
     }
     st_config_free(&cfg);
+    if (rc == ST_FIT_PREEMPTED) return ST_EXIT_PREEMPTED;
     return rc == ST_OK ? ST_EXIT_OK : ST_EXIT_FAIL;
 }
 

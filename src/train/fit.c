@@ -31,7 +31,9 @@
 #include "train/fit.h"
 #include "train/callbacks.h"
 #include "train/infer.h"
+#include "train/preempt.h"
 #include "train/progress.h"
+#include "train/resume_check.h"
 #include "train/settings.h"
 #include "train/step.h"
 
@@ -206,6 +208,43 @@ static int end_epoch(st_run *R, st_fit_ctx *F, st_train_state *ts, double t0, do
     return rc;
 }
 
+/* Training diverged at step ts->step_in_epoch of epoch ts->epoch (what: the invalid loss or the
+ * weight, as a phrase). Every rank sees the same reduced loss and the same weights, so every
+ * rank comes here at the same step. Nothing is saved from here on: the last checkpoint written
+ * holds the last good weights. terminate_on_nan: one line and a normal end (Keras's
+ * TerminateOnNaN); else an error. */
+static int diverged(const st_settings *set, const st_train_state *ts, const char *what) {
+    if (set->cb.terminate_on_nan) {
+        ST_LOG(ST_LOG_WARN, "Epoch %lld, batch %lld: %s, terminating training "
+               "(terminate_on_nan)%s%s\n", (long long)ts->epoch + 1,
+               (long long)ts->step_in_epoch + 1, what,
+               set->ckpt.dir[0] ? "; nothing saved from this step on, earlier checkpoints "
+                                  "are in " : "", set->ckpt.dir);
+        return ST_OK;
+    }
+    st_error_set("%s at epoch %lld step %lld: training diverged (lower learning_rate or set "
+                 "clipnorm)%s%s%s", what, (long long)ts->epoch + 1,
+                 (long long)ts->step_in_epoch + 1,
+                 set->ckpt.dir[0] ? "; nothing saved from this step on (earlier checkpoints "
+                                    "are in " : "", set->ckpt.dir, set->ckpt.dir[0] ? ")" : "");
+    return st_dist_any_error(ST_ERR);
+}
+
+/* A stop signal reached some rank (tail[ST_TAIL_STOP] of them) and every rank agreed on it at
+ * this step; the step checkpoint (if any) is written. One line, then ST_FIT_PREEMPTED. */
+static int preempted(const st_run *R, const st_train_state *ts, float nranks) {
+    const st_settings *set = R->set;
+    int sig = st_preempt_signal();
+    char saved[ST_PATH_MAX + 96] = "no [checkpoint] dir: nothing saved";
+    if (set->ckpt.dir[0])
+        snprintf(saved, sizeof saved, "checkpoint saved; resume with --resume %s", set->ckpt.dir);
+    ST_LOG(ST_LOG_WARN, "Epoch %lld, step %lld: stopping on a signal (%s%s%d of %d ranks); %s; "
+           "exit %d\n", (long long)ts->epoch + 1, (long long)ts->step_in_epoch,
+           sig ? st_preempt_name(sig) : "", sig ? " on rank 0, " : "", (int)nranks, R->size,
+           saved, ST_FIT_PREEMPTED);
+    return ST_FIT_PREEMPTED;
+}
+
 int st_fit(st_config *cfg, const char *resume) {
     st_run R;
     st_fit_ctx F;
@@ -223,7 +262,9 @@ int st_fit(st_config *cfg, const char *resume) {
     const int Bg = tc->batch_size;
     const int64_t steps = (int64_t)((R.ntrain + (size_t)Bg - 1) / (size_t)Bg);
     st_train_state ts = {0, 0, 0, tc->seed, {0, 0, 0}};
-    int rc = ST_OK, stop = 0, lock = -1; /* lock: [checkpoint] dir's, rank 0 */
+    int rc = ST_OK, stop = 0, stop_signal = 0, lock = -1; /* lock: [checkpoint] dir's, rank 0 */
+    /* From here on a stop signal is only recorded; the first step after it ends the run. */
+    if (st_dist_any_error(st_preempt_install(tc->stop_signals)) != ST_OK) goto done;
 
     /* Metrics, history columns and callback monitors: the same verdict on every rank. */
     F.ms = tc->metrics;
@@ -268,15 +309,25 @@ int st_fit(st_config *cfg, const char *resume) {
     if (st_dist_any_error(rc) != ST_OK) goto done;
     st_dist_bcast(m->params, m->nparams * sizeof(float), 0);
 
+    /* The directory is this run's before anything is read from it or written to it: a second
+     * job on the same directory stops here, before it could prune or overwrite a file. */
+    if (set->ckpt.dir[0] && R.rank == 0) {
+        rc = make_dirs(set->ckpt.dir);
+        if (rc == ST_OK) rc = st_ckpt_lock(set->ckpt.dir, &lock);
+    }
+    if (st_dist_any_error(rc) != ST_OK) goto done;
+
     if (resume) {
         char path[ST_PATH_MAX];
         rc = st_ckpt_resolve(resume, path, sizeof path);
+        /* The checkpoint's config against this one: a changed model or dataset is named
+         * before the loader's shape checks; a changed position in the epoch once its train
+         * state is known (resume_check.h has the table). */
+        if (rc == ST_OK) rc = st_resume_check(path, cfg, set, NULL);
         if (rc == ST_OK) rc = st_ckpt_load(path, m, &R.opt, &ts);
+        if (rc == ST_OK) rc = st_resume_check(path, cfg, set, &ts);
         if (rc == ST_OK) rc = st_fit_load_state(path, &R, &F, &ts);
         if (st_dist_any_error(rc) != ST_OK) goto done;
-        if (ts.seed != tc->seed)
-            ST_LOG(ST_LOG_WARN, "warning: resuming with seed %llu (the checkpoint's), config "
-                   "says %llu\n", (unsigned long long)ts.seed, (unsigned long long)tc->seed);
         ST_LOG(ST_LOG_INFO, "Resumed from %s: epoch %lld, step %lld of %lld\n", path,
                (long long)ts.epoch, (long long)ts.step_in_epoch, (long long)steps);
         if (set->cb.early_stopping && F.cb.es_stopped) {
@@ -287,9 +338,7 @@ int st_fit(st_config *cfg, const char *resume) {
         }
     }
     if (set->ckpt.dir[0] && R.rank == 0) {
-        rc = make_dirs(set->ckpt.dir);
-        if (rc == ST_OK) rc = st_ckpt_lock(set->ckpt.dir, &lock); /* before the first write */
-        if (rc == ST_OK) rc = st_metrics_log_open(&F, set->ckpt.dir, resume != NULL);
+        rc = st_metrics_log_open(&F, set->ckpt.dir, resume != NULL);
         char path[2 * ST_PATH_MAX];
         /* history.csv is rewritten from the checkpoint's rows: it continues exactly where the
          * checkpoint stands, whatever a later, abandoned run appended. */
@@ -337,6 +386,15 @@ int st_fit(st_config *cfg, const char *resume) {
             float tail[ST_TAIL_N];
             st_phase_times pt = {st_time() - td, 0, 0, 0, 0, 0};
             rc = st_run_step(&R, hi - lo, bg, lrc, tail, &pt);
+            if (rc == ST_STEP_NONFINITE) {
+                /* The loss was finite (a relu head can hide NaN weights from it), but the
+                 * update was not: the weights in memory are never saved. */
+                char what[512];
+                snprintf(what, sizeof what, "the weights became NaN or inf (%s)",
+                         st_error_get());
+                rc = diverged(set, &ts, what);
+                goto done;
+            }
             if (rc != ST_OK) goto done;
             double tp[4] = {pt.data, pt.fwd_bwd, pt.allreduce, pt.optim};
             for (int i = 0; i < 4; i++) {
@@ -344,21 +402,10 @@ int st_fit(st_config *cfg, const char *resume) {
                 F.t_log[i] += tp[i];
             }
             if (!isfinite(tail[ST_TAIL_LOSS])) {
-                /* Every rank sees the same reduced loss, so every rank stops here together;
-                 * the update was not applied and no checkpoint is written. */
-                if (set->cb.terminate_on_nan) {
-                    ST_LOG(ST_LOG_WARN, "Epoch %lld, batch %lld: invalid loss (%g), terminating "
-                           "training (terminate_on_nan)%s%s\n", (long long)ts.epoch + 1,
-                           (long long)ts.step_in_epoch + 1, (double)tail[ST_TAIL_LOSS],
-                           set->ckpt.dir[0] ? "; the last good checkpoint is in " : "",
-                           set->ckpt.dir);
-                    rc = ST_OK;
-                    goto done;
-                }
-                st_error_set("loss is %g at epoch %lld step %lld: training diverged (lower "
-                             "learning_rate or set clipnorm)", (double)tail[ST_TAIL_LOSS],
-                             (long long)ts.epoch + 1, (long long)ts.step_in_epoch + 1);
-                rc = st_dist_any_error(ST_ERR);
+                /* The update was not applied (step.c); the weights are the last good ones. */
+                char what[64];
+                snprintf(what, sizeof what, "invalid loss (%g)", (double)tail[ST_TAIL_LOSS]);
+                rc = diverged(set, &ts, what);
                 goto done;
             }
             ts.partial[0] += tail[ST_TAIL_LOSS];
@@ -375,20 +422,37 @@ int st_fit(st_config *cfg, const char *resume) {
             if (set->ckpt.dir[0] && tc->log_every_steps > 0 &&
                 ts.global_step % tc->log_every_steps == 0)
                 st_metrics_log_step(&R, &F, &ts);
-            if (set->ckpt.dir[0] && set->ckpt.every_steps > 0 &&
-                ts.global_step % set->ckpt.every_steps == 0 && ts.step_in_epoch + 1 < steps) {
+            /* A stop signal, agreed at this step: a step checkpoint now, or after the last
+             * step of an epoch the epoch's own checkpoint (end_epoch), then the exit. */
+            const int last = ts.step_in_epoch + 1 == steps, sig = tail[ST_TAIL_STOP] > 0;
+            if (set->ckpt.dir[0] && !last &&
+                (sig || (set->ckpt.every_steps > 0 &&
+                         ts.global_step % set->ckpt.every_steps == 0))) {
                 /* Saved state must say "this step is done". */
                 ts.step_in_epoch++;
                 rc = st_fit_save(&R, &F, &ts, 0, NULL);
+                if (rc == ST_OK && sig) rc = preempted(&R, &ts, tail[ST_TAIL_STOP]);
                 ts.step_in_epoch--;
                 if (rc != ST_OK) goto done;
             }
+            if (sig && !set->ckpt.dir[0] && !last) {
+                ts.step_in_epoch++;
+                rc = preempted(&R, &ts, tail[ST_TAIL_STOP]);
+                goto done;
+            }
+            if (sig) stop_signal = (int)tail[ST_TAIL_STOP];
         }
         rc = end_epoch(&R, &F, &ts, t0, samples, &stop);
+        if (rc == ST_OK && stop_signal && !stop && ts.epoch + 1 < tc->epochs) {
+            ts.epoch++;
+            ts.step_in_epoch = 0;
+            rc = preempted(&R, &ts, (float)stop_signal);
+        }
         if (rc != ST_OK) goto done;
         memset(ts.partial, 0, sizeof ts.partial);
     }
 done:
+    st_preempt_restore();
     st_metrics_log_close(&F);
     st_ckpt_unlock(&lock);
     st_free(R.macc);

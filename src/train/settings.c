@@ -21,6 +21,7 @@
 #include "seqtrain/error.h"
 #include "layers/layer.h"
 #include "seqtrain/train.h"
+#include "train/preempt.h"
 #include "train/settings.h"
 
 /* ---- this file's tables ------------------------------------------------------------------------ */
@@ -65,6 +66,7 @@ static const st_key k_train_keys[] = {
     ST_KEY_U64_ROW("seed", st_train_cfg, seed),
     ST_KEY_BOOL_ROW("shuffle", st_train_cfg, shuffle),
     ST_KEY_INT_ROW("log_every_steps", st_train_cfg, log_every_steps, 0, INT_MAX),
+    ST_KEY_FUNC_ROW("stop_signals", st_train_cfg, stop_signals, st_preempt_parse),
     ST_KEY_END,
 };
 
@@ -212,6 +214,7 @@ static void defaults(st_settings *S) {
     S->train.shuffle = 1;
     S->train.decay_steps = 1000;
     S->train.decay_rate = 0.96f;
+    S->train.stop_signals = ST_SIG_DEFAULT;
     st_metrics_parse("", 5, &S->train.metrics);
     st_optim_cfg_defaults(&S->train.optim, ST_OPT_RMSPROP); /* Keras compile() */
     S->ckpt.keep = 3;

@@ -68,6 +68,9 @@ typedef struct st_train_cfg {
     int staircase;       /* exponential: default false */
     int warmup_steps;    /* default 0 */
     int log_every_steps; /* metrics.jsonl (and --verbose progress lines) every N steps; 0 */
+    /* Signals that stop training gracefully at the next step boundary (a step checkpoint,
+     * exit 75): ST_SIG_* bits (preempt.h); default TERM, INT, USR1; 0 = none. */
+    int stop_signals;
 } st_train_cfg;
 
 /* How a callback compares values of its monitored quantity. */

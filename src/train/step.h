@@ -14,8 +14,12 @@
 #include "train/settings.h"
 
 /* Indices into the gradient buffer's tail (model.h, ST_MODEL_GRAD_TAIL): one allreduce per
- * step carries the gradients and these. */
-enum { ST_TAIL_LOSS = 0, ST_TAIL_CORRECT, ST_TAIL_COUNT, ST_TAIL_ERROR, ST_TAIL_N };
+ * step carries the gradients and these. ST_TAIL_STOP: the number of ranks that received a stop
+ * signal (preempt.h) before this step's allreduce, so every rank agrees at the same step. */
+enum { ST_TAIL_LOSS = 0, ST_TAIL_CORRECT, ST_TAIL_COUNT, ST_TAIL_ERROR, ST_TAIL_STOP, ST_TAIL_N };
+
+/* st_run_step's return when the update left a weight NaN or inf (see there). */
+#define ST_STEP_NONFINITE 1
 
 /* Everything one run needs, built once. */
 typedef struct st_run {
@@ -85,8 +89,12 @@ int st_run_check_head(const st_model *m, st_loss_kind loss, int num_classes, int
  * rank's outcome of loading its rows; any rank's failure makes every rank return ST_ERR (the
  * first failing rank prints). tail_out gets the reduced tail. pt != NULL: phases are timed.
  * A non-finite reduced loss skips the update (every rank sees it), so the weights stay the
- * last good ones; the caller decides what to do. R->macc != NULL: this rank's rows are added
- * to the metric counts. Collective. */
+ * last good ones; the caller decides what to do. After the update every weight is checked
+ * (one read-only pass, step.c): a NaN or inf returns ST_STEP_NONFINITE with a message naming
+ * the tensor (the weights are then bad: the caller must not save them). The weights are
+ * identical on every rank, so every rank returns the same. tail_out[ST_TAIL_STOP] > 0: some
+ * rank has a stop signal pending (the step itself completed). R->macc != NULL: this rank's
+ * rows are added to the metric counts. Collective. */
 int st_run_step(st_run *R, int n, int bg, int read_rc, float tail_out[ST_TAIL_N],
                 st_phase_times *pt);
 

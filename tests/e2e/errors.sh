@@ -36,15 +36,17 @@ expect_error loss-vs-head "num_classes" run_np 2 train cfg.ini --set dense_1.uni
   --set train.loss=sparse_categorical_crossentropy --set dense_1.activation=softmax
 
 # A token id out of range in row 250: found by the rank that reads it, reported with the row,
-# every rank stops; the checkpoint written before stays intact and loadable.
+# every rank stops; the checkpoint written before stays intact and loadable. The file is
+# damaged in place after the first epoch (a resume refuses another data.path).
+cp order.h5 bad.h5
+run_np 2 train cfg.ini --set data.path=bad.h5 --set train.epochs=1 --set checkpoint.dir=runs/bad \
+  --quiet
+cp runs/bad/epoch-0001.h5 before.h5
 "$ST_PY" - <<'PY'
-import h5py, shutil
-shutil.copy("order.h5", "bad.h5")
+import h5py
 with h5py.File("bad.h5", "r+") as f:
     f["train/x"][250, 3] = 99
 PY
-run_np 2 train cfg.ini --set train.epochs=1 --set checkpoint.dir=runs/bad --quiet
-cp runs/bad/epoch-0001.h5 before.h5
 expect_error bad-token "row 250.*99" run_np 3 train cfg.ini --set data.path=bad.h5 \
   --set train.epochs=2 --set checkpoint.dir=runs/bad --resume runs/bad
 cmp -s before.h5 runs/bad/epoch-0001.h5 || fail "the previous checkpoint changed"

@@ -1,9 +1,10 @@
 # The job scripts on a real Slurm: a single-node cluster (munged, slurmctld, slurmd from Debian's
 # packages, in a temporary directory, as root, on loopback) runs
 #   - jobs/train.sbatch with 2 tasks (srun --mpi=pmix), uninterrupted: the reference;
-#   - the same job, sent the time-limit signal (USR1 to the batch shell) mid-training: it must
-#     checkpoint, requeue, resume from its newest checkpoint, and end with the reference's
-#     weights, bitwise (same 2 ranks);
+#   - the same job, sent the time-limit signal (USR1 to the batch shell) mid-training: the
+#     script passes it to the ranks, seqtrain checkpoints at the next step and exits 75, the
+#     job requeues, resumes from its newest checkpoint, and ends with the reference's weights,
+#     bitwise (same 2 ranks);
 #   - a 2-element strong scaling array (jobs/scaling.sh --ranks 1,2): two JSON results;
 #   - jobs/train.sbatch with a missing config: FAILED, exit code 2, a message naming it.
 # Every job is waited for with a deadline and judged from `scontrol show job` (no accounting).
@@ -101,6 +102,11 @@ grep -q "config 'missing.ini' not found" bad-"$bad".out || fail "job $bad: no cl
 [ "$(slurm_field "$int" Restarts)" = 1 ] || fail "job $int: Restarts=$(slurm_field "$int" Restarts)"
 out=int-$int.out
 grep -q "SIGUSR1" "$out" || fail "job $int: the batch script did not catch USR1: $(cat "$out")"
+# seqtrain itself stopped at a step boundary, wrote its checkpoint and said so (exit 75): no
+# completed step is lost, whatever every_steps is.
+grep -qE "stopping on a signal \((SIGUSR1 on rank 0, )?[12] of 2 ranks\); checkpoint saved" "$out" ||
+  fail "job $int: seqtrain did not stop on the signal: $(cat "$out")"
+grep -q "training step exited with status 75" "$out" || fail "job $int: not 75: $(cat "$out")"
 grep -qE "newest checkpoint: .*/runs/int/(step|epoch)-" "$out" || fail "job $int: no checkpoint when signalled: $(cat "$out")"
 grep -q "requeueing job $int" "$out" || fail "job $int: did not requeue: $(cat "$out")"
 grep -q "start 2 .*resuming from the newest checkpoint" "$out" ||
