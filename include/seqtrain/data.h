@@ -77,6 +77,10 @@ int st_dataset_has_split(const st_dataset *d, const char *split);
 /* Opens /<split>/x and /<split>/y and checks dtypes and shapes. */
 int st_split_open(const st_dataset *d, const char *split, st_split *s);
 void st_split_close(st_split *s);
+/* Refuses a split whose x or y declares rows that were never written (they would read back as
+ * fill values: a file of a few KiB can declare 2^31 rows). Separate from st_split_open so that
+ * a size that cannot fit is named first; called before the first row is read. */
+int st_split_check_written(const st_split *s);
 /* The input shape a model sees for this split. */
 st_shape st_split_shape(const st_split *s);
 

@@ -223,11 +223,6 @@ int st_split_open(const st_dataset *d, const char *split, st_split *s) {
                      (unsigned long long)yd[0], split, (unsigned long long)xd[0]);
         goto fail;
     }
-    /* Last, so that a declared shape gets its own message first: data never written. */
-    snprintf(path, sizeof path, "/%s/x", split);
-    if (st_h5_check_written(s->x, d->path, path) != ST_OK) goto fail;
-    snprintf(path, sizeof path, "/%s/y", split);
-    if (st_h5_check_written(s->y, d->path, path) != ST_OK) goto fail;
     H5Tclose(xt);
     H5Tclose(yt);
     return ST_OK;
@@ -239,6 +234,14 @@ fail:
 }
 
 /* Idempotent; the st_dataset stays open. */
+int st_split_check_written(const st_split *s) {
+    char path[64];
+    snprintf(path, sizeof path, "/%s/x", s->name);
+    if (st_h5_check_written(s->x, s->ds->path, path) != ST_OK) return ST_ERR;
+    snprintf(path, sizeof path, "/%s/y", s->name);
+    return st_h5_check_written(s->y, s->ds->path, path);
+}
+
 void st_split_close(st_split *s) {
     if (s->x > 0) H5Dclose(s->x);
     if (s->y > 0) H5Dclose(s->y);

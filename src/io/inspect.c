@@ -443,6 +443,10 @@ static int inspect_split(FILE *out, const st_dataset *d, const char *name,
                          size_t nvocab) {
     st_split s;
     if (st_split_open(d, name, &s) != ST_OK) return ST_ERR;
+    if (st_split_check_written(&s) != ST_OK) {
+        st_split_close(&s);
+        return ST_ERR;
+    }
     stats st;
     memset(&st, 0, sizeof st);
     st.n = s.n;

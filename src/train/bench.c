@@ -55,7 +55,9 @@ static void bench_fill(st_run *R, int n, int vocab, int classes, uint64_t seed) 
     b->B = n;
     size_t cells = (size_t)n * (size_t)b->T;
     if (b->tokens)
-        for (size_t i = 0; i < cells; i++) b->tok[i] = 1 + (int32_t)st_rng_below(&r, vocab - 1);
+        /* ids in [1, vocab): no padding; a vocabulary of one id has only padding. */
+        for (size_t i = 0; i < cells; i++)
+            b->tok[i] = vocab > 1 ? 1 + (int32_t)st_rng_below(&r, (uint64_t)vocab - 1) : 0;
     else
         for (size_t i = 0; i < cells * (size_t)b->F; i++) b->x[i] = st_rng_normal(&r);
     size_t ny = (size_t)n * (size_t)(b->yT ? b->yT : 1); /* per step for a sequence head */
@@ -94,7 +96,11 @@ int st_fit_benchmark(st_config *cfg, int steps, int warmup) {
         return ST_ERR;
     }
     st_model *m = &R.model;
-    if (classes < 0) classes = m->num_outputs == 1 ? 2 : m->num_outputs;
+    /* Generated labels follow the head: two classes for one sigmoid unit under binary
+     * cross-entropy, else one per output (a 1-unit softmax gets the one class it can hold:
+     * labels past the logits would be read out of bounds). */
+    if (classes < 0)
+        classes = m->num_outputs == 1 && R.loss == ST_LOSS_BCE ? 2 : m->num_outputs;
     int vocab = shape.tokens ? (shape.vocab > 0 ? shape.vocab : (int)m->tensors[0]->dims.d[0]) : 0;
 
     st_split fake = {.T = shape.seq > 0 ? shape.seq : 1, .F = shape.tokens ? 1 : shape.feat,

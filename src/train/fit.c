@@ -309,14 +309,6 @@ int st_fit(st_config *cfg, const char *resume) {
     if (st_dist_any_error(rc) != ST_OK) goto done;
     st_dist_bcast(m->params, m->nparams * sizeof(float), 0);
 
-    /* The directory is this run's before anything is read from it or written to it: a second
-     * job on the same directory stops here, before it could prune or overwrite a file. */
-    if (set->ckpt.dir[0] && R.rank == 0) {
-        rc = make_dirs(set->ckpt.dir);
-        if (rc == ST_OK) rc = st_ckpt_lock(set->ckpt.dir, &lock);
-    }
-    if (st_dist_any_error(rc) != ST_OK) goto done;
-
     if (resume) {
         char path[ST_PATH_MAX];
         rc = st_ckpt_resolve(resume, path, sizeof path);
@@ -338,7 +330,12 @@ int st_fit(st_config *cfg, const char *resume) {
         }
     }
     if (set->ckpt.dir[0] && R.rank == 0) {
-        rc = st_metrics_log_open(&F, set->ckpt.dir, resume != NULL);
+        /* The lock comes before the first write (a second job on the same directory stops
+         * here, before it could prune or overwrite a file) and after the resume's reads, so
+         * that a refused resume leaves no directory behind. */
+        rc = make_dirs(set->ckpt.dir);
+        if (rc == ST_OK) rc = st_ckpt_lock(set->ckpt.dir, &lock);
+        if (rc == ST_OK) rc = st_metrics_log_open(&F, set->ckpt.dir, resume != NULL);
         char path[2 * ST_PATH_MAX];
         /* history.csv is rewritten from the checkpoint's rows: it continues exactly where the
          * checkpoint stands, whatever a later, abandoned run appended. */

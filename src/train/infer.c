@@ -117,6 +117,7 @@ static int open_for_eval(const char *ckpt, const char *data, const char *split, 
     int rc = config_from_ckpt(ckpt, data, cfg, set, path, sizeof path);
     if (rc == ST_OK) rc = st_dataset_open(ds, set->data.path);
     if (rc == ST_OK) rc = st_split_open(ds, split, s);
+    if (rc == ST_OK) rc = st_split_check_written(s);
     if (rc == ST_OK && s->n == 0) {
         /* Loss 0 and accuracy 0 over no rows would read as a result. */
         st_error_set("%s: /%s has no rows (x is empty): nothing to evaluate or predict",

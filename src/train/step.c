@@ -139,6 +139,12 @@ int st_run_open(st_run *R, st_config *cfg, const st_settings *set) {
     if (st_dist_any_error(rc) != ST_OK) return ST_ERR;
 
     rc = st_run_setup(R, cfg, set, st_split_shape(&R->train), R->ds.num_classes, R->train.yT);
+    /* After the sizes were checked (a size that cannot fit is named first), before any read. */
+    if (rc == ST_OK) {
+        rc = st_split_check_written(&R->train);
+        if (rc == ST_OK && R->valid.x >= 0) rc = st_split_check_written(&R->valid);
+        rc = st_dist_any_error(rc);
+    }
     if (rc == ST_OK) st_batch_init(&R->batch, &R->train, R->model.maxB);
     if (rc == ST_OK) R->perm = st_malloc((R->ntrain ? R->ntrain : 1) * sizeof(size_t));
     if (rc == ST_OK) rc = st_schedule_init(R);
