@@ -19,6 +19,7 @@
 
 #include "cli/cli.h"
 #include "core/parse.h"
+#include "core/text.h"
 #include "seqtrain/atomic.h"
 #include "seqtrain/seqtrain.h"
 
@@ -95,68 +96,12 @@ static int parse(int argc, char **argv, opts *o, int want_out) {
     return ST_EXIT_OK;
 }
 
-/* The length (1 to 4) of the valid UTF-8 sequence at s[0..n) and its code point; 0 if none
- * (stray continuation byte, overlong form, surrogate, above U+10FFFF, cut off). */
-static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp) {
-    static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
-    size_t len = s[0] < 0x80 ? 1 : (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3
-               : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
-    if (!len || len > n) return 0;
-    uint32_t v = len == 1 ? s[0] : s[0] & (0x7F >> len);
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        v = (v << 6) | (s[i] & 0x3F);
-    }
-    if (v < min[len] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
-    *cp = v;
-    return len;
-}
-
-/* A class name from the dataset file, made safe for the terminal: the same escaping as
- * src/core/text.h's st_escape (which replaces this at merge): C0 controls and DEL as \n \t
- * \r or \xNN, bytes that are not UTF-8 as \xNN, C1 controls and the characters that reorder
- * or split lines (bidi overrides and isolates, U+2028/9) as \u{XXXX}; at most max characters,
- * then "...". Without it a name holding ESC sequences retitles or clears the user's terminal
- * when evaluate prints the report. Returns out. */
-static const char *esc_text(char *out, size_t outlen, const char *s, size_t max) {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = strlen(s), at = 0, chars = 0;
-    out[0] = 0;
-    for (size_t i = 0; i < n;) {
-        char piece[16];
-        uint32_t cp = 0;
-        size_t len = utf8_seq(p + i, n - i, &cp);
-        if (len == 0) {
-            snprintf(piece, sizeof piece, "\\x%02X", p[i]);
-            len = 1;
-        } else if (cp == '\n' || cp == '\t' || cp == '\r') {
-            snprintf(piece, sizeof piece, "\\%c", cp == '\n' ? 'n' : cp == '\t' ? 't' : 'r');
-        } else if (cp < 0x20 || cp == 0x7F) {
-            snprintf(piece, sizeof piece, "\\x%02X", (unsigned)cp);
-        } else if ((cp >= 0x80 && cp <= 0x9F) || (cp >= 0x202A && cp <= 0x202E) ||
-                   (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 || cp == 0x2029) {
-            snprintf(piece, sizeof piece, "\\u{%04X}", (unsigned)cp);
-        } else {
-            memcpy(piece, p + i, len);
-            piece[len] = 0;
-        }
-        size_t pl = strlen(piece);
-        if (chars == max || at + pl + 4 > outlen) {
-            if (at + 4 <= outlen) memcpy(out + at, "...", 4);
-            return out;
-        }
-        memcpy(out + at, piece, pl + 1);
-        at += pl, chars++, i += len;
-    }
-    return out;
-}
-
 /* Class names come from the dataset's /classes when it has them (escaped for the terminal,
  * at most max characters); otherwise the class id. buf: at least 64 bytes. */
 static const char *class_name(const st_eval_report *r, int c, char *buf, size_t n,
                               size_t max) {
     if (r->classes && r->nclasses == (size_t)r->C && r->classes[c][0])
-        return esc_text(buf, n, r->classes[c], max);
+        return st_escape(buf, n, r->classes[c], max); /* a name may hold ESC sequences */
     snprintf(buf, n, "%d", c);
     return buf;
 }
