@@ -95,7 +95,7 @@ with h5py.File("esc.h5", "r+") as f:
 PY
 run_np 1 evaluate --checkpoint runs/lim --data esc.h5 >eval.txt 2>&1 || fail "evaluate esc.h5"
 ! grep -q $'\x1b' eval.txt || fail "an ESC byte reached the terminal"
-grep -qF '\x1B]0;pwned\x07' eval.txt || { cat eval.txt; fail "class 0 not shown escaped"; }
-grep -qF 'ok\x1B[2J\u{202E}' eval.txt || { cat eval.txt; fail "class 1 not shown escaped"; }
+grep -qF '\x1b]0;pwned\x07' eval.txt || { cat eval.txt; fail "class 0 not shown escaped"; }
+grep -qF 'ok\x1b[2J\u{202e}' eval.txt || { cat eval.txt; fail "class 1 not shown escaped"; }
 echo "ok class-names-escaped"
 echo "all limits ok"
