@@ -68,6 +68,8 @@ typedef struct st_train_cfg {
     int staircase;       /* exponential: default false */
     int warmup_steps;    /* default 0 */
     int log_every_steps; /* metrics.jsonl (and --verbose progress lines) every N steps; 0 */
+    int collective_timeout; /* seconds a collective may wait (dist.h); default 300; 0 = none */
+    int startup_timeout;    /* the same until the first step's allreduce; default 600 */
 } st_train_cfg;
 
 /* How a callback compares values of its monitored quantity. */
