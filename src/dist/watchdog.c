@@ -16,12 +16,16 @@
  * entered the current one. The thread wakes every TICK_S, answers "who is here" pings, and when
  * the current collective N has waited longer than its limit it asks the other ranks, on a
  * private duplicate of MPI_COMM_WORLD, which collective they are in: a rank answers with its
- * seq; seq >= N means it arrived at N. No answer within GRACE_S (stopped, dead, link cut) or an
- * older seq (alive but busy elsewhere) means it did not arrive.
- * One rank reports, so the user sees one line: the lowest rank that arrived. Rank 0 reports
- * unless it did not arrive itself; any other rank first asks the ranks below it (the lowest
- * ASK_BELOW) and, when one of them arrived, leaves the report to it; otherwise it is the lowest
- * that arrived (up to ASK_BELOW ranks of failure), asks the rest and reports. The reporter
+ * seq and whether it is waiting inside it; seq >= N means it arrived at N. No answer within
+ * GRACE_S (stopped, dead, link cut) or an older seq outside any collective (alive but busy
+ * elsewhere) means it did not arrive. A rank waiting inside an older collective is held up by
+ * the same fault (some ranks can leave a collective before the others have all their data, as
+ * measured: rank 2 had left the collective that rank 0 still waited in when rank 1 stopped), so
+ * it is not named.
+ * One rank reports, so the user sees one line: the lowest rank that arrived or waits. Rank 0
+ * reports unless it did not arrive itself; any other rank first asks the ranks below it (the
+ * lowest ASK_BELOW) and, when one of them arrived or waits, leaves the report to it; otherwise
+ * it is the lowest (up to ASK_BELOW ranks of failure), asks the rest and reports. The reporter
  * prints "seqtrain: error: collective N (what) timed out after S s: rank R (host H, pid P) did
  * not arrive" and calls MPI_Abort; holding the mutex, so that its own main thread cannot leave
  * the collective and write anything more.
@@ -75,6 +79,7 @@ static int g_named, g_rank, g_size;
 static MPI_Comm g_ctl = MPI_COMM_NULL;
 static ident *g_who;           /* (size) every rank's host and PID */
 static int64_t *g_ans;         /* (size) census answers: -2 not asked, -1 no answer, else seq */
+static char *g_waits;          /* (size) ... and that rank waits inside an earlier collective */
 static int64_t(*g_ping)[2];    /* (size) ping send buffers: {round, N} */
 static MPI_Request *g_ping_rq; /* (size) */
 static int64_t g_round;
@@ -143,11 +148,12 @@ static void serve_pings(void) {
         int flag = 0;
         MPI_Status st;
         if (MPI_Iprobe(MPI_ANY_SOURCE, TAG_PING, g_ctl, &flag, &st) != MPI_SUCCESS || !flag) return;
-        int64_t ping[2], pong[2];
+        int64_t ping[2], pong[3];
         MPI_Recv(ping, 2, MPI_INT64_T, st.MPI_SOURCE, TAG_PING, g_ctl, MPI_STATUS_IGNORE);
-        pong[0] = ping[0];
-        pong[1] = g_seq; /* g_mu is held by this thread */
-        MPI_Send(pong, 2, MPI_INT64_T, st.MPI_SOURCE, TAG_PONG, g_ctl);
+        pong[0] = ping[0]; /* g_mu is held by this thread */
+        pong[1] = g_seq;
+        pong[2] = g_inside;
+        MPI_Send(pong, 3, MPI_INT64_T, st.MPI_SOURCE, TAG_PONG, g_ctl);
     }
 }
 
@@ -160,6 +166,7 @@ static void ask(int64_t n, const int *targets, int nt) {
     for (int i = 0; i < nt; i++) {
         int q = targets[i], done = 1;
         g_ans[q] = -1;
+        g_waits[q] = 0;
         /* A ping still queued to q (its peer unreachable) is not sent again. */
         if (g_ping_rq[q] != MPI_REQUEST_NULL) MPI_Test(&g_ping_rq[q], &done, MPI_STATUS_IGNORE);
         if (!done) continue;
@@ -178,10 +185,11 @@ static void ask(int64_t n, const int *targets, int nt) {
             nap(0.002);
             continue;
         }
-        int64_t pong[2];
-        MPI_Recv(pong, 2, MPI_INT64_T, st.MPI_SOURCE, TAG_PONG, g_ctl, MPI_STATUS_IGNORE);
+        int64_t pong[3];
+        MPI_Recv(pong, 3, MPI_INT64_T, st.MPI_SOURCE, TAG_PONG, g_ctl, MPI_STATUS_IGNORE);
         if (pong[0] == round && g_ans[st.MPI_SOURCE] == -1) {
             g_ans[st.MPI_SOURCE] = pong[1];
+            g_waits[st.MPI_SOURCE] = pong[1] < n && pong[2];
             waiting--;
         }
     }
@@ -199,7 +207,7 @@ static void report(int64_t n, double limit) {
     int missing = 0;
     who[0] = '\0';
     for (int q = 0; q < g_size; q++) {
-        if (g_ans[q] >= n) continue;
+        if (g_ans[q] >= n || g_waits[q]) continue;
         if (++missing > NAMES_MAX) continue;
         char busy[64] = "";
         if (g_ans[q] >= 0)
@@ -218,7 +226,7 @@ static void report(int64_t n, double limit) {
                 (long long)n, what, limit, missing > 1 ? "s" : "", who);
     else
         fprintf(stderr,
-                "seqtrain: error: collective %lld (%s) timed out after %g s: every rank arrived, "
+                "seqtrain: error: collective %lld (%s) timed out after %g s: every rank answered, "
                 "but it did not complete (network fault?)\n",
                 (long long)n, what, limit);
     fflush(stderr);
@@ -229,15 +237,17 @@ static void report(int64_t n, double limit) {
  * rank is the reporter, end the job. g_mu is held. */
 static void timed_out(int64_t n, double limit) {
     int tgt[ASK_BELOW], nt = 0;
-    for (int q = 0; q < g_size; q++) g_ans[q] = -2;
+    for (int q = 0; q < g_size; q++) g_ans[q] = -2, g_waits[q] = 0;
     g_ans[g_rank] = n;
     if (g_rank > 0) {
         for (int q = 0; q < g_rank && q < ASK_BELOW; q++) tgt[nt++] = q;
         ask(n, tgt, nt);
         for (int i = 0; i < nt; i++)
-            if (g_ans[tgt[i]] >= n) {
-                /* A lower rank is here: it reports. Look again only if it has not ended the job
-                 * well after its own limit must have passed. */
+            if (g_ans[tgt[i]] >= n || g_waits[tgt[i]]) {
+                /* A lower rank is here, or waits in an earlier collective (it entered that one
+                 * before this rank could leave it, so its limit passes first): it reports. Look
+                 * again only if it has not ended the job well after its limit must have passed.
+                 */
                 g_defer_seq = n;
                 g_defer_until = now() + limit + 2 * GRACE_S + 1;
                 return;
@@ -317,6 +327,7 @@ void st_wd_start(MPI_Comm world, int named) {
         MPI_SUCCESS)
         st_fatal(__FILE__, __LINE__, "MPI_Allgather of host names failed");
     g_ans = st_malloc(sizeof(int64_t) * (size_t)g_size);
+    g_waits = st_malloc((size_t)g_size);
     g_ping = st_malloc(sizeof(*g_ping) * (size_t)g_size);
     g_ping_rq = st_malloc(sizeof(MPI_Request) * (size_t)g_size);
     for (int q = 0; q < g_size; q++) g_ping_rq[q] = MPI_REQUEST_NULL;
@@ -348,6 +359,7 @@ void st_wd_stop(void) {
     g_state = WD_OFF;
     st_free(g_who);
     st_free(g_ans);
+    st_free(g_waits);
     st_free(g_ping);
     st_free(g_ping_rq);
 }
