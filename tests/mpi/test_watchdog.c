@@ -41,12 +41,12 @@ START_TEST(startup_limit_until_first_gradient_allreduce) {
 }
 END_TEST
 
-/* A rank 0.35 s late in each of four collectives: 1.4 s in all, over the 1 s limit, but each
+/* A rank 0.5 s late in each of four collectives: 2 s in all, over the 1.5 s limit, but each
  * collective waits less than the limit. */
 START_TEST(limit_is_per_collective) {
-    st_dist_set_timeouts(1, 1);
+    st_dist_set_timeouts(1.5, 1.5);
     int P = st_dist_size();
-    for (int k = 0; k < 4; k++) check_sum(k % P, 0.35);
+    for (int k = 0; k < 4; k++) check_sum(k % P, 0.5);
 }
 END_TEST
 
@@ -69,9 +69,9 @@ END_TEST
 
 /* Many quick collectives of every kind: none is mistaken for a stall, all still agree. */
 START_TEST(every_collective_kind_under_the_watchdog) {
-    st_dist_set_timeouts(1, 1);
+    st_dist_set_timeouts(2, 2);
     int r = st_dist_rank(), P = st_dist_size();
-    for (int k = 0; k < 200; k++) {
+    for (int k = 0; k < 50; k++) {
         int v = r == k % P ? k : -1;
         st_dist_bcast(&v, sizeof v, k % P);
         ck_assert_int_eq(v, k);
