@@ -3,13 +3,21 @@
  * the ranks that did not arrive, when a collective has waited longer than its limit.
  *
  * Why a thread beside BLOCKING collectives, and not non-blocking collectives polled with
- * MPI_Test: measured on this machine (Open MPI 4.1.4, shared memory, median of 7 x 100 calls),
- * MPI_Iallreduce + MPI_Test costs 0.48 ms against 0.31 ms for MPI_Allreduce on the 1.38 MB
- * gradient buffer of M2 at 2 ranks, and 6.1 ms against 4.0 ms on 16.5 MB (libnbc's schedule
- * only advances inside MPI_Test, so any sleep between tests, needed for oversubscribed ranks to
- * yield, made the 16.5 MB reduction 130 ms). MPI_Allreduce under MPI_THREAD_MULTIPLE, with this
- * thread probing every 50 ms, measured 0.25 ms and 3.9 ms: no cost. So the step keeps the
- * tuned blocking collective, and the watchdog lives in its own thread.
+ * MPI_Test: tools/bench/allreduce_poll.c on this machine (2 cores, Open MPI 4.1.4, shared
+ * memory, load average about 1; median of 7 repetitions, ms per call):
+ *                          1.38 MB (M2)       16.5 MB (M6)
+ *                          2 ranks  3 ranks   2 ranks  3 ranks
+ *   MPI_Allreduce           0.31     0.74      4.0      11.3
+ *   MPI_Iallreduce + Test   0.48     0.71      6.1       9.9
+ *   ... + sleeps to yield   0.48     0.75    131       377
+ *   MPI_Allreduce, MULTIPLE 0.25     0.73      3.9      10.5   (probing thread every 50 ms)
+ * Polling costs 1.5x at 2 ranks (3 ranks on 2 cores are noise-bound): +0.17 ms on M2's 36 ms
+ * step (0.5%), +2.1 ms on M6. The deciding numbers are the others: libnbc's schedule only
+ * advances inside MPI_Test, so any sleep between tests, needed for oversubscribed ranks to
+ * yield, multiplied the 16.5 MB reduction by 30; and MPI_THREAD_MULTIPLE with a thread beside
+ * the blocking call measured no cost. A thread also answers while its main thread computes,
+ * which tells "alive but busy elsewhere" from "stopped". So the step keeps the tuned blocking
+ * collective, and the watchdog lives in its own thread.
  *
  * Protocol. The main thread numbers its collectives (seq; the same number on every rank for the
  * same collective, since every rank reaches every collective in order) and records when it
