@@ -12,8 +12,8 @@
  * Prints, per case, the median and minimum over REPS repetitions of the mean of 100 (1.38 MB)
  * or 20 (16.5 MB) calls, the maximum over ranks.
  *
- *   mpicc -O2 -o /tmp/allreduce_poll tools/bench/allreduce_poll.c -lpthread
- *   mpiexec -n 2 /tmp/allreduce_poll single 7; mpiexec -n 2 /tmp/allreduce_poll multi 7
+ * Built with the project (build/allreduce_poll):
+ *   mpiexec -n 2 build/allreduce_poll single 7; mpiexec -n 2 build/allreduce_poll multi 7
  */
 #include <mpi.h>
 #include <pthread.h>
