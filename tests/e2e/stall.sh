@@ -23,18 +23,24 @@ rank_pid() {
   return 1
 }
 
-# stall R: train, stop rank R once the first checkpoint exists, check how the job ends.
+# stall R: train, stop rank R once a checkpoint exists, check how the job ends.
 stall() {
   local r=$1 dir=runs/stall$1
   "$ST_MPIEXEC" --oversubscribe --allow-run-as-root -n 3 "$ST_BIN" train cfg.ini \
     --set train.epochs=100000 --set train.collective_timeout=$LIMIT \
     --set checkpoint.dir=$dir --quiet >out$r.txt 2>err$r.txt &
   local job=$! pid="" i
-  for i in $(seq 1 300); do
-    [ -e $dir/epoch-0001.h5 ] && pid=$(rank_pid $job "$r") && break
+  for i in $(seq 1 600); do
+    # keep = 2 prunes old epochs within milliseconds: any checkpoint means training runs.
+    compgen -G "$dir/epoch-*.h5" >/dev/null && pid=$(rank_pid $job "$r") && break
+    kill -0 $job 2>/dev/null || break
     sleep 0.1
   done
-  [ -n "$pid" ] || { kill -KILL $job; cat err$r.txt; fail "rank $r: training did not start"; }
+  if [ -z "$pid" ]; then
+    ls -l $dir 2>&1; ps -o pid,stat,etime,cmd --ppid $job 2>&1 || true; cat out$r.txt err$r.txt
+    kill -TERM $job 2>/dev/null || true; wait $job || true
+    fail "rank $r: no rank $r PID with a checkpoint after $i polls"
+  fi
   kill -STOP "$pid"
   STOPPED="$STOPPED $pid"
   local t0; t0=$(date +%s.%N)
