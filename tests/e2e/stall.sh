@@ -59,6 +59,15 @@ stall() {
     || { cat err$r.txt; fail "rank $r stopped: the line does not name rank $r, pid $pid"; }
   echo "ok rank $r stopped: exit $rc after $dt s: $(grep 'seqtrain: error:' err$r.txt)"
 }
+# The limits are checked like every key: one line naming it and the value.
+for kv in collective_timeout=-1 startup_timeout=abc; do
+  set +e; run_np 2 train cfg.ini --set train.$kv >/dev/null 2>bad.txt; rc=$?; set -e
+  [ $rc -eq 1 ] || fail "$kv: exit status $rc, want 1"
+  [ "$(grep -c 'seqtrain: error:' bad.txt)" -eq 1 ] && grep -q "\[train\] ${kv%%=*} = ${kv#*=}: must be an integer >= 0" bad.txt \
+    || { cat bad.txt; fail "$kv: not one line naming the key"; }
+done
+echo "ok bad limits refused"
+
 stall 1
 stall 0
 
