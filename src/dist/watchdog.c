@@ -180,7 +180,11 @@ static void ask(int64_t n, const int *targets, int nt) {
         if (!done) continue;
         g_ping[q][0] = round;
         g_ping[q][1] = n;
-        MPI_Isend(g_ping[q], 2, MPI_INT64_T, q, TAG_PING, g_ctl, &g_ping_rq[q]);
+        if (MPI_Isend(g_ping[q], 2, MPI_INT64_T, q, TAG_PING, g_ctl, &g_ping_rq[q]) !=
+            MPI_SUCCESS) {
+            g_ping_rq[q] = MPI_REQUEST_NULL; /* unreachable: counts as no answer */
+            continue;
+        }
         waiting++;
     }
     double end = now() + GRACE_S;
