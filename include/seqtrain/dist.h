@@ -11,9 +11,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* MPI_Init (if not yet initialized); sets st_log_rank. Not collective in the MPI sense. */
+/* MPI_Init_thread(MPI_THREAD_MULTIPLE) (if not yet initialized); sets st_log_rank; starts the
+ * collective watchdog (below) with more than one rank. Collective. */
 void st_dist_init(int *argc, char ***argv);
+/* Barrier, then MPI_Finalize (if st_dist_init called MPI_Init). Collective. */
 void st_dist_finalize(void);
+
+/* No hang, ever: every collective below ends within a limit, else the job ends. When a
+ * collective has waited longer than its limit, the lowest rank that arrived prints ONE line,
+ *   seqtrain: error: collective N (what) timed out after S s: rank R (host H, pid P) did not arrive
+ * naming every rank that did not arrive (no answer: stopped, dead or unreachable; or alive but
+ * busy elsewhere), writes nothing more and ends every rank through MPI_Abort (exit status 1).
+ * startup_s is the limit until the first gradient allreduce (st_dist_allreduce_sum) has
+ * completed, covering the start-up's uneven work (reading data and checkpoints, rank 0's
+ * checks); collective_s the limit after that. 0 = no limit. Defaults 300 and 600 seconds.
+ * Local; every rank should pass the same values. */
+void st_dist_set_timeouts(double collective_s, double startup_s);
 int st_dist_rank(void); /* local */
 int st_dist_size(void); /* local */
 

@@ -82,6 +82,7 @@ int st_fit_benchmark(st_config *cfg, int steps, int warmup) {
     st_settings S;
     const st_settings *set = &S;
     if (st_dist_any_error(st_settings_resolve(&S, cfg)) != ST_OK) return ST_ERR;
+    st_dist_set_timeouts(S.train.collective_timeout, S.train.startup_timeout);
     R.set = set;
     R.rank = st_dist_rank();
     R.size = st_dist_size();

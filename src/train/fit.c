@@ -253,6 +253,7 @@ int st_fit(st_config *cfg, const char *resume) {
     memset(&F, 0, sizeof F);
     memset(&R, 0, sizeof R);
     if (st_dist_any_error(st_settings_resolve(&S, cfg)) != ST_OK) return ST_ERR;
+    st_dist_set_timeouts(S.train.collective_timeout, S.train.startup_timeout);
     if (st_run_open(&R, cfg, set) != ST_OK) {
         st_run_close(&R);
         return ST_ERR;

@@ -67,6 +67,8 @@ static const st_key k_train_keys[] = {
     ST_KEY_BOOL_ROW("shuffle", st_train_cfg, shuffle),
     ST_KEY_INT_ROW("log_every_steps", st_train_cfg, log_every_steps, 0, INT_MAX),
     ST_KEY_FUNC_ROW("stop_signals", st_train_cfg, stop_signals, st_preempt_parse),
+    ST_KEY_INT_ROW("collective_timeout", st_train_cfg, collective_timeout, 0, INT_MAX),
+    ST_KEY_INT_ROW("startup_timeout", st_train_cfg, startup_timeout, 0, INT_MAX),
     ST_KEY_END,
 };
 
@@ -212,6 +214,8 @@ static void defaults(st_settings *S) {
     S->train.top_k = 5;
     S->train.seed = 42;
     S->train.shuffle = 1;
+    S->train.collective_timeout = 300;
+    S->train.startup_timeout = 600;
     S->train.decay_steps = 1000;
     S->train.decay_rate = 0.96f;
     S->train.stop_signals = ST_SIG_DEFAULT;

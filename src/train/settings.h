@@ -71,6 +71,8 @@ typedef struct st_train_cfg {
     /* Signals that stop training gracefully at the next step boundary (a step checkpoint,
      * exit 75): ST_SIG_* bits (preempt.h); default TERM, INT, USR1; 0 = none. */
     int stop_signals;
+    int collective_timeout; /* seconds a collective may wait (dist.h); default 300; 0 = none */
+    int startup_timeout;    /* the same until the first step's allreduce; default 600 */
 } st_train_cfg;
 
 /* How a callback compares values of its monitored quantity. */
