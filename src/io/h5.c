@@ -143,22 +143,6 @@ int st_h5_write_strings(hid_t loc, const char *name, const char *const *s, size_
 
 /* ---- reading ------------------------------------------------------------------------------ */
 
-int st_h5_read_attr_int(hid_t loc, const char *name, int *out) {
-    if (H5Aexists(loc, name) <= 0) return 0;
-    int ret = -1;
-    hid_t a = H5Aopen(loc, name, H5P_DEFAULT), t = -1, sp = -1;
-    if (a < 0) return -1;
-    t = H5Aget_type(a);
-    sp = H5Aget_space(a);
-    if (t >= 0 && sp >= 0 && H5Tget_class(t) == H5T_INTEGER &&
-        H5Sget_simple_extent_npoints(sp) == 1 && H5Aread(a, H5T_NATIVE_INT, out) >= 0)
-        ret = 1;
-    if (t >= 0) H5Tclose(t);
-    if (sp >= 0) H5Sclose(sp);
-    H5Aclose(a);
-    return ret;
-}
-
 /* A copy in memory we own: HDF5's variable-length strings come from its own allocator and are
  * released with H5free_memory, ours with st_free. */
 static char *copy_str(const char *s) {

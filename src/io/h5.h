@@ -53,8 +53,6 @@ int st_h5_write_attr_fstr(hid_t loc, const char *name, const char *v);
 /* A 1-D array of n variable-length UTF-8 strings (NULL entries written as ""). */
 int st_h5_write_strings(hid_t loc, const char *name, const char *const *s, size_t n);
 
-/* A single-integer attribute: 1 read, 0 absent, -1 not a single integer. */
-int st_h5_read_attr_int(hid_t loc, const char *name, int *out);
 /* A single-string attribute into *out (st_malloc'd; st_free it): 1 read, 0 absent (*out NULL),
  * -1 not a single string, or a fixed-length one over 16 MiB. No message. */
 int st_h5_read_attr_str(hid_t loc, const char *name, char **out);

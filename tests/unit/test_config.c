@@ -407,14 +407,6 @@ END_TEST
 
 /* ---- hostile config files ------------------------------------------------------------------ */
 
-static const char *write_file(const char *name, const char *bytes, size_t n) {
-    const char *p = st_test_path(name);
-    FILE *f = fopen(p, "wb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_eq(fwrite(bytes, 1, n, f), n);
-    fclose(f);
-    return p;
-}
 
 /* Loads path (under an alarm: a blocking read fails the test) and checks the exact line. */
 static void expect_load_error(const char *path, const char *rest) {
@@ -431,29 +423,29 @@ static void expect_load_error(const char *path, const char *rest) {
 
 START_TEST(hostile_files_are_refused) {
     static const char nul[] = "[data]\npath = x.h5\0; hidden = 1\n";
-    expect_load_error(write_file("nul.ini", nul, sizeof nul - 1),
+    expect_load_error(st_test_write_file("nul.ini", nul, sizeof nul - 1),
                       ":2: a NUL byte at column 12: a config is text");
     static const char latin1[] = "[data]\n\npath = caf\xe9.h5\n";
-    expect_load_error(write_file("latin1.ini", latin1, sizeof latin1 - 1),
+    expect_load_error(st_test_write_file("latin1.ini", latin1, sizeof latin1 - 1),
                       ":3: byte 0xe9 at column 11 is not UTF-8");
     static const char esc[] = "[data]\npath = x\x1b[2J.h5\n";
-    expect_load_error(write_file("esc.ini", esc, sizeof esc - 1),
+    expect_load_error(st_test_write_file("esc.ini", esc, sizeof esc - 1),
                       ":2: control character 0x1b at column 9: a config is plain text");
     static const char cr[] = "[data]\r\npath = x\rname = y\r\n";
-    expect_load_error(write_file("cr.ini", cr, sizeof cr - 1),
+    expect_load_error(st_test_write_file("cr.ini", cr, sizeof cr - 1),
                       ":2: control character 0x0d at column 9: a config is plain text");
     /* A line that never ends: refused after LINE_READ_MAX bytes, not buffered whole. */
     size_t n = 100000;
     char *endless = st_malloc(n);
     memset(endless, 'a', n);
     memcpy(endless, "[data]\n", 7);
-    expect_load_error(write_file("endless.ini", endless, n),
+    expect_load_error(st_test_write_file("endless.ini", endless, n),
                       ":2: line is longer than 197 characters");
     /* Over 1 MiB of short lines: not a config. */
     size_t big = (1 << 20) + 10;
     char *lines = st_malloc(big);
     for (size_t i = 0; i < big; i++) lines[i] = i % 8 == 7 ? '\n' : ';';
-    expect_load_error(write_file("big.ini", lines, big),
+    expect_load_error(st_test_write_file("big.ini", lines, big),
                       ": 1048586 bytes: larger than a config may be (1048576)");
     st_free(endless);
     st_free(lines);

@@ -17,14 +17,6 @@
 #include "seqtrain/error.h"
 #include "testutil.h"
 
-static const char *write_file(const char *name, const char *bytes, size_t n) {
-    const char *p = st_test_path(name);
-    FILE *f = fopen(p, "wb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_eq(fwrite(bytes, 1, n, f), n);
-    fclose(f);
-    return p;
-}
 
 /* The message must end with `tail` (the path in front of it varies by test directory). */
 static void expect_tail(const char *tail) {
@@ -53,7 +45,7 @@ START_TEST(not_regular_files_are_refused_without_blocking) {
     expect_tail(": is a FIFO (named pipe): a vocabulary file must be a regular file");
     alarm(0);
     /* The size bound. */
-    const char *p = write_file("big.txt", "0123456789", 10);
+    const char *p = st_test_write_file("big.txt", "0123456789", 10);
     ck_assert_int_eq(st_file_open_regular(p, "config", 9), -1);
     expect_tail(": 10 bytes: larger than a config may be (9)");
     int fd = st_file_open_regular(p, "config", 10);
@@ -63,7 +55,7 @@ START_TEST(not_regular_files_are_refused_without_blocking) {
 END_TEST
 
 START_TEST(lines_are_bounded_and_clean) {
-    const char *p = write_file("l.txt", "ab\r\n\ncd\nlast", 12);
+    const char *p = st_test_write_file("l.txt", "ab\r\n\ncd\nlast", 12);
     st_lines L;
     char *line;
     size_t len;
@@ -79,7 +71,7 @@ START_TEST(lines_are_bounded_and_clean) {
     st_lines_close(&L);
 
     /* Exactly max bytes is a line; one more is refused, before the buffer grows past it. */
-    p = write_file("long.txt", "12345678\n123456789\n", 19);
+    p = st_test_write_file("long.txt", "12345678\n123456789\n", 19);
     ck_assert_int_eq(st_lines_open(&L, p, "list", 8), ST_OK);
     ck_assert_int_eq(st_lines_next(&L, &line, &len), 1);
     ck_assert_str_eq(line, "12345678");
@@ -87,7 +79,7 @@ START_TEST(lines_are_bounded_and_clean) {
     expect_tail(":2: line longer than 8 bytes: refused");
     st_lines_close(&L);
 
-    p = write_file("nul.txt", "ok\nab\0cd\n", 9);
+    p = st_test_write_file("nul.txt", "ok\nab\0cd\n", 9);
     ck_assert_int_eq(st_lines_open(&L, p, "list", 64), ST_OK);
     ck_assert_int_eq(st_lines_next(&L, &line, &len), 1);
     ck_assert_int_eq(st_lines_next(&L, &line, &len), ST_ERR);
@@ -102,7 +94,7 @@ static void count_row(const char *word, const float *row, void *ctx) {
 }
 
 START_TEST(vectors_through_the_bounded_reader) {
-    const char *p = write_file("v.txt", "2 2\r\nthe 1 2\r\ncat 3 4\r\n", 23);
+    const char *p = st_test_write_file("v.txt", "2 2\r\nthe 1 2\r\ncat 3 4\r\n", 23);
     float sum = 0;
     size_t lines = 0;
     ck_assert_msg(st_vectors_read(p, 2, count_row, &sum, &lines) == ST_OK, "%s",
@@ -113,12 +105,12 @@ START_TEST(vectors_through_the_bounded_reader) {
     size_t n = (1u << 20) + 16;
     char *junk = malloc(n);
     memset(junk, '7', n);
-    p = write_file("endless.txt", junk, n);
+    p = st_test_write_file("endless.txt", junk, n);
     free(junk);
     ck_assert_int_eq(st_vectors_read(p, 2, count_row, &sum, &lines), ST_ERR);
     expect_tail(":1: line longer than 1048576 bytes: refused");
     /* Words from the file are escaped in messages. */
-    p = write_file("esc.txt", "\x1b[2J 1\n", 7);
+    p = st_test_write_file("esc.txt", "\x1b[2J 1\n", 7);
     ck_assert_int_eq(st_vectors_read(p, 2, count_row, &sum, &lines), ST_ERR);
     expect_tail(":1: word '\\x1b[2J' has fewer values than the 2 expected (output_dim)");
 }

@@ -247,6 +247,15 @@ const char *st_test_path(const char *name) {
     return buf;
 }
 
+const char *st_test_write_file(const char *name, const void *bytes, size_t n) {
+    const char *p = st_test_path(name);
+    FILE *f = fopen(p, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(bytes, 1, n, f), n);
+    fclose(f);
+    return p;
+}
+
 int st_test_run(Suite *s) {
     st_dist_init(NULL, NULL);
     SRunner *sr = srunner_create(s);

@@ -102,6 +102,8 @@ void st_test_check_frozen(const st_layer_ops *ops, const char *const *keys);
 
 /* "<dir>/<name>" under a fresh per-process temporary directory. */
 const char *st_test_path(const char *name);
+/* Writes n bytes to st_test_path(name) and returns that path (the same reused buffer). */
+const char *st_test_write_file(const char *name, const void *bytes, size_t n);
 
 /* Runs a suite (CK_NORMAL output); returns the process exit status. */
 int st_test_run(Suite *s);
