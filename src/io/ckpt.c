@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "core/crc32.h"
+#include "core/text.h"
 #include "io/ckpt_int.h"
 #include "seqtrain/error.h"
 #include "seqtrain/log.h"
@@ -339,8 +340,10 @@ int st_ckpt_read(const char *path, const st_ckpt_desc *d) {
             goto fail;
         }
         if (strcmp(oname, want) != 0) {
+            char esc[160];
+            st_escape(esc, sizeof esc, oname, 40); /* the file's bytes */
             st_error_set("%s: the checkpoint's optimizer is %s but the config uses %s (start "
-                         "afresh, or set [train] optimizer = %s)", path, oname, want, oname);
+                         "afresh, or set [train] optimizer = %s)", path, esc, want, esc);
             goto fail;
         }
         for (int k = 0; k < d->nstate; k++) {

@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 
 #include "core/crc32.h"
+#include "core/text.h"
 #include "io/ckpt_int.h"
 #include "seqtrain/error.h"
 
@@ -68,9 +69,11 @@ int st_ckpt_open(const char *path, hid_t *out) {
     if (rc <= 0 || strcmp(fmt, ST_CKPT_FORMAT) != 0) {
         if (rc <= 0)
             st_error_set("%s: not a seqtrain checkpoint (no format attribute)", path);
-        else
-            st_error_set("%s: checkpoint format '%.40s', this build reads '%s'", path, fmt,
-                         ST_CKPT_FORMAT);
+        else {
+            char esc[160];
+            st_error_set("%s: checkpoint format '%s', this build reads '%s'", path,
+                         st_escape(esc, sizeof esc, fmt, 40), ST_CKPT_FORMAT);
+        }
         st_free(fmt);
         H5Fclose(f);
         return ST_ERR;
@@ -195,6 +198,8 @@ done:
     return rc;
 }
 
+#define NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
+
 /* Every link below gpath: hard links only, groups recursed into, datasets checked. */
 static int walk(walk_ctx *w, hid_t f, const char *gpath, int depth) {
     H5G_info_t gi;
@@ -223,6 +228,15 @@ static int walk(walk_ctx *w, hid_t f, const char *gpath, int depth) {
                          gpath);
             return ST_ERR;
         }
+        /* seqtrain writes names of letters, digits, '_', '.' and '-' only (layer names are
+         * identifiers): anything else is refused here, before a later message could print it
+         * raw (an escape sequence would act on the user's terminal). */
+        if (name[strspn(name, NAME_CHARS)] != 0) {
+            char esc[160];
+            st_error_set("%s: %s/%s: a name seqtrain never writes (damaged file?)", w->file,
+                         strcmp(gpath, "/") ? gpath : "", st_escape(esc, sizeof esc, name, 60));
+            return ST_ERR;
+        }
         H5L_info_t li;
         if (H5Lget_info(f, sub, &li, H5P_DEFAULT) < 0 || li.type != H5L_TYPE_HARD) {
             st_error_set("%s: %s is a soft or external link (refused in a checkpoint)", w->file,
@@ -247,8 +261,9 @@ int st_ckpt_verify_open(const char *path, hid_t f, int *sums) {
     walk_ctx w = {path, 0, 0, NULL, 0};
     int rc = st_h5_read_attr_str(f, ST_CKPT_SUM_ATTR, &kind);
     if (rc < 0 || (rc > 0 && strcmp(kind, ST_CKPT_SUM_KIND) != 0)) {
-        st_error_set("%s: checksum attribute '%.40s' is not '%s' (damaged, or a newer seqtrain)",
-                     path, kind ? kind : "?", ST_CKPT_SUM_KIND);
+        char esc[160];
+        st_error_set("%s: checksum attribute '%s' is not '%s' (damaged, or a newer seqtrain)",
+                     path, st_escape(esc, sizeof esc, kind ? kind : "?", 40), ST_CKPT_SUM_KIND);
         st_free(kind);
         return ST_ERR;
     }

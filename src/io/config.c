@@ -173,6 +173,12 @@ static void reader_scan(reader *rd, const char *p, size_t len) {
         const char *a = p + 1, *b = close;
         while (a < b && is_blank(*a)) a++;
         while (b > a && is_blank(b[-1])) b--;
+        if (a == b) {
+            /* "[ ]" names nothing: inih would file the keys under a blank name and the
+             * stored text ("[]") would read back as keys before any section. */
+            note_error(rd, "%s:%d: syntax error: an empty section name", origin, rd->line);
+            return;
+        }
         section_add(rd->c, a, (size_t)(b - a), rd->line);
         /* inih ignores anything after ']'; "[lstm] units = 3" is surely a mistake. */
         const char *rest = close + 1, *end = p + len;

@@ -179,6 +179,13 @@ int st_h5_read_attr_str(hid_t loc, const char *name, char **out) {
             goto done;
         }
         s[len] = 0;
+        /* Padding is NULs to the end; a byte after them is text a C string would drop
+         * silently (a config with a hidden tail): refused as not a single string. */
+        for (size_t i = strlen(s); i < len; i++)
+            if (s[i]) {
+                st_free(s);
+                goto done;
+            }
         *out = s;
     }
     ret = 1;

@@ -703,6 +703,38 @@ START_TEST(directory_lock) {
 }
 END_TEST
 
+/* A fixed-length string attribute (the stored config, the optimizer's name) with bytes after
+ * a NUL: a C string would drop the tail silently, so the read refuses it. NUL padding is
+ * fine, and so is a string that fills the whole length. */
+START_TEST(string_attribute_with_hidden_tail) {
+    const char *p = st_test_path("attr.h5");
+    hid_t f = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    ck_assert_int_ge(f, 0);
+    const struct {
+        const char *name, *bytes;
+        size_t len;
+        int want;
+    } cases[] = {{"hidden", "[data]\0[x]\nk=1", 14, -1},
+                 {"padded", "adam\0\0\0\0", 8, 1},
+                 {"full", "rmsprop", 7, 1}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate(H5S_SCALAR);
+        H5Tset_size(t, cases[i].len);
+        H5Tset_strpad(t, H5T_STR_NULLPAD);
+        hid_t a = H5Acreate2(f, cases[i].name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+        ck_assert_int_ge(H5Awrite(a, t, cases[i].bytes), 0);
+        H5Aclose(a);
+        H5Sclose(sp);
+        H5Tclose(t);
+        char *out = NULL;
+        ck_assert_int_eq(st_h5_read_attr_str(f, cases[i].name, &out), cases[i].want);
+        if (cases[i].want > 0) ck_assert_str_eq(out, i == 1 ? "adam" : "rmsprop");
+        st_free(out);
+    }
+    H5Fclose(f);
+}
+END_TEST
+
 static Suite *ckpt_suite(void) {
     Suite *s = suite_create("ckpt");
     TCase *tc;
@@ -731,6 +763,7 @@ static Suite *ckpt_suite(void) {
     tc = tcase_create("validators");
     tcase_add_test(tc, train_state_validators);
     tcase_add_test(tc, vectors_checked_before_allocation);
+    tcase_add_test(tc, string_attribute_with_hidden_tail);
     suite_add_tcase(s, tc);
     tc = tcase_create("fallback");
     tcase_add_test(tc, damaged_newest_falls_back);

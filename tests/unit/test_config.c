@@ -434,6 +434,11 @@ START_TEST(hostile_files_are_refused) {
     static const char cr[] = "[data]\r\npath = x\rname = y\r\n";
     expect_load_error(st_test_write_file("cr.ini", cr, sizeof cr - 1),
                       ":2: control character 0x0d at column 9: a config is plain text");
+    /* A blank section name (found by fuzz_config): its keys would be stored as "[]", which
+     * reads back as keys before any section. */
+    static const char blank[] = "[\t]\nbatch_size = 8\n";
+    expect_load_error(st_test_write_file("blank.ini", blank, sizeof blank - 1),
+                      ":1: syntax error: an empty section name");
     /* A line that never ends: refused after LINE_READ_MAX bytes, not buffered whole. */
     size_t n = 100000;
     char *endless = st_malloc(n);
