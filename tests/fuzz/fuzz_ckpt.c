@@ -121,7 +121,13 @@ static void copy_file(const char *from, const char *to) {
 static void set_i64(hid_t f, const char *path, int64_t v) {
     hid_t d = H5Dopen2(f, path, H5P_DEFAULT);
     if (d < 0) return;
-    H5Dwrite(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v);
+    /* Only a one-element dataset: an earlier edit may have replaced it by a huge one, and a
+     * whole-dataset write from &v would read past v and write gigabytes (the harness's bug,
+     * found as an out-of-memory "finding"). */
+    hid_t sp = H5Dget_space(d);
+    if (sp >= 0 && H5Sget_simple_extent_npoints(sp) == 1)
+        H5Dwrite(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v);
+    if (sp >= 0) H5Sclose(sp);
     H5Dclose(d);
 }
 
