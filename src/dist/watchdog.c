@@ -43,6 +43,7 @@
  *
  * Not here: the collectives themselves (comm.c), the settings that give the limits (fit.c).
  */
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -59,6 +60,7 @@
 #define GRACE_S 2.0
 #define ASK_BELOW 4
 #define ABORT_ALARM_S 10
+#define REAPER_S 15
 #define NAMES_MAX 8
 enum { TAG_PING = 1, TAG_PONG = 2 };
 enum { WD_OFF, WD_RUN, WD_FINAL, WD_STOP };
@@ -105,6 +107,49 @@ static void nap(double s) {
     nanosleep(&t, NULL);
 }
 
+/* The launcher's processes, by the name the kernel keeps (/proc/PID/comm). */
+static int is_launcher(const char *comm) {
+    static const char *const names[] = {"mpirun", "mpiexec", "orterun", "orted", "prterun",
+                                        "prted", "hydra_pmi_proxy"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (!strcmp(comm, names[i])) return 1;
+    return 0;
+}
+
+/* The launcher's name (/proc/PID/comm), or "" when it cannot be read. */
+static void comm_of(pid_t pid, char *comm, size_t n) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t got = fd >= 0 ? read(fd, comm, n - 1) : -1;
+    if (fd >= 0) close(fd);
+    comm[got > 0 ? got : 0] = 0;
+    if (got > 0 && comm[got - 1] == '\n') comm[got - 1] = 0;
+}
+
+/* When this rank's parent is the MPI launcher, a child outside the job watches it: if the
+ * launcher still lives REAPER_S after MPI_Abort, it is killed. Why: measured with a cut link
+ * between two network namespaces, MPI_Abort made mpirun kill every rank it could reach, and
+ * then Open MPI 4.1's mpirun waited for the unreachable node's daemon until TCP gave up (many
+ * minutes; still waiting after 80 s). Killed, mpirun exits non-zero, and the daemons that can
+ * still reach it kill their ranks. The child has its own session (the launcher signals its
+ * ranks' process groups) and no descriptors (mpirun waits for the end of the ranks' output).
+ * Under srun the parent is slurmstepd, which is left alone. */
+static void watch_launcher(void) {
+    pid_t launcher = getppid();
+    char comm[32];
+    comm_of(launcher, comm, sizeof comm);
+    if (!is_launcher(comm)) return;
+    pid_t c = fork();
+    if (c != 0) return; /* the parent goes on to MPI_Abort; a failed fork changes nothing */
+    setsid();
+    closefrom(0);
+    sleep(REAPER_S);
+    comm_of(launcher, comm, sizeof comm); /* still the launcher, not a reused PID */
+    if (is_launcher(comm)) kill(launcher, SIGKILL);
+    _exit(0);
+}
+
 void st_wd_abort(int code) {
     /* MPI_Abort asks mpirun to end every rank; where mpirun cannot be reached (a cut link) it
      * may never return, and SIGALRM's default action ends this process instead. */
@@ -112,6 +157,7 @@ void st_wd_abort(int code) {
     MPI_Initialized(&inited);
     MPI_Finalized(&fin);
     if (!inited || fin || g_size < 2) exit(code); /* alone: flush stdio as a normal exit */
+    watch_launcher();
     signal(SIGALRM, SIG_DFL);
     alarm(ABORT_ALARM_S);
     MPI_Abort(MPI_COMM_WORLD, code);
