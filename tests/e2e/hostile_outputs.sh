@@ -1,0 +1,75 @@
+# Where seqtrain WRITES is as untrusted as what it reads (FINDINGS.md F0, F1, F2 of the
+# adversarial pass on issue 11). Expected to fail until those are fixed:
+#   - an output path that exists and is not a regular file (a device, a FIFO, a symlink) is
+#     refused with one line and left as it was: never replaced by a file (as root,
+#     `predict --out /dev/null` deleted the system's /dev/null);
+#   - a planted PATH.tmp symlink is never written through (the file it points to is intact);
+#   - a run without --resume into a directory that holds another run's checkpoints is refused
+#     (it used to overwrite them and then prune its own new checkpoint), files untouched.
+source "$(dirname "$0")/lib/common.sh"
+"$ST_SYNTH" --out order.h5 --train 300 --test 10 --steps 12 --seed 9 >/dev/null
+cp "$ST_HERE/lib/order_lstm.ini" cfg.ini
+common=(--set train.epochs=1 --set checkpoint.keep=2 --quiet)
+timeout 120 "$ST_BIN" train cfg.ini "${common[@]}" --set checkpoint.dir=base
+
+# expect_refused NAME PATTERN CMD...: CMD fails (not a hang) with exactly one error line.
+expect_refused() {
+  local name=$1 pat=$2; shift 2
+  set +e
+  timeout 60 "$@" >out.txt 2>err.txt
+  local rc=$?
+  set -e
+  [ $rc -ne 124 ] || fail "$name: hung"
+  [ $rc -ne 0 ] || fail "$name: exit status 0 ($(cat out.txt err.txt | head -2))"
+  local n; n=$(grep -c "seqtrain: error:" err.txt || true)
+  [ "$n" -eq 1 ] || { cat err.txt; fail "$name: $n error lines, want 1"; }
+  grep -q -- "$pat" err.txt || { cat err.txt; fail "$name: message does not match '$pat'"; }
+  echo "ok $name: $(grep 'seqtrain: error:' err.txt)"
+}
+
+# ---- outputs that are not regular files ------------------------------------------------------
+mkfifo out.fifo
+expect_refused predict-fifo "out.fifo" "$ST_BIN" predict --checkpoint base --data order.h5 \
+  --out out.fifo
+[ -p out.fifo ] || fail "predict-fifo: the FIFO was replaced: $(ls -la out.fifo)"
+expect_refused json-fifo "out.fifo" "$ST_BIN" evaluate --checkpoint base --data order.h5 \
+  --json out.fifo
+[ -p out.fifo ] || fail "json-fifo: the FIFO was replaced: $(ls -la out.fifo)"
+if [ "$(id -u)" -eq 0 ]; then
+  # A private copy of /dev/null (major 1, minor 3): what `--out /dev/null` would destroy.
+  mknod -m 666 null.dev c 1 3
+  expect_refused predict-device "null.dev" "$ST_BIN" predict --checkpoint base --data order.h5 \
+    --out null.dev
+  [ -c null.dev ] || fail "predict-device: the device node was replaced: $(ls -la null.dev)"
+fi
+echo keep >victim.txt
+ln -s victim.txt link.h5
+expect_refused predict-symlink "link.h5" "$ST_BIN" predict --checkpoint base --data order.h5 \
+  --out link.h5
+[ -L link.h5 ] && [ "$(cat victim.txt)" = keep ] || fail "predict-symlink: link or target changed"
+
+# ---- a planted NAME.tmp symlink is never written through -------------------------------------
+echo keep >victim2.txt
+mkdir planted
+ln -s "$PWD/victim2.txt" planted/epoch-0001.h5.tmp
+set +e
+timeout 120 "$ST_BIN" train cfg.ini "${common[@]}" --set checkpoint.dir=planted >/dev/null 2>&1
+set -e
+[ "$(cat victim2.txt)" = keep ] || fail "tmp-symlink: the file behind planted/epoch-0001.h5.tmp was overwritten"
+[ ! -L planted/epoch-0001.h5 ] || fail "tmp-symlink: epoch-0001.h5 is now a symlink"
+echo ok tmp-symlink
+ln -s "$PWD/victim2.txt" p.h5.tmp
+set +e
+timeout 60 "$ST_BIN" predict --checkpoint base --data order.h5 --out p.h5 >/dev/null 2>&1
+set -e
+[ "$(cat victim2.txt)" = keep ] || fail "predict-tmp-symlink: victim2.txt was overwritten"
+echo ok predict-tmp-symlink
+
+# ---- a fresh run into a directory that holds another run's checkpoints -----------------------
+timeout 120 "$ST_BIN" train cfg.ini --set train.epochs=2 --set checkpoint.keep=0 \
+  --set checkpoint.every_steps=3 --set checkpoint.dir=old --quiet
+(cd old && find . -type f ! -name .lock | sort | xargs md5sum) >old.md5
+expect_refused fresh-run-into-used-dir "old" "$ST_BIN" train cfg.ini --set train.epochs=1 \
+  --set train.seed=5 --set checkpoint.keep=2 --set checkpoint.dir=old --quiet
+(cd old && md5sum -c --quiet ../old.md5) || fail "fresh-run-into-used-dir: the old run's files changed"
+echo "hostile outputs: ok"
