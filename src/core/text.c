@@ -58,6 +58,21 @@ static int is_hidden(uint32_t cp) {
            (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 || cp == 0x2029;
 }
 
+size_t st_utf8_hidden(const char *s, size_t n, uint32_t *cp) {
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        uint32_t c = 0;
+        size_t len = st_utf8_seq(u + i, n - i, &c);
+        if (len == 0) return n; /* not UTF-8: st_utf8_check's business */
+        if (is_hidden(c)) {
+            if (cp) *cp = c;
+            return i;
+        }
+        i += len;
+    }
+    return n;
+}
+
 /* The printed form of the character at s (s[0] != 0) into piece (at most 11 bytes + NUL);
  * *used gets the number of bytes of s it stands for. Returns the length of piece. */
 static size_t next_piece(const char *s, char piece[12], size_t *used) {

@@ -34,6 +34,12 @@ size_t st_utf8_seq(const unsigned char *s, size_t n, uint32_t *cp);
  * it is valid. A NUL byte is valid UTF-8 (callers that refuse NUL look for it themselves). */
 size_t st_utf8_check(const char *s, size_t n);
 
+/* The offset of the first code point of valid UTF-8 s[0..n) that is escaped as "hidden" above
+ * (C1 controls, bidirectional overrides and isolates, line and paragraph separators), its
+ * value in *cp (when cp is not NULL); n when there is none. Text a user types (a config
+ * value) refuses these: printed in a message they would act on the terminal. */
+size_t st_utf8_hidden(const char *s, size_t n, uint32_t *cp);
+
 /* s escaped (see above) into out[outlen], always NUL-terminated. At most `max` characters of
  * s are taken (a character: one code point, or one escaped byte); when s is longer, or the
  * escaped text does not fit in out, it is cut at a character boundary and "..." is appended.

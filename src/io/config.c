@@ -221,6 +221,13 @@ static int check_bytes(reader *rd, const char *p, size_t len) {
                    (unsigned char)p[bad], bad + 1);
         return ST_ERR;
     }
+    uint32_t cp = 0;
+    bad = st_utf8_hidden(p, len, &cp);
+    if (bad < len) {
+        note_error(rd, "%s:%d: invisible control character U+%04X at column %zu: a config is "
+                   "plain text", origin, rd->line, (unsigned)cp, bad + 1);
+        return ST_ERR;
+    }
     return ST_OK;
 }
 
@@ -459,6 +466,12 @@ int st_config_set(st_config *c, const char *assignment) {
     }
     if (st_utf8_check(val, strlen(val)) != strlen(val)) {
         st_error_set("--set %s: the value is not UTF-8 text", assignment);
+        return ST_ERR;
+    }
+    if (st_utf8_hidden(val, strlen(val), NULL) != strlen(val)) {
+        char esc[256];
+        st_error_set("--set %s: the value holds an invisible control character",
+                     st_escape(esc, sizeof esc, assignment, 80));
         return ST_ERR;
     }
     if (strlen(key) + strlen(val) + 1 > LINE_MAX_CHARS) {

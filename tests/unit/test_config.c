@@ -389,6 +389,8 @@ START_TEST(set_refuses_what_would_not_survive) {
                         "' ;'"},
         {"lstm.k=a\x1b[2Jb", "the value may not contain a control character or ' ;'"},
         {"lstm.k=caf\xe9", "--set lstm.k=caf\xe9: the value is not UTF-8 text"},
+        {"lstm.k=a\xe2\x80\xae" "b", "--set lstm.k=a\\u{202e}b: the value holds an invisible "
+                                  "control character"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         ck_assert_int_eq(st_config_set(&c, bad[i].set), ST_ERR);
@@ -431,6 +433,15 @@ START_TEST(hostile_files_are_refused) {
     static const char esc[] = "[data]\npath = x\x1b[2J.h5\n";
     expect_load_error(st_test_write_file("esc.ini", esc, sizeof esc - 1),
                       ":2: control character 0x1b at column 9: a config is plain text");
+    /* U+009B (CSI on some terminals) and U+202E (right-to-left override) are valid UTF-8
+     * but act on the terminal when a message quotes the value. */
+    static const char c1[] = "[data]\npath = x\xc2\x9b" "2J.h5\n";
+    expect_load_error(st_test_write_file("c1.ini", c1, sizeof c1 - 1),
+                      ":2: invisible control character U+009B at column 9: a config is plain text");
+    static const char rlo[] = "[train]\nloss = sig\xe2\x80\xaemoid\n";
+    expect_load_error(st_test_write_file("rlo.ini", rlo, sizeof rlo - 1),
+                      ":2: invisible control character U+202E at column 11: a config is plain "
+                      "text");
     static const char cr[] = "[data]\r\npath = x\rname = y\r\n";
     expect_load_error(st_test_write_file("cr.ini", cr, sizeof cr - 1),
                       ":2: control character 0x0d at column 9: a config is plain text");
