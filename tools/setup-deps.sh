@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # setup-deps.sh - installs the Debian packages seqtrain needs, only those missing.
 #
-#   tools/setup-deps.sh            build and test: compiler, CMake, Open MPI, HDF5, OpenBLAS, Check, inih,
+#                                  clang with its libFuzzer runtime (tools/fuzz.sh), iproute2 (e2e_cutlink)
 #                                  and clang with its libFuzzer runtime (tools/fuzz.sh)
 #   tools/setup-deps.sh --data     also Node.js and npm (tools/get-data.sh fetches corpora with npm)
 #   tools/setup-deps.sh --python   also python3-h5py, python3-numpy, python3-torch and
@@ -35,7 +35,7 @@ for a in "$@"; do
 done
 
 pkgs=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libhdf5-dev libopenblas-dev
-      check libinih-dev zlib1g-dev clang libclang-rt-14-dev)
+      check libinih-dev zlib1g-dev clang libclang-rt-14-dev iproute2)
 [ "$want_python" = 1 ] && pkgs+=(python3-h5py python3-numpy python3-torch python3-matplotlib)
 [ "$want_slurm" = 1 ] && pkgs+=(slurmctld slurmd slurm-client munge)
 [ "$want_fashion" = 1 ] && pkgs+=(dataset-fashion-mnist)
