@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # setup-deps.sh - installs the Debian packages seqtrain needs, only those missing.
 #
+#   tools/setup-deps.sh            build and test: compiler, CMake, Open MPI, HDF5, OpenBLAS, Check, inih,
 #                                  clang with its libFuzzer runtime (tools/fuzz.sh), iproute2 (e2e_cutlink)
-#                                  and clang with its libFuzzer runtime (tools/fuzz.sh)
 #   tools/setup-deps.sh --data     also Node.js and npm (tools/get-data.sh fetches corpora with npm)
 #   tools/setup-deps.sh --python   also python3-h5py, python3-numpy, python3-torch and
 #                                  python3-matplotlib (the e2e checks, the PyTorch parity tests,
