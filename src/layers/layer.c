@@ -20,6 +20,7 @@
 
 #include "layer_impl.h"
 #include "seqtrain/error.h"
+#include "seqtrain/log.h"
 #include "layers/layer.h"
 #include "seqtrain/rng.h"
 
@@ -242,6 +243,11 @@ static void orthogonal_fill(const st_dims *d, float *w, st_rng *r) {
     ST_ASSERT(m <= INT_MAX && k <= INT_MAX, "orthogonal init of %zu x %zu", m, k);
     /* Init time only, so allocating here is fine (kernels never allocate). q holds Q^T
      * row-major (k, m): row j is column j of Q, contiguous. */
+    /* O(m k^2): say so when it takes long (about 2 s at 1536 units, 35 s at 3000, one core),
+     * rather than stay silent on every rank. */
+    if ((double)m * (double)k * (double)k > 1e10)
+        ST_LOG(ST_LOG_INFO, "Orthogonal initialisation of a %zu x %zu kernel (%.0f GFLOP)...\n",
+               rows, cols, 4e-9 * (double)m * (double)k * (double)k);
     double *q = st_malloc_for(m * k * sizeof(double), "the orthogonal initializer");
     double *c = st_malloc_for((size_t)ST_ORTH_BLOCK * k * sizeof(double),
                               "the orthogonal initializer");
