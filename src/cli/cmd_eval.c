@@ -96,6 +96,17 @@ static int parse(int argc, char **argv, opts *o, int want_out) {
     return ST_EXIT_OK;
 }
 
+/* The output paths, before any work: one that exists and is not a regular file (a FIFO, a
+ * device, a symlink) is refused now rather than after the whole evaluation (st_atomic would
+ * refuse it again at the write). Rank 0 looks (it is the one that writes); every rank agrees. */
+static int check_outputs(const opts *o) {
+    const char *outs[3] = {o->out, o->attention, o->json};
+    int rc = ST_OK;
+    for (int i = 0; i < 3 && rc == ST_OK && st_dist_rank() == 0; i++)
+        if (outs[i]) rc = st_atomic_check_target(outs[i]);
+    return st_dist_any_error(rc) == ST_OK ? ST_EXIT_OK : ST_EXIT_FAIL;
+}
+
 /* Class names come from the dataset's /classes when it has them (escaped for the terminal,
  * at most max characters); otherwise the class id. buf: at least 64 bytes. */
 static const char *class_name(const st_eval_report *r, int c, char *buf, size_t n,
@@ -236,6 +247,7 @@ int st_cmd_evaluate(int argc, char **argv) {
         ST_LOG(ST_LOG_INFO, "%s", k_eval_help);
         return ST_EXIT_OK;
     }
+    if ((st = check_outputs(&o)) != ST_EXIT_OK) return st;
     st_eval_report r;
     if (st_evaluate_report(o.ckpt, o.data, o.split, &r) != ST_OK) return ST_EXIT_FAIL;
     char line[1024];
@@ -264,6 +276,7 @@ int st_cmd_predict(int argc, char **argv) {
         ST_LOG(ST_LOG_INFO, "%s", k_predict_help);
         return ST_EXIT_OK;
     }
+    if ((st = check_outputs(&o)) != ST_EXIT_OK) return st;
     if (st_predict(o.ckpt, o.data, o.split, o.out, o.attention,
                    o.attention_rows ? o.attention_rows : 16) != ST_OK)
         return ST_EXIT_FAIL;
@@ -280,6 +293,7 @@ int st_cmd_gradients(int argc, char **argv) {
         ST_LOG(ST_LOG_INFO, "%s", k_gradients_help);
         return ST_EXIT_OK;
     }
+    if ((st = check_outputs(&o)) != ST_EXIT_OK) return st;
     if (st_gradients(o.ckpt, o.data, o.split, o.rows ? o.rows : 8, o.out) != ST_OK)
         return ST_EXIT_FAIL;
     ST_LOG(ST_LOG_INFO, "wrote %s\n", o.out);

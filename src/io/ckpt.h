@@ -126,6 +126,13 @@ int st_ckpt_prune(const char *dir, int keep);
  * another process: "checkpoint dir DIR is in use by host H pid P" and ST_ERR. A file system
  * without flock: one warning, *fd = -1, ST_OK. Rank 0 only. */
 int st_ckpt_lock(const char *dir, int *fd);
+/* For a run without --resume, after st_ckpt_lock: ST_ERR with "[checkpoint] dir DIR already
+ * holds checkpoints (newest: F): resume with --resume DIR, or choose another dir" when DIR
+ * holds epoch-*.h5 / step-*.h5 files. A fresh run there would overwrite the old run's files of
+ * the same names and its pruning would then delete its own new checkpoint (the old run's
+ * higher numbers look newer). Reads names only (and one train state when both kinds are
+ * present). Rank 0 only. */
+int st_ckpt_dir_check(const char *dir);
 /* Releases the lock (closes *fd, sets it to -1); nothing when *fd < 0. The file stays: removing
  * it would let two later jobs lock two different files. */
 void st_ckpt_unlock(int *fd);

@@ -261,6 +261,18 @@ int st_ckpt_prune(const char *dir, int keep) {
     return rc;
 }
 
+int st_ckpt_dir_check(const char *dir) {
+    ckpt_list L;
+    if (list_open(&L, dir) != ST_OK) return ST_ERR;
+    char path[DIR_PATH_MAX];
+    int bad, found = list_next(&L, path, sizeof path, &bad);
+    list_close(&L);
+    if (!found) return ST_OK;
+    st_error_set("[checkpoint] dir %s already holds checkpoints (newest: %s): resume with "
+                 "--resume %s, or choose another dir", dir, path, dir);
+    return ST_ERR;
+}
+
 /* ---- the directory lock --------------------------------------------------------------------- */
 
 int st_ckpt_lock(const char *dir, int *fd) {

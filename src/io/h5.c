@@ -258,7 +258,9 @@ hid_t st_h5_create(st_atomic *a, const char *path) {
     st_h5_quiet();
     if (st_atomic_begin(a, path) != ST_OK) return -1;
     errno = 0;
-    hid_t f = H5Fcreate(a->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    /* EXCL: O_CREAT | O_EXCL, which never follows a symlink planted at a->tmp. */
+    hid_t f = H5Fcreate(a->tmp, H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT);
+    if (f >= 0) a->created = 1;
     if (f < 0)
         st_error_set("%s: cannot create %s: %s", path, a->tmp,
                      errno ? strerror(errno)

@@ -336,6 +336,7 @@ int st_fit(st_config *cfg, const char *resume) {
          * that a refused resume leaves no directory behind. */
         rc = make_dirs(set->ckpt.dir);
         if (rc == ST_OK) rc = st_ckpt_lock(set->ckpt.dir, &lock);
+        if (rc == ST_OK && !resume) rc = st_ckpt_dir_check(set->ckpt.dir);
         if (rc == ST_OK) rc = st_metrics_log_open(&F, set->ckpt.dir, resume != NULL);
         char path[2 * ST_PATH_MAX];
         /* history.csv is rewritten from the checkpoint's rows: it continues exactly where the

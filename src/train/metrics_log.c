@@ -6,15 +6,17 @@
  *
  * The log is appended to line by line and flushed after each line (a resumed run continues
  * it), so unlike the files that are replaced whole it is not written through st_atomic: a
- * killed job loses at most its last line. Rank 0 writes; the reductions are collective.
+ * killed job loses at most its last line. It is opened by st_append_open: a symlink is not
+ * followed and anything but a regular file (a FIFO, a device) is refused, never truncated.
+ * Rank 0 writes; the reductions are collective.
  *
  * Not here: history.csv (metrics.c), the console (progress.c).
  */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "seqtrain/atomic.h"
 #include "seqtrain/dist.h"
 #include "seqtrain/log.h"
 #include "seqtrain/error.h"
@@ -24,11 +26,8 @@ int st_metrics_log_open(st_fit_ctx *F, const char *dir, int resume) {
     char path[ST_PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
     /* A fresh run starts the log afresh; a resumed one continues it. */
-    if (!(F->jsonl = fopen(path, resume ? "a" : "w"))) {
-        st_error_set("%s: cannot write: %s", path, strerror(errno));
-        return ST_ERR;
-    }
-    return ST_OK;
+    F->jsonl = st_append_open(path, !resume);
+    return F->jsonl ? ST_OK : ST_ERR;
 }
 
 void st_metrics_log_close(st_fit_ctx *F) {

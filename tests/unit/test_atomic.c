@@ -2,7 +2,9 @@
  * test_atomic.c - the atomic writer (core/atomic.c, atomic.h) and its HDF5 route (io/h5.c:
  * st_h5_create / st_h5_finish): a commit replaces the file, an abort or a failure leaves the
  * old file exactly as it was and no PATH.tmp behind, and every failure sets one message that
- * names the path and returns ST_ERR.
+ * names the path and returns ST_ERR. Only regular files are written: a FIFO, device, symlink or
+ * directory at PATH is refused and left as it was, a symlink at PATH.tmp is never followed,
+ * and the append log's opener refuses the same (FINDINGS F0, F2).
  *
  * Files live in a fresh directory under the build tree's working directory, removed at the
  * end of each test.
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "io/h5.h"
@@ -111,22 +114,128 @@ START_TEST(missing_directory_fails_with_path) {
 }
 END_TEST
 
-/* The rename fails (the target is a non-empty directory: EISDIR/ENOTEMPTY even for root, unlike
- * a read-only directory): ST_ERR naming the path, the .tmp removed, the directory untouched. */
-START_TEST(failed_rename_keeps_target) {
+/* A directory at PATH is refused at begin (before any work), and so is one that appears
+ * while the file is written (the check is repeated before the rename): ST_ERR naming the path,
+ * the .tmp removed, the directory untouched. */
+START_TEST(directory_target_refused) {
     char sub[160], inner[200];
     snprintf(sub, sizeof sub, "%s/target", dir);
     snprintf(inner, sizeof inner, "%s/keep", sub);
     ck_assert_int_eq(mkdir(sub, 0755), 0);
     put(inner, "kept");
     st_atomic a;
-    ck_assert_int_eq(st_atomic_begin(&a, sub), ST_OK);
+    ck_assert_int_eq(st_atomic_begin(&a, sub), ST_ERR);
+    ck_assert_msg(strstr(st_error_get(), "exists and is a directory: refused") != NULL, "%s",
+                  st_error_get());
+    /* Late: the directory appears between begin and commit. */
+    ck_assert_int_eq(st_atomic_begin(&a, path), ST_OK);
     fputs("new", st_atomic_fopen(&a));
+    ck_assert_int_eq(mkdir(path, 0755), 0);
     ck_assert_int_eq(st_atomic_commit(&a), ST_ERR);
-    ck_assert_msg(strstr(st_error_get(), sub) != NULL, "%s", st_error_get());
-    ck_assert_msg(strstr(st_error_get(), "rename") != NULL, "%s", st_error_get());
-    ck_assert(!exists(a.tmp));
+    ck_assert_msg(strstr(st_error_get(), path) != NULL, "%s", st_error_get());
+    ck_assert_msg(strstr(st_error_get(), "a directory: refused") != NULL, "%s", st_error_get());
+    ck_assert(!exists(tmp));
+    struct stat st;
+    ck_assert(lstat(path, &st) == 0 && S_ISDIR(st.st_mode));
     ck_assert_str_eq(get(inner), "kept");
+}
+END_TEST
+
+/* F0: a FIFO, a symlink (even to a regular file) and, as root, a device at PATH are refused
+ * with one message naming the path and the kind, and left exactly as they were. */
+START_TEST(non_regular_target_refused) {
+    char fifo[160], link[160], victim[160], dev[160];
+    snprintf(fifo, sizeof fifo, "%s/out.fifo", dir);
+    snprintf(link, sizeof link, "%s/link.txt", dir);
+    snprintf(victim, sizeof victim, "%s/victim.txt", dir);
+    snprintf(dev, sizeof dev, "%s/null.dev", dir);
+    ck_assert_int_eq(mkfifo(fifo, 0644), 0);
+    put(victim, "keep");
+    ck_assert_int_eq(symlink("victim.txt", link), 0);
+    st_atomic a;
+    ck_assert_int_eq(st_atomic_begin(&a, fifo), ST_ERR);
+    char want[300];
+    snprintf(want, sizeof want, "%s: exists and is a FIFO (named pipe): refused (seqtrain "
+             "writes regular files only)", fifo);
+    ck_assert_str_eq(st_error_get(), want);
+    ck_assert_int_eq(st_atomic_check_target(link), ST_ERR);
+    ck_assert_msg(strstr(st_error_get(), "is a symlink: refused") != NULL, "%s", st_error_get());
+    ck_assert_int_eq(st_h5_create(&a, link), -1);
+    ck_assert_msg(strstr(st_error_get(), "is a symlink: refused") != NULL, "%s", st_error_get());
+    struct stat st;
+    ck_assert(lstat(fifo, &st) == 0 && S_ISFIFO(st.st_mode));
+    ck_assert(lstat(link, &st) == 0 && S_ISLNK(st.st_mode));
+    ck_assert_str_eq(get(victim), "keep");
+    ck_assert_int_eq(st_atomic_check_target(path), ST_OK); /* absent: fine */
+    put(path, "x");
+    ck_assert_int_eq(st_atomic_check_target(path), ST_OK); /* regular: fine */
+    if (geteuid() == 0 && mknod(dev, S_IFCHR | 0666, makedev(1, 3)) == 0) {
+        ck_assert_int_eq(st_atomic_begin(&a, dev), ST_ERR);
+        ck_assert_msg(strstr(st_error_get(), "is a character device: refused") != NULL, "%s",
+                      st_error_get());
+        ck_assert(lstat(dev, &st) == 0 && S_ISCHR(st.st_mode));
+    }
+}
+END_TEST
+
+/* F2: a symlink planted at PATH.tmp is never written through, nor removed: refused at begin
+ * (stdio and HDF5 routes); one planted between begin and the creation makes the exclusive
+ * create fail and is left alone by the abort. */
+START_TEST(planted_tmp_not_followed) {
+    char victim[160], h5[160], h5tmp[170];
+    snprintf(victim, sizeof victim, "%s/victim.txt", dir);
+    snprintf(h5, sizeof h5, "%s/x.h5", dir);
+    snprintf(h5tmp, sizeof h5tmp, "%s.tmp", h5);
+    put(victim, "keep");
+    ck_assert_int_eq(symlink("victim.txt", tmp), 0);
+    st_atomic a;
+    ck_assert_int_eq(st_atomic_begin(&a, path), ST_ERR);
+    ck_assert_msg(strstr(st_error_get(), "exists and is a symlink: refused") != NULL, "%s",
+                  st_error_get());
+    ck_assert_int_eq(symlink("victim.txt", h5tmp), 0);
+    ck_assert_int_lt(st_h5_create(&a, h5), 0);
+    ck_assert_str_eq(get(victim), "keep");
+    ck_assert_int_eq(unlink(tmp), 0);
+    /* The race: begin passes, then a link appears. */
+    ck_assert_int_eq(st_atomic_begin(&a, path), ST_OK);
+    ck_assert_int_eq(symlink("victim.txt", tmp), 0);
+    ck_assert_ptr_null(st_atomic_fopen(&a));
+    ck_assert_msg(strstr(st_error_get(), strerror(EEXIST)) != NULL, "%s", st_error_get());
+    st_atomic_abort(&a);
+    struct stat st;
+    ck_assert(lstat(tmp, &st) == 0 && S_ISLNK(st.st_mode));
+    ck_assert_str_eq(get(victim), "keep");
+    ck_assert(!exists(path));
+}
+END_TEST
+
+/* The append log (metrics.jsonl): appends, truncates on request, and refuses a symlink or a
+ * FIFO (without blocking on it) before truncating anything. */
+START_TEST(append_open_regular_only) {
+    FILE *f = st_append_open(path, 1);
+    ck_assert_ptr_nonnull(f);
+    fputs("a\n", f);
+    fclose(f);
+    ck_assert_ptr_nonnull(f = st_append_open(path, 0));
+    fputs("b\n", f);
+    fclose(f);
+    ck_assert_str_eq(get(path), "a\nb\n");
+    ck_assert_ptr_nonnull(f = st_append_open(path, 1));
+    fclose(f);
+    ck_assert_str_eq(get(path), "");
+    char victim[160], link[160], fifo[160];
+    snprintf(victim, sizeof victim, "%s/victim.txt", dir);
+    snprintf(link, sizeof link, "%s/log.jsonl", dir);
+    snprintf(fifo, sizeof fifo, "%s/log.fifo", dir);
+    put(victim, "keep");
+    ck_assert_int_eq(symlink("victim.txt", link), 0);
+    ck_assert_ptr_null(st_append_open(link, 1));
+    ck_assert_msg(strstr(st_error_get(), "is a symlink: refused") != NULL, "%s", st_error_get());
+    ck_assert_str_eq(get(victim), "keep");
+    ck_assert_int_eq(mkfifo(fifo, 0644), 0);
+    ck_assert_ptr_null(st_append_open(fifo, 1));
+    ck_assert_msg(strstr(st_error_get(), "is a FIFO (named pipe): refused") != NULL, "%s",
+                  st_error_get());
 }
 END_TEST
 
@@ -219,7 +328,10 @@ int main(void) {
     tcase_add_test(tc, commit_creates);
     tcase_add_test(tc, abort_keeps_old_file);
     tcase_add_test(tc, missing_directory_fails_with_path);
-    tcase_add_test(tc, failed_rename_keeps_target);
+    tcase_add_test(tc, directory_target_refused);
+    tcase_add_test(tc, non_regular_target_refused);
+    tcase_add_test(tc, planted_tmp_not_followed);
+    tcase_add_test(tc, append_open_regular_only);
     tcase_add_test(tc, read_only_directory_fails_with_path);
     tcase_add_test(tc, path_too_long_or_empty);
     suite_add_tcase(s, tc);

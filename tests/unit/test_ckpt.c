@@ -174,7 +174,8 @@ START_TEST(failed_save_keeps_previous) {
     float old0 = a.params[7];
     a.params[7] = 42;
     ck_assert_int_eq(st_ckpt_save(p, &a, NULL, &k_ts, "v2"), ST_ERR);
-    ck_assert_msg(strstr(st_error_get(), "cannot create"), "%s", st_error_get());
+    ck_assert_msg(strstr(st_error_get(), "tmp exists and is a directory: refused"), "%s",
+                  st_error_get());
     ck_assert_int_eq(rmdir(tmp), 0); /* still there: a failed save never removes a directory */
     char *text = NULL;
     ck_assert(st_ckpt_read_config(p, &text) == ST_OK);
