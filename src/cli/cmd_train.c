@@ -104,7 +104,10 @@ int st_cmd_train(int argc, char **argv) {
     int rc = st_cli_load_config(&cfg, config, sets, nsets);
     if (rc == ST_OK && bench > 0 && resume)
         rc = st_dist_any_error((st_error_set("--benchmark and --resume do not combine"), ST_ERR));
-    else if (rc == ST_OK) {
+    /* A timeline path that is a FIFO, a device or a link is refused now, not after training. */
+    if (rc == ST_OK && g_timeline)
+        rc = st_dist_any_error(st_dist_rank() == 0 ? st_atomic_check_target(g_timeline) : ST_OK);
+    if (rc == ST_OK) {
         /* Room for 262144 slices per rank (21 MB): plenty for a benchmark or a few
          * epochs; a long run keeps its first ones. */
         if (g_timeline) st_trace_enable((size_t)1 << 18);

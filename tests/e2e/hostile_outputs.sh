@@ -77,3 +77,17 @@ expect_refused fresh-run-into-used-dir \
   --set train.seed=5 --set checkpoint.keep=2 --set checkpoint.dir=old --quiet
 (cd old && md5sum -c --quiet ../old.md5) || fail "fresh-run-into-used-dir: the old run's files changed"
 echo "hostile outputs: ok"
+
+# --timeline that is a FIFO: refused before training, not after it (one line, exit 1).
+mkfifo tl.fifo
+set +e
+timeout 60 "$ST_BIN" train "$ST_HERE/lib/order_lstm.ini" --set data.path=order.h5 \
+  --set train.epochs=1 --timeline tl.fifo >tl.out 2>&1
+rc=$?
+set -e
+[ $rc -eq 1 ] || { cat tl.out; fail "timeline FIFO: exit $rc, want 1"; }
+grep -q "seqtrain: error: tl.fifo: exists and is a FIFO (named pipe): refused" tl.out ||
+  { cat tl.out; fail "timeline FIFO: wrong line"; }
+! grep -q "^Epoch" tl.out || fail "timeline FIFO: refused only after training"
+[ -p tl.fifo ] || fail "timeline FIFO: the FIFO was replaced"
+echo "ok timeline FIFO refused before training"
