@@ -13,8 +13,9 @@
  *   /optimizer/<state>/<tensor name>          float32, same shapes (state = m, v, velocity, ...)
  *   /train_state/{epoch,step_in_epoch,global_step}  int64 scalars; seed uint64 scalar
  *   /train_state/partial                      float64 (3)
- *   extra 1-D arrays named by the caller (st_ckpt_vec): /history/<column>, /train_state/metrics,
- *   /callbacks/... (fit.c decides what they hold)
+ *   extra 1-D arrays named by the caller (st_ckpt_vec; float64, float32 or int64):
+ *   /history/<column>, /train_state/metrics, /train_state/data_identity, /callbacks/... (fit.c
+ *   decides what they hold)
  *   root attributes: format "seqtrain-ckpt-1", config (the config text), optimizer (its name;
  *   absent when saved without optimizer state), checksum "crc32"; each dataset has a uint32
  *   attribute crc32: the CRC-32 (Python's zlib.crc32) of its raw little-endian bytes.
