@@ -128,8 +128,13 @@ static int save_body(hid_t f, hid_t lcpl, const st_ckpt_desc *d) {
             return ST_ERR;
         for (int i = 0; i < d->nvecs; i++) {
             const st_ckpt_vec *v = &d->vecs[i];
-            if (write_num(f, lcpl, v->name, v->f32 ? H5T_IEEE_F32LE : H5T_IEEE_F64LE,
-                          v->f32 ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE, 1, v->n, v->data))
+            hid_t ft = v->type == ST_CKPT_F32   ? H5T_IEEE_F32LE
+                       : v->type == ST_CKPT_I64 ? H5T_STD_I64LE
+                                                : H5T_IEEE_F64LE;
+            hid_t mt = v->type == ST_CKPT_F32   ? H5T_NATIVE_FLOAT
+                       : v->type == ST_CKPT_I64 ? H5T_NATIVE_INT64
+                                                : H5T_NATIVE_DOUBLE;
+            if (write_num(f, lcpl, v->name, ft, mt, 1, v->n, v->data))
                 return ST_ERR;
         }
     }
@@ -152,7 +157,7 @@ static size_t size_hint(const st_ckpt_desc *d) {
     size_t n = 0;
     for (int i = 0; i < d->ntensors; i++) n += st_dims_count(&d->tensors[i].dims) * 4 + 1024;
     n *= 1 + (d->optimizer ? (size_t)d->nstate : 0);
-    for (int i = 0; i < d->nvecs; i++) n += d->vecs[i].n * (d->vecs[i].f32 ? 4 : 8) + 1024;
+    for (int i = 0; i < d->nvecs; i++) n += d->vecs[i].n * (d->vecs[i].type == ST_CKPT_F32 ? 4 : 8) + 1024;
     return n + (d->config ? strlen(d->config) : 0) + 65536;
 }
 
@@ -370,11 +375,7 @@ int st_ckpt_read(const char *path, const st_ckpt_desc *d) {
          read_scalar(f, path, "/train_state/partial", H5T_NATIVE_DOUBLE, 3, t.partial)))
         goto fail;
     if (d->progress && st_ckpt_check_scalars(path, &t, iterations) != ST_OK) goto fail;
-    if (!d->progress && iterations < 0) {
-        st_error_set("%s: /optimizer/iterations = %lld is negative (damaged file?)", path,
-                     (long long)iterations);
-        goto fail;
-    }
+    if (!d->progress && st_ckpt_check_iterations(path, iterations) != ST_OK) goto fail;
     for (int i = 0; i < d->ntensors; i++) {
         snprintf(dpath, sizeof dpath, "/model_weights/%s", d->tensors[i].name);
         if (read_param(f, dpath, d->tensors[i].w)) goto readfail;
@@ -401,8 +402,9 @@ fail:
     return ST_ERR;
 }
 
-int st_ckpt_read_vec(const char *path, const char *name, int f32, size_t max, void **out,
+int st_ckpt_read_vec(const char *path, const char *name, int type, size_t max, void **out,
                      size_t *n) {
+    const int f32 = type == ST_CKPT_F32;
     hid_t f, d = -1, t = -1;
     *out = NULL;
     *n = 0;
@@ -418,6 +420,8 @@ int st_ckpt_read_vec(const char *path, const char *name, int f32, size_t max, vo
         H5T_class_t cls = t >= 0 ? H5Tget_class(t) : H5T_NO_CLASS;
         if (d < 0 || (cls != H5T_FLOAT && cls != H5T_INTEGER))
             st_error_set("%s: %s is not a numeric dataset", path, name);
+        else if (type == ST_CKPT_I64 && cls != H5T_INTEGER)
+            st_error_set("%s: %s is not an integer dataset", path, name);
         else if (st_ckpt_dset_count(path, d, name, &rank, dims, &cnt) != ST_OK)
             ; /* message set */
         else if (rank != 1)
@@ -429,8 +433,9 @@ int st_ckpt_read_vec(const char *path, const char *name, int f32, size_t max, vo
         else
             rc = ST_OK;
         void *buf = rc == ST_OK ? st_malloc((cnt + 1) * (f32 ? 4 : 8)) : NULL;
-        if (buf && cnt && H5Dread(d, f32 ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL,
-                                  H5P_DEFAULT, buf) < 0) {
+        hid_t mt = f32 ? H5T_NATIVE_FLOAT : type == ST_CKPT_I64 ? H5T_NATIVE_INT64
+                                                                : H5T_NATIVE_DOUBLE;
+        if (buf && cnt && H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
             st_error_set("%s: %s: HDF5 read error (damaged file?)", path, name);
             rc = ST_ERR;
         }

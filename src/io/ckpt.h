@@ -13,8 +13,9 @@
  *   /optimizer/<state>/<tensor name>          float32, same shapes (state = m, v, velocity, ...)
  *   /train_state/{epoch,step_in_epoch,global_step}  int64 scalars; seed uint64 scalar
  *   /train_state/partial                      float64 (3)
- *   extra 1-D arrays named by the caller (st_ckpt_vec): /history/<column>, /train_state/metrics,
- *   /callbacks/... (fit.c decides what they hold)
+ *   extra 1-D arrays named by the caller (st_ckpt_vec; float64, float32 or int64):
+ *   /history/<column>, /train_state/metrics, /train_state/data_identity, /callbacks/... (fit.c
+ *   decides what they hold)
  *   root attributes: format "seqtrain-ckpt-1", config (the config text), optimizer (its name;
  *   absent when saved without optimizer state), checksum "crc32"; each dataset has a uint32
  *   attribute crc32: the CRC-32 (Python's zlib.crc32) of its raw little-endian bytes.
@@ -31,12 +32,15 @@
 
 #include "seqtrain/tensor.h"
 
-/* An extra 1-D array saved with the train state (history, callback state). */
+/* Element types of an extra vector (st_ckpt_vec.type, st_ckpt_read_vec's type). */
+enum { ST_CKPT_F64 = 0, ST_CKPT_F32 = 1, ST_CKPT_I64 = 2 };
+
+/* An extra 1-D array saved with the train state (history, callback state, data identity). */
 typedef struct st_ckpt_vec {
     const char *name; /* absolute dataset path, e.g. "/history/loss" */
-    const void *data; /* (n) float64, or float32 when f32 */
+    const void *data; /* (n) elements of type */
     size_t n;
-    int f32;
+    int type;         /* ST_CKPT_F64, ST_CKPT_F32 or ST_CKPT_I64 */
 } st_ckpt_vec;
 
 /* Where training stands (train/checkpoint.h calls it st_train_state). */
@@ -91,11 +95,13 @@ int st_ckpt_read(const char *path, const st_ckpt_desc *d);
 int st_ckpt_write_gradients(const char *path, const st_ckpt_tensor *t, int nt, const float *grads,
                             const float *probs, size_t n, int K, double loss);
 
-/* Reads the 1-D dataset `name` (converted to float64, or to float32 when f32) into *out
- * (st_malloc'd, *n elements). A missing dataset is not an error: *out = NULL, *n = 0. A dataset
- * of another rank, a non-numeric one, or one of more than max elements is refused with
- * "FILE: NAME ..." before anything is allocated. */
-int st_ckpt_read_vec(const char *path, const char *name, int f32, size_t max, void **out,
+/* Reads the 1-D dataset `name` (converted to type: float64, float32, or int64, which only an
+ * integer dataset converts to) into *out (st_malloc'd, *n elements). A missing dataset is not
+ * an error: *out = NULL, *n = 0. A dataset of another rank, a non-numeric one (a float one for
+ * ST_CKPT_I64), or one of more than max elements is refused with "FILE: NAME ..." before
+ * anything is allocated. Unverified: a caller acting on a surprising value verifies the file
+ * first (st_ckpt_verify). */
+int st_ckpt_read_vec(const char *path, const char *name, int type, size_t max, void **out,
                      size_t *n);
 /* Reads the config text stored in a checkpoint (st_malloc'd into *text; st_free it). */
 int st_ckpt_read_config(const char *path, char **text);
@@ -103,14 +109,23 @@ int st_ckpt_read_config(const char *path, char **text);
  * the file, no size overflow, and, when the file carries checksums (*sums = 1), every
  * dataset's CRC. "PATH: DATASET: why" and ST_ERR when anything fails. sums may be NULL. */
 int st_ckpt_verify(const char *path, int *sums);
-/* Range checks of a train state read from a file, before any use: no negative counter,
- * global_step >= step_in_epoch, finite partial sums, iterations >= 0. "FILE: /train_state/KEY =
- * VALUE ..." and ST_ERR otherwise. */
+/* The largest counter a checkpoint may hold (epochs, steps, optimizer updates): 2^53, exact
+ * in a double (the learning-rate schedule and Adam's bias correction take the update count as
+ * one) and far from int64 overflow when a step is added. */
+#define ST_CKPT_COUNT_MAX ((int64_t)1 << 53)
+/* Range checks of a train state read from a file, before any use: no counter negative or above
+ * ST_CKPT_COUNT_MAX, global_step >= step_in_epoch, finite partial sums, 0 <= iterations <=
+ * global_step (one optimizer update per step). "FILE: /train_state/KEY = VALUE ..." and ST_ERR
+ * otherwise. */
 int st_ckpt_check_scalars(const char *file, const st_ckpt_progress *p, int64_t iterations);
-/* The same plus the run's limits: epoch <= epochs (and no step beyond the last epoch), and
- * step_in_epoch < steps when steps > 0 (steps per epoch of the resuming run). */
+/* /optimizer/iterations alone (a checkpoint loaded without its train state): 0..COUNT_MAX. */
+int st_ckpt_check_iterations(const char *file, int64_t iterations);
+/* The same plus the run's limits: epoch <= epochs (and no step beyond the last epoch),
+ * step_in_epoch < steps when steps > 0 (steps per epoch of the resuming run), and
+ * global_step <= epoch * rows + step_in_epoch when rows > 0 (the training rows: an epoch has at
+ * most one step per row, whatever batch size the earlier epochs used). */
 int st_ckpt_check_progress(const char *file, const st_ckpt_progress *p, int64_t epochs,
-                           int64_t steps);
+                           int64_t steps, int64_t rows);
 
 /* path is a checkpoint file (taken as given: loading verifies it), or a directory: its newest
  * checkpoint, found by name (epoch-NNNN.h5, step-NNNNNNNN.h5; io/ckpt_dir.c) and verified

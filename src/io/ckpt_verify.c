@@ -286,16 +286,26 @@ int st_ckpt_verify(const char *path, int *sums) {
 
 /* ---- the train state ------------------------------------------------------------------------ */
 
-int st_ckpt_check_scalars(const char *file, const st_ckpt_progress *p, int64_t iterations) {
-    const char *what = p->epoch < 0           ? "epoch"
-                       : p->step_in_epoch < 0 ? "step_in_epoch"
-                       : p->global_step < 0   ? "global_step"
-                                              : NULL;
-    if (what) {
-        long long v = p->epoch < 0 ? p->epoch : p->step_in_epoch < 0 ? p->step_in_epoch
-                                                                     : p->global_step;
-        st_error_set("%s: /train_state/%s = %lld is negative (damaged file?)", file, what, v);
+int st_ckpt_check_iterations(const char *file, int64_t iterations) {
+    if (iterations < 0 || iterations > ST_CKPT_COUNT_MAX) {
+        st_error_set("%s: /optimizer/iterations = %lld is %s (damaged file?)", file,
+                     (long long)iterations, iterations < 0 ? "negative" : "above 2^53");
         return ST_ERR;
+    }
+    return ST_OK;
+}
+
+int st_ckpt_check_scalars(const char *file, const st_ckpt_progress *p, int64_t iterations) {
+    /* Every counter in 0..2^53 first: the comparisons and sums below, and the loop's
+     * increments, then cannot overflow. */
+    static const char *const key[3] = {"epoch", "step_in_epoch", "global_step"};
+    const int64_t val[3] = {p->epoch, p->step_in_epoch, p->global_step};
+    for (int i = 0; i < 3; i++) {
+        if (val[i] < 0 || val[i] > ST_CKPT_COUNT_MAX) {
+            st_error_set("%s: /train_state/%s = %lld is %s (damaged file?)", file, key[i],
+                         (long long)val[i], val[i] < 0 ? "negative" : "above 2^53");
+            return ST_ERR;
+        }
     }
     if (p->global_step < p->step_in_epoch) {
         st_error_set("%s: /train_state/global_step = %lld is below step_in_epoch = %lld "
@@ -303,9 +313,13 @@ int st_ckpt_check_scalars(const char *file, const st_ckpt_progress *p, int64_t i
                      (long long)p->step_in_epoch);
         return ST_ERR;
     }
-    if (iterations < 0) {
-        st_error_set("%s: /optimizer/iterations = %lld is negative (damaged file?)", file,
-                     (long long)iterations);
+    if (st_ckpt_check_iterations(file, iterations) != ST_OK) return ST_ERR;
+    /* One optimizer update per completed step (fit.c: a step whose update is skipped ends the
+     * run before global_step counts it). */
+    if (iterations > p->global_step) {
+        st_error_set("%s: /optimizer/iterations = %lld is above /train_state/global_step = "
+                     "%lld (one update per step; damaged file?)", file, (long long)iterations,
+                     (long long)p->global_step);
         return ST_ERR;
     }
     for (int i = 0; i < 3; i++) {
@@ -319,7 +333,7 @@ int st_ckpt_check_scalars(const char *file, const st_ckpt_progress *p, int64_t i
 }
 
 int st_ckpt_check_progress(const char *file, const st_ckpt_progress *p, int64_t epochs,
-                           int64_t steps) {
+                           int64_t steps, int64_t rows) {
     if (st_ckpt_check_scalars(file, p, 0) != ST_OK) return ST_ERR;
     if (steps > 0 && p->step_in_epoch >= steps) {
         st_error_set("%s: /train_state/step_in_epoch = %lld, but an epoch of this run has %lld "
@@ -332,6 +346,18 @@ int st_ckpt_check_progress(const char *file, const st_ckpt_progress *p, int64_t 
         st_error_set("%s: /train_state/epoch = %lld (completed epochs, step %lld of the next), "
                      "but [train] epochs = %lld (raise epochs to train on)", file,
                      (long long)p->epoch, (long long)p->step_in_epoch, (long long)epochs);
+        return ST_ERR;
+    }
+    /* Not an equality: a batch size changed at an epoch end changes the steps per epoch. But no
+     * epoch ever had more steps than rows. All terms are <= 2^53 (checked above), rows is the
+     * run's: the product is bounded before it is formed. */
+    if (rows > 0 && (p->epoch <= (ST_CKPT_COUNT_MAX - p->step_in_epoch) / rows) &&
+        p->global_step > p->epoch * rows + p->step_in_epoch) {
+        st_error_set("%s: /train_state/global_step = %lld, but %lld completed epochs of at most "
+                     "%lld steps (one per training row) and step_in_epoch = %lld allow at most "
+                     "%lld (damaged file?)", file, (long long)p->global_step,
+                     (long long)p->epoch, (long long)rows, (long long)p->step_in_epoch,
+                     (long long)(p->epoch * rows + p->step_in_epoch));
         return ST_ERR;
     }
     return ST_OK;

@@ -12,6 +12,8 @@
  *   /train_state/partial            float64 (3): loss sum, correct, samples of the epoch so far
  *   /history/<column>               float64 (epochs): history.csv's columns (metrics.h)
  *   /train_state/metrics            float64 (ST_MA_N): metric counts of the epoch so far
+ *   /train_state/data_identity      int64 (ST_DATA_ID_N): the training data's rows, shapes and
+ *                                   a CRC of its first and last rows (train/resume_check.h)
  *   /callbacks/state                float64: callback state (best values, wait counters, the
  *                                   base learning rate), /callbacks/best_weights float32
  *                                   (nparams) with early_stopping.restore_best_weights

@@ -265,7 +265,10 @@ int st_fit(st_config *cfg, const char *resume) {
     st_train_state ts = {0, 0, 0, tc->seed, {0, 0, 0}};
     int rc = ST_OK, stop = 0, stop_signal = 0, lock = -1; /* lock: [checkpoint] dir's, rank 0 */
     /* From here on a stop signal is only recorded; the first step after it ends the run. */
-    if (st_dist_any_error(st_preempt_install(tc->stop_signals)) != ST_OK) goto done;
+    if ((rc = st_dist_any_error(st_preempt_install(tc->stop_signals))) != ST_OK) goto done;
+    /* What the data is, not how its path is spelled: saved with every checkpoint, compared on
+     * resume (resume_check.h). Every rank reads its own file: a differing copy is refused. */
+    if ((rc = st_dist_any_error(st_data_identity(&R, F.data_id))) != ST_OK) goto done;
 
     /* Metrics, history columns and callback monitors: the same verdict on every rank. */
     F.ms = tc->metrics;
@@ -316,9 +319,9 @@ int st_fit(st_config *cfg, const char *resume) {
         /* The checkpoint's config against this one: a changed model or dataset is named
          * before the loader's shape checks; a changed position in the epoch once its train
          * state is known (resume_check.h has the table). */
-        if (rc == ST_OK) rc = st_resume_check(path, cfg, set, NULL);
+        if (rc == ST_OK) rc = st_resume_check(path, cfg, set, F.data_id, NULL);
         if (rc == ST_OK) rc = st_ckpt_load(path, m, &R.opt, &ts);
-        if (rc == ST_OK) rc = st_resume_check(path, cfg, set, &ts);
+        if (rc == ST_OK) rc = st_resume_check(path, cfg, set, F.data_id, &ts);
         if (rc == ST_OK) rc = st_fit_load_state(path, &R, &F, &ts);
         if (st_dist_any_error(rc) != ST_OK) goto done;
         ST_LOG(ST_LOG_INFO, "Resumed from %s: epoch %lld, step %lld of %lld\n", path,

@@ -13,6 +13,7 @@
 #include "seqtrain/train.h"
 #include "train/callbacks.h"
 #include "train/progress.h"
+#include "train/resume_check.h"
 #include "train/step.h"
 
 /* What the loop reports and decides with, besides the st_run: metrics, history, callbacks,
@@ -23,6 +24,7 @@ typedef struct st_fit_ctx {
     st_callbacks cb;
     st_progress prog;
     float *best_w;       /* (nparams) restore_best_weights: the best epoch's weights */
+    int64_t data_id[ST_DATA_ID_N]; /* the training data's identity (resume_check.h) */
     FILE *jsonl;         /* rank 0: metrics.jsonl, or NULL */
     int es_col, sb_col, rl_col;
     /* seconds per phase: data, forward+backward, allreduce, optimizer, checkpoint */

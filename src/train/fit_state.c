@@ -4,7 +4,8 @@
  * (/history/<column>, one vector per column), the callbacks' state (/callbacks/state, the
  * ST_CB_STATE_N numbers of st_callbacks_pack), the best weights of restore_best_weights
  * (/callbacks/best_weights) and the metric counts of a half-done epoch
- * (/train_state/metrics, ST_MA_N doubles, summed over the ranks).
+ * (/train_state/metrics, ST_MA_N doubles, summed over the ranks), and the training data's
+ * identity (/train_state/data_identity, resume_check.h), which a resume compares.
  *
  * Not here: the checkpoint file format itself (src/io/ckpt.c, through ckpt.h), the loop.
  */
@@ -48,7 +49,7 @@ int st_fit_save(st_run *R, st_fit_ctx *F, const st_train_state *ts, int epoch_en
         /* history columns (column-major copies), callback state, metric counts, best weights */
         const st_history *h = &F->hist;
         int64_t rows = h->nrows < ts->epoch ? h->nrows : ts->epoch;
-        st_ckpt_vec vec[ST_HISTORY_COLS + 3];
+        st_ckpt_vec vec[ST_HISTORY_COLS + 4];
         char vname[ST_HISTORY_COLS][64];
         double *cols = st_malloc(((size_t)rows * h->ncols + 1) * sizeof(double));
         double cbs[ST_CB_STATE_N];
@@ -62,8 +63,10 @@ int st_fit_save(st_run *R, st_fit_ctx *F, const st_train_state *ts, int epoch_en
         st_callbacks_pack(&F->cb, cbs);
         vec[nv++] = (st_ckpt_vec){"/callbacks/state", cbs, ST_CB_STATE_N, 0};
         if (F->best_w && F->cb.es_have_best)
-            vec[nv++] = (st_ckpt_vec){"/callbacks/best_weights", F->best_w, R->model.nparams, 1};
+            vec[nv++] = (st_ckpt_vec){"/callbacks/best_weights", F->best_w, R->model.nparams,
+                                      ST_CKPT_F32};
         if (mac) vec[nv++] = (st_ckpt_vec){"/train_state/metrics", mac, ST_MA_N, 0};
+        vec[nv++] = (st_ckpt_vec){ST_DATA_ID_NAME, F->data_id, ST_DATA_ID_N, ST_CKPT_I64};
         char *text = st_config_text(R->cfg);
         double tc0 = st_trace_on() ? st_time() : 0;
         rc = st_ckpt_save_ex(path, &R->model, &R->opt, ts, text, vec, nv);
@@ -114,7 +117,8 @@ int st_fit_load_state(const char *path, st_run *R, st_fit_ctx *F, const st_train
     const st_train_cfg *tc = &R->set->train;
     const int64_t steps = (int64_t)((R->ntrain + (size_t)tc->batch_size - 1) /
                                     (size_t)tc->batch_size);
-    if (st_ckpt_check_progress(path, ts, tc->epochs, steps) != ST_OK) return ST_ERR;
+    if (st_ckpt_check_progress(path, ts, tc->epochs, steps, (int64_t)R->ntrain) != ST_OK)
+        return ST_ERR;
     const int64_t epochs = ts->epoch; /* <= [train] epochs: bounds every count below */
     st_history *h = &F->hist;
     double *cols[ST_HISTORY_COLS] = {0};
@@ -144,7 +148,7 @@ int st_fit_load_state(const char *path, st_run *R, st_fit_ctx *F, const st_train
     st_free(v);
     v = NULL;
     if (rc == ST_OK && F->best_w) {
-        rc = st_ckpt_read_vec(path, "/callbacks/best_weights", 1, R->model.nparams, &v, &n);
+        rc = st_ckpt_read_vec(path, "/callbacks/best_weights", ST_CKPT_F32, R->model.nparams, &v, &n);
         if (rc == ST_OK && n == R->model.nparams)
             memcpy(F->best_w, v, n * sizeof(float));
         else

@@ -14,14 +14,21 @@
  *    needs no row here. The model-level keys weights and vocab (pre-trained vectors, read only
  *    when training starts from scratch) are warned.
  *
- * Not here: the checkpoint's contents beyond its config text (checkpoint.c checks the tensors
- * against the model, fit_state.c the loop's state).
+ * The data: [data] path names a file, it does not identify it (a job staged to node-local disk
+ * gets a new path on every requeue; a file replaced under the same name is other data). So a
+ * checkpoint carries the data's identity (resume_check.h: rows, shapes, a CRC of its first and
+ * last rows), and that is compared: other data is refused whatever the path says, a changed
+ * path to the same data is a warning. Checkpoints without it fall back to the path's text.
+ *
+ * Not here: the checkpoint's contents beyond its config text and data identity (checkpoint.c
+ * checks the tensors against the model, fit_state.c the loop's state).
  */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/crc32.h"
 #include "layers/layer.h"
 #include "seqtrain/error.h"
 #include "seqtrain/log.h"
@@ -75,6 +82,8 @@ static const rs_rule k_rules[] = {
 };
 #undef AT
 
+static const char k_same_data[] = "; the data is the same (rows, shapes and a checksum of its "
+                                  "first and last rows match)";
 static const char k_vectors_note[] = "; pre-trained vectors are read only when training starts "
                                      "from scratch";
 
@@ -150,6 +159,7 @@ static const char *show(const rs_rule *r, const st_settings *s, const st_kv *kv,
 
 typedef struct rs_ctx {
     const char *ckpt;
+    int have_id;                    /* the checkpoint carries a data identity */
     const st_config *oc, *nc;       /* the checkpoint's config, the new one */
     const st_settings *os, *ns;
     const st_train_state *ts;       /* NULL: before loading */
@@ -191,13 +201,18 @@ static int compare_section(const rs_ctx *x, const char *sec) {
             if (pass && kv_find(os, key)) continue; /* seen in the first pass */
             const st_kv *okv = kv_find(os, key), *nkv = kv_find(ns, key);
             const rs_rule *r = rule_for(sec, key);
+            rs_policy pol = r->policy;
+            /* The data's identity was compared (compare_data): the path is only a name. */
+            if (x->have_id && r->offset == offsetof(st_settings, data.path) && r->field == F_STR)
+                pol = RS_WARN;
             int same = r->field != F_TEXT
                            ? field_equal(r, x->os, x->ns)
                            : (okv && nkv ? strcmp(okv->val, nkv->val) == 0 : !okv && !nkv);
             if (same) continue;
             char ov[ST_PATH_MAX + 16], nv[ST_PATH_MAX + 16];
-            if (differ(x, r->policy, sec, "", key, show(r, x->os, okv, ov, sizeof ov),
-                       show(r, x->ns, nkv, nv, sizeof nv), nkv, r->why) != ST_OK)
+            if (differ(x, pol, sec, "", key, show(r, x->os, okv, ov, sizeof ov),
+                       show(r, x->ns, nkv, nv, sizeof nv), nkv,
+                       pol == r->policy ? r->why : k_same_data) != ST_OK)
                 return ST_ERR;
         }
     }
@@ -305,22 +320,165 @@ static int compare_layers(const rs_ctx *x) {
     return rc;
 }
 
+/* ---- the data's identity ------------------------------------------------------------------ */
+
+/* CRC-32s of rows [lo, hi) of s: x's values row-major (ids, or features as float32) chained
+ * into *cx, y's into *cy. Read through b in chunks of b->maxB rows; rows: b->maxB scratch. */
+static int sample_crc(const st_split *s, st_batch *b, size_t *rows, size_t lo, size_t hi,
+                      uint32_t *cx, uint32_t *cy) {
+    const size_t Te = (size_t)(s->T ? s->T : 1), F = (size_t)s->F;
+    const size_t yl = (size_t)(s->yT ? s->yT : 1);
+    b->T = s->T;
+    b->yT = s->yT;
+    for (size_t r = lo; r < hi;) {
+        int n = hi - r < (size_t)b->maxB ? (int)(hi - r) : b->maxB;
+        for (int i = 0; i < n; i++) rows[i] = r + (size_t)i;
+        if (st_split_read(s, rows, n, b) != ST_OK) return ST_ERR;
+        if (s->tokens) {
+            *cx = st_crc32(*cx, b->tok, (size_t)n * Te * F * sizeof(int32_t));
+        } else { /* b->x is time-major (T, n, F): row by row, so n does not matter */
+            for (int i = 0; i < n; i++)
+                for (size_t t = 0; t < Te; t++)
+                    *cx = st_crc32(*cx, b->x + (t * (size_t)n + (size_t)i) * F,
+                                   F * sizeof(float));
+        }
+        *cy = st_crc32(*cy, b->y, (size_t)n * yl * sizeof(int32_t));
+        r += (size_t)n;
+    }
+    return ST_OK;
+}
+
+/* The first and last up to ST_DATA_ID_ROWS rows of s. */
+static int split_crc(const st_split *s, st_batch *b, size_t *rows, int64_t *cx, int64_t *cy) {
+    uint32_t x = 0, y = 0;
+    size_t head = s->n < ST_DATA_ID_ROWS ? s->n : ST_DATA_ID_ROWS;
+    size_t tail = s->n - head < ST_DATA_ID_ROWS ? head : s->n - ST_DATA_ID_ROWS;
+    int rc = sample_crc(s, b, rows, 0, head, &x, &y);
+    if (rc == ST_OK) rc = sample_crc(s, b, rows, tail, s->n, &x, &y);
+    *cx = x;
+    *cy = y;
+    return rc;
+}
+
+int st_data_identity(st_run *R, int64_t *id) {
+    const st_split *t = &R->train, *v = R->valid.x >= 0 ? &R->valid : NULL;
+    memset(id, 0, ST_DATA_ID_N * sizeof *id);
+    id[ST_DID_ROWS] = (int64_t)t->n;
+    id[ST_DID_NTRAIN] = (int64_t)R->ntrain;
+    id[ST_DID_VROWS] = v ? (int64_t)v->n : 0;
+    id[ST_DID_NVAL] = (int64_t)R->nval;
+    id[ST_DID_T] = t->T;
+    id[ST_DID_F] = t->F;
+    id[ST_DID_TOKENS] = t->tokens;
+    id[ST_DID_YT] = t->yT;
+    id[ST_DID_CLASSES] = R->ds.num_classes;
+    id[ST_DID_VOCAB] = R->ds.vocab_size;
+    int rc = split_crc(t, &R->batch, R->rows, &id[ST_DID_CRC_X], &id[ST_DID_CRC_Y]);
+    /* The batch holds labels of the training split's shape: a /valid of another label shape
+     * (which validation cannot use either) is identified by its counts alone. */
+    if (rc == ST_OK && v && v->yT == t->yT)
+        rc = split_crc(v, &R->batch, R->rows, &id[ST_DID_CRC_VX], &id[ST_DID_CRC_VY]);
+    R->batch.T = t->T;
+    R->batch.yT = t->yT;
+    return rc;
+}
+
+/* The first difference between the checkpoint's data (o) and this run's (n), as a phrase. */
+static void data_diff(const int64_t *o, const int64_t *n, const char *split, char *buf,
+                      size_t len) {
+    static const struct {
+        int i;
+        const char *what;
+    } k[] = {
+        {ST_DID_ROWS, "rows in /%s"}, {ST_DID_NTRAIN, "training rows of /%s"},
+        {ST_DID_VROWS, "rows in /valid%.0s"}, {ST_DID_NVAL, "validation rows%.0s"},
+        {ST_DID_T, "steps per row (T) of /%s/x"}, {ST_DID_F, "features per step of /%s/x"},
+        {ST_DID_TOKENS, "token ids (1) or features (0) in /%s/x"},
+        {ST_DID_YT, "labels per row of /%s/y (0: one)"}, {ST_DID_CLASSES, "num_classes%.0s"},
+        {ST_DID_VOCAB, "vocab_size%.0s"},
+    };
+    for (size_t j = 0; j < sizeof k / sizeof *k; j++) {
+        if (o[k[j].i] == n[k[j].i]) continue;
+        char what[96];
+        snprintf(what, sizeof what, k[j].what, split);
+        snprintf(buf, len, "%s: %lld, the checkpoint's data had %lld", what,
+                 (long long)n[k[j].i], (long long)o[k[j].i]);
+        return;
+    }
+    static const struct {
+        int i;
+        const char *ds;
+    } c[] = {{ST_DID_CRC_X, "/%s/x"}, {ST_DID_CRC_Y, "/%s/y"}, {ST_DID_CRC_VX, "/valid/x%.0s"},
+             {ST_DID_CRC_VY, "/valid/y%.0s"}};
+    for (size_t j = 0; j < sizeof c / sizeof *c; j++) {
+        if (o[c[j].i] == n[c[j].i]) continue;
+        char ds[64];
+        snprintf(ds, sizeof ds, c[j].ds, split);
+        snprintf(buf, len, "same shapes, but the values of %s differ (crc32 of its first and "
+                 "last %d rows %08llx, the checkpoint's data %08llx)", ds, ST_DATA_ID_ROWS,
+                 (unsigned long long)n[c[j].i], (unsigned long long)o[c[j].i]);
+        return;
+    }
+    snprintf(buf, len, "(no difference)");
+}
+
+/* The checkpoint's data identity (old) against this run's (id). Other data: the checkpoint is
+ * verified first (a damaged identity is reported as damage), then one line. */
+static int compare_data(const rs_ctx *x, const int64_t *old, const int64_t *id) {
+    if (memcmp(old, id, ST_DATA_ID_N * sizeof *id) == 0) return ST_OK;
+    if (st_ckpt_verify(x->ckpt, NULL) != ST_OK) return ST_ERR;
+    char at[ST_PATH_MAX + 96], what[320];
+    const st_section *ns = section_find(x->nc, "data");
+    where(x->nc, "data", kv_find(ns, "path"), at, sizeof at);
+    data_diff(old, id, x->ns->data.train_split, what, sizeof what);
+    st_error_set("%s: cannot resume: [data] path = %s is not the data %s was trained on (path = "
+                 "%s): %s; train from scratch into another [checkpoint] dir", at,
+                 x->ns->data.path, x->ckpt, x->os->data.path, what);
+    return ST_ERR;
+}
+
+/* The checkpoint's data identity into old: 1, or 0 when it has none (older seqtrain). */
+static int read_data_id(const char *ckpt, int64_t *old, int *have) {
+    void *v = NULL;
+    size_t n = 0;
+    *have = 0;
+    if (st_ckpt_read_vec(ckpt, ST_DATA_ID_NAME, ST_CKPT_I64, ST_DATA_ID_N, &v, &n) != ST_OK)
+        return ST_ERR;
+    if (v && n != ST_DATA_ID_N) {
+        st_error_set("%s: %s holds %zu values, this seqtrain writes %d (damaged file?)", ckpt,
+                     ST_DATA_ID_NAME, n, ST_DATA_ID_N);
+        st_free(v);
+        return ST_ERR;
+    }
+    if (v) {
+        memcpy(old, v, ST_DATA_ID_N * sizeof *old);
+        *have = 1;
+    }
+    st_free(v);
+    return ST_OK;
+}
+
 int st_resume_check(const char *ckpt, const st_config *cfg, const st_settings *set,
-                    const st_train_state *ts) {
+                    const int64_t *data_id, const st_train_state *ts) {
     char *text = NULL;
     st_config oc = {0};
     st_settings os;
+    int64_t old_id[ST_DATA_ID_N];
+    int have_id = 0;
     int rc = st_ckpt_read_config(ckpt, &text);
     if (rc == ST_OK) rc = st_config_load_string(&oc, text, ckpt);
     if (rc == ST_OK) rc = st_settings_resolve(&os, &oc);
     if (rc != ST_OK) {
         st_error_prefix("cannot resume: the config stored in the checkpoint does not resolve");
+    } else if (data_id && (rc = read_data_id(ckpt, old_id, &have_id)) != ST_OK) {
+        /* message set */
     } else {
-        rs_ctx x = {ckpt, &oc, cfg, &os, set, ts, 0};
+        rs_ctx x = {ckpt, have_id, &oc, cfg, &os, set, ts, 0};
         static const char *const meta[] = {"data", "train", "checkpoint", "callbacks"};
         for (x.warn = 0; rc == ST_OK && x.warn <= (ts != NULL); x.warn++) {
             for (size_t i = 0; rc == ST_OK && i < sizeof meta / sizeof *meta; i++)
                 rc = compare_section(&x, meta[i]);
+            if (rc == ST_OK && have_id && !ts) rc = compare_data(&x, old_id, data_id);
             if (rc == ST_OK) rc = compare_layers(&x);
         }
     }

@@ -4,7 +4,10 @@
 # change (epochs) is accepted with a warning; another spelling of the same value is no change.
 source "$(dirname "$0")/lib/common.sh"
 "$ST_SYNTH" --out order.h5 --train 700 --test 10 --steps 12 --seed 7 >/dev/null
-cp order.h5 other.h5
+# Other data: the same shapes and rows with other values, and more rows (the data's identity is
+# compared, not the path's text: resume_identity.sh has the same file under other spellings).
+"$ST_SYNTH" --out other.h5 --train 700 --test 10 --steps 12 --seed 8 >/dev/null
+"$ST_SYNTH" --out rows.h5 --train 800 --test 10 --steps 12 --seed 7 >/dev/null
 cp "$ST_HERE/lib/order_lstm.ini" cfg.ini
 q=(--set train.epochs=1 --set checkpoint.keep=0 --set checkpoint.every_steps=4 --quiet)
 run_np 2 train cfg.ini "${q[@]}" --set checkpoint.dir=runs/a
@@ -29,8 +32,10 @@ refused batch-mid "\[train\] batch_size = 32, but $mid was written with batch_si
   cfg.ini "${r[@]}" --set train.batch_size=32 --resume $mid
 refused shuffle-mid "\[train\] shuffle = false, but .* shuffle = true in the middle" \
   cfg.ini "${r[@]}" --set train.shuffle=off --resume $mid
-refused dataset "\[data\] path = other.h5, but .* path = order.h5" \
+refused dataset "\[data\] path = other.h5 is not the data runs/a/epoch-0001.h5 was trained on (path = order.h5): same shapes, but the values of /train/x differ" \
   cfg.ini "${r[@]}" --set data.path=other.h5 --resume runs/a
+refused data-rows "\[data\] path = rows.h5 is not the data $mid was trained on (path = order.h5): rows in /train: 800, the checkpoint's data had 700" \
+  cfg.ini "${r[@]}" --set data.path=rows.h5 --resume $mid
 refused validation "\[data\] validation_split = 0.2, but .* validation_split = 0.1" \
   cfg.ini "${r[@]}" --set data.validation_split=0.2 --resume runs/a
 refused activation "\[lstm\] lstm_1: activation = relu, but .* activation = (not set)" \

@@ -15,8 +15,34 @@ for p in ./order.h5 "$PWD/order.h5"; do
   rm -rf same && cp -r mid same
   timeout 120 "$ST_BIN" train cfg.ini "${c[@]}" --set data.path="$p" --set checkpoint.dir=same \
     --resume same >out.txt 2>&1 || fail "same data as $p: refused: $(cat out.txt)"
+  grep -q "warning: resuming same/step-00000004.h5 with \[data\] path = $p (it was order.h5); the data is the same" out.txt ||
+    fail "same data as $p: no warning: $(cat out.txt)"
 done
 echo "ok same file, other spelling"
+
+# refused NAME PATTERN ARGS...: exit 1, one error line matching PATTERN.
+refused() {
+  local name=$1 pat=$2 rc=0; shift 2
+  timeout 120 "$ST_BIN" train "$@" >out.txt 2>&1 || rc=$?
+  [ $rc -eq 1 ] || fail "$name: exit $rc, want 1: $(cat out.txt)"
+  [ "$(grep -c 'seqtrain: error:' out.txt)" -eq 1 ] || fail "$name: not one error line: $(cat out.txt)"
+  grep -q -- "$pat" out.txt || fail "$name: no match for '$pat': $(cat out.txt)"
+  echo "ok $name"
+}
+# The identity itself damaged (a bit flipped, its crc32 left): reported as damage, not as
+# other data.
+mkdir rot && cp base/step-00000004.h5 rot/
+"$ST_PY" "$ST_HERE/lib/ckpt_tamper.py" flip rot/step-00000004.h5 /train_state/data_identity 3
+refused rot "rot/step-00000004.h5: /train_state/data_identity: checksum mismatch" \
+  cfg.ini "${c[@]}" --set checkpoint.dir=rot --resume rot/step-00000004.h5
+# A checkpoint without an identity (older seqtrain): the path's text decides, as before.
+mkdir old && cp base/step-00000004.h5 old/
+"$ST_PY" -c "import h5py, sys; del h5py.File(sys.argv[1], 'r+')['/train_state/data_identity']" \
+  old/step-00000004.h5
+refused old-path "\[data\] path = ./order.h5, but old/step-00000004.h5 was written with path = order.h5" \
+  cfg.ini "${c[@]}" --set data.path=./order.h5 --set checkpoint.dir=old --resume old
+timeout 120 "$ST_BIN" train cfg.ini "${c[@]}" --set checkpoint.dir=old --resume old >out.txt 2>&1 ||
+  fail "old checkpoint, same path: refused: $(cat out.txt)"
 
 # Other data under the same name: refused in the middle of an epoch, nothing written.
 mkdir other && "$ST_SYNTH" --out other/order.h5 --train 900 --test 10 --steps 12 --seed 3 >/dev/null
@@ -28,6 +54,8 @@ rc=$?
 set -e
 [ $rc -eq 1 ] || fail "other data at the same path: exit $rc, want 1: $(cat out.txt)"
 [ "$(grep -c 'seqtrain: error:' out.txt)" -eq 1 ] || fail "other data: not one error line: $(cat out.txt)"
+grep -q "seqtrain: error: ../cfg.ini:4: cannot resume: \[data\] path = order.h5 is not the data r/step-00000004.h5 was trained on (path = order.h5): rows in /train: 900, the checkpoint's data had 300" out.txt ||
+  fail "other data: wrong line: $(cat out.txt)"
 [ "$(ls other/r)" = "step-00000004.h5" ] || fail "other data: files written: $(ls other/r)"
 echo "ok other data refused"
 

@@ -110,7 +110,7 @@ static void free_optim(st_optim *o) {
 
 static int exists(const char *p) { return access(p, F_OK) == 0; }
 
-static const st_train_state k_ts = {3, 17, 1234, 0xfedcba9876543210ULL, {12.5, 0.1, 3.0e300}};
+static const st_train_state k_ts = {3, 17, 9876543210LL, 0xfedcba9876543210ULL, {12.5, 0.1, 3.0e300}};
 
 START_TEST(round_trip_bit_exact) {
     st_model a, b;
@@ -528,44 +528,68 @@ END_TEST
 START_TEST(train_state_validators) {
     const st_ckpt_progress good = {2, 3, 23, 7, {1.5, 2, 3}};
     ck_assert(st_ckpt_check_scalars("f.h5", &good, 23) == ST_OK);
-    ck_assert(st_ckpt_check_progress("f.h5", &good, 5, 10) == ST_OK);
+    ck_assert(st_ckpt_check_progress("f.h5", &good, 5, 10, 0) == ST_OK);
     /* edges that are fine: start, the last step of an epoch, training complete */
     const st_ckpt_progress zero = {0, 0, 0, 0, {0, 0, 0}};
-    ck_assert(st_ckpt_check_progress("f.h5", &zero, 1, 1) == ST_OK);
+    ck_assert(st_ckpt_check_progress("f.h5", &zero, 1, 1, 0) == ST_OK);
     st_ckpt_progress t = good;
     t.step_in_epoch = 9;
-    ck_assert(st_ckpt_check_progress("f.h5", &t, 5, 10) == ST_OK);
+    ck_assert(st_ckpt_check_progress("f.h5", &t, 5, 10, 0) == ST_OK);
     t = good;
     t.epoch = 5, t.step_in_epoch = 0;
-    ck_assert(st_ckpt_check_progress("f.h5", &t, 5, 10) == ST_OK);
+    ck_assert(st_ckpt_check_progress("f.h5", &t, 5, 10, 0) == ST_OK);
 
     struct {
         st_ckpt_progress p;
-        int64_t iters, epochs, steps;
+        int64_t iters, epochs, steps, rows;
         const char *msg;
     } bad[] = {
-        {{-5, 0, 0, 0, {0, 0, 0}}, 0, 5, 10, "f.h5: /train_state/epoch = -5 is negative"},
-        {{1, -1, 5, 0, {0, 0, 0}}, 0, 5, 10, "f.h5: /train_state/step_in_epoch = -1 is negative"},
-        {{1, 0, -7, 0, {0, 0, 0}}, 0, 5, 10, "f.h5: /train_state/global_step = -7 is negative"},
-        {{1, 6, 5, 0, {0, 0, 0}}, 0, 5, 10, "global_step = 5 is below step_in_epoch = 6"},
-        {{1, 0, 5, 0, {NAN, 0, 0}}, 0, 5, 10, "/train_state/partial[0] = nan"},
-        {{1, 0, 5, 0, {0, -1, 0}}, 0, 5, 10, "/train_state/partial[1] = -1"},
-        {{1, 0, 5, 0, {0, 0, INFINITY}}, 0, 5, 10, "/train_state/partial[2] = inf"},
-        {{(int64_t)1 << 62, 0, 5, 0, {0, 0, 0}}, 0, 5, 10,
-         "/train_state/epoch = 4611686018427387904 (completed epochs, step 0 of the next), but "
+        {{-5, 0, 0, 0, {0, 0, 0}}, 0, 5, 10, 0, "f.h5: /train_state/epoch = -5 is negative"},
+        {{1, -1, 5, 0, {0, 0, 0}}, 0, 5, 10, 0, "f.h5: /train_state/step_in_epoch = -1 is negative"},
+        {{1, 0, -7, 0, {0, 0, 0}}, 0, 5, 10, 0, "f.h5: /train_state/global_step = -7 is negative"},
+        {{1, 6, 5, 0, {0, 0, 0}}, 0, 5, 10, 0, "global_step = 5 is below step_in_epoch = 6"},
+        {{1, 0, 5, 0, {NAN, 0, 0}}, 0, 5, 10, 0, "/train_state/partial[0] = nan"},
+        {{1, 0, 5, 0, {0, -1, 0}}, 0, 5, 10, 0, "/train_state/partial[1] = -1"},
+        {{1, 0, 5, 0, {0, 0, INFINITY}}, 0, 5, 10, 0, "/train_state/partial[2] = inf"},
+        {{(int64_t)1 << 40, 0, 5, 0, {0, 0, 0}}, 0, 5, 10, 0,
+         "/train_state/epoch = 1099511627776 (completed epochs, step 0 of the next), but "
          "[train] epochs = 5"},
-        {{5, 1, 51, 0, {0, 0, 0}}, 0, 5, 10, "/train_state/epoch = 5 (completed epochs, step 1"},
-        {{1, 10, 20, 0, {0, 0, 0}}, 0, 5, 10,
+        {{5, 1, 51, 0, {0, 0, 0}}, 0, 5, 10, 0, "/train_state/epoch = 5 (completed epochs, step 1"},
+        {{1, 10, 20, 0, {0, 0, 0}}, 0, 5, 10, 0,
          "/train_state/step_in_epoch = 10, but an epoch of this run has 10 steps (0..9)"},
+        /* counters at the top of int64 (F5 of the adversarial pass): refused, never added to */
+        {{1, 0, INT64_MAX, 0, {0, 0, 0}}, 0, 5, 10, 0,
+         "f.h5: /train_state/global_step = 9223372036854775807 is above 2^53"},
+        {{1, INT64_MAX, INT64_MAX, 0, {0, 0, 0}}, 0, 5, 10, 0,
+         "/train_state/step_in_epoch = 9223372036854775807 is above 2^53"},
+        {{INT64_MAX, 0, 5, 0, {0, 0, 0}}, 0, 5, 10, 0,
+         "/train_state/epoch = 9223372036854775807 is above 2^53"},
+        /* 2 epochs of at most 30 rows (steps) plus 3: 63 at most */
+        {{2, 3, 64, 0, {0, 0, 0}}, 0, 5, 10, 30,
+         "/train_state/global_step = 64, but 2 completed epochs of at most 30 steps (one per "
+         "training row) and step_in_epoch = 3 allow at most 63"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        ck_assert_int_eq(st_ckpt_check_progress("f.h5", &bad[i].p, bad[i].epochs, bad[i].steps),
+        ck_assert_int_eq(st_ckpt_check_progress("f.h5", &bad[i].p, bad[i].epochs, bad[i].steps,
+                                                bad[i].rows),
                          ST_ERR);
         ck_assert_msg(strstr(st_error_get(), bad[i].msg), "case %zu: %s", i, st_error_get());
     }
     ck_assert_int_eq(st_ckpt_check_scalars("f.h5", &good, -1), ST_ERR);
     ck_assert_msg(strstr(st_error_get(), "/optimizer/iterations = -1 is negative"), "%s",
                   st_error_get());
+    /* the bound on global_step is exact: 63 passes where 64 fails */
+    t = (st_ckpt_progress){2, 3, 63, 0, {0, 0, 0}};
+    ck_assert_msg(st_ckpt_check_progress("f.h5", &t, 5, 10, 30) == ST_OK, "%s", st_error_get());
+    /* one optimizer update per step: iterations == global_step passes, one more does not */
+    ck_assert_int_eq(st_ckpt_check_scalars("f.h5", &good, 24), ST_ERR);
+    ck_assert_msg(strstr(st_error_get(), "f.h5: /optimizer/iterations = 24 is above "
+                                         "/train_state/global_step = 23"), "%s", st_error_get());
+    ck_assert_int_eq(st_ckpt_check_scalars("f.h5", &good, INT64_MAX), ST_ERR);
+    ck_assert_msg(strstr(st_error_get(), "/optimizer/iterations = 9223372036854775807 is above "
+                                         "2^53"), "%s", st_error_get());
+    ck_assert_int_eq(st_ckpt_check_iterations("f.h5", ST_CKPT_COUNT_MAX), ST_OK);
+    ck_assert_int_eq(st_ckpt_check_iterations("f.h5", ST_CKPT_COUNT_MAX + 1), ST_ERR);
 }
 END_TEST
 
@@ -575,10 +599,22 @@ START_TEST(vectors_checked_before_allocation) {
     make_model(&a, 2, 0, 0);
     const char *p = st_test_path("vec.h5");
     double h[3] = {0.5, 0.25, 0.125};
-    st_ckpt_vec v = {"/history/loss", h, 3, 0};
-    ck_assert(st_ckpt_save_ex(p, &a, NULL, &k_ts, "", &v, 1) == ST_OK);
+    /* int64 vectors (the data identity) keep every bit, and are checksummed like the rest */
+    int64_t id[3] = {INT64_MAX, -1, 0xfedcba98};
+    st_ckpt_vec v[2] = {{"/history/loss", h, 3, ST_CKPT_F64},
+                        {"/train_state/data_identity", id, 3, ST_CKPT_I64}};
+    ck_assert(st_ckpt_save_ex(p, &a, NULL, &k_ts, "", v, 2) == ST_OK);
     void *out = NULL;
     size_t n = 0;
+    int sums = 0;
+    ck_assert(st_ckpt_verify(p, &sums) == ST_OK && sums);
+    ck_assert(st_ckpt_read_vec(p, "/train_state/data_identity", ST_CKPT_I64, 3, &out, &n) ==
+              ST_OK);
+    ck_assert(n == 3 && memcmp(out, id, sizeof id) == 0);
+    st_free(out);
+    ck_assert_int_eq(st_ckpt_read_vec(p, "/history/loss", ST_CKPT_I64, 3, &out, &n), ST_ERR);
+    ck_assert_msg(strstr(st_error_get(), "/history/loss is not an integer dataset"), "%s",
+                  st_error_get());
     ck_assert(st_ckpt_read_vec(p, "/history/loss", 0, 3, &out, &n) == ST_OK);
     ck_assert_uint_eq(n, 3);
     ck_assert(memcmp(out, h, sizeof h) == 0);
