@@ -128,6 +128,21 @@ int st_run_open(st_run *R, st_config *cfg, const st_settings *set) {
                              R->train.T, R->train.F);
                 rc = ST_ERR;
             }
+            /* Validation reads into the training batch: its labels must have the same shape
+             * (one per row, or one per step), or they would overrun the label buffer. */
+            if (rc == ST_OK && R->valid.yT != R->train.yT) {
+                st_error_set("%s: /valid/y has %s but /%s/y has %s", set->data.path,
+                             R->valid.yT ? "one label per step" : "one label per row",
+                             set->data.train_split,
+                             R->train.yT ? "one label per step" : "one label per row");
+                rc = ST_ERR;
+            }
+            /* An empty /valid is a mistake in the file, not "no validation". */
+            if (rc == ST_OK && R->valid.n == 0) {
+                st_error_set("%s: /valid has no rows (remove the split, or set [data] "
+                             "validation_split)", set->data.path);
+                rc = ST_ERR;
+            }
         }
         if (rc == ST_OK && R->ntrain == 0) {
             st_error_set("%s: /%s has no training rows left (N = %zu, validation_split = %g)",

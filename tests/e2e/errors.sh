@@ -53,4 +53,20 @@ cmp -s before.h5 runs/bad/epoch-0001.h5 || fail "the previous checkpoint changed
 ! ls runs/bad/*.tmp 2>/dev/null || fail "a .tmp file was left behind"
 run_np 1 evaluate --checkpoint runs/bad --data order.h5 --split test >/dev/null \
   || fail "the previous checkpoint is not loadable"
+# A /valid split that is empty, or whose labels have another shape than the training split's
+# (validation reads into the training batch: per-step labels would overrun it).
+"$ST_PY" - <<'PY'
+import h5py, numpy as np, shutil
+for name, rows, per_step in (("valid_empty.h5", 0, False), ("valid_steps.h5", 10, True)):
+    shutil.copy("order.h5", name)
+    with h5py.File(name, "r+") as f:
+        T = f["train/x"].shape[1]
+        f.create_dataset("valid/x", data=np.ones((rows, T), dtype="int32"))
+        y = np.zeros((rows, T) if per_step else (rows,), dtype="int32")
+        f.create_dataset("valid/y", data=y)
+PY
+expect_error valid-empty "valid_empty.h5: /valid has no rows" run_np 2 train cfg.ini \
+  --set data.path=valid_empty.h5 --set data.validation_split=0
+expect_error valid-labels "valid_steps.h5: /valid/y has one label per step but /train/y has one label per row" \
+  run_np 2 train cfg.ini --set data.path=valid_steps.h5 --set data.validation_split=0
 echo "all error cases ok"
