@@ -19,19 +19,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "seqtrain/atomic.h"
 #include "seqtrain/error.h"
-
-/* What a non-regular file is, for the refusal. */
-static const char *file_kind(mode_t m) {
-    if (S_ISLNK(m)) return "a symlink";
-    if (S_ISFIFO(m)) return "a FIFO (named pipe)";
-    if (S_ISCHR(m)) return "a character device";
-    if (S_ISBLK(m)) return "a block device";
-    if (S_ISDIR(m)) return "a directory";
-    if (S_ISSOCK(m)) return "a socket";
-    return "not a regular file";
-}
 
 int st_atomic_check_target(const char *path) {
     struct stat st;
@@ -39,7 +29,7 @@ int st_atomic_check_target(const char *path) {
      * left to the write itself, which names the reason. */
     if (lstat(path, &st) != 0 || S_ISREG(st.st_mode)) return ST_OK;
     st_error_set("%s: exists and is %s: refused (seqtrain writes regular files only)", path,
-                 file_kind(st.st_mode));
+                 st_file_kind(st.st_mode));
     return ST_ERR;
 }
 
@@ -63,7 +53,7 @@ int st_atomic_begin(st_atomic *a, const char *path) {
     if (lstat(a->tmp, &st) == 0) {
         if (!S_ISREG(st.st_mode)) {
             st_error_set("%s: the temporary file %s exists and is %s: refused (seqtrain writes "
-                         "regular files only)", path, a->tmp, file_kind(st.st_mode));
+                         "regular files only)", path, a->tmp, st_file_kind(st.st_mode));
             a->tmp[0] = 0;
             return ST_ERR;
         }
@@ -182,7 +172,7 @@ FILE *st_append_open(const char *path, int truncate) {
     if (!S_ISREG(st.st_mode)) {
         close(fd);
         st_error_set("%s: exists and is %s: refused (seqtrain writes regular files only)",
-                         path, file_kind(st.st_mode));
+                         path, st_file_kind(st.st_mode));
         return NULL;
     }
     int fl = fcntl(fd, F_GETFL);

@@ -10,7 +10,9 @@
 #include "core/file.h"
 #include "seqtrain/error.h"
 
-static const char *kind_of(mode_t m) {
+const char *st_file_kind(unsigned mode) {
+    mode_t m = (mode_t)mode;
+    if (S_ISLNK(m)) return "a symlink";
     if (S_ISDIR(m)) return "a directory";
     if (S_ISFIFO(m)) return "a FIFO (named pipe)";
     if (S_ISCHR(m)) return "a character device";
@@ -32,7 +34,8 @@ int st_file_open_regular(const char *path, const char *what, int64_t max_bytes) 
     }
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        st_error_set("%s: is %s: a %s must be a regular file", path, kind_of(st.st_mode), what);
+        st_error_set("%s: is %s: a %s must be a regular file", path, st_file_kind(st.st_mode),
+                     what);
         close(fd);
         return -1;
     }

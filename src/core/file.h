@@ -15,6 +15,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* What a file of mode st_mode is, for a refusal: "a FIFO (named pipe)", "a symlink", ... */
+const char *st_file_kind(unsigned mode);
+
 /* Opens path read-only as a regular file of at most max_bytes (0: no limit), without blocking
  * on a FIFO: returns the descriptor (blocking mode restored), or -1 with one line set naming
  * path and what it is ("what" names the role: "config", "vocabulary file"). */
