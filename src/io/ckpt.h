@@ -139,7 +139,8 @@ int st_ckpt_prune(const char *dir, int keep);
 /* Takes DIR/.lock with flock(LOCK_EX | LOCK_NB) and writes "HOST PID" into it: *fd holds the
  * lock until st_ckpt_unlock (or the process's end: a dead holder never blocks). Held by
  * another process: "checkpoint dir DIR is in use by host H pid P" and ST_ERR. A file system
- * without flock: one warning, *fd = -1, ST_OK. Rank 0 only. */
+ * without flock: one warning, *fd = -1, ST_OK. Once locked, removes the PATH.tmp files an
+ * interrupted writer left there (regular files named after seqtrain's own). Rank 0 only. */
 int st_ckpt_lock(const char *dir, int *fd);
 /* For a run without --resume, after st_ckpt_lock: ST_ERR with "[checkpoint] dir DIR already
  * holds checkpoints (newest: F): resume with --resume DIR, or choose another dir" when DIR

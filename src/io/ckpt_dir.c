@@ -275,6 +275,31 @@ int st_ckpt_dir_check(const char *dir) {
 
 /* ---- the directory lock --------------------------------------------------------------------- */
 
+/* Removes what an interrupted writer left: PATH.tmp of a file seqtrain writes in the directory
+ * (a checkpoint, best.h5, history.csv), regular files only (a planted link is left alone).
+ * Safe only while holding the lock: no other run can be writing them. */
+static void sweep_tmp(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        int64_t num;
+        char base[256];
+        if (n <= 4 || n >= sizeof base || strcmp(e->d_name + n - 4, ".tmp") != 0) continue;
+        memcpy(base, e->d_name, n - 4);
+        base[n - 4] = 0;
+        if (!parse_name(base, &num) && strcmp(base, "best.h5") && strcmp(base, "history.csv"))
+            continue;
+        char path[DIR_PATH_MAX];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && unlink(path) == 0)
+            ST_LOG(ST_LOG_INFO, "Removed %s, left by an interrupted write\n", path);
+    }
+    closedir(d);
+}
+
 int st_ckpt_lock(const char *dir, int *fd) {
     char path[DIR_PATH_MAX], holder[128] = "";
     *fd = -1;
@@ -322,6 +347,7 @@ int st_ckpt_lock(const char *dir, int *fd) {
         return ST_ERR;
     }
     *fd = f;
+    sweep_tmp(dir);
     return ST_OK;
 }
 

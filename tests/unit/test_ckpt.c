@@ -712,9 +712,28 @@ START_TEST(directory_lock) {
     char dir[512], p[600], host[64];
     snprintf(dir, sizeof dir, "%s", st_test_path("locked"));
     ck_assert_int_eq(mkdir(dir, 0700), 0);
+    /* What an interrupted writer left: removed once the lock is held; a planted link and a
+     * name seqtrain does not write are left alone. */
+    const char *stale[] = {"epoch-0003.h5.tmp", "step-00000040.h5.tmp", "history.csv.tmp",
+                           "notes.txt.tmp"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, stale[i]);
+        FILE *sf = fopen(p, "w");
+        ck_assert_ptr_nonnull(sf);
+        fclose(sf);
+    }
+    snprintf(p, sizeof p, "%s/best.h5.tmp", dir);
+    ck_assert_int_eq(symlink("/etc/passwd", p), 0);
     int fd = -1, fd2 = -1;
     ck_assert_msg(st_ckpt_lock(dir, &fd) == ST_OK, "%s", st_error_get());
     ck_assert_int_ge(fd, 0);
+    struct stat sst;
+    for (int i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, stale[i]);
+        ck_assert_int_eq(lstat(p, &sst) == 0, i == 3);
+    }
+    snprintf(p, sizeof p, "%s/best.h5.tmp", dir);
+    ck_assert(lstat(p, &sst) == 0 && S_ISLNK(sst.st_mode));
     /* flock conflicts between open files even within one process: a second job */
     ck_assert_int_eq(st_ckpt_lock(dir, &fd2), ST_ERR);
     ck_assert_int_eq(fd2, -1);
