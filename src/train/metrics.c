@@ -32,6 +32,19 @@ int st_metrics_parse(const char *list, int top_k, st_metrics *out) {
     memset(out, 0, sizeof *out);
     out->top_k = top_k > 0 ? top_k : 5;
     const char *p = list ? list : "";
+    /* Names are separated by commas (and blanks): an empty name between two commas, or after
+     * the last, is a typo that would otherwise pass unnoticed. */
+    for (const char *q = p; *q; q++) {
+        if (*q != ',') continue;
+        const char *r = q + 1;
+        while (*r == ' ' || *r == '\t') r++;
+        const char *b = q;
+        while (b > p && (b[-1] == ' ' || b[-1] == '\t')) b--;
+        if (*r == ',' || *r == 0 || b == p) {
+            st_error_set("an empty name in the list of metrics");
+            return ST_ERR;
+        }
+    }
     while (*p) {
         while (*p == ',' || *p == ' ' || *p == '\t') p++;
         if (!*p) break;

@@ -208,6 +208,13 @@ START_TEST(parse_errors_and_history_csv) {
     st_metrics ms;
     ck_assert_int_eq(st_metrics_parse("accuracy, f1", 5, &ms), ST_ERR);
     ck_assert(strstr(st_error_get(), "unknown metric 'f1'"));
+    /* an empty name between commas, after the last one or before the first */
+    const char *empty[] = {"accuracy,,auc", "accuracy, , auc", "auc,", ", auc"};
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(st_metrics_parse(empty[i], 5, &ms), ST_ERR);
+        ck_assert_msg(strstr(st_error_get(), "an empty name in the list of metrics"), "%s",
+                      st_error_get());
+    }
     ck_assert_int_eq(st_metrics_parse("", 5, &ms), ST_OK);
     ck_assert_int_eq(ms.n, 0);
     ck_assert_int_eq(st_metrics_parse("auc", 5, &ms), ST_OK);
