@@ -51,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "dist/watchdog.h"
@@ -116,10 +117,9 @@ static int is_launcher(const char *comm) {
     return 0;
 }
 
-/* The launcher's name (/proc/PID/comm), or "" when it cannot be read. */
-static void comm_of(pid_t pid, char *comm, size_t n) {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+/* The name the kernel keeps for a process, from its /proc/PID/comm path; "" when unreadable.
+ * Only open, read and close: it also runs in the forked child below. */
+static void comm_at(const char *path, char *comm, size_t n) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     ssize_t got = fd >= 0 ? read(fd, comm, n - 1) : -1;
     if (fd >= 0) close(fd);
@@ -134,18 +134,22 @@ static void comm_of(pid_t pid, char *comm, size_t n) {
  * minutes; still waiting after 80 s). Killed, mpirun exits non-zero, and the daemons that can
  * still reach it kill their ranks. The child has its own session (the launcher signals its
  * ranks' process groups) and no descriptors (mpirun waits for the end of the ranks' output).
- * Under srun the parent is slurmstepd, which is left alone. */
+ * It was forked from a process with threads, so it makes system calls only (no stdio, no
+ * malloc): the path is formatted before the fork. Under srun the parent is slurmstepd, which
+ * is left alone. */
 static void watch_launcher(void) {
     pid_t launcher = getppid();
-    char comm[32];
-    comm_of(launcher, comm, sizeof comm);
+    char path[64], comm[32];
+    snprintf(path, sizeof path, "/proc/%d/comm", (int)launcher);
+    comm_at(path, comm, sizeof comm);
     if (!is_launcher(comm)) return;
     pid_t c = fork();
     if (c != 0) return; /* the parent goes on to MPI_Abort; a failed fork changes nothing */
     setsid();
-    closefrom(0);
+    if (syscall(SYS_close_range, 0U, ~0U, 0U) != 0) /* Linux >= 5.9; else one by one */
+        for (int fd = 0; fd < 4096; fd++) close(fd);
     sleep(REAPER_S);
-    comm_of(launcher, comm, sizeof comm); /* still the launcher, not a reused PID */
+    comm_at(path, comm, sizeof comm); /* still the launcher, not a reused PID */
     if (is_launcher(comm)) kill(launcher, SIGKILL);
     _exit(0);
 }
