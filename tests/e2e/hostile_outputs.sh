@@ -12,28 +12,15 @@ cp "$ST_HERE/lib/order_lstm.ini" cfg.ini
 common=(--set train.epochs=1 --set checkpoint.keep=2 --quiet)
 timeout 120 "$ST_BIN" train cfg.ini "${common[@]}" --set checkpoint.dir=base
 
-# expect_refused NAME PATTERN CMD...: CMD fails with exit status 1 (not a hang) and exactly one
-# error line.
-expect_refused() {
-  local name=$1 pat=$2; shift 2
-  set +e
-  timeout 60 "$@" >out.txt 2>err.txt
-  local rc=$?
-  set -e
-  [ $rc -ne 124 ] || fail "$name: hung"
-  [ $rc -eq 1 ] || fail "$name: exit status $rc, want 1 ($(cat out.txt err.txt | head -2))"
-  local n; n=$(grep -c "seqtrain: error:" err.txt || true)
-  [ "$n" -eq 1 ] || { cat err.txt; fail "$name: $n error lines, want 1"; }
-  grep -q -- "$pat" err.txt || { cat err.txt; fail "$name: message does not match '$pat'"; }
-  echo "ok $name: $(grep 'seqtrain: error:' err.txt)"
-}
+# expect_error (common.sh): exit status 1 for every case here.
+ST_EXPECT_RC=1
 
 # ---- outputs that are not regular files ------------------------------------------------------
 mkfifo out.fifo
-expect_refused predict-fifo "out.fifo: exists and is a FIFO (named pipe): refused" \
+expect_error predict-fifo "out.fifo: exists and is a FIFO (named pipe): refused" \
   "$ST_BIN" predict --checkpoint base --data order.h5 --out out.fifo
 [ -p out.fifo ] || fail "predict-fifo: the FIFO was replaced: $(ls -la out.fifo)"
-expect_refused json-fifo "out.fifo: exists and is a FIFO (named pipe): refused" "$ST_BIN" \
+expect_error json-fifo "out.fifo: exists and is a FIFO (named pipe): refused" "$ST_BIN" \
   evaluate --checkpoint base --data order.h5 --json out.fifo
 # Refused before the evaluation ran (it prints "order.h5 /test: loss: ..." first).
 ! grep -q "loss:" out.txt || fail "json-fifo: the evaluation ran before the refusal"
@@ -41,13 +28,13 @@ expect_refused json-fifo "out.fifo: exists and is a FIFO (named pipe): refused" 
 if [ "$(id -u)" -eq 0 ]; then
   # A private copy of /dev/null (major 1, minor 3): what `--out /dev/null` would destroy.
   mknod -m 666 null.dev c 1 3
-  expect_refused predict-device "null.dev: exists and is a character device" \
+  expect_error predict-device "null.dev: exists and is a character device" \
     "$ST_BIN" predict --checkpoint base --data order.h5 --out null.dev
   [ -c null.dev ] || fail "predict-device: the device node was replaced: $(ls -la null.dev)"
 fi
 echo keep >victim.txt
 ln -s victim.txt link.h5
-expect_refused predict-symlink "link.h5: exists and is a symlink: refused" \
+expect_error predict-symlink "link.h5: exists and is a symlink: refused" \
   "$ST_BIN" predict --checkpoint base --data order.h5 --out link.h5
 [ -L link.h5 ] && [ "$(cat victim.txt)" = keep ] || fail "predict-symlink: link or target changed"
 
@@ -55,13 +42,13 @@ expect_refused predict-symlink "link.h5: exists and is a symlink: refused" \
 echo keep >victim2.txt
 mkdir planted
 ln -s "$PWD/victim2.txt" planted/epoch-0001.h5.tmp
-expect_refused tmp-symlink "planted/epoch-0001.h5.tmp exists and is a symlink: refused" \
+expect_error tmp-symlink "planted/epoch-0001.h5.tmp exists and is a symlink: refused" \
   "$ST_BIN" train cfg.ini "${common[@]}" --set checkpoint.dir=planted
 [ "$(cat victim2.txt)" = keep ] || fail "tmp-symlink: the file behind the link was overwritten"
 [ -L planted/epoch-0001.h5.tmp ] || fail "tmp-symlink: the planted link was removed"
 [ ! -e planted/epoch-0001.h5 ] || fail "tmp-symlink: epoch-0001.h5 was written"
 ln -s "$PWD/victim2.txt" p.h5.tmp
-expect_refused predict-tmp-symlink "p.h5.tmp exists and is a symlink: refused" \
+expect_error predict-tmp-symlink "p.h5.tmp exists and is a symlink: refused" \
   "$ST_BIN" predict --checkpoint base --data order.h5 --out p.h5
 [ "$(cat victim2.txt)" = keep ] || fail "predict-tmp-symlink: victim2.txt was overwritten"
 [ ! -e p.h5 ] || fail "predict-tmp-symlink: p.h5 was written"
@@ -70,7 +57,7 @@ expect_refused predict-tmp-symlink "p.h5.tmp exists and is a symlink: refused" \
 timeout 120 "$ST_BIN" train cfg.ini --set train.epochs=2 --set checkpoint.keep=0 \
   --set checkpoint.every_steps=3 --set checkpoint.dir=old --quiet
 (cd old && find . -type f ! -name .lock | sort | xargs md5sum) >old.md5
-expect_refused fresh-run-into-used-dir \
+expect_error fresh-run-into-used-dir \
   "\[checkpoint\] dir old already holds checkpoints (newest: old/epoch-0002.h5): resume with \
 --resume old, or choose another dir" \
   "$ST_BIN" train cfg.ini --set train.epochs=1 \

@@ -18,3 +18,29 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 run_np() { local n=$1; shift; timeout 300 "$ST_MPIEXEC" --oversubscribe --allow-run-as-root -n "$n" "$ST_BIN" "$@"; }
 # compare A B MODE: weights (and optimizer state) of two checkpoints; MODE exact | rel=1e-5.
 compare() { "$ST_PY" "$ST_HERE/lib/h5compare.py" "$@"; }
+
+# expect_error NAME PATTERN CMD...: CMD fails and prints exactly one "seqtrain: error:" line,
+# matching PATTERN. The exit status must be $ST_EXPECT_RC when a script sets it (1: a failure
+# while running), else anything but 0; 124 is a hang. A CMD that is not a shell function runs
+# under `timeout 300` (run_np has its own).
+expect_error() {
+  local name=$1 pat=$2 want=${ST_EXPECT_RC:-any}
+  shift 2
+  local t=()
+  declare -F "$1" >/dev/null || t=(timeout 300)
+  set +e
+  "${t[@]}" "$@" >out.txt 2>err.txt
+  local rc=$?
+  set -e
+  [ $rc -ne 124 ] || fail "$name: hung"
+  if [ "$want" = any ]; then
+    [ $rc -ne 0 ] || fail "$name: exit status 0"
+  else
+    [ $rc -eq "$want" ] || { head -5 out.txt err.txt; fail "$name: exit status $rc, want $want"; }
+  fi
+  local n
+  n=$(grep -c "seqtrain: error:" err.txt || true)
+  [ "$n" -eq 1 ] || { cat err.txt; fail "$name: $n error lines, want 1"; }
+  grep -q -- "$pat" err.txt || { cat err.txt; fail "$name: message does not match '$pat'"; }
+  echo "ok $name: $(grep 'seqtrain: error:' err.txt)"
+}
