@@ -4,7 +4,7 @@
  * loss gradients, for parity tests), plus st_eval_split, the sharded inference pass that the
  * training loop's validation uses too.
  *
- * Layout: the checkpoint's stored config rebuilds the model exactly (open_for_eval); the split
+ * Layout: the checkpoint's stored config rebuilds the model exactly (eval_open); the split
  * is cut into contiguous shards, one per rank, run in local batches of maxB rows; sums and
  * counts are reduced ONCE at the end, and per-row outputs are gathered to rank 0 in rank
  * order, which is the split's order.
@@ -108,81 +108,96 @@ static int config_from_ckpt(const char *ckpt, const char *data, st_config *cfg,
     return rc;
 }
 
-/* Shared by evaluate and predict: model from a checkpoint, data split opened, rows agreed. */
-static int open_for_eval(const char *ckpt, const char *data, const char *split, st_config *cfg,
-                         st_settings *set,
-                         st_dataset *ds, st_split *s, st_model *m, st_loss_kind *loss,
-                         int maxB) {
+/* What evaluate, predict and gradients hold: the checkpoint's config and settings, the split,
+ * the model rebuilt from it, and (eval_batch) one batch of maxB rows with its row ids.
+ * Zero-initialised by eval_open, so eval_close is safe after any partial open. */
+typedef struct eval_ctx {
+    st_config cfg;
+    st_settings set;
+    st_dataset ds;
+    st_split s;
+    st_model m;
+    st_loss_kind loss;
+    st_batch b;
+    size_t *rows; /* (maxB) row ids of one batch */
+} eval_ctx;
+
+/* Model from a checkpoint, data split opened, rows agreed on every rank. maxB <= 0: evaluate
+ * and predict (batches of batch_size rows per rank); > 0: gradients (one batch on rank 0). */
+static int eval_open(eval_ctx *c, const char *ckpt, const char *data, const char *split,
+                     int maxB) {
+    memset(c, 0, sizeof *c);
+    c->ds.file = -1;
+    c->s.x = c->s.y = -1;
+    st_split *s = &c->s;
     char path[ST_PATH_MAX];
-    int rc = config_from_ckpt(ckpt, data, cfg, set, path, sizeof path);
-    if (rc == ST_OK) rc = st_dataset_open(ds, set->data.path);
-    if (rc == ST_OK) rc = st_split_open(ds, split, s);
+    int rc = config_from_ckpt(ckpt, data, &c->cfg, &c->set, path, sizeof path);
+    if (rc == ST_OK) rc = st_dataset_open(&c->ds, c->set.data.path);
+    if (rc == ST_OK) rc = st_split_open(&c->ds, split, s);
     if (rc == ST_OK) rc = st_split_check_written(s);
     if (rc == ST_OK && s->n == 0) {
         /* Loss 0 and accuracy 0 over no rows would read as a result. */
         st_error_set("%s: /%s has no rows (x is empty): nothing to evaluate or predict",
-                     set->data.path, split);
+                     c->set.data.path, split);
         rc = ST_ERR;
     }
     if (st_dist_any_error(rc) != ST_OK) return ST_ERR;
-    /* Buffers are never sized for rows that do not exist. evaluate/predict (maxB <= 0): each
-     * rank runs its contiguous shard in local batches of at most batch_size rows, so
-     * min(batch_size, shard). gradients (maxB > 0): one batch of maxB rows on rank 0, at most
-     * the split's rows. */
+    /* Buffers are never sized for rows that do not exist. evaluate/predict: each rank runs its
+     * contiguous shard in local batches of at most batch_size rows, so min(batch_size, shard).
+     * gradients: one batch of maxB rows on rank 0, at most the split's rows. */
     size_t cap = s->n;
     if (maxB <= 0) {
-        maxB = set->train.batch_size > 0 ? set->train.batch_size : 128;
+        maxB = c->set.train.batch_size > 0 ? c->set.train.batch_size : 128;
         cap = (s->n + (size_t)st_dist_size() - 1) / (size_t)st_dist_size();
     }
     if ((size_t)maxB > cap) maxB = (int)cap;
-    rc = st_model_build(m, cfg, st_split_shape(s), maxB);
-    if (rc == ST_OK) rc = st_ckpt_load(path, m, NULL, NULL);
-    *loss = set->train.loss;
-    if (rc == ST_OK) rc = st_run_check_head(m, *loss, ds->num_classes, s->yT, set->data.path);
+    rc = st_model_build(&c->m, &c->cfg, st_split_shape(s), maxB);
+    if (rc == ST_OK) rc = st_ckpt_load(path, &c->m, NULL, NULL);
+    c->loss = c->set.train.loss;
+    if (rc == ST_OK)
+        rc = st_run_check_head(&c->m, c->loss, c->ds.num_classes, s->yT, c->set.data.path);
     return st_dist_any_error(rc);
 }
 
-/* Releases what open_for_eval (and the caller's batch) acquired; safe on a partial open
- * (ids of -1 and zeroed structs are skipped). */
-static void eval_close(st_config *cfg, st_dataset *ds, st_split *s, st_model *m, st_batch *b) {
-    if (b->maxB) st_batch_free(b);
-    st_model_free(m);
-    if (s->x >= 0) st_split_close(s);
-    if (ds->file >= 0) st_dataset_close(ds);
-    st_config_free(cfg);
+/* The batch buffers, for the ranks that run batches. */
+static void eval_batch(eval_ctx *c) {
+    st_batch_init(&c->b, &c->s, c->m.maxB);
+    c->rows = st_malloc(sizeof(size_t) * (size_t)c->m.maxB);
+}
+
+static void eval_close(eval_ctx *c) {
+    st_free(c->rows);
+    if (c->b.maxB) st_batch_free(&c->b);
+    st_model_free(&c->m);
+    if (c->s.x >= 0) st_split_close(&c->s);
+    if (c->ds.file >= 0) st_dataset_close(&c->ds);
+    st_config_free(&c->cfg);
 }
 
 int st_evaluate_report(const char *ckpt, const char *data, const char *split,
                        st_eval_report *r) {
-    st_config cfg = {0};
-    st_settings set;
-    st_dataset ds = {.file = -1};
-    st_split s = {.x = -1, .y = -1};
-    st_model m = {0};
-    st_loss_kind lk;
-    st_batch b = {0};
-    size_t *rows = NULL;
+    eval_ctx c;
     double *macc = NULL;
     memset(r, 0, sizeof *r);
-    int rc = open_for_eval(ckpt, data, split, &cfg, &set, &ds, &s, &m, &lk, 0);
+    int rc = eval_open(&c, ckpt, data, split, 0);
     if (rc == ST_OK) {
         /* The metrics the model was trained with; a stored list this build cannot parse
          * would have failed at training time already. */
-        r->ms = set.train.metrics;
-        if (st_metrics_check_head(&r->ms, m.num_outputs, ckpt) != ST_OK) r->ms.n = 0;
+        r->ms = c.set.train.metrics;
+        if (st_metrics_check_head(&r->ms, c.m.num_outputs, ckpt) != ST_OK) r->ms.n = 0;
         /* Class names: every rank reads them (small), so every rank holds the same report. */
-        rc = st_dist_any_error(st_dataset_read_strings(&ds, "classes", &r->classes,
+        rc = st_dist_any_error(st_dataset_read_strings(&c.ds, "classes", &r->classes,
                                                        &r->nclasses));
     }
     if (rc == ST_OK) {
-        r->C = st_confusion_classes(m.num_outputs);
+        r->C = st_confusion_classes(c.m.num_outputs);
         r->cm = st_malloc((size_t)r->C * r->C * sizeof(double));
         macc = st_malloc(ST_MA_N * sizeof(double));
-        st_batch_init(&b, &s, m.maxB);
-        rows = st_malloc(sizeof(size_t) * m.maxB);
+        eval_batch(&c);
         st_eval_extra ex = {macc, r->ms.top_k, r->cm, r->C};
         double v[3];
-        rc = st_eval_split(&m, lk, &s, 0, s.n, &b, NULL, rows, v, NULL, NULL, &ex);
+        rc = st_eval_split(&c.m, c.loss, &c.s, 0, c.s.n, &c.b, NULL, c.rows, v, NULL, NULL,
+                           &ex);
         if (rc == ST_OK) {
             r->count = v[2];
             r->loss = v[2] > 0 ? v[0] / v[2] : 0;
@@ -191,8 +206,7 @@ int st_evaluate_report(const char *ckpt, const char *data, const char *split,
         }
     }
     st_free(macc);
-    st_free(rows);
-    eval_close(&cfg, &ds, &s, &m, &b);
+    eval_close(&c);
     return rc;
 }
 
@@ -205,105 +219,90 @@ void st_eval_report_free(st_eval_report *r) {
 
 int st_predict(const char *ckpt, const char *data, const char *split, const char *out,
                const char *attention_out, int attention_rows) {
-    st_config cfg = {0};
-    st_settings set;
-    st_dataset ds = {.file = -1};
-    st_split s = {.x = -1, .y = -1};
-    st_model m = {0};
-    st_loss_kind lk;
-    st_batch b = {0};
-    size_t *rows = NULL;
+    eval_ctx c;
     float *mine = NULL, *all = NULL, *amine = NULL, *aall = NULL;
-    int rc = open_for_eval(ckpt, data, split, &cfg, &set, &ds, &s, &m, &lk, 0);
+    int rc = eval_open(&c, ckpt, data, split, 0);
     if (rc == ST_OK && attention_out) {
-        int has = st_model_attention(&m) != NULL;
+        int has = st_model_attention(&c.m) != NULL;
         if (!has) st_error_set("%s: --attention: the model has no attention layer", ckpt);
         rc = st_dist_any_error(has ? ST_OK : ST_ERR);
     }
     if (rc == ST_OK) {
         int rank = st_dist_rank(), size = st_dist_size();
-        int T = m.seq_out ? s.T : 0, K = m.num_outputs * (T ? T : 1); /* floats per row */
-        size_t my = s.n * (size_t)(rank + 1) / size - s.n * (size_t)rank / size;
-        st_batch_init(&b, &s, m.maxB);
-        rows = st_malloc(sizeof(size_t) * m.maxB);
+        size_t n = c.s.n, T = (size_t)c.s.T;
+        int Ts = c.m.seq_out ? c.s.T : 0, K = c.m.num_outputs * (Ts ? Ts : 1); /* per row */
+        size_t my = n * (size_t)(rank + 1) / size - n * (size_t)rank / size;
+        eval_batch(&c);
         mine = st_malloc_for((my + 1) * K * sizeof(float), "this rank's predictions");
-        if (rank == 0) all = st_malloc_for((s.n + 1) * K * sizeof(float), "the predictions");
+        if (rank == 0) all = st_malloc_for((n + 1) * K * sizeof(float), "the predictions");
         if (attention_out) {
-            amine = st_malloc((my + 1) * (size_t)s.T * sizeof(float));
-            if (rank == 0) aall = st_malloc((s.n + 1) * (size_t)s.T * sizeof(float));
+            amine = st_malloc((my + 1) * T * sizeof(float));
+            if (rank == 0) aall = st_malloc((n + 1) * T * sizeof(float));
         }
         double v[3];
         size_t got = 0;
-        rc = st_eval_split(&m, lk, &s, 0, s.n, &b, amine, rows, v, mine, &got, NULL);
+        rc = st_eval_split(&c.m, c.loss, &c.s, 0, n, &c.b, amine, c.rows, v, mine, &got, NULL);
         if (rc == ST_OK) {
             /* Contiguous shards in rank order: gathering them rebuilds the split's order. */
             st_dist_gather_f32(mine, got * (size_t)K, all);
-            if (attention_out) st_dist_gather_f32(amine, got * (size_t)s.T, aall);
+            if (attention_out) st_dist_gather_f32(amine, got * T, aall);
             int wrc = ST_OK;
-            if (rank == 0) wrc = st_predictions_write(out, all, s.n, T, m.num_outputs);
+            if (rank == 0) wrc = st_predictions_write(out, all, n, Ts, c.m.num_outputs);
             if (rank == 0 && wrc == ST_OK && attention_out) {
-                size_t k = (size_t)attention_rows < s.n ? (size_t)attention_rows : s.n;
-                size_t dims[2] = {k, (size_t)s.T};
+                size_t k = (size_t)attention_rows < n ? (size_t)attention_rows : n;
+                size_t dims[2] = {k, T};
                 wrc = st_array_write(attention_out, "attention", aall, 2, dims);
             }
             rc = st_dist_any_error(wrc);
         }
     }
-    st_free(rows);
     st_free(mine);
     st_free(all);
     st_free(amine);
     st_free(aall);
-    eval_close(&cfg, &ds, &s, &m, &b);
+    eval_close(&c);
     return rc;
 }
 
 int st_gradients(const char *ckpt, const char *data, const char *split, int rows,
                  const char *out) {
-    st_config cfg = {0};
-    st_settings set;
-    st_dataset ds = {.file = -1};
-    st_split s = {.x = -1, .y = -1};
-    st_model m = {0};
-    st_loss_kind lk;
-    st_batch b = {0};
-    size_t *ids = NULL;
+    eval_ctx c;
     float *dz = NULL, *p = NULL;
-    int rc = open_for_eval(ckpt, data, split, &cfg, &set, &ds, &s, &m, &lk, rows);
+    int rc = eval_open(&c, ckpt, data, split, rows);
     if (rc != ST_OK) goto done;
     int wrc = ST_OK;
-    if (st_dist_rank() == 0) {
-        int n = rows < (int)s.n ? rows : (int)s.n, K = m.num_outputs;
-        int T = m.seq_out ? s.T : 1; /* a sequence head: (T, n, K) logits, mean over steps */
-        st_batch_init(&b, &s, m.maxB);
-        ids = st_malloc(sizeof(size_t) * (size_t)m.maxB);
-        dz = st_malloc(sizeof(float) * (size_t)m.maxB * T * K);
-        p = st_malloc(sizeof(float) * (size_t)m.maxB * T * K);
-        for (int i = 0; i < n; i++) ids[i] = (size_t)i;
-        wrc = st_split_read(&s, ids, n, &b);
+    if (st_dist_rank() == 0) { /* one batch, on rank 0 only */
+        st_model *m = &c.m;
+        int n = rows < (int)c.s.n ? rows : (int)c.s.n, K = m->num_outputs;
+        int T = m->seq_out ? c.s.T : 1; /* a sequence head: (T, n, K) logits, mean over steps */
+        eval_batch(&c);
+        dz = st_malloc(sizeof(float) * (size_t)m->maxB * T * K);
+        p = st_malloc(sizeof(float) * (size_t)m->maxB * T * K);
+        for (int i = 0; i < n; i++) c.rows[i] = (size_t)i;
+        wrc = st_split_read(&c.s, c.rows, n, &c.b);
         if (wrc == ST_OK) {
-            st_model_zero_grad(&m);
-            const float *z = st_model_forward(&m, &b, 0);
+            st_model_zero_grad(m);
+            const float *z = st_model_forward(m, &c.b, 0);
             double l, cnt = n;
-            if (m.seq_out) {
+            if (m->seq_out) {
                 cnt = 0;
-                st_loss_compute_seq(lk, m.head_act, z, b.y, m.out_mask, n, T, K, 1.0f, NULL,
-                                    NULL, &cnt);
-                l = st_loss_compute_seq(lk, m.head_act, z, b.y, m.out_mask, n, T, K,
+                st_loss_compute_seq(c.loss, m->head_act, z, c.b.y, m->out_mask, n, T, K, 1.0f,
+                                    NULL, NULL, &cnt);
+                l = st_loss_compute_seq(c.loss, m->head_act, z, c.b.y, m->out_mask, n, T, K,
                                         cnt > 0 ? (float)(1.0 / cnt) : 0.0f, dz, NULL, NULL);
             } else {
-                l = st_loss_compute(lk, m.head_act, z, b.y, n, K, 1.0f / (float)n, dz, NULL);
+                l = st_loss_compute(c.loss, m->head_act, z, c.b.y, n, K, 1.0f / (float)n, dz,
+                                    NULL);
             }
-            st_loss_probs(m.head_act, z, p, n * T, K); /* time-major (T, n, K) for sequences */
-            st_model_backward(&m, &b, dz);
-            wrc = st_ckpt_save_gradients(out, &m, p, (size_t)n * T, K, cnt > 0 ? l / cnt : 0);
+            st_loss_probs(m->head_act, z, p, n * T, K); /* time-major (T, n, K) for sequences */
+            st_model_backward(m, &c.b, dz);
+            wrc = st_ckpt_save_gradients(out, m, p, (size_t)n * T, K, cnt > 0 ? l / cnt : 0);
         }
     }
     rc = st_dist_any_error(wrc);
 done:
-    st_free(ids);
     st_free(dz);
     st_free(p);
-    eval_close(&cfg, &ds, &s, &m, &b);
+    eval_close(&c);
     return rc;
 }
