@@ -256,7 +256,33 @@ static int walk(walk_ctx *w, hid_t f, const char *gpath, int depth) {
     return ST_OK;
 }
 
+/* The file st_ckpt_verify verified last, by identity, for the next st_ckpt_verify_open only:
+ * st_ckpt_resolve verifies the newest checkpoint of a directory to choose it, and the load
+ * that follows would verify the same bytes again (one more CRC pass over the whole file on
+ * every rank). Used once, then forgotten; a file changed in between (another size or
+ * modification time) is verified afresh. */
+static struct {
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+    int valid;
+} g_verified;
+
+static int same_file(const struct stat *a) {
+    return g_verified.valid && a->st_dev == g_verified.dev && a->st_ino == g_verified.ino &&
+           a->st_size == g_verified.size && a->st_mtim.tv_sec == g_verified.mtime.tv_sec &&
+           a->st_mtim.tv_nsec == g_verified.mtime.tv_nsec;
+}
+
 int st_ckpt_verify_open(const char *path, hid_t f, int *sums) {
+    struct stat st;
+    int remembered = stat(path, &st) == 0 && same_file(&st);
+    g_verified.valid = 0;
+    if (remembered) {
+        if (sums) *sums = 1; /* only files with checksums are remembered */
+        return ST_OK;
+    }
     char *kind = NULL;
     walk_ctx w = {path, 0, 0, NULL, 0};
     int rc = st_h5_read_attr_str(f, ST_CKPT_SUM_ATTR, &kind);
@@ -278,9 +304,19 @@ int st_ckpt_verify_open(const char *path, hid_t f, int *sums) {
 
 int st_ckpt_verify(const char *path, int *sums) {
     hid_t f;
+    struct stat st;
+    int have_st = stat(path, &st) == 0, with_sums = 0;
     if (st_ckpt_open(path, &f) != ST_OK) return ST_ERR;
-    int rc = st_ckpt_verify_open(path, f, sums);
+    int rc = st_ckpt_verify_open(path, f, &with_sums);
     H5Fclose(f);
+    if (sums) *sums = with_sums;
+    g_verified.valid = rc == ST_OK && with_sums && have_st;
+    if (g_verified.valid) {
+        g_verified.dev = st.st_dev;
+        g_verified.ino = st.st_ino;
+        g_verified.size = st.st_size;
+        g_verified.mtime = st.st_mtim;
+    }
     return rc;
 }
 
