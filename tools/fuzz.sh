@@ -6,6 +6,9 @@
 #   tools/fuzz.sh --keep-going     do not stop at the first finding: libFuzzer's fork mode runs
 #                                  on after crashes, timeouts and out-of-memory, saving each one
 #   tools/fuzz.sh --target NAME    only that target (config, dataset or ckpt); repeatable
+#   tools/fuzz.sh --seed N         libFuzzer's random seed; default 1, so that test.sh searches the
+#                                  same way on every run (CI does not turn red on a random new find
+#                                  that the next run would miss); 0 = a new seed each run
 #
 # Builds build-fuzz/ (clang, -DSEQTRAIN_FUZZ=ON: ASan + UBSan + libFuzzer) when needed. Each
 # target runs one process (-workers=1) on a COPY of its seed corpus (tests/fuzz/<target>/corpus/,
@@ -19,6 +22,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=20
+seed=1
 keep=0
 targets=()
 while [ $# -gt 0 ]; do
@@ -26,11 +30,13 @@ while [ $# -gt 0 ]; do
     --seconds) [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || { echo "fuzz.sh: --seconds needs a number >= 1" >&2; exit 2; }
                seconds=$2; shift ;;
     --keep-going) keep=1 ;;
+    --seed) [[ "${2:-}" =~ ^[0-9]+$ ]] || { echo "fuzz.sh: --seed needs a number >= 0" >&2; exit 2; }
+            seed=$2; shift ;;
     --target) case "${2:-}" in config|dataset|ckpt) targets+=("$2") ;;
                 *) echo "fuzz.sh: --target is config, dataset or ckpt" >&2; exit 2 ;; esac
               shift ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "fuzz.sh: unknown option '$1' (known: --seconds N --keep-going --target NAME)" >&2
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "fuzz.sh: unknown option '$1' (known: --seconds N --keep-going --target NAME --seed N)" >&2
        exit 2 ;;
   esac
   shift
@@ -67,7 +73,7 @@ for t in "${targets[@]}"; do
   out=build-fuzz/fuzz-findings/$t
   mkdir -p "$out"
   log=build-fuzz/fuzz-findings/$t.log
-  args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=512
+  args=(-max_total_time="$seconds" -seed="$seed" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=512
         -close_fd_mask=3 -print_final_stats=1 -artifact_prefix="$out/")
   [ "$keep" = 1 ] && args+=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
   before=$(ls "$out" | wc -l)
