@@ -35,7 +35,7 @@ while [ $# -gt 0 ]; do
     --target) case "${2:-}" in config|dataset|ckpt) targets+=("$2") ;;
                 *) echo "fuzz.sh: --target is config, dataset or ckpt" >&2; exit 2 ;; esac
               shift ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "fuzz.sh: unknown option '$1' (known: --seconds N --keep-going --target NAME --seed N)" >&2
        exit 2 ;;
   esac
