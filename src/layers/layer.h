@@ -73,6 +73,24 @@ typedef struct st_param {
 
 typedef struct st_layer st_layer;
 
+/* Deterministic reduction (src/train/step.c, README "Bitwise the same weights"): the global batch
+ * is a fixed sequence of blocks of `rows` rows, each rank owns whole blocks, and every sum over
+ * rows that reaches the weights is formed per block, then summed exactly (fixed point) over
+ * blocks and ranks. A layer's backward therefore writes block k's parameter gradient into slot
+ * k of the gradient buffer, st_grad_slot(bk, P->g, k), through st_grad_gemm_tn and
+ * st_grad_colsum (layers/grad.c), which form each block's sum with the same operations in the
+ * same order whichever rank, and whichever other rows of the call, it comes with. Rows of a
+ * call are the blocks' rows in order: block k holds rows [k * rows, min((k + 1) * rows, B)).
+ * st_layer_in.blocks == NULL: the whole call is one block in slot 0 (inference, unit tests,
+ * non-deterministic training), and the helpers run one product over all rows. */
+typedef struct st_blocks {
+    int n;           /* blocks in this call, >= 1 */
+    int rows;        /* rows per block; the last block of the call may have fewer */
+    size_t stride;   /* floats from one block's gradient slot to the next's */
+    float *scratch;  /* (scratch_floats) where a block's rows are gathered for one product */
+    size_t scratch_floats;
+} st_blocks;
+
 /* What a layer reads in one call.
  *
  * Randomness in training (dropout, recurrent dropout): every mask value is a pure function of
@@ -89,6 +107,7 @@ typedef struct st_layer_in {
     const int64_t *sample_ids; /* (B) global sample id of each row (its row in the split) */
     uint64_t seed;             /* the run's seed ([train] seed) */
     int64_t epoch;             /* 0-based epoch of this step */
+    const st_blocks *blocks;   /* how the rows divide into blocks (above); NULL = one block */
 } st_layer_in;
 
 /* ---- per-type options ---------------------------------------------------------------------
@@ -240,6 +259,22 @@ struct st_layer {
      * logits and never overflows. Only a dense layer honours it. */
     int fuse_activation;
 };
+
+/* ---- per-block parameter gradients (grad.c) ------------------------------------------------
+ * Rows of a call are indexed (t, r), t < T, r < B (T = 1 for vectors); row (t, r) of X starts at
+ * X + (t * B + r) * ldx. */
+/* Block k's slot of the gradient view g (a st_param.g); bk == NULL: g itself. */
+static inline float *st_grad_slot(const st_blocks *bk, float *g, int k) {
+    return bk ? g + (size_t)k * bk->stride : g;
+}
+/* g (M, N) += X^T Y over the call's rows, per block: block k's rows, in (t, r) order, form ONE
+ * product (K = T x its rows) added into slot k. */
+void st_grad_gemm_tn(const st_blocks *bk, int T, int B, int M, int N, const float *X, int ldx,
+                     const float *Y, int ldy, float *g);
+/* g (N) += the sum of Y's rows, per block, in (t, r) order, into slot k. */
+void st_grad_colsum(const st_blocks *bk, int T, int B, int N, const float *Y, int ldy, float *g);
+/* The block that row r of a call belongs to (0 when bk == NULL). */
+static inline int st_grad_block_of(const st_blocks *bk, int r) { return bk ? r / bk->rows : 0; }
 
 /* Looks up a layer type by its config section name; NULL if unknown. */
 const st_layer_ops *st_layer_find(const char *type);

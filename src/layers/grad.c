@@ -1,0 +1,87 @@
+/*
+ * grad.c - parameter gradients formed per block of the global batch (layer.h, st_blocks).
+ *
+ * Why per block: float addition is not associative, so a sum over the rows of a global batch
+ * depends on how the rows were split among ranks. With deterministic reduction the batch is a
+ * fixed sequence of blocks; each block's sum is formed here from that block's rows alone, always
+ * by the same operations in the same order, and the blocks are then added exactly in fixed
+ * point (core/xsum.h, src/train/step.c). The weight products stay large: one product per block
+ * over all its steps (K = T x rows), not one per step.
+ *
+ * Which rows share a call (one block per rank, or eight) must not change a block's result, so
+ * a block whose rows are not one contiguous matrix (T > 1 and more than one block in the call)
+ * is gathered into scratch with exactly the layout it has when it is alone in a call: rows
+ * (t, r) contiguous, leading dimensions M and N. OpenBLAS packs its operands before the kernel
+ * runs, so the two layouts feed the kernel identical data. Without room in the scratch (a
+ * capacity fixed from the model's shapes and block size, the same on every rank) a block falls
+ * back to one product per step, which is again the same on every rank.
+ */
+#include <string.h>
+
+#include "layers/layer.h"
+#include "layers/layer_impl.h"
+#include "seqtrain/tensor.h"
+
+/* Rows of block k of a call of B rows. */
+static int block_rows(const st_blocks *bk, int B, int k) {
+    int lo = k * bk->rows, hi = lo + bk->rows < B ? lo + bk->rows : B;
+    return hi - lo;
+}
+
+void st_grad_gemm_tn(const st_blocks *bk, int T, int B, int M, int N, const float *X, int ldx,
+                     const float *Y, int ldy, float *g) {
+    if (T <= 0 || B <= 0) return;
+    /* One block whose rows are one contiguous matrix (a lone block of a call, or every call
+     * without blocks): one product over all T x B rows. */
+    if (!bk || (bk->n == 1 && (T == 1 || (ldx == M && ldy == N)))) {
+        st_sgemm(1, 0, M, N, T * B, 1.0f, X, ldx, Y, ldy, 1.0f, g, N);
+        return;
+    }
+    for (int k = 0; k < bk->n; k++) {
+        const int r0 = k * bk->rows, nb = block_rows(bk, B, k);
+        float *gk = st_grad_slot(bk, g, k);
+        if (nb <= 0) continue;
+        if (T == 1) {
+            /* Vectors: the block's rows are contiguous already. */
+            st_sgemm(1, 0, M, N, nb, 1.0f, X + (size_t)r0 * ldx, ldx, Y + (size_t)r0 * ldy, ldy,
+                     1.0f, gk, N);
+            continue;
+        }
+        const size_t rows = (size_t)T * nb;
+        if (rows * ((size_t)M + N) <= bk->scratch_floats) {
+            float *xs = bk->scratch, *ys = bk->scratch + rows * M;
+            for (int t = 0; t < T; t++) {
+                for (int r = 0; r < nb; r++) {
+                    const size_t src = (size_t)t * B + r0 + r, dst = (size_t)t * nb + r;
+                    memcpy(xs + dst * M, X + src * ldx, (size_t)M * sizeof(float));
+                    memcpy(ys + dst * N, Y + src * ldy, (size_t)N * sizeof(float));
+                }
+            }
+            st_sgemm(1, 0, M, N, (int)rows, 1.0f, xs, M, ys, N, 1.0f, gk, N);
+            continue;
+        }
+        for (int t = 0; t < T; t++) {
+            const size_t src = (size_t)t * B + r0;
+            st_sgemm(1, 0, M, N, nb, 1.0f, X + src * ldx, ldx, Y + src * ldy, ldy, 1.0f, gk, N);
+        }
+    }
+}
+
+void st_grad_colsum(const st_blocks *bk, int T, int B, int N, const float *Y, int ldy, float *g) {
+    if (T <= 0 || B <= 0) return;
+    if (!bk && ldy == N) {
+        st_colsum_add(Y, (size_t)T * B, (size_t)N, g);
+        return;
+    }
+    const int nblk = bk ? bk->n : 1, rows = bk ? bk->rows : B;
+    /* Row after row, (t, r) order within the block: the order a lone block has. */
+    for (int k = 0; k < nblk; k++) {
+        const int r0 = k * rows, nb = r0 + rows < B ? rows : B - r0;
+        float *gk = st_grad_slot(bk, g, k);
+        for (int t = 0; t < T; t++)
+            for (int r = 0; r < nb; r++) {
+                const float *y = Y + ((size_t)t * B + r0 + r) * ldy;
+                for (int j = 0; j < N; j++) gk[j] += y[j];
+            }
+    }
+}
