@@ -33,6 +33,9 @@ int st_dist_size(void); /* local */
 void st_dist_allreduce_sum(float *buf, size_t n);
 void st_dist_allreduce_sum_f64(double *buf, size_t n);
 void st_dist_allreduce_max_f64(double *buf, size_t n);
+/* Integer sums and maxima: exact in any order (deterministic reduction, core/xsum.h). */
+void st_dist_allreduce_sum_i64(int64_t *buf, size_t n);
+void st_dist_allreduce_max_i32(int32_t *buf, size_t n);
 void st_dist_bcast(void *buf, size_t bytes, int root);
 void st_dist_barrier(void);
 /* Gathers variable-length float arrays to rank 0 in rank order: recv (sum of counts) on rank 0,

@@ -90,6 +90,24 @@ void st_dist_allreduce_sum_f64(double *buf, size_t n) {
     st_wd_leave(0);
 }
 
+/* Exact in any order (integers): the deterministic gradient reduction (core/xsum.h). The first
+ * call also ends the start-up limit, as the float gradient allreduce does. */
+void st_dist_allreduce_sum_i64(int64_t *buf, size_t n) {
+    if (g_size == 1) return;
+    ST_ASSERT(n < INT_MAX, "allreduce of %zu int64", n);
+    st_wd_enter("allreduce", n * sizeof(int64_t), "bytes");
+    ST_MPI(MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD));
+    st_wd_leave(1);
+}
+
+void st_dist_allreduce_max_i32(int32_t *buf, size_t n) {
+    if (g_size == 1) return;
+    ST_ASSERT(n < INT_MAX, "allreduce of %zu int32", n);
+    st_wd_enter("allreduce max", n, "int32");
+    ST_MPI(MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_INT32_T, MPI_MAX, MPI_COMM_WORLD));
+    st_wd_leave(0);
+}
+
 void st_dist_allreduce_max_f64(double *buf, size_t n) {
     if (g_size == 1) return;
     ST_ASSERT(n < INT_MAX, "allreduce of %zu doubles", n);

@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "core/parse.h"
+#include "core/xsum.h"
 #include "layer_impl.h"
 #include "seqtrain/error.h"
 #include "layers/layer.h"
@@ -53,6 +54,19 @@ static const st_bn_opts bn_defaults = {.momentum = 0.99f, .epsilon = 1e-3f, .cen
  * one (a standalone layer in one process) the local sums are the global ones. */
 static void reduce(st_layer *L, double *buf, size_t n) {
     if (L->reduce_sum) L->reduce_sum(buf, n, L->reduce_ctx);
+}
+
+/* The same sums with deterministic reduction (layer.h, st_blocks): each block's partial sums of
+ * parts (nblk x n doubles, block after block) are added exactly (core/xsum.h) and the exact sums
+ * of all ranks combined as integers, so buf (n) comes out the same for any split of the batch
+ * into ranks. xs: n accumulators of workspace. */
+static void reduce_exact(st_layer *L, const double *parts, int nblk, size_t n, st_xsum *xs,
+                         double *buf) {
+    memset(xs, 0, n * sizeof *xs);
+    for (int k = 0; k < nblk; k++)
+        for (size_t i = 0; i < n; i++) st_xsum_add(&xs[i], parts[(size_t)k * n + i]);
+    if (L->reduce_i64) L->reduce_i64(xs[0].w, n * ST_XSUM_WORDS, L->reduce_ctx);
+    for (size_t i = 0; i < n; i++) buf[i] = st_xsum_value(&xs[i]);
 }
 
 /* Parameter slots: gamma and beta are optional, so their positions vary. */
@@ -97,36 +111,82 @@ static int bn_build(st_layer *L, st_shape in) {
     return ST_OK;
 }
 
-/* Views into the workspace: sums (2F+1 doubles), flag, inv_std (F), x^ (B, F). */
+/* Views into the workspace for a call of B rows: sums (2F+1 doubles), exact accumulators
+ * (2F+1), flag, inv_std (F), x^ (B, F), then per-block partial sums (B x (2F+1) doubles at
+ * most: a block has at least one row). */
 typedef struct bn_ws {
-    double *sums;
+    double *sums, *parts;
+    st_xsum *xs;
     float *flag, *inv, *xhat;
 } bn_ws;
 
 static size_t sums_floats(int F) { return 2 * (2 * (size_t)F + 1); }
 
-static bn_ws bn_views(const st_layer *L) {
+static bn_ws bn_views(const st_layer *L, int B) {
     const int F = L->ishape.feat;
+    const size_t n = 2 * (size_t)F + 1;
     bn_ws w;
     w.sums = (double *)L->ws; /* the arena slices start 64-byte aligned */
-    w.flag = L->ws + sums_floats(F);
+    w.xs = (st_xsum *)(w.sums + n);
+    w.flag = (float *)(w.xs + n);
     w.inv = w.flag + 1;
     w.xhat = w.inv + F;
+    size_t at = (size_t)(w.xhat - L->ws) + (size_t)B * F;
+    w.parts = (double *)(L->ws + (at + 1) / 2 * 2); /* 8-byte aligned */
     return w;
 }
 
 static size_t bn_workspace(const st_layer *L, int maxB, int maxT) {
     (void)maxT;
-    const size_t F = (size_t)L->ishape.feat;
-    return sums_floats((int)F) + 1 + F + (size_t)maxB * F;
+    const size_t F = (size_t)L->ishape.feat, n = 2 * F + 1;
+    return sums_floats((int)F) + n * sizeof(st_xsum) / sizeof(float) + 1 + F +
+           (size_t)maxB * F + 1 + (size_t)maxB * n * 2;
+}
+
+/* s1 += sum(x - K), s2 += sum((x - K)^2) over rows [r0, r1), K = moving_mean: the forward's
+ * per-feature sums, in row order. */
+static void stat_sums(const float *x, int r0, int r1, int F, const float *mm, double *s1,
+                      double *s2) {
+    for (int b = r0; b < r1; b++) {
+        const float *xr = x + (size_t)b * F;
+        for (int f = 0; f < F; f++) {
+            double d = (double)xr[f] - mm[f];
+            s1[f] += d;
+            s2[f] += d * d;
+        }
+    }
+}
+
+/* sdy += sum(dy), sdyx += sum(dy x^) over rows [r0, r1): the backward's sums, in row order. */
+static void grad_sums(const float *dy, const float *xhat, int r0, int r1, int F, double *sdy,
+                      double *sdyx) {
+    for (int b = r0; b < r1; b++) {
+        const float *g = dy + (size_t)b * F, *xh = xhat + (size_t)b * F;
+        for (int f = 0; f < F; f++) {
+            sdy[f] += g[f];
+            sdyx[f] += (double)g[f] * xh[f];
+        }
+    }
+}
+
+/* Rows [*r0, *r1) of block k of a call of B rows (bk == NULL: all rows, one block). */
+static void block_span(const st_blocks *bk, int k, int B, int *r0, int *r1) {
+    if (!bk) {
+        *r0 = 0, *r1 = B;
+        return;
+    }
+    *r0 = k * bk->rows;
+    *r1 = *r0 + bk->rows < B ? *r0 + bk->rows : B;
 }
 
 static void bn_forward(st_layer *L, const st_layer_in *in, int B, int T, int train) {
     (void)T;
     const int F = L->ishape.feat;
     bn_params p = bn_slots(L);
-    bn_ws w = bn_views(L);
+    bn_ws w = bn_views(L, B);
     const float *x = in->x; /* (B, F) */
+    const st_blocks *bk = in->blocks;
+    const int nblk = bk ? (B > 0 ? bk->n : 0) : 1;
     float *mm = p.mean->w, *mv = p.var->w;
     const int batch_stats = train && L->trainable;
     *w.flag = (float)batch_stats;
@@ -134,17 +194,24 @@ static void bn_forward(st_layer *L, const st_layer_in *in, int B, int T, int tra
         /* Shifted sums around K = moving_mean (identical on every rank), then the global
          * reduction: s1 = sum(x - K), s2 = sum((x - K)^2), and the row count. */
         double *s1 = w.sums, *s2 = w.sums + F;
-        memset(w.sums, 0, (2 * (size_t)F + 1) * sizeof(double));
-        for (int b = 0; b < B; b++) {
-            const float *xr = x + (size_t)b * F;
-            for (int f = 0; f < F; f++) {
-                double d = (double)xr[f] - mm[f];
-                s1[f] += d;
-                s2[f] += d * d;
+        const size_t n = 2 * (size_t)F + 1;
+        memset(w.sums, 0, n * sizeof(double));
+        if (!bk) {
+            stat_sums(x, 0, B, F, mm, s1, s2);
+            w.sums[2 * F] = B;
+            reduce(L, w.sums, n); /* collective */
+        } else {
+            /* Per block, then exactly over blocks and ranks (collective). */
+            memset(w.parts, 0, (size_t)nblk * n * sizeof(double));
+            for (int k = 0; k < nblk; k++) {
+                double *pk = w.parts + (size_t)k * n;
+                int r0, r1;
+                block_span(bk, k, B, &r0, &r1);
+                stat_sums(x, r0, r1, F, mm, pk, pk + F);
+                pk[2 * F] = r1 - r0;
             }
+            reduce_exact(L, w.parts, nblk, n, w.xs, w.sums);
         }
-        w.sums[2 * F] = B;
-        reduce(L, w.sums, 2 * (size_t)F + 1); /* collective */
         const double N = w.sums[2 * F];
         const float mom = L->opt.bn.momentum;
         if (N <= 0) return; /* no rows on any rank (only a test can do that) */
@@ -182,25 +249,30 @@ static void bn_backward(st_layer *L, const st_layer_in *in, float *dx, int B, in
     (void)in, (void)T;
     const int F = L->ishape.feat;
     bn_params p = bn_slots(L);
-    bn_ws w = bn_views(L);
+    bn_ws w = bn_views(L, B);
     const float *dy = L->dout; /* (B, F) */
     const int batch_stats = *w.flag != 0;
-    /* Local sums: the parameter gradients (the step's allreduce of the gradient buffer sums
-     * them over the ranks) and, with batch statistics, the input gradient's two reductions. */
+    const st_blocks *bk = in->blocks;
+    const int nblk = bk ? (B > 0 ? bk->n : 0) : 1;
+    const size_t n = 2 * (size_t)F;
+    /* Local sums per block: the parameter gradients (block k's into slot k; the step's
+     * reduction sums them over blocks and ranks) and, with batch statistics, the input
+     * gradient's two reductions. */
     double *sdy = w.sums, *sdyx = w.sums + F;
-    memset(w.sums, 0, 2 * (size_t)F * sizeof(double));
-    for (int b = 0; b < B; b++) {
-        const float *g = dy + (size_t)b * F, *xh = w.xhat + (size_t)b * F;
-        for (int f = 0; f < F; f++) {
-            sdy[f] += g[f];
-            sdyx[f] += (double)g[f] * xh[f];
-        }
-    }
-    if (L->trainable) {
-        /* dgamma += sum(dy x^), dbeta += sum(dy) */
-        for (int f = 0; f < F; f++) {
-            if (p.gamma) p.gamma->g[f] += (float)sdyx[f];
-            if (p.beta) p.beta->g[f] += (float)sdy[f];
+    const double N = w.sums[2 * F]; /* the global row count of the last forward */
+    memset(w.sums, 0, n * sizeof(double));
+    if (nblk > 0) memset(w.parts, 0, (size_t)nblk * n * sizeof(double));
+    for (int k = 0; k < nblk; k++) {
+        double *pk = bk ? w.parts + (size_t)k * n : w.sums;
+        int r0, r1;
+        block_span(bk, k, B, &r0, &r1);
+        grad_sums(dy, w.xhat, r0, r1, F, pk, pk + F);
+        if (L->trainable) {
+            /* dgamma += sum(dy x^), dbeta += sum(dy) */
+            for (int f = 0; f < F; f++) {
+                if (p.gamma) st_grad_slot(bk, p.gamma->g, k)[f] += (float)pk[F + f];
+                if (p.beta) st_grad_slot(bk, p.beta->g, k)[f] += (float)pk[f];
+            }
         }
     }
     if (!batch_stats) {
@@ -212,10 +284,12 @@ static void bn_backward(st_layer *L, const st_layer_in *in, float *dx, int B, in
                                              (p.gamma ? p.gamma->w[f] : 1.0f) * w.inv[f];
         return;
     }
-    /* Global sums; N is the global row count of the last forward. Every rank joins, even
-     * without rows and even when dx is not needed (the collective count must match). */
-    const double N = w.sums[2 * F];
-    reduce(L, w.sums, 2 * (size_t)F); /* collective */
+    /* Global sums. Every rank joins, even without rows and even when dx is not needed (the
+     * collective count must match). */
+    if (bk)
+        reduce_exact(L, w.parts, nblk, n, w.xs, w.sums); /* collective */
+    else
+        reduce(L, w.sums, n); /* collective */
     if (!dx || N <= 0) return;
     /* dx = gamma / sigma * (dy - sum(dy) / N - x^ sum(dy x^) / N) */
     for (int f = 0; f < F; f++) {

@@ -253,6 +253,8 @@ struct st_layer {
      * model installs the distributed allreduce at build; NULL = one process (the sums are
      * already global). Keeps src/layers/ free of MPI. */
     void (*reduce_sum)(double *buf, size_t n, void *ctx);
+    /* The same for integers (exact: deterministic reduction, core/xsum.h). */
+    void (*reduce_i64)(int64_t *buf, size_t n, void *ctx);
     void *reduce_ctx;
     /* The model's head: when set, forward leaves the PRE-activation in out (the logits) and
      * backward takes dout as the gradient w.r.t. those logits, so the loss can be computed from

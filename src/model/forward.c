@@ -29,7 +29,15 @@ const float *st_model_forward(st_model *m, const st_batch *b, int train) {
     ST_ASSERT(B <= m->maxB && T <= m->maxT, "batch %dx%d exceeds the model's %dx%d", B, T,
               m->maxB, m->maxT);
     st_layer_in in = {m->input.tokens ? NULL : b->x, m->input.tokens ? b->tok : NULL, NULL,
-                      b->ids, b->seed, b->epoch};
+                      b->ids, b->seed, b->epoch, NULL};
+    /* Blocks only in training: inference forms no parameter gradients, and evaluation's
+     * batches need not be made of whole blocks. */
+    if (train && m->blk.rows > 0) {
+        m->blk.n = (B + m->blk.rows - 1) / m->blk.rows;
+        ST_ASSERT(m->blk.n <= m->grad_slots, "%d rows need %d gradient slots, the model has %d",
+                  B, m->blk.n, m->grad_slots);
+        in.blocks = &m->blk;
+    }
     for (int i = 0; i < m->nlayers; i++) {
         st_layer *L = &m->layers[i];
         m->ins[i] = in;

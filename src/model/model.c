@@ -48,6 +48,11 @@ void st_model_reduce_sum(double *buf, size_t n, void *ctx) {
     st_dist_allreduce_sum_f64(buf, n);
 }
 
+void st_model_reduce_i64(int64_t *buf, size_t n, void *ctx) {
+    (void)ctx;
+    st_dist_allreduce_sum_i64(buf, n);
+}
+
 int st_model_max_rows(int batch_size, size_t rows, int ranks) {
     size_t b = batch_size > 0 ? (size_t)batch_size : 1;
     if (rows > 0 && rows < b) b = rows;
@@ -367,6 +372,7 @@ int st_model_build_run(st_model *m, const st_config *cfg, st_shape input, int ma
         m->collective |= L->collective;
         /* The layer's global sums go through MPI here, so src/layers/ never includes it. */
         if (L->collective) L->reduce_sum = st_model_reduce_sum;
+        if (L->collective) L->reduce_i64 = st_model_reduce_i64;
     }
 
     /* Arena: per layer out, dout, mask, workspace (sized by size_layers). */
@@ -397,6 +403,7 @@ void st_model_free(st_model *m) {
     st_free(m->ranges);
     st_free(m->trainable);
     st_free(m->arena);
+    st_free(m->blk.scratch);
     memset(m, 0, sizeof *m);
 }
 
@@ -405,6 +412,45 @@ void st_model_init(st_model *m, uint64_t seed) {
 }
 
 void st_model_zero_grad(st_model *m) { memset(m->grads, 0, m->nparams * sizeof(float)); }
+
+void st_model_set_blocks(st_model *m, int rows, int slots) {
+    ST_ASSERT(rows > 0 && slots > 0, "blocks of %d rows, %d slots", rows, slots);
+    m->grad_stride = round16(m->nparams + ST_MODEL_GRAD_TAIL);
+    m->grad_slots = slots;
+    st_free(m->grads);
+    m->grads = st_malloc_for((size_t)slots * m->grad_stride * sizeof(float),
+                             "the model's gradient slots (one per block)");
+    memset(m->grads, 0, (size_t)slots * m->grad_stride * sizeof(float));
+    for (int i = 0; i < m->ntensors; i++) m->tensors[i]->g = m->grads + m->tensors[i]->offset;
+    /* Gather space for one block's rows of the widest (input, output) pair of products a
+     * layer forms (grad.c): a capacity from shapes and the block size only, the same on every
+     * rank, so every rank takes the same path for the same block. */
+    size_t wide = 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        const st_layer *L = &m->layers[i];
+        size_t w = 2 * (size_t)L->ishape.feat + 8 * (size_t)L->oshape.feat;
+        if (w > wide) wide = w;
+    }
+    st_free(m->blk.scratch);
+    m->blk.rows = rows;
+    m->blk.n = 1;
+    m->blk.stride = m->grad_stride;
+    m->blk.scratch_floats = (size_t)(m->maxT > 0 ? m->maxT : 1) * (size_t)rows * wide;
+    m->blk.scratch = st_malloc_for((m->blk.scratch_floats ? m->blk.scratch_floats : 1) *
+                                       sizeof(float),
+                                   "the deterministic reduction's gather space");
+}
+
+void st_model_zero_grad_rows(st_model *m, int B) {
+    if (m->blk.rows <= 0) {
+        st_model_zero_grad(m);
+        return;
+    }
+    int n = (B + m->blk.rows - 1) / m->blk.rows;
+    ST_ASSERT(n <= m->grad_slots, "%d rows need %d gradient slots, the model has %d", B, n,
+              m->grad_slots);
+    memset(m->grads, 0, (size_t)(n > 0 ? n : 1) * m->grad_stride * sizeof(float));
+}
 
 st_param *st_model_param(const st_model *m, const char *layer, const char *param) {
     for (int i = 0; i < m->nlayers; i++) {

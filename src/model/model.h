@@ -61,6 +61,12 @@ typedef struct st_model {
      * are then called on every rank, also with 0 rows (see st_model_forward). */
     int collective;
     st_vectors_spec *vectors; /* (nlayers) pre-trained vectors to load, per layer */
+    /* Deterministic reduction (st_model_set_blocks): grads holds grad_slots slots of
+     * grad_stride floats, block k's gradient in slot k (layer.h, st_blocks); blk.rows == 0:
+     * one slot, the whole batch one block. */
+    int grad_slots;
+    size_t grad_stride;
+    st_blocks blk;
 } st_model;
 
 /* What a run allocates besides the model's own buffers and grows with a size the user chose,
@@ -92,6 +98,12 @@ void st_model_free(st_model *m);
 /* Initializes every parameter from seed (identical on every rank). */
 void st_model_init(st_model *m, uint64_t seed);
 void st_model_zero_grad(st_model *m);
+/* Deterministic reduction: rows of a call form blocks of `rows` rows, block k's parameter
+ * gradients go to slot k of the gradient buffer (grown to `slots` slots, each with its own
+ * tail). Call once after build. */
+void st_model_set_blocks(st_model *m, int rows, int slots);
+/* Clears the gradient slots a batch of B rows uses (all of slot 0 without blocks). */
+void st_model_zero_grad_rows(st_model *m, int B);
 /* Forward through all layers; returns the head's output (B, K), or (T, B, K) when seq_out:
  * logits when the head's activation is fused into the loss (head_act says which), activations
  * otherwise. The batch's ids, seed and epoch reach the layers (dropout masks).
@@ -114,6 +126,7 @@ int st_model_load_pretrained(st_model *m, const st_dataset *ds);
  * buf (n doubles) becomes its sum over all ranks (st_dist_allreduce_sum_f64); ctx unused.
  * Collective. Exposed for tests that drive such a layer without a model. */
 void st_model_reduce_sum(double *buf, size_t n, void *ctx);
+void st_model_reduce_i64(int64_t *buf, size_t n, void *ctx);
 /* The first attention layer (its weights: st_attention_weights), or NULL when there is none. */
 const st_layer *st_model_attention(const st_model *m);
 /* Finds a parameter tensor by "layer/param"; NULL if none. */

@@ -64,7 +64,7 @@ static void bench_fill(st_run *R, int n, int vocab, int classes, uint64_t seed) 
     for (size_t i = 0; i < ny; i++) b->y[i] = (int32_t)st_rng_below(&r, (uint64_t)classes);
     /* Global sample ids of this rank's rows (dropout masks), as a real batch would have. */
     int lo, hi;
-    st_shard(R->set->train.batch_size, R->rank, R->size, &lo, &hi);
+    st_run_shard(R, R->set->train.batch_size, &lo, &hi);
     for (int i = 0; i < n; i++) b->ids[i] = lo + i;
     b->seed = seed;
 }
@@ -110,7 +110,7 @@ int st_fit_benchmark(st_config *cfg, int steps, int warmup) {
     R.batch.T = fake.T;
     const int Bg = set->train.batch_size;
     int lo, hi;
-    st_shard(Bg, R.rank, R.size, &lo, &hi);
+    st_run_shard(&R, Bg, &lo, &hi);
     bench_fill(&R, hi - lo, vocab, classes, set->train.seed);
     st_model_init(m, set->train.seed);
     st_dist_bcast(m->params, m->nparams * sizeof(float), 0);

@@ -374,7 +374,7 @@ int st_fit(st_config *cfg, const char *resume) {
             size_t first = R.bstart[ts.step_in_epoch];
             int bg = (int)(R.bstart[ts.step_in_epoch + 1] - first);
             int lo, hi;
-            st_shard(bg, R.rank, R.size, &lo, &hi);
+            st_run_shard(&R, bg, &lo, &hi);
             for (int i = lo; i < hi; i++) R.rows[i - lo] = R.perm[first + (size_t)i];
 
             R.batch.T = R.train.T; /* a trimmed batch (or validation) may have left it shorter */

@@ -151,16 +151,23 @@ static int row_correct(st_act act, const float *zr, int32_t y, int K) {
     return argmax(zr, K) == y; /* monotone activations keep the argmax */
 }
 
-double st_loss_compute(st_loss_kind kind, st_act act, const float *z, const int32_t *y, int B,
-                       int K, float scale, float *dz, double *correct) {
+double st_loss_compute_x(st_loss_kind kind, st_act act, const float *z, const int32_t *y, int B,
+                         int K, float scale, float *dz, double *correct, st_xsum *xs) {
     double sum = 0;
     float p[K > 0 ? K : 1];
     for (int b = 0; b < B; b++) {
         const float *zr = z + (size_t)b * K;
-        sum += row_loss(kind, act, zr, y[b], K, scale, dz ? dz + (size_t)b * K : NULL, p);
+        double l = row_loss(kind, act, zr, y[b], K, scale, dz ? dz + (size_t)b * K : NULL, p);
+        sum += l;
+        if (xs) st_xsum_add(xs, l);
         if (correct) *correct += row_correct(act, zr, y[b], K);
     }
     return sum;
+}
+
+double st_loss_compute(st_loss_kind kind, st_act act, const float *z, const int32_t *y, int B,
+                       int K, float scale, float *dz, double *correct) {
+    return st_loss_compute_x(kind, act, z, y, B, K, scale, dz, correct, NULL);
 }
 
 /* Each (step, row) is one "row" of the loss above; the labels are batch-major (B, T) as the
@@ -168,6 +175,12 @@ double st_loss_compute(st_loss_kind kind, st_act act, const float *z, const int3
 double st_loss_compute_seq(st_loss_kind kind, st_act act, const float *z, const int32_t *y,
                            const uint8_t *mask, int B, int T, int K, float scale, float *dz,
                            double *correct, double *count) {
+    return st_loss_compute_seq_x(kind, act, z, y, mask, B, T, K, scale, dz, correct, count, NULL);
+}
+
+double st_loss_compute_seq_x(st_loss_kind kind, st_act act, const float *z, const int32_t *y,
+                             const uint8_t *mask, int B, int T, int K, float scale, float *dz,
+                             double *correct, double *count, st_xsum *xs) {
     double sum = 0, n = 0;
     float p[K > 0 ? K : 1];
     for (int t = 0; t < T; t++) {
@@ -181,7 +194,9 @@ double st_loss_compute_seq(st_loss_kind kind, st_act act, const float *z, const 
                 continue;
             }
             int32_t yt = y[(size_t)b * T + t];
-            sum += row_loss(kind, act, zr, yt, K, scale, dr, p);
+            double l = row_loss(kind, act, zr, yt, K, scale, dr, p);
+            sum += l;
+            if (xs) st_xsum_add(xs, l);
             if (correct) *correct += row_correct(act, zr, yt, K);
             n++;
         }

@@ -18,6 +18,7 @@
 
 #include <stdint.h>
 
+#include "core/xsum.h"
 #include "seqtrain/tensor.h"
 
 typedef enum st_loss_kind {
@@ -43,6 +44,14 @@ double st_loss_compute(st_loss_kind k, st_act act, const float *z, const int32_t
 double st_loss_compute_seq(st_loss_kind k, st_act act, const float *z, const int32_t *y,
                            const uint8_t *mask, int B, int T, int K, float scale, float *dz,
                            double *correct, double *count);
+
+/* The same, also adding each row's (each real step's) loss exactly to *xs when xs != NULL:
+ * the sum then does not depend on how rows were split among calls or ranks (core/xsum.h). */
+double st_loss_compute_x(st_loss_kind k, st_act act, const float *z, const int32_t *y, int B,
+                         int K, float scale, float *dz, double *correct, st_xsum *xs);
+double st_loss_compute_seq_x(st_loss_kind k, st_act act, const float *z, const int32_t *y,
+                             const uint8_t *mask, int B, int T, int K, float scale, float *dz,
+                             double *correct, double *count, st_xsum *xs);
 
 /* Probabilities of the head: p = act(z) (B, K); p may alias z. */
 void st_loss_probs(st_act act, const float *z, float *p, int B, int K);

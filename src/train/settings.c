@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "core/parse.h"
+#include "core/xsum.h"
 #include "seqtrain/error.h"
 #include "layers/layer.h"
 #include "seqtrain/train.h"
@@ -69,6 +70,8 @@ static const st_key k_train_keys[] = {
     ST_KEY_FUNC_ROW("stop_signals", st_train_cfg, stop_signals, st_preempt_parse),
     ST_KEY_INT_ROW("collective_timeout", st_train_cfg, collective_timeout, 0, INT_MAX),
     ST_KEY_INT_ROW("startup_timeout", st_train_cfg, startup_timeout, 0, INT_MAX),
+    ST_KEY_BOOL_ROW("deterministic", st_train_cfg, deterministic),
+    ST_KEY_INT_ROW("block_rows", st_train_cfg, block_rows, 0, INT_MAX),
     ST_KEY_END,
 };
 
@@ -216,6 +219,7 @@ static void defaults(st_settings *S) {
     S->train.shuffle = 1;
     S->train.collective_timeout = 300;
     S->train.startup_timeout = 600;
+    S->train.deterministic = 1;
     S->train.decay_steps = 1000;
     S->train.decay_rate = 0.96f;
     S->train.stop_signals = ST_SIG_DEFAULT;
@@ -256,6 +260,19 @@ int st_settings_resolve(st_settings *S, const st_config *c) {
         st_error_set("%s: [data] path is required (the HDF5 dataset file)", c->origin);
         return ST_ERR;
     }
+    /* Each gradient element sums one fixed-point term per block (core/xsum.h). */
+    if (S->train.deterministic &&
+        (S->train.batch_size + (long)st_train_block_rows(&S->train) - 1) /
+                st_train_block_rows(&S->train) > ST_FX_MAX_TERMS) {
+        st_error_set("%s: [train] block_rows = %d: batch_size %d makes %ld blocks per batch, "
+                     "more than the %d deterministic reduction can sum exactly; raise "
+                     "block_rows to at least %d", c->origin, S->train.block_rows,
+                     S->train.batch_size,
+                     (S->train.batch_size + (long)st_train_block_rows(&S->train) - 1) /
+                         st_train_block_rows(&S->train),
+                     ST_FX_MAX_TERMS, (S->train.batch_size + ST_FX_MAX_TERMS - 1) / ST_FX_MAX_TERMS);
+        return ST_ERR;
+    }
     if (!S->train.loss_set) {
         char names[256];
         st_loss_names(names, sizeof names);
@@ -270,6 +287,11 @@ int st_settings_resolve(st_settings *S, const st_config *c) {
         return ST_ERR;
     }
     return ST_OK;
+}
+
+int st_train_block_rows(const st_train_cfg *t) {
+    if (t->block_rows > 0) return t->block_rows;
+    return (t->batch_size + ST_AUTO_BLOCKS - 1) / ST_AUTO_BLOCKS;
 }
 
 int st_train_config_check(const st_config *c) {

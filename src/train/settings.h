@@ -73,7 +73,19 @@ typedef struct st_train_cfg {
     int stop_signals;
     int collective_timeout; /* seconds a collective may wait (dist.h); default 300; 0 = none */
     int startup_timeout;    /* the same until the first step's allreduce; default 600 */
+    /* Deterministic reduction (step.c): the global batch is a fixed sequence of blocks of
+     * block_rows rows, each rank owns whole blocks, and gradients, loss and statistics are
+     * summed exactly, so the weights are bitwise the same for any number of ranks. Default 1.
+     * block_rows 0 = auto: ceil(batch_size / ST_AUTO_BLOCKS). */
+    int deterministic;
+    int block_rows;
 } st_train_cfg;
+
+/* Blocks per global batch when [train] block_rows is not set: as many ranks as this can share
+ * a batch evenly (more ranks than blocks leave ranks without rows). */
+#define ST_AUTO_BLOCKS 16
+/* The block size a run uses for batches of batch_size rows (resolves block_rows = 0). */
+int st_train_block_rows(const st_train_cfg *t);
 
 /* How a callback compares values of its monitored quantity. */
 enum { ST_MODE_AUTO = 0, ST_MODE_MIN, ST_MODE_MAX };

@@ -172,7 +172,9 @@ int st_run_setup(st_run *R, st_config *cfg, const st_settings *set, st_shape sha
     R->set = set;
     /* The largest shard of a global batch: every buffer is sized for it once, here. */
     int Bg = set->train.batch_size;
-    int maxB = st_model_max_rows(Bg, R->ntrain, R->size); /* buffers only for rows that exist */
+    R->block_rows = set->train.deterministic ? st_train_block_rows(&set->train) : 0;
+    /* buffers only for rows that exist */
+    int maxB = st_run_max_rows(Bg, R->block_rows, R->ntrain, R->size);
     st_model_run_need need = {st_optim_cfg_states(&set->train.optim), R->ntrain, 24,
                               "training rows"}; /* perm, scratch, bstart, span: 24 bytes a row */
     int rc = st_model_build_run(&R->model, cfg, shape, maxB, &need);
@@ -181,6 +183,13 @@ int st_run_setup(st_run *R, st_config *cfg, const st_settings *set, st_shape sha
         rc = st_run_check_head(&R->model, R->loss, num_classes, y_steps, cfg->origin);
     if (st_dist_any_error(rc) != ST_OK) return ST_ERR;
 
+    if (R->block_rows > 0) {
+        st_model *m = &R->model;
+        st_model_set_blocks(m, R->block_rows, (maxB + R->block_rows - 1) / R->block_rows);
+        R->fx = st_malloc_for((m->nparams + ST_FX_TAIL) * sizeof(int64_t),
+                              "the deterministic reduction's fixed-point sums");
+        R->fx_exp = st_malloc(((size_t)m->ntensors + 1) * sizeof(int32_t));
+    }
     st_optim_init(&R->opt, &set->train.optim, R->model.nparams);
     R->dz = st_malloc((size_t)maxB * (size_t)(R->model.seq_out ? R->model.maxT : 1) *
                       R->model.num_outputs * sizeof(float));
@@ -195,6 +204,8 @@ void st_run_close(st_run *R) {
     st_free(R->span);
     st_free(R->scratch);
     st_free(R->rows);
+    st_free(R->fx);
+    st_free(R->fx_exp);
     st_batch_free(&R->batch);
     st_optim_free(&R->opt);
     st_model_free(&R->model);
@@ -247,10 +258,13 @@ int st_run_step(st_run *R, int n, int bg, int read_rc, float tail_out[ST_TAIL_N]
     double t0 = now_if(pt);
     /* A rank with no rows this step (tiny last batch) still contributes zeros to the
      * allreduce: the collective count never depends on the data. */
-    st_model_zero_grad(m);
+    const int rows = read_rc == ST_OK && n > 0;
+    const int exact = R->block_rows > 0;
+    st_model_zero_grad_rows(m, rows ? n : 0);
     float *tail = m->grads + m->nparams;
     memset(tail, 0, ST_TAIL_N * sizeof(float));
-    const int rows = read_rc == ST_OK && n > 0;
+    st_xsum xloss = {{0}}; /* deterministic: the loss summed exactly, row by row */
+    st_xsum *xs = exact ? &xloss : NULL;
     if (rows || m->collective) {
         /* A model with collectives inside (batch_norm's global statistics) runs forward and
          * backward on every rank, with 0 rows where there are none or the read failed, so the
@@ -262,12 +276,13 @@ int st_run_step(st_run *R, int n, int bg, int read_rc, float tail_out[ST_TAIL_N]
             /* Per real step. The global number of real steps is known only after the
              * allreduce (it travels in the tail), so the gradient is scaled there. */
             count = 0;
-            l = st_loss_compute_seq(R->loss, m->head_act, z, R->batch.y, m->out_mask, n,
-                                    R->batch.T, m->num_outputs, 1.0f, R->dz, &correct, &count);
+            l = st_loss_compute_seq_x(R->loss, m->head_act, z, R->batch.y, m->out_mask, n,
+                                      R->batch.T, m->num_outputs, 1.0f, R->dz, &correct,
+                                      &count, xs);
         } else if (rows) {
             /* Scaling by the GLOBAL row count makes the summed gradients the global mean. */
-            l = st_loss_compute(R->loss, m->head_act, z, R->batch.y, n, m->num_outputs,
-                                1.0f / (float)bg, R->dz, &correct);
+            l = st_loss_compute_x(R->loss, m->head_act, z, R->batch.y, n, m->num_outputs,
+                                  1.0f / (float)bg, R->dz, &correct, xs);
         }
         if (rows && R->macc)
             st_metrics_update(R->macc, m->head_act, z, R->batch.y,
@@ -287,7 +302,15 @@ int st_run_step(st_run *R, int n, int bg, int read_rc, float tail_out[ST_TAIL_N]
         pt->wait += st_time() - t1; /* allreduce below still counts from t1: wait + transfer */
         if (tr > 0) st_trace_add("wait", "wait", tr, st_time());
     }
-    st_dist_allreduce_sum(m->grads, m->nparams + ST_TAIL_N);
+    if (exact) {
+        /* Whole blocks: this rank's blocks, or none. */
+        const int nblk = rows ? (n + R->block_rows - 1) / R->block_rows : 0;
+        const double counts[4] = {tail[ST_TAIL_CORRECT], tail[ST_TAIL_COUNT],
+                                  tail[ST_TAIL_ERROR], tail[ST_TAIL_STOP]};
+        st_run_reduce_exact(R, nblk, &xloss, counts, tail);
+    } else {
+        st_dist_allreduce_sum(m->grads, m->nparams + ST_TAIL_N);
+    }
     double t2 = now_if(pt);
     if (tr > 0) st_trace_add("allreduce", "allreduce", tr, st_time());
     memcpy(tail_out, tail, ST_TAIL_N * sizeof(float));

@@ -8,6 +8,7 @@
 
 #include "seqtrain/config.h"
 #include "seqtrain/data.h"
+#include "core/xsum.h"
 #include "train/loss.h"
 #include "model/model.h"
 #include "train/optim.h"
@@ -45,7 +46,16 @@ typedef struct st_run {
                         when the run reports no metric beyond the loss's accuracy */
     int top_k;
     int rank, size;
+    /* Deterministic reduction (exact.c): block size in rows (0 = off), the fixed-point sums
+     * (nparams + ST_FX_TAIL) and the per-tensor exponents (ntensors). */
+    int block_rows;
+    int64_t *fx;
+    int32_t *fx_exp;
 } st_run;
+
+/* The reduced tail in fixed point, after the gradients: the loss as an exact sum
+ * (ST_XSUM_WORDS words), then correct, count, error, stop as integers. */
+#define ST_FX_TAIL (ST_XSUM_WORDS + 4)
 
 /* Seconds spent per phase, accumulated over steps (benchmark, timeline, metrics.jsonl). */
 typedef struct st_phase_times {
@@ -97,5 +107,17 @@ int st_run_check_head(const st_model *m, st_loss_kind loss, int num_classes, int
  * rows are added to the metric counts. Collective. */
 int st_run_step(st_run *R, int n, int bg, int read_rc, float tail_out[ST_TAIL_N],
                 st_phase_times *pt);
+/* This rank's rows [*lo, *hi) of a global batch of bg rows: whole blocks when the reduction
+ * is deterministic (ranks may then get no rows), else balanced shards (st_shard). Local. */
+void st_run_shard(const st_run *R, int bg, int *lo, int *hi);
+/* The largest shard st_run_shard gives any rank for batches of up to batch_size rows drawn
+ * from `rows` rows (0 = unknown). */
+int st_run_max_rows(int batch_size, int block_rows, size_t rows, int ranks);
+/* Deterministic reduction of one step (exact.c): the gradient slots of this rank's nblk
+ * blocks, the loss's exact sum and the integer counts (correct, count, error, stop) are summed
+ * exactly over all blocks of all ranks; the summed gradient lands in slot 0 (m->grads), the
+ * tail in tail_out. Collective. */
+void st_run_reduce_exact(st_run *R, int nblk, const st_xsum *loss, const double counts[4],
+                         float tail_out[ST_TAIL_N]);
 
 #endif
