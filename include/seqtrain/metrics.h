@@ -38,7 +38,7 @@
 enum {
     ST_MA_COUNT = 0, /* rows (or real steps) */
     ST_MA_CORRECT,   /* accuracy */
-    ST_MA_BINACC,    /* binary_accuracy: sum over rows of the fraction of right units */
+    ST_MA_BINACC,    /* binary_accuracy: units right (of count x K units: the histograms) */
     ST_MA_TP, ST_MA_FP, ST_MA_FN,
     ST_MA_TOPK,
     ST_MA_HPOS,

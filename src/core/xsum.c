@@ -2,10 +2,14 @@
  * xsum.c - exact, order-free sums (the why and the formats are in xsum.h).
  */
 #include "core/xsum.h"
+#include "core/vmath.h"
 
 #include <math.h>
 #include <string.h>
 
+/* The clones: AVX-512 / AVX2 where the CPU has them. Every operation here is exact or
+ * correctly rounded, so all three versions give the same bits. */
+ST_SIMD_CLONES
 int st_fx_exponent(const float *x, size_t n) {
     /* The largest magnitude through the bits: branch-free over the array, so it vectorizes.
      * Exponent bits all ones = inf or NaN; comparing the magnitudes' bit patterns as integers
@@ -32,6 +36,7 @@ int st_fx_exponent(const float *x, size_t n) {
  * conversion. */
 static const double k_magic = 6755399441055744.0; /* 1.5 * 2^52 */
 
+ST_SIMD_CLONES
 void st_fx_add(const float *x, size_t n, int shift, int64_t *acc) {
     const double s = ldexp(1.0, shift);
     int64_t mb;
@@ -44,6 +49,7 @@ void st_fx_add(const float *x, size_t n, int shift, int64_t *acc) {
     }
 }
 
+ST_SIMD_CLONES
 void st_fx_to_float(const int64_t *acc, size_t n, int shift, float *out) {
     const double s = ldexp(1.0, -shift);
     for (size_t i = 0; i < n; i++) out[i] = (float)((double)acc[i] * s);

@@ -327,6 +327,8 @@ int st_model_build_run(st_model *m, const st_config *cfg, st_shape input, int ma
     if (size_layers(m, cfg, secs, run, &nd) != ST_OK) goto done;
     nd.part[NEED_PARAMS] = fbytes(m->nparams);
     st_size_add(fbytes(m->nparams), fbytes(ST_MODEL_GRAD_TAIL), &nd.part[NEED_GRADS]);
+    if (run && run->grad_slots > 1)
+        st_size_mul(nd.part[NEED_GRADS], (size_t)run->grad_slots, &nd.part[NEED_GRADS]);
     st_size_mul(fbytes(m->nparams), (size_t)(run ? run->opt_states : 0), &nd.part[NEED_OPT]);
     nd.part[NEED_ACT] = fbytes(m->arena_floats);
     nd.part[NEED_BATCH] = batch_bytes(m);

@@ -76,6 +76,7 @@ typedef struct st_model_run_need {
     size_t rows;           /* rows of data the caller keeps per-row buffers for */
     size_t row_bytes;      /* bytes of those buffers per row */
     const char *rows_what; /* names those rows in the message: "training rows" */
+    int grad_slots;        /* gradient slots st_model_set_blocks will make (0 = one) */
 } st_model_run_need;
 
 /* Builds layers from the config's layer sections (in order) for inputs of shape `input`.

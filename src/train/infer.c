@@ -36,6 +36,9 @@ int st_eval_split(st_model *m, st_loss_kind loss, const st_split *s, size_t lo, 
     int rank = st_dist_rank(), size = st_dist_size();
     size_t a = lo + n * (size_t)rank / (size_t)size, e = lo + n * (size_t)(rank + 1) / size;
     double acc[4] = {0, 0, 0, 0};
+    /* The loss row by row, exactly: the same sum for any split of the rows among ranks (the
+     * counts beside it are integers, exact anyway). */
+    st_xsum xl = {{0}};
     int rc = ST_OK;
     int K = m->num_outputs, T = m->seq_out ? b->T : 1;
     for (size_t r = a; r < e && rc == ST_OK; r += (size_t)m->maxB) {
@@ -48,10 +51,11 @@ int st_eval_split(st_model *m, st_loss_kind loss, const st_split *s, size_t lo, 
         const float *z = st_model_forward(m, b, 0);
         if (m->seq_out) {
             /* per real step: acc[2] counts steps, not rows */
-            acc[0] += st_loss_compute_seq(loss, m->head_act, z, b->y, m->out_mask, nb, T, K,
-                                          1.0f, NULL, &acc[1], &acc[2]);
+            acc[0] += st_loss_compute_seq_x(loss, m->head_act, z, b->y, m->out_mask, nb, T, K,
+                                            1.0f, NULL, &acc[1], &acc[2], &xl);
         } else {
-            acc[0] += st_loss_compute(loss, m->head_act, z, b->y, nb, K, 1.0f, NULL, &acc[1]);
+            acc[0] += st_loss_compute_x(loss, m->head_act, z, b->y, nb, K, 1.0f, NULL, &acc[1],
+                                        &xl);
             acc[2] += nb;
         }
         const uint8_t *mask = m->seq_out ? m->out_mask : NULL;
@@ -82,7 +86,9 @@ int st_eval_split(st_model *m, st_loss_kind loss, const st_split *s, size_t lo, 
     if (nm) memcpy(all + 4, ex->macc, nm * sizeof(double));
     if (nc) memcpy(all + 4 + nm, ex->cm, nc * sizeof(double));
     st_dist_allreduce_sum_f64(all, 4 + nm + nc);
+    st_dist_allreduce_sum_i64(xl.w, ST_XSUM_WORDS);
     memcpy(acc, all, sizeof acc);
+    acc[0] = st_xsum_value(&xl);
     if (nm) memcpy(ex->macc, all + 4, nm * sizeof(double));
     if (nc) memcpy(ex->cm, all + 4 + nm, nc * sizeof(double));
     st_free(all);

@@ -171,7 +171,9 @@ static void count_row(double *acc, st_act act, const float *zr, int32_t y, int K
         acc[(t ? ST_MA_HPOS : ST_MA_HNEG) + auc_bin(p[k])] += 1;
     }
     acc[ST_MA_CORRECT] += best == y;
-    acc[ST_MA_BINACC] += (double)right / K;
+    /* Units right, an integer: a sum of fractions right / K would round, and differently for
+     * each split of the batch among ranks; st_metrics_value divides by the units counted. */
+    acc[ST_MA_BINACC] += right;
     acc[ST_MA_TOPK] += above < top_k;
 }
 
@@ -220,7 +222,12 @@ double st_metrics_auc(const double *acc) {
 double st_metrics_value(const st_metrics *ms, int i, const double *acc) {
     switch (ms->kind[i]) {
     case ST_MET_ACCURACY: return ratio(acc[ST_MA_CORRECT], acc[ST_MA_COUNT]);
-    case ST_MET_BINARY_ACCURACY: return ratio(acc[ST_MA_BINACC], acc[ST_MA_COUNT]);
+    case ST_MET_BINARY_ACCURACY: {
+        /* Every unit of every row lands in one histogram bin: their total counts the units. */
+        double units = 0;
+        for (int j = ST_MA_HPOS; j < ST_MA_N; j++) units += acc[j];
+        return ratio(acc[ST_MA_BINACC], units);
+    }
     case ST_MET_PRECISION: return ratio(acc[ST_MA_TP], acc[ST_MA_TP] + acc[ST_MA_FP]);
     case ST_MET_RECALL: return ratio(acc[ST_MA_TP], acc[ST_MA_TP] + acc[ST_MA_FN]);
     case ST_MET_AUC: return st_metrics_auc(acc);

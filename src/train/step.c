@@ -175,8 +175,10 @@ int st_run_setup(st_run *R, st_config *cfg, const st_settings *set, st_shape sha
     R->block_rows = set->train.deterministic ? st_train_block_rows(&set->train) : 0;
     /* buffers only for rows that exist */
     int maxB = st_run_max_rows(Bg, R->block_rows, R->ntrain, R->size);
+    /* perm, scratch, bstart, span: 24 bytes a row; one gradient slot per block of a shard */
     st_model_run_need need = {st_optim_cfg_states(&set->train.optim), R->ntrain, 24,
-                              "training rows"}; /* perm, scratch, bstart, span: 24 bytes a row */
+                              "training rows",
+                              R->block_rows > 0 ? (maxB + R->block_rows - 1) / R->block_rows : 1};
     int rc = st_model_build_run(&R->model, cfg, shape, maxB, &need);
     R->loss = set->train.loss;
     if (rc == ST_OK)

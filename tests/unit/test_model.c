@@ -414,7 +414,7 @@ START_TEST(too_large_refused_up_front) {
     char text[512];
     snprintf(text, sizeof text, "%s[lstm]\nunits = 4\n[dense]\nunits = 1\n", k_meta);
     ck_assert_int_eq(st_config_load_string(&c, text, "t.ini"), ST_OK);
-    st_model_run_need need = {2, (size_t)1 << 50, 24, "training rows"};
+    st_model_run_need need = {2, (size_t)1 << 50, 24, "training rows", 1};
     rc = st_model_build_run(&m, &c, (st_shape){.seq = 5, .feat = 3}, 4, &need);
     ck_assert_int_eq(rc, ST_ERR);
     ck_assert_msg(strstr(st_error_get(), "t.ini: 1125899906842624 training rows: the run needs"),
