@@ -33,6 +33,10 @@
  * Cost: luong needs two (B,H)x(H,H) GEMMs and O(T B H) dot products; bahdanau adds the
  * (T*B,H)x(H,H) projection of h̄, and its backward the two matching GEMMs over all T*B rows.
  *
+ * Parameter gradients are formed per block of rows (layer.h, st_blocks): the products over
+ * rows through layers/grad.c (T = 1 for the per-row tensors c, h_t, q), dv by a loop over each
+ * block's rows.
+ *
  * What this layer does not do: a bias in the score or output projection (the tutorial has
  * none on Wc; Luong's "general" score has none), scaled scores, multi-head, or many-to-many
  * (one query per step) attention.
@@ -221,10 +225,11 @@ static void att_backward(st_layer *L, const st_layer_in *in, float *dx, int B, i
     const float *ht = w.CH + H;
     float *dc = w.dCH, *dht = w.dCH + H; /* (B, H) each, row stride 2H */
     float *dpre = L->dout;              /* (B, N): dout, turned into d(pre-tanh) in place */
+    const st_blocks *bk = in->blocks;   /* parameter gradients per block of rows */
 
     st_act_backward(ST_ACT_TANH, L->out, dpre, dpre, (size_t)B, (size_t)N);
-    /* dWc += [c; h_t]^T · dpre   (2H,N) */
-    if (L->trainable) st_sgemm(1, 0, H2, N, B, 1.0f, w.CH, H2, dpre, N, 1.0f, Pc->g, N);
+    /* dWc += [c; h_t]^T · dpre   (2H,N), per block of rows */
+    if (L->trainable) st_grad_gemm_tn(bk, 1, B, H2, N, w.CH, H2, dpre, N, Pc->g);
     /* d[c; h_t] = dpre · Wc^T   (B,2H) */
     st_sgemm(0, 1, B, H2, N, 1.0f, dpre, N, Pc->w, N, 0.0f, w.dCH, H2);
 
@@ -268,18 +273,31 @@ static void att_backward(st_layer *L, const st_layer_in *in, float *dx, int B, i
                     for (int j = 0; j < H; j++) d[j] += s * q[j];
                 }
             }
-        /* q = h_t W^T:  dW += dq^T · h_t   (H,H);  dh_t += dq · W   (B,H) */
-        if (L->trainable) st_sgemm(1, 0, H, H, B, 1.0f, w.dq, H, ht, H2, 1.0f, PW->g, H);
+        /* q = h_t W^T:  dW += dq^T · h_t   (H,H) per block;  dh_t += dq · W   (B,H) */
+        if (L->trainable) st_grad_gemm_tn(bk, 1, B, H, H, w.dq, H, ht, H2, PW->g);
         st_sgemm(0, 0, B, H, H, 1.0f, w.dq, H, PW->w, H, 1.0f, dht, H2);
     } else {
         st_param *P1 = &L->param[0], *P2 = &L->param[1], *Pv = &L->param[2];
         const float *v = Pv->w;
-        /* dv += Σ dscore E; then E becomes d(pre-tanh) = dscore v (1 - E²) */
+        /* dv += Σ_rows dscore E, per block: block k's rows in (t, r) order into slot k
+         * (without blocks: every row in (t, b) order into dv itself). */
+        if (L->trainable) {
+            const int nblk = bk ? bk->n : 1, rows = bk ? bk->rows : B;
+            for (int kb = 0; kb < nblk; kb++) {
+                float *dv = st_grad_slot(bk, Pv->g, kb); /* (H) */
+                const int r0 = kb * rows, r1 = r0 + rows < B ? r0 + rows : B;
+                for (int t = 0; t < T; t++)
+                    for (int b = r0; b < r1; b++) {
+                        const size_t k = (size_t)t * B + b;
+                        const float s = w.ds[k], *e = w.E + k * H;
+                        for (int j = 0; j < H; j++) dv[j] += s * e[j];
+                    }
+            }
+        }
+        /* E becomes d(pre-tanh) = dscore v (1 - E²) */
         for (int k = 0; k < TB; k++) {
             float s = w.ds[k];
             float *e = w.E + (size_t)k * H;
-            if (L->trainable)
-                for (int j = 0; j < H; j++) Pv->g[j] += s * e[j];
             for (int j = 0; j < H; j++) e[j] = s * v[j] * (1.0f - e[j] * e[j]);
         }
         /* dq_b = Σ_s dpre_s: q is added to every step's pre-activation. Summed in double:
@@ -291,9 +309,10 @@ static void att_backward(st_layer *L, const st_layer_in *in, float *dx, int B, i
                 w.dq[(size_t)b * H + j] = (float)s;
             }
         if (L->trainable) {
-            /* dW2 += h̄^T · dpre   (H,H) over all T*B rows;  dW1 += h_t^T · dq   (H,H) */
-            st_sgemm(1, 0, H, H, TB, 1.0f, hb, H, w.E, H, 1.0f, P2->g, H);
-            st_sgemm(1, 0, H, H, B, 1.0f, ht, H2, w.dq, H, 1.0f, P1->g, H);
+            /* Per block: dW2 += h̄^T · dpre   (H,H) over its T x rows;
+             * dW1 += h_t^T · dq   (H,H) over its rows */
+            st_grad_gemm_tn(bk, T, B, H, H, hb, H, w.E, H, P2->g);
+            st_grad_gemm_tn(bk, 1, B, H, H, ht, H2, w.dq, H, P1->g);
         }
         /* dh̄ += dpre · W2^T   (T*B,H);  dh_t += dq · W1^T   (B,H) */
         if (dx) st_sgemm(0, 1, TB, H, H, 1.0f, w.E, H, P2->w, H, 1.0f, dx, H);

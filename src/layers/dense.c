@@ -9,6 +9,8 @@
  * and backward takes dout as the gradient w.r.t. those logits: the loss then fuses softmax or
  * sigmoid with the cross-entropy, which is both stable and cheaper.
  *
+ * Parameter gradients are formed per block of rows (layer.h, st_blocks; layers/grad.c).
+ *
  * What this layer does not do: dropout or regularizers; it needs no workspace, since backward
  * computes the activation's derivative from the output (tensor.h).
  */
@@ -85,9 +87,13 @@ static void dense_backward(st_layer *L, const st_layer_in *in, float *dx, int B,
     /* Through the activation, from its output (fused: dout already is d logits). */
     if (!L->fuse_activation) st_act_backward(L->opt.dense.activation, L->out, dZ, dZ, (size_t)N, (size_t)U);
     if (L->trainable) {
+        /* Per block of rows (layer.h, st_blocks): a sequence's rows are (t, r), a vector's
+         * are (0, r). */
+        const int Ts = L->ishape.seq ? T : 1;
         /* dW += x^T · dZ   (F,U) */
-        st_sgemm(1, 0, F, U, N, 1.0f, x, F, dZ, U, 1.0f, L->param[0].g, U);
-        if (L->opt.dense.use_bias) st_colsum_add(dZ, (size_t)N, (size_t)U, L->param[1].g);
+        st_grad_gemm_tn(in->blocks, Ts, B, F, U, x, F, dZ, U, L->param[0].g);
+        /* db += Σ_rows dZ   (U) */
+        if (L->opt.dense.use_bias) st_grad_colsum(in->blocks, Ts, B, U, dZ, U, L->param[1].g);
     }
     /* dx += dZ · W^T   (N,F) */
     if (dx) st_sgemm(0, 1, N, F, U, 1.0f, dZ, U, W, U, 1.0f, dx, F);

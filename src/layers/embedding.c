@@ -92,15 +92,23 @@ static void emb_backward(st_layer *L, const st_layer_in *in, float *dx, int B, i
     if (!L->trainable) return;
     const int32_t *tok = in->tokens; /* (B, T) */
     const float *dout = L->dout;     /* (T, B, E) */
-    float *dW = L->param[0].g;       /* (V, E) */
+    const st_blocks *bk = in->blocks;
     const size_t E = (size_t)L->opt.emb.output_dim;
     /* Scatter-add: a token that appears k times collects k rows. Masked (id 0) positions are
-     * added too, as Keras does; the layers after a mask already send them zero gradient. */
-    for (int t = 0; t < T; t++) {
-        for (int b = 0; b < B; b++) {
-            const float *g = dout + ((size_t)t * B + b) * E;
-            float *row = dW + (size_t)tok[(size_t)b * T + t] * E;
-            for (size_t e = 0; e < E; e++) row[e] += g[e];
+     * added too, as Keras does; the layers after a mask already send them zero gradient.
+     * Per block of rows (layer.h, st_blocks): block k's rows, in (t, r) order, into slot k, so
+     * a token's row sums the same terms in the same order whatever other rows share the call.
+     * Without blocks: all rows in (t, b) order into dW itself. */
+    const int nblk = bk ? bk->n : 1, rows = bk ? bk->rows : B;
+    for (int k = 0; k < nblk; k++) {
+        float *dW = st_grad_slot(bk, L->param[0].g, k); /* (V, E) */
+        const int r0 = k * rows, r1 = r0 + rows < B ? r0 + rows : B;
+        for (int t = 0; t < T; t++) {
+            for (int b = r0; b < r1; b++) {
+                const float *g = dout + ((size_t)t * B + b) * E;
+                float *row = dW + (size_t)tok[(size_t)b * T + t] * E;
+                for (size_t e = 0; e < E; e++) row[e] += g[e];
+            }
         }
     }
 }

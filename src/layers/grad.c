@@ -31,9 +31,8 @@ static int block_rows(const st_blocks *bk, int B, int k) {
 void st_grad_gemm_tn(const st_blocks *bk, int T, int B, int M, int N, const float *X, int ldx,
                      const float *Y, int ldy, float *g) {
     if (T <= 0 || B <= 0) return;
-    /* One block whose rows are one contiguous matrix (a lone block of a call, or every call
-     * without blocks): one product over all T x B rows. */
-    if (!bk || (bk->n == 1 && (T == 1 || (ldx == M && ldy == N)))) {
+    /* Without blocks: one product over all T x B rows. */
+    if (!bk) {
         st_sgemm(1, 0, M, N, T * B, 1.0f, X, ldx, Y, ldy, 1.0f, g, N);
         return;
     }
@@ -47,8 +46,18 @@ void st_grad_gemm_tn(const st_blocks *bk, int T, int B, int M, int N, const floa
                      1.0f, gk, N);
             continue;
         }
+        /* Which of the two forms below a block takes depends only on its own size and the
+         * scratch capacity, never on the other blocks of the call: a lone block that is
+         * contiguous in place still falls back to per-step products when a gathered copy of
+         * it would not fit, exactly as it does next to other blocks. */
         const size_t rows = (size_t)T * nb;
-        if (rows * ((size_t)M + N) <= bk->scratch_floats) {
+        const int fits = rows * ((size_t)M + N) <= bk->scratch_floats;
+        if (fits && nb == B && ldx == M && ldy == N) {
+            /* Already laid out as the gathered copy would be: no copy needed. */
+            st_sgemm(1, 0, M, N, (int)rows, 1.0f, X, M, Y, N, 1.0f, gk, N);
+            continue;
+        }
+        if (fits) {
             float *xs = bk->scratch, *ys = bk->scratch + rows * M;
             for (int t = 0; t < T; t++) {
                 for (int r = 0; r < nb; r++) {

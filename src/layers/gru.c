@@ -248,7 +248,7 @@ static void cell_bwd_general(const st_layer *L, float *g, float *q, const float 
 }
 
 static void gru_backward(st_layer *L, const st_layer_in *in, float *dx, int B, int T) {
-    const int U = L->opt.rnn.units, G3 = 3 * U, TB = T * B;
+    const int U = L->opt.rnn.units, G3 = 3 * U;
     const size_t BU = (size_t)B * U;
     const float *Uw = L->param[1].w; /* (U, 3U) */
     const uint8_t *mask = in->mask;  /* (T, B) or NULL */
@@ -283,12 +283,13 @@ static void gru_backward(st_layer *L, const st_layer_in *in, float *dx, int B, i
         if (t > 0) st_rnn_dh_prev(&w.d, dRt, Uw, B, U, G3, 1.0f, w.dh);
     }
 
+    /* Per block (layer.h, st_blocks); b_rec's slot k is b_in's slot k + 3U. */
     if (L->trainable && L->opt.rnn.use_bias) {
-        st_colsum_add(dG, (size_t)TB, (size_t)G3, L->param[2].g);      /* d b_in */
-        st_colsum_add(dR, (size_t)TB, (size_t)G3, L->param[2].g + G3); /* d b_rec */
+        st_grad_colsum(in->blocks, T, B, G3, dG, G3, L->param[2].g);      /* d b_in */
+        st_grad_colsum(in->blocks, T, B, G3, dR, G3, L->param[2].g + G3); /* d b_rec */
     }
     /* dW from dG, dU from dR (the recurrent side's own gradient), dx from dG */
-    st_rnn_backward_tail(L, &w.d, x, dG, dR, w.Sh, dx, B, T, G3);
+    st_rnn_backward_tail(L, in->blocks, &w.d, x, dG, dR, w.Sh, dx, B, T, G3);
 }
 
 const st_layer_ops st_gru_ops =

@@ -241,7 +241,7 @@ static void cell_bwd_general(const st_layer *L, float *z, const float *a, const 
 }
 
 static void lstm_backward(st_layer *L, const st_layer_in *in, float *dx, int B, int T) {
-    const int H = L->opt.rnn.units, G4 = 4 * H, TB = T * B;
+    const int H = L->opt.rnn.units, G4 = 4 * H;
     const size_t BH = (size_t)B * H;
     const float *U = L->param[1].w; /* (H, 4H) */
     const uint8_t *mask = in->mask; /* (T, B) or NULL */
@@ -276,8 +276,10 @@ static void lstm_backward(st_layer *L, const st_layer_in *in, float *dx, int B, 
         if (t > 0) st_rnn_dh_prev(&w.d, dGt, U, B, H, G4, 1.0f, w.dh);
     }
 
-    if (L->trainable && L->opt.rnn.use_bias) st_colsum_add(dG, (size_t)TB, (size_t)G4, L->param[2].g);
-    st_rnn_backward_tail(L, &w.d, x, dG, dG, w.Sh, dx, B, T, G4); /* dW, dU, dx */
+    /* db += Σ_rows dG   (4H), per block */
+    if (L->trainable && L->opt.rnn.use_bias)
+        st_grad_colsum(in->blocks, T, B, G4, dG, G4, L->param[2].g);
+    st_rnn_backward_tail(L, in->blocks, &w.d, x, dG, dG, w.Sh, dx, B, T, G4); /* dW, dU, dx */
 }
 
 const st_layer_ops st_lstm_ops =

@@ -8,7 +8,9 @@
  * (st_rnn_drop_views takes its start).
  *
  * Kernels: nothing here allocates; every GEMM is the one the cells used to inline, in the
- * same order, so the refactoring changed no bit of any result.
+ * same order, so the refactoring changed no bit of any result. The weight gradients go
+ * through layers/grad.c, per block of rows (layer.h, st_blocks); without blocks those are the
+ * same single GEMMs as before.
  *
  * What it does not do: any gate math, biases, or masking of padded steps (the cells own them).
  */
@@ -164,18 +166,20 @@ void st_rnn_dh_prev(const st_rnn_drop *d, const float *dRt, const float *U, int 
     for (size_t k = 0; k < BH; k++) dh[k] += d->sc[k] * d->mh[k];
 }
 
-void st_rnn_backward_tail(st_layer *L, const st_rnn_drop *d, const float *x, const float *dG,
-                          const float *dR, const float *S, float *dx, int B, int T, int NG) {
+void st_rnn_backward_tail(st_layer *L, const st_blocks *bk, const st_rnn_drop *d,
+                          const float *x, const float *dG, const float *dR, const float *S,
+                          float *dx, int B, int T, int NG) {
     const int I = L->ishape.feat, H = L->opt.rnn.units, TB = T * B;
     const size_t BH = (size_t)B * H;
     const float *W = L->param[0].w; /* (I, NG) */
     if (L->trainable) {
-        /* dW += X^T · dG   (I,NG) */
-        st_sgemm(1, 0, I, NG, TB, 1.0f, x, I, dG, NG, 1.0f, L->param[0].g, NG);
-        /* dU += H_prev^T · dR   (H,NG); H_prev = h_1..h_{T-1} against dR_2..dR_T (h_0 = 0) */
+        /* dW += X^T · dG   (I,NG), per block over its T x rows */
+        st_grad_gemm_tn(bk, T, B, I, NG, x, I, dG, NG, L->param[0].g);
+        /* dU += H_prev^T · dR   (H,NG); H_prev = h_1..h_{T-1} against dR_2..dR_T (h_0 = 0):
+         * T - 1 steps of B rows each, from step 1 of S (or Hd) and of dR */
         if (T > 1)
-            st_sgemm(1, 0, H, NG, (T - 1) * B, 1.0f, d->rdp ? d->Hd + BH : S + BH, H,
-                     dR + (size_t)B * NG, NG, 1.0f, L->param[1].g, NG);
+            st_grad_gemm_tn(bk, T - 1, B, H, NG, d->rdp ? d->Hd + BH : S + BH, H,
+                            dR + (size_t)B * NG, NG, L->param[1].g);
     }
     /* dx += dG · W^T   (T*B,I); with input dropout through Xd: dx += (dG · W^T) ⊙ m_x */
     if (dx && !d->dp) st_sgemm(0, 1, TB, I, NG, 1.0f, dG, NG, W, NG, 1.0f, dx, I);

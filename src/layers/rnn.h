@@ -6,7 +6,8 @@
  *   forward:  [dropout masks] -> G = x~ W (+ b) for all steps in ONE GEMM -> per step: the cell,
  *             reading h_{t-1} (or h_{t-1} ⊙ m_h with recurrent dropout) -> out = h_T or h_1..h_T
  *   backward: dh from dout -> per step (reverse): the cell's gate gradients dG_t, then
- *             dh_{t-1} += (dG_t U^T) [⊙ m_h] -> dW, dU (one GEMM each over all T*B rows) -> dx
+ *             dh_{t-1} += (dG_t U^T) [⊙ m_h] -> dW, dU (one GEMM each per block of rows, over
+ *             all its steps) -> dx
  * with NG = gates * H columns (1, 4 or 3 gates). The cell files keep the bias, the per-step
  * math and their workspace layout; these helpers keep the exact float operations they replaced
  * (same GEMMs, same order), so results are bitwise those of the inlined code.
@@ -91,8 +92,10 @@ void st_rnn_dh_prev(const st_rnn_drop *d, const float *dRt, const float *U, int 
  * dU += H_prev^T · dR (H, NG), H_prev = h_1..h_{T-1} (⊙ m_h: Hd) against dR_2..dR_T (h_0 = 0);
  * then dx += dG · W^T (T*B, I) (⊙ m_x with input dropout) when dx != NULL. dR = dG except for
  * GRU (whose recurrent side has its own gradient). S: the states (T+1, B, H). Adds. The bias
- * gradient is the cell's. */
-void st_rnn_backward_tail(st_layer *L, const st_rnn_drop *d, const float *x, const float *dG,
-                          const float *dR, const float *S, float *dx, int B, int T, int NG);
+ * gradient is the cell's. dW and dU are formed per block of rows into the blocks' gradient
+ * slots (bk: the call's st_layer_in.blocks; NULL = one block, slot 0 = st_param.g). */
+void st_rnn_backward_tail(st_layer *L, const st_blocks *bk, const st_rnn_drop *d,
+                          const float *x, const float *dG, const float *dR, const float *S,
+                          float *dx, int B, int T, int NG);
 
 #endif

@@ -95,7 +95,7 @@ static void srnn_forward(st_layer *L, const st_layer_in *in, int B, int T, int t
 }
 
 static void srnn_backward(st_layer *L, const st_layer_in *in, float *dx, int B, int T) {
-    const int H = L->opt.rnn.units, TB = T * B;
+    const int H = L->opt.rnn.units;
     const size_t BH = (size_t)B * H;
     const float *U = L->param[1].w; /* (H, H) */
     const uint8_t *mask = in->mask; /* (T, B) or NULL */
@@ -127,8 +127,10 @@ static void srnn_backward(st_layer *L, const st_layer_in *in, float *dx, int B, 
         if (t > 0) st_rnn_dh_prev(&d, dGt, U, B, H, H, beta, dh);
     }
 
-    if (L->trainable && L->opt.rnn.use_bias) st_colsum_add(dG, (size_t)TB, (size_t)H, L->param[2].g);
-    st_rnn_backward_tail(L, &d, x, dG, dG, S, dx, B, T, H); /* dW, dU, dx */
+    /* db += Σ_rows dG   (H), per block */
+    if (L->trainable && L->opt.rnn.use_bias)
+        st_grad_colsum(in->blocks, T, B, H, dG, H, L->param[2].g);
+    st_rnn_backward_tail(L, in->blocks, &d, x, dG, dG, S, dx, B, T, H); /* dW, dU, dx */
 }
 
 const st_layer_ops st_simple_rnn_ops =
