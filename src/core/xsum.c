@@ -50,6 +50,20 @@ void st_fx_add(const float *x, size_t n, int shift, int64_t *acc) {
 }
 
 ST_SIMD_CLONES
+void st_fx_add_clear(float *x, size_t n, int shift, int64_t *acc) {
+    const double s = ldexp(1.0, shift);
+    int64_t mb;
+    memcpy(&mb, &k_magic, sizeof mb);
+    for (size_t i = 0; i < n; i++) {
+        double t = (double)x[i] * s + k_magic;
+        int64_t b;
+        memcpy(&b, &t, sizeof b);
+        acc[i] += b - mb;
+        x[i] = 0;
+    }
+}
+
+ST_SIMD_CLONES
 void st_fx_to_float(const int64_t *acc, size_t n, int shift, float *out) {
     const double s = ldexp(1.0, -shift);
     for (size_t i = 0; i < n; i++) out[i] = (float)((double)acc[i] * s);

@@ -32,10 +32,19 @@
 /* The smallest E with |x[i]| < 2^E for all i; ST_FX_ZERO if all are 0, ST_FX_NONFINITE if any
  * is NaN or inf. */
 int st_fx_exponent(const float *x, size_t n);
-/* The scale 2^shift for an agreed exponent E (neither sentinel): |x| * 2^shift < 2^51. */
-static inline int st_fx_shift(int E) { return 51 - E; }
+/* The scale 2^shift for an agreed exponent E (neither sentinel) when an element sums up to
+ * `terms` values: |x| * 2^shift < 2^51, and < 2^63 / terms so the int64 sum cannot overflow
+ * (51 bits below the largest value up to ST_FX_MAX_TERMS terms, one bit fewer per doubling). */
+static inline int st_fx_shift(int E, size_t terms) {
+    int h = 0;
+    while (h < 62 && ((size_t)1 << h) < terms) h++;
+    return (h <= 12 ? 51 : 63 - h) - E;
+}
 /* acc[i] += rint(x[i] * 2^shift), ties to even; requires |x[i]| < 2^(51 - shift). */
 void st_fx_add(const float *x, size_t n, int shift, int64_t *acc);
+/* The same, and x[i] = 0 after it is read (the gradient slots are left clean for the next
+ * step while their lines are in cache, so no separate pass clears them). */
+void st_fx_add_clear(float *x, size_t n, int shift, int64_t *acc);
 /* out[i] = acc[i] * 2^-shift, rounded to float (through double: the same on every rank). */
 void st_fx_to_float(const int64_t *acc, size_t n, int shift, float *out);
 

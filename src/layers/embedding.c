@@ -57,12 +57,15 @@ static int emb_build(st_layer *L, st_shape in) {
     strcpy(P->name, "embeddings");
     P->dims = st_dims2((size_t)L->opt.emb.input_dim, (size_t)L->opt.emb.output_dim);
     P->init = L->opt.emb.embeddings_init;
+    P->row_sparse = 1; /* deterministic reduction: terms, not block slots (emb_backward) */
     return ST_OK;
 }
 
+/* Workspace: the row of every (t, b) position, (T, B) int32, for deterministic reduction's
+ * terms (layer.h, st_param.terms). */
 static size_t emb_workspace(const st_layer *L, int maxB, int maxT) {
-    (void)L, (void)maxB, (void)maxT;
-    return 0;
+    (void)L;
+    return (size_t)maxB * (size_t)maxT;
 }
 
 static void emb_forward(st_layer *L, const st_layer_in *in, int B, int T, int train) {
@@ -94,21 +97,27 @@ static void emb_backward(st_layer *L, const st_layer_in *in, float *dx, int B, i
     const float *dout = L->dout;     /* (T, B, E) */
     const st_blocks *bk = in->blocks;
     const size_t E = (size_t)L->opt.emb.output_dim;
+    st_param *P = &L->param[0];
+    if (bk) {
+        /* Deterministic reduction: the gradient is the sum of one term per (t, b) position,
+         * dout's row, into the token's row; the step adds the terms exactly (st_param.terms),
+         * so no block slot of this (usually the largest) tensor is ever written. */
+        int32_t *rows = (int32_t *)L->ws; /* (T, B) */
+        for (int t = 0; t < T; t++)
+            for (int b = 0; b < B; b++) rows[(size_t)t * B + b] = tok[(size_t)b * T + t];
+        P->terms = dout;
+        P->term_rows = rows;
+        P->nterms = (size_t)T * (size_t)B;
+        return;
+    }
     /* Scatter-add: a token that appears k times collects k rows. Masked (id 0) positions are
-     * added too, as Keras does; the layers after a mask already send them zero gradient.
-     * Per block of rows (layer.h, st_blocks): block k's rows, in (t, r) order, into slot k, so
-     * a token's row sums the same terms in the same order whatever other rows share the call.
-     * Without blocks: all rows in (t, b) order into dW itself. */
-    const int nblk = bk ? bk->n : 1, rows = bk ? bk->rows : B;
-    for (int k = 0; k < nblk; k++) {
-        float *dW = st_grad_slot(bk, L->param[0].g, k); /* (V, E) */
-        const int r0 = k * rows, r1 = r0 + rows < B ? r0 + rows : B;
-        for (int t = 0; t < T; t++) {
-            for (int b = r0; b < r1; b++) {
-                const float *g = dout + ((size_t)t * B + b) * E;
-                float *row = dW + (size_t)tok[(size_t)b * T + t] * E;
-                for (size_t e = 0; e < E; e++) row[e] += g[e];
-            }
+     * added too, as Keras does; the layers after a mask already send them zero gradient. */
+    float *dW = P->g; /* (V, E) */
+    for (int t = 0; t < T; t++) {
+        for (int b = 0; b < B; b++) {
+            const float *g = dout + ((size_t)t * B + b) * E;
+            float *row = dW + (size_t)tok[(size_t)b * T + t] * E;
+            for (size_t e = 0; e < E; e++) row[e] += g[e];
         }
     }
 }

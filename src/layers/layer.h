@@ -69,6 +69,16 @@ typedef struct st_param {
     /* 1: not trained (the optimizer skips it, its gradient stays 0), but saved and loaded like
      * any weight: BatchNormalization's moving_mean / moving_variance. Set by build. */
     int nontrainable;
+    /* Deterministic reduction, row-sparse gradients (an embedding's): instead of block slots,
+     * backward leaves the gradient as nterms terms, term j (width floats at terms + j * width)
+     * adding to row term_rows[j] of the tensor; the step sums the terms exactly (any order
+     * gives the same integers), without dense slots to clear, scan and convert. nterms == 0
+     * and terms == NULL: no terms this step. row_sparse: the type gives its gradient this way
+     * (set by build: the same on every rank, so the step's fixed-point scale is too). */
+    int row_sparse;
+    const float *terms;
+    const int32_t *term_rows;
+    size_t nterms;
 } st_param;
 
 typedef struct st_layer st_layer;

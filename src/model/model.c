@@ -451,7 +451,9 @@ void st_model_zero_grad_rows(st_model *m, int B) {
     int n = (B + m->blk.rows - 1) / m->blk.rows;
     ST_ASSERT(n <= m->grad_slots, "%d rows need %d gradient slots, the model has %d", B, n,
               m->grad_slots);
-    memset(m->grads, 0, (size_t)(n > 0 ? n : 1) * m->grad_stride * sizeof(float));
+    /* Only slot 0, which holds the last step's summed gradient: the reduction
+     * (st_run_reduce_exact) clears every slot as it reads it, so the others are zero. */
+    memset(m->grads, 0, m->grad_stride * sizeof(float));
 }
 
 st_param *st_model_param(const st_model *m, const char *layer, const char *param) {

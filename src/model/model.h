@@ -103,7 +103,8 @@ void st_model_zero_grad(st_model *m);
  * gradients go to slot k of the gradient buffer (grown to `slots` slots, each with its own
  * tail). Call once after build. */
 void st_model_set_blocks(st_model *m, int rows, int slots);
-/* Clears the gradient slots a batch of B rows uses (all of slot 0 without blocks). */
+/* Clears the gradient slots a batch of B rows uses (all of slot 0 without blocks). With
+ * blocks only slot 0: the step's exact reduction leaves every slot it read zero. */
 void st_model_zero_grad_rows(st_model *m, int B);
 /* Forward through all layers; returns the head's output (B, K), or (T, B, K) when seq_out:
  * logits when the head's activation is fused into the loss (head_act says which), activations

@@ -47,35 +47,73 @@ int st_run_max_rows(int batch_size, int block_rows, size_t rows, int ranks) {
     return (int)(most < b ? most : b);
 }
 
+/* Fixed-point terms per element of tensor i: one per block of the global batch, or for
+ * row-sparse gradients (st_param.terms) one per position of the global batch at most. The same
+ * on every rank: the shift, and so every rounding, depends on it. */
+static size_t terms_bound(const st_run *R, const st_param *P) {
+    const int bg = R->set->train.batch_size;
+    if (P->row_sparse) return (size_t)bg * (size_t)(R->model.maxT > 0 ? R->model.maxT : 1);
+    return (size_t)(bg + R->block_rows - 1) / (size_t)R->block_rows;
+}
+
 void st_run_reduce_exact(st_run *R, int nblk, const st_xsum *loss, const double counts[4],
                          float tail_out[ST_TAIL_N]) {
     st_model *m = &R->model;
     const size_t stride = m->grad_stride;
-    /* 1. Exponents: this rank's largest value per tensor, then the largest anywhere. */
+    /* 1. Exponents: this rank's largest value per tensor, then the largest anywhere. A rank
+     *    without rows ran no backward: its row-sparse terms are stale, not this step's. */
     for (int i = 0; i < m->ntensors; i++) {
+        st_param *P = m->tensors[i];
+        if (nblk == 0) P->terms = NULL, P->nterms = 0;
         int e = ST_FX_ZERO;
-        for (int k = 0; k < nblk && m->trainable[i]; k++) {
-            int ek = st_fx_exponent(m->grads + (size_t)k * stride + m->ranges[i].offset,
-                                    m->ranges[i].count);
-            e = ek > e ? ek : e;
+        if (!m->trainable[i]) {
+            /* no gradient */
+        } else if (P->row_sparse) {
+            if (P->terms)
+                e = st_fx_exponent(P->terms, P->nterms * (m->ranges[i].count / P->dims.d[0]));
+        } else {
+            for (int k = 0; k < nblk; k++) {
+                int ek = st_fx_exponent(m->grads + (size_t)k * stride + m->ranges[i].offset,
+                                        m->ranges[i].count);
+                e = ek > e ? ek : e;
+            }
         }
         R->fx_exp[i] = e;
     }
     st_dist_allreduce_max_i32(R->fx_exp, (size_t)m->ntensors);
-    /* 2. Fixed point, this rank's blocks added, then all ranks. */
+    /* 2. Fixed point, this rank's blocks added, then all ranks. Dense tensors: a chunk at a
+     *    time over all slots, summed in a buffer that stays in L1 and cleared as read, so
+     *    every slot is zero again for the next step (st_model_zero_grad_rows relies on it). */
     int64_t *acc = R->fx, *tail = R->fx + m->nparams;
     memset(acc, 0, (m->nparams + ST_FX_TAIL) * sizeof(int64_t));
+    enum { CHUNK = 1024 };
     for (int i = 0; i < m->ntensors; i++) {
+        st_param *P = m->tensors[i];
         const int e = R->fx_exp[i];
-        if (e == ST_FX_ZERO || e == ST_FX_NONFINITE) continue;
         const size_t off = m->ranges[i].offset, cnt = m->ranges[i].count;
-        for (int k = 0; k < nblk; k++)
-            st_fx_add(m->grads + (size_t)k * stride + off, cnt, st_fx_shift(e), acc + off);
+        const int shift = st_fx_shift(e, terms_bound(R, P));
+        if (P->row_sparse) {
+            const size_t w = cnt / P->dims.d[0];
+            for (size_t j = 0; j < P->nterms && e != ST_FX_ZERO && e != ST_FX_NONFINITE; j++)
+                st_fx_add(P->terms + j * w, w, shift, acc + off + (size_t)P->term_rows[j] * w);
+            P->terms = NULL, P->nterms = 0; /* consumed */
+            continue;
+        }
+        for (size_t c = 0; c < cnt; c += CHUNK) {
+            const size_t len = cnt - c < CHUNK ? cnt - c : CHUNK;
+            for (int k = 0; k < nblk; k++) {
+                float *x = m->grads + (size_t)k * stride + off + c;
+                if (e == ST_FX_ZERO || e == ST_FX_NONFINITE)
+                    memset(x, 0, len * sizeof(float));
+                else
+                    st_fx_add_clear(x, len, shift, acc + off + c);
+            }
+        }
     }
     memcpy(tail, loss->w, sizeof loss->w);
     for (int j = 0; j < 4; j++) tail[ST_XSUM_WORDS + j] = (int64_t)counts[j];
     st_dist_allreduce_sum_i64(acc, m->nparams + ST_FX_TAIL);
-    /* 3. Back to float, the same on every rank. */
+    /* 3. Back to float, the same on every rank, into slot 0. */
     for (int i = 0; i < m->ntensors; i++) {
         const int e = R->fx_exp[i];
         const size_t off = m->ranges[i].offset, cnt = m->ranges[i].count;
@@ -84,7 +122,8 @@ void st_run_reduce_exact(st_run *R, int nblk, const st_xsum *loss, const double 
         else if (e == ST_FX_NONFINITE)
             for (size_t j = 0; j < cnt; j++) m->grads[off + j] = NAN;
         else
-            st_fx_to_float(acc + off, cnt, st_fx_shift(e), m->grads + off);
+            st_fx_to_float(acc + off, cnt, st_fx_shift(e, terms_bound(R, m->tensors[i])),
+                           m->grads + off);
     }
     st_xsum l;
     memcpy(l.w, tail, sizeof l.w);

@@ -52,16 +52,16 @@ START_TEST(fx_order_free) {
         E = e > E ? e : E;
     }
     int64_t a[N] = {0}, r0[N] = {0}, r1[N] = {0}, r2[N] = {0};
-    for (int k = 0; k < NB; k++) st_fx_add(x + k * N, N, st_fx_shift(E), a);
+    for (int k = 0; k < NB; k++) st_fx_add(x + k * N, N, st_fx_shift(E, NB), a);
     for (int k = NB - 1; k >= 0; k--) {
         int64_t *r = k < 20 ? r0 : k < 41 ? r1 : r2;
-        st_fx_add(x + k * N, N, st_fx_shift(E), r);
+        st_fx_add(x + k * N, N, st_fx_shift(E, NB), r);
     }
     for (int i = 0; i < N; i++) ck_assert(r2[i] + r0[i] + r1[i] == a[i]);
     float fa[N], fb[N];
-    st_fx_to_float(a, N, st_fx_shift(E), fa);
+    st_fx_to_float(a, N, st_fx_shift(E, NB), fa);
     for (int i = 0; i < N; i++) a[i] = r1[i] + r2[i] + r0[i];
-    st_fx_to_float(a, N, st_fx_shift(E), fb);
+    st_fx_to_float(a, N, st_fx_shift(E, NB), fb);
     ck_assert(memcmp(fa, fb, sizeof fa) == 0);
     for (int i = 0; i < N; i++) {
         double ref = 0, mag = 0;
@@ -80,16 +80,27 @@ START_TEST(fx_edges) {
     int E = st_fx_exponent(m, 2);
     ck_assert_int_eq(E, 3);
     int64_t acc[2] = {0, 0};
-    for (int k = 0; k < ST_FX_MAX_TERMS; k++) st_fx_add(m, 2, st_fx_shift(E), acc);
+    for (int k = 0; k < ST_FX_MAX_TERMS; k++) st_fx_add(m, 2, st_fx_shift(E, ST_FX_MAX_TERMS), acc);
     float out[2];
-    st_fx_to_float(acc, 2, st_fx_shift(E), out);
+    st_fx_to_float(acc, 2, st_fx_shift(E, ST_FX_MAX_TERMS), out);
     ck_assert_float_eq(out[0], (float)(ST_FX_MAX_TERMS * (double)m[0]));
     ck_assert_float_eq(out[1], -out[0]);
     /* 2^-60 at E = 0 is half a unit of 2^-51... far below: rounds to 0; 1.5 units -> 2 */
     float t[2] = {0x1p-60f, 0x1.8p-51f};
     int64_t b[2] = {0, 0};
-    st_fx_add(t, 2, st_fx_shift(0), b);
+    st_fx_add(t, 2, st_fx_shift(0, 1), b);
     ck_assert(b[0] == 0 && b[1] == 2);
+    /* More terms than ST_FX_MAX_TERMS: one bit of headroom per doubling, the sum still fits */
+    ck_assert_int_eq(st_fx_shift(0, ST_FX_MAX_TERMS), 51);
+    ck_assert_int_eq(st_fx_shift(0, ST_FX_MAX_TERMS + 1), 50);
+    ck_assert_int_eq(st_fx_shift(3, 1 << 20), 40);
+    /* add_clear: the same integers, and the input left zero */
+    float c[3] = {1.5f, -2.25f, 0x1p-30f};
+    int64_t u[3] = {0, 0, 0}, v[3] = {0, 0, 0};
+    st_fx_add(c, 3, st_fx_shift(1, 1), u);
+    st_fx_add_clear(c, 3, st_fx_shift(1, 1), v);
+    ck_assert(memcmp(u, v, sizeof u) == 0);
+    ck_assert(c[0] == 0 && c[1] == 0 && c[2] == 0);
 }
 END_TEST
 
