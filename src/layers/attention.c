@@ -35,7 +35,9 @@
  *
  * Parameter gradients are formed per block of rows (layer.h, st_blocks): the products over
  * rows through layers/grad.c (T = 1 for the per-row tensors c, h_t, q), dv by a loop over each
- * block's rows.
+ * block's rows. The row-wise products (q, E, the output, and their gradients) are formed per
+ * block of rows too (st_rows_gemm), so a row's bits do not depend on the other rows of the
+ * call; everything else here works row by row.
  *
  * What this layer does not do: a bias in the score or output projection (the tutorial has
  * none on Wc; Luong's "general" score has none), scaled scores, multi-head, or many-to-many
@@ -162,6 +164,7 @@ static void att_forward(st_layer *L, const st_layer_in *in, int B, int T, int tr
     const float *hb = in->x;        /* h̄ (T, B, H) */
     const uint8_t *mask = in->mask; /* (T, B) or NULL */
     const float *Wc = L->param[L->nparam - 1].w; /* (2H, N) */
+    const st_blocks *bk = in->blocks;            /* row-wise products per block of rows */
     att_ws w = att_views(L, B, T);
     float *ht = w.CH + H; /* (B, H) with row stride 2H */
 
@@ -177,16 +180,16 @@ static void att_forward(st_layer *L, const st_layer_in *in, int B, int T, int tr
     if (L->opt.att.score == ST_SCORE_LUONG) {
         const float *W = L->param[0].w; /* (H, H) */
         /* q = h_t · W^T   (B,H): score_s = h_t · (h̄_s W) = h̄_s · q */
-        st_sgemm(0, 1, B, H, H, 1.0f, ht, H2, W, H, 0.0f, w.q, H);
+        st_rows_gemm(bk, 1, B, 1, H, H, 1.0f, ht, H2, W, H, 0.0f, w.q, H);
         for (int t = 0; t < T; t++)
             for (int b = 0; b < B; b++)
                 w.al[(size_t)t * B + b] = dot(hb + ((size_t)t * B + b) * H, w.q + (size_t)b * H, H);
     } else {
         const float *W1 = L->param[0].w, *W2 = L->param[1].w, *v = L->param[2].w;
         /* q = h_t · W1   (B,H) */
-        st_sgemm(0, 0, B, H, H, 1.0f, ht, H2, W1, H, 0.0f, w.q, H);
+        st_rows_gemm(bk, 1, B, 0, H, H, 1.0f, ht, H2, W1, H, 0.0f, w.q, H);
         /* E = tanh(h̄ · W2 + q)   (T*B,H) */
-        st_sgemm(0, 0, TB, H, H, 1.0f, hb, H, W2, H, 0.0f, w.E, H);
+        st_rows_gemm(bk, T, B, 0, H, H, 1.0f, hb, H, W2, H, 0.0f, w.E, H);
         add_tanh(w.E, w.q, T, B, H);
         for (int k = 0; k < TB; k++) w.al[k] = dot(w.E + (size_t)k * H, v, H);
     }
@@ -212,7 +215,7 @@ static void att_forward(st_layer *L, const st_layer_in *in, int B, int T, int tr
     }
 
     /* out = tanh([c; h_t] · Wc)   (B,N) */
-    st_sgemm(0, 0, B, N, H2, 1.0f, w.CH, H2, Wc, N, 0.0f, L->out, N);
+    st_rows_gemm(bk, 1, B, 0, N, H2, 1.0f, w.CH, H2, Wc, N, 0.0f, L->out, N);
     st_act_forward(ST_ACT_TANH, L->out, L->out, (size_t)B, (size_t)N);
 }
 
@@ -225,13 +228,13 @@ static void att_backward(st_layer *L, const st_layer_in *in, float *dx, int B, i
     const float *ht = w.CH + H;
     float *dc = w.dCH, *dht = w.dCH + H; /* (B, H) each, row stride 2H */
     float *dpre = L->dout;              /* (B, N): dout, turned into d(pre-tanh) in place */
-    const st_blocks *bk = in->blocks;   /* parameter gradients per block of rows */
+    const st_blocks *bk = in->blocks;   /* products per block of rows */
 
     st_act_backward(ST_ACT_TANH, L->out, dpre, dpre, (size_t)B, (size_t)N);
     /* dWc += [c; h_t]^T · dpre   (2H,N), per block of rows */
     if (L->trainable) st_grad_gemm_tn(bk, 1, B, H2, N, w.CH, H2, dpre, N, Pc->g);
     /* d[c; h_t] = dpre · Wc^T   (B,2H) */
-    st_sgemm(0, 1, B, H2, N, 1.0f, dpre, N, Pc->w, N, 0.0f, w.dCH, H2);
+    st_rows_gemm(bk, 1, B, 1, H2, N, 1.0f, dpre, N, Pc->w, N, 0.0f, w.dCH, H2);
 
     /* Context: dα_s = dc · h̄_s, and h̄_s gets α_s dc. Then through the softmax:
      * dscore_s = α_s (dα_s - Σ_s' α_s' dα_s'); masked steps have α = 0, so they get 0. */
@@ -275,7 +278,7 @@ static void att_backward(st_layer *L, const st_layer_in *in, float *dx, int B, i
             }
         /* q = h_t W^T:  dW += dq^T · h_t   (H,H) per block;  dh_t += dq · W   (B,H) */
         if (L->trainable) st_grad_gemm_tn(bk, 1, B, H, H, w.dq, H, ht, H2, PW->g);
-        st_sgemm(0, 0, B, H, H, 1.0f, w.dq, H, PW->w, H, 1.0f, dht, H2);
+        st_rows_gemm(bk, 1, B, 0, H, H, 1.0f, w.dq, H, PW->w, H, 1.0f, dht, H2);
     } else {
         st_param *P1 = &L->param[0], *P2 = &L->param[1], *Pv = &L->param[2];
         const float *v = Pv->w;
@@ -315,8 +318,8 @@ static void att_backward(st_layer *L, const st_layer_in *in, float *dx, int B, i
             st_grad_gemm_tn(bk, 1, B, H, H, ht, H2, w.dq, H, P1->g);
         }
         /* dh̄ += dpre · W2^T   (T*B,H);  dh_t += dq · W1^T   (B,H) */
-        if (dx) st_sgemm(0, 1, TB, H, H, 1.0f, w.E, H, P2->w, H, 1.0f, dx, H);
-        st_sgemm(0, 1, B, H, H, 1.0f, w.dq, H, P1->w, H, 1.0f, dht, H2);
+        if (dx) st_rows_gemm(bk, T, B, 1, H, H, 1.0f, w.E, H, P2->w, H, 1.0f, dx, H);
+        st_rows_gemm(bk, 1, B, 1, H, H, 1.0f, w.dq, H, P1->w, H, 1.0f, dht, H2);
     }
 
     /* h_t is h̄ at the row's last real step: its gradient goes back there. */

@@ -9,7 +9,8 @@
  * and backward takes dout as the gradient w.r.t. those logits: the loss then fuses softmax or
  * sigmoid with the cross-entropy, which is both stable and cheaper.
  *
- * Parameter gradients are formed per block of rows (layer.h, st_blocks; layers/grad.c).
+ * Parameter gradients, and the output and dx products, are formed per block of rows (layer.h,
+ * st_blocks; layers/grad.c).
  *
  * What this layer does not do: dropout or regularizers; it needs no workspace, since backward
  * computes the activation's derivative from the output (tensor.h).
@@ -70,33 +71,33 @@ static int dense_rows(const st_layer *L, int B, int T) { return L->ishape.seq ? 
 static void dense_forward(st_layer *L, const st_layer_in *in, int B, int T, int train) {
     (void)train;
     const int N = dense_rows(L, B, T), F = L->ishape.feat, U = L->opt.dense.units;
+    const int Ts = L->ishape.seq ? T : 1; /* rows (t, r); a vector's are (0, r) */
     const float *x = in->x;         /* (N, F) */
     const float *W = L->param[0].w; /* (F, U) */
     float *out = L->out;            /* (N, U) */
-    /* out = x · W   (N,U) */
-    st_sgemm(0, 0, N, U, F, 1.0f, x, F, W, U, 0.0f, out, U);
+    /* out = x · W   (N,U), per block of rows (layer.h, st_rows_gemm) */
+    st_rows_gemm(in->blocks, Ts, B, 0, U, F, 1.0f, x, F, W, U, 0.0f, out, U);
     if (L->opt.dense.use_bias) st_rows_add(out, (size_t)N, (size_t)U, L->param[1].w);
     if (!L->fuse_activation) st_act_forward(L->opt.dense.activation, out, out, (size_t)N, (size_t)U);
 }
 
 static void dense_backward(st_layer *L, const st_layer_in *in, float *dx, int B, int T) {
     const int N = dense_rows(L, B, T), F = L->ishape.feat, U = L->opt.dense.units;
+    const int Ts = L->ishape.seq ? T : 1; /* rows (t, r); a vector's are (0, r) */
     const float *x = in->x;         /* (N, F) */
     const float *W = L->param[0].w; /* (F, U) */
     float *dZ = L->dout;            /* (N, U): dout, turned in place into d(pre-activation) */
     /* Through the activation, from its output (fused: dout already is d logits). */
     if (!L->fuse_activation) st_act_backward(L->opt.dense.activation, L->out, dZ, dZ, (size_t)N, (size_t)U);
     if (L->trainable) {
-        /* Per block of rows (layer.h, st_blocks): a sequence's rows are (t, r), a vector's
-         * are (0, r). */
-        const int Ts = L->ishape.seq ? T : 1;
+        /* Per block of rows (layer.h, st_blocks). */
         /* dW += x^T · dZ   (F,U) */
         st_grad_gemm_tn(in->blocks, Ts, B, F, U, x, F, dZ, U, L->param[0].g);
         /* db += Σ_rows dZ   (U) */
         if (L->opt.dense.use_bias) st_grad_colsum(in->blocks, Ts, B, U, dZ, U, L->param[1].g);
     }
-    /* dx += dZ · W^T   (N,F) */
-    if (dx) st_sgemm(0, 1, N, F, U, 1.0f, dZ, U, W, U, 1.0f, dx, F);
+    /* dx += dZ · W^T   (N,F), per block of rows */
+    if (dx) st_rows_gemm(in->blocks, Ts, B, 1, F, U, 1.0f, dZ, U, W, U, 1.0f, dx, F);
 }
 
 const st_layer_ops st_dense_ops =

@@ -24,7 +24,8 @@
  * its h part, so it gets its own buffer R. The cost is the same GEMMs: one for the input
  * projection of all steps, one per step for the recurrence; in backward only
  * dh_{t-1} = dR_t U^T is sequential, and dW, dU, both biases and dx are each one GEMM (or
- * column sum) over all T*B rows. dG and dR differ only in the candidate's slice:
+ * column sum) over all T*B rows; with blocks (layer.h, st_blocks) each GEMM, the per-step
+ * ones too, is one per block of rows (rnn.h). dG and dR differ only in the candidate's slice:
  * dG_h = d(hh pre-activation), dR_h = dG_h ⊙ r.
  *
  * The default activations (tanh, sigmoid) take a fused, vectorized per-element path; any other
@@ -152,7 +153,7 @@ static void cell_fwd_general(const st_layer *L, float *g, const float *q, const 
 }
 
 static void gru_forward(st_layer *L, const st_layer_in *in, int B, int T, int train) {
-    const int I = L->ishape.feat, U = L->opt.rnn.units, G3 = 3 * U, TB = T * B;
+    const int I = L->ishape.feat, U = L->opt.rnn.units, G3 = 3 * U;
     const size_t BU = (size_t)B * U;
     const float *Uw = L->param[1].w; /* (U, 3U) */
     const float *b_in = L->opt.rnn.use_bias ? L->param[2].w : NULL;       /* (3U) */
@@ -163,7 +164,7 @@ static void gru_forward(st_layer *L, const st_layer_in *in, int B, int T, int tr
     const float *x = st_rnn_drop_forward(L, &w.d, in, B, T, train); /* (T, B, I) */
 
     /* G = X · W + b_in   (T*B,3U) */
-    st_rnn_project(x, L->param[0].w, b_in, w.G, TB, I, G3);
+    st_rnn_project(in->blocks, x, L->param[0].w, b_in, w.G, T, B, I, G3);
     memset(w.Sh, 0, BU * sizeof(float)); /* h_0 = 0 */
 
     for (int t = 0; t < T; t++) {
@@ -174,8 +175,8 @@ static void gru_forward(st_layer *L, const st_layer_in *in, int B, int T, int tr
          * Recurrent dropout: the GEMM reads h_{t-1} ⊙ m_h (kept in Hd for dU); the cell below
          * still mixes the unmasked hp. */
         if (t > 0)
-            st_sgemm(0, 0, B, G3, U, 1.0f, st_rnn_state_in(&w.d, hp, t, BU), U, Uw, G3, 0.0f,
-                     Rt, G3);
+            st_rows_gemm(in->blocks, 1, B, 0, G3, U, 1.0f, st_rnn_state_in(&w.d, hp, t, BU), U,
+                         Uw, G3, 0.0f, Rt, G3);
         else
             memset(Rt, 0, (size_t)B * G3 * sizeof(float));
         if (b_rec) st_rows_add(Rt, (size_t)B, (size_t)G3, b_rec);
@@ -280,7 +281,7 @@ static void gru_backward(st_layer *L, const st_layer_in *in, float *dx, int B, i
         /* dh_{t-1} += dR_t · U^T   (B,U); masked rows got dR = 0 and keep dh; h_0 needs none.
          * Recurrent dropout masks only this part (the direct z ⊙ dh part is not masked: the
          * update mixed the unmasked state). */
-        if (t > 0) st_rnn_dh_prev(&w.d, dRt, Uw, B, U, G3, 1.0f, w.dh);
+        if (t > 0) st_rnn_dh_prev(in->blocks, &w.d, dRt, Uw, B, U, G3, 1.0f, w.dh);
     }
 
     /* Per block (layer.h, st_blocks); b_rec's slot k is b_in's slot k + 3U. */

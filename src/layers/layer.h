@@ -283,6 +283,18 @@ static inline float *st_grad_slot(const st_blocks *bk, float *g, int k) {
  * product (K = T x its rows) added into slot k. */
 void st_grad_gemm_tn(const st_blocks *bk, int T, int B, int M, int N, const float *X, int ldx,
                      const float *Y, int ldy, float *g);
+/* C rows (t, r) = alpha · A rows (t, r) · op(W) + beta · C rows: a row-wise product (forward
+ * outputs, input gradients, a recurrent step's product), op(W) = W (K, N) or, transW, W^T with
+ * W (N, K). Row (t, r) of A is at A + (t * B + r) * lda, of C at C + (t * B + r) * ldc (T = 1
+ * for vectors or one step). bk == NULL: ONE product over all T x B rows. With blocks each
+ * block's rows form their own product, with the same M and row positions whatever else shares
+ * the call, so a row's bits do not depend on the split (OpenBLAS's edge kernels depend on both):
+ * T == 1 one product per block in place; T > 1 the block's rows gathered into bk->scratch
+ * (T x rows x (K + N) floats), one product with beta = 0, then beta applied row by row; without
+ * that room, one product per step. */
+void st_rows_gemm(const st_blocks *bk, int T, int B, int transW, int N, int K, float alpha,
+                  const float *A, int lda, const float *W, int ldw, float beta, float *C,
+                  int ldc);
 /* g (N) += the sum of Y's rows, per block, in (t, r) order, into slot k. */
 void st_grad_colsum(const st_blocks *bk, int T, int B, int N, const float *Y, int ldy, float *g);
 /* The block that row r of a call belongs to (0 when bk == NULL). */

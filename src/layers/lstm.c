@@ -18,7 +18,8 @@
  *
  * One GEMM projects the inputs of all steps; one GEMM per step adds the recurrence. In backward
  * only dh_{t-1} = dG_t U^T is sequential; dW, dU, db and dx are each one GEMM (or column sum)
- * over all T*B rows, since G, Sh and x keep the steps contiguous.
+ * over all T*B rows, since G, Sh and x keep the steps contiguous. With blocks (layer.h,
+ * st_blocks) each of these GEMMs, the per-step ones too, is one per block of rows (rnn.h).
  *
  * The default activations (tanh, sigmoid) take a fused per-element path; any other pair goes
  * through st_act_forward/backward per gate slice (softmax then normalizes each gate's H values).
@@ -143,7 +144,7 @@ static void cell_fwd_general(const st_layer *L, float *z, const float *cp, float
 }
 
 static void lstm_forward(st_layer *L, const st_layer_in *in, int B, int T, int train) {
-    const int I = L->ishape.feat, H = L->opt.rnn.units, G4 = 4 * H, TB = T * B;
+    const int I = L->ishape.feat, H = L->opt.rnn.units, G4 = 4 * H;
     const size_t BH = (size_t)B * H;
     const float *U = L->param[1].w; /* (H, 4H) */
     const uint8_t *mask = in->mask; /* (T, B) or NULL */
@@ -152,7 +153,8 @@ static void lstm_forward(st_layer *L, const st_layer_in *in, int B, int T, int t
     const float *x = st_rnn_drop_forward(L, &w.d, in, B, T, train); /* (T, B, I) */
 
     /* G = X · W + b   (T*B,4H) */
-    st_rnn_project(x, L->param[0].w, L->opt.rnn.use_bias ? L->param[2].w : NULL, w.G, TB, I, G4);
+    st_rnn_project(in->blocks, x, L->param[0].w, L->opt.rnn.use_bias ? L->param[2].w : NULL, w.G, T,
+                   B, I, G4);
     memset(w.Sh, 0, BH * sizeof(float)); /* h_0 = 0 */
     memset(w.Sc, 0, BH * sizeof(float)); /* c_0 = 0 */
 
@@ -164,8 +166,8 @@ static void lstm_forward(st_layer *L, const st_layer_in *in, int B, int T, int t
         /* G_t += h_{t-1} · U   (B,4H); skipped at t = 0 where h_0 = 0 (recurrent dropout:
          * h_{t-1} ⊙ m_h). */
         if (t > 0)
-            st_sgemm(0, 0, B, G4, H, 1.0f, st_rnn_state_in(&w.d, hp, t, BH), H, U, G4, 1.0f,
-                     Gt, G4);
+            st_rows_gemm(in->blocks, 1, B, 0, G4, H, 1.0f, st_rnn_state_in(&w.d, hp, t, BH), H,
+                         U, G4, 1.0f, Gt, G4);
         if (fast) {
             step_fwd_default(Gt, hp, cp, ct, At, ht, mask ? mask + (size_t)t * B : NULL, B, H);
             continue;
@@ -273,7 +275,7 @@ static void lstm_backward(st_layer *L, const st_layer_in *in, float *dx, int B, 
         }
         /* dh_{t-1} += dG_t · U^T   (B,H); real rows start from 0, masked rows carry dh;
          * h_0 needs no gradient. */
-        if (t > 0) st_rnn_dh_prev(&w.d, dGt, U, B, H, G4, 1.0f, w.dh);
+        if (t > 0) st_rnn_dh_prev(in->blocks, &w.d, dGt, U, B, H, G4, 1.0f, w.dh);
     }
 
     /* db += Σ_rows dG   (4H), per block */

@@ -8,9 +8,10 @@
  * (st_rnn_drop_views takes its start).
  *
  * Kernels: nothing here allocates; every GEMM is the one the cells used to inline, in the
- * same order, so the refactoring changed no bit of any result. The weight gradients go
- * through layers/grad.c, per block of rows (layer.h, st_blocks); without blocks those are the
- * same single GEMMs as before.
+ * same order, so the refactoring changed no bit of any result. Every GEMM goes through
+ * layers/grad.c, per block of rows (layer.h, st_blocks): the weight gradients by
+ * st_grad_gemm_tn, the row-wise products (projection, dh_{t-1}, dx) by st_rows_gemm; without
+ * blocks those are the same single GEMMs as before.
  *
  * What it does not do: any gate math, biases, or masking of padded steps (the cells own them).
  */
@@ -123,11 +124,11 @@ const float *st_rnn_state_in(const st_rnn_drop *d, const float *hp, int t, size_
 
 /* ---- forward frame ------------------------------------------------------------------------ */
 
-void st_rnn_project(const float *x, const float *W, const float *b, float *G, int TB, int I,
-                    int NG) {
-    /* G = X · W   (T*B, NG) */
-    st_sgemm(0, 0, TB, NG, I, 1.0f, x, I, W, NG, 0.0f, G, NG);
-    if (b) st_rows_add(G, (size_t)TB, (size_t)NG, b);
+void st_rnn_project(const st_blocks *bk, const float *x, const float *W, const float *b,
+                    float *G, int T, int B, int I, int NG) {
+    /* G = X · W   (T*B, NG), per block of rows */
+    st_rows_gemm(bk, T, B, 0, NG, I, 1.0f, x, I, W, NG, 0.0f, G, NG);
+    if (b) st_rows_add(G, (size_t)T * B, (size_t)NG, b);
 }
 
 void st_rnn_output(st_layer *L, const float *S, int T, size_t BH) {
@@ -152,16 +153,16 @@ void st_rnn_dh_add_step(const st_layer *L, float *dh, int t, size_t BH) {
     for (size_t k = 0; k < BH; k++) dh[k] += dot[k];
 }
 
-void st_rnn_dh_prev(const st_rnn_drop *d, const float *dRt, const float *U, int B, int H,
-                    int NG, float beta, float *dh) {
+void st_rnn_dh_prev(const st_blocks *bk, const st_rnn_drop *d, const float *dRt, const float *U,
+                    int B, int H, int NG, float beta, float *dh) {
     if (!d->rdp) {
-        /* dh_{t-1} = beta dh + dR_t · U^T   (B,H) */
-        st_sgemm(0, 1, B, H, NG, 1.0f, dRt, NG, U, NG, beta, dh, H);
+        /* dh_{t-1} = beta dh + dR_t · U^T   (B,H), per block of rows */
+        st_rows_gemm(bk, 1, B, 1, H, NG, 1.0f, dRt, NG, U, NG, beta, dh, H);
         return;
     }
     /* The GEMM's result goes through m_h before it is added. */
     const size_t BH = (size_t)B * H;
-    st_sgemm(0, 1, B, H, NG, 1.0f, dRt, NG, U, NG, 0.0f, d->sc, H);
+    st_rows_gemm(bk, 1, B, 1, H, NG, 1.0f, dRt, NG, U, NG, 0.0f, d->sc, H);
     if (beta == 0.0f) memset(dh, 0, BH * sizeof(float));
     for (size_t k = 0; k < BH; k++) dh[k] += d->sc[k] * d->mh[k];
 }
@@ -169,7 +170,7 @@ void st_rnn_dh_prev(const st_rnn_drop *d, const float *dRt, const float *U, int 
 void st_rnn_backward_tail(st_layer *L, const st_blocks *bk, const st_rnn_drop *d,
                           const float *x, const float *dG, const float *dR, const float *S,
                           float *dx, int B, int T, int NG) {
-    const int I = L->ishape.feat, H = L->opt.rnn.units, TB = T * B;
+    const int I = L->ishape.feat, H = L->opt.rnn.units;
     const size_t BH = (size_t)B * H;
     const float *W = L->param[0].w; /* (I, NG) */
     if (L->trainable) {
@@ -181,10 +182,11 @@ void st_rnn_backward_tail(st_layer *L, const st_blocks *bk, const st_rnn_drop *d
             st_grad_gemm_tn(bk, T - 1, B, H, NG, d->rdp ? d->Hd + BH : S + BH, H,
                             dR + (size_t)B * NG, NG, L->param[1].g);
     }
-    /* dx += dG · W^T   (T*B,I); with input dropout through Xd: dx += (dG · W^T) ⊙ m_x */
-    if (dx && !d->dp) st_sgemm(0, 1, TB, I, NG, 1.0f, dG, NG, W, NG, 1.0f, dx, I);
+    /* dx += dG · W^T   (T*B,I), per block of rows; with input dropout through Xd:
+     * dx += (dG · W^T) ⊙ m_x */
+    if (dx && !d->dp) st_rows_gemm(bk, T, B, 1, I, NG, 1.0f, dG, NG, W, NG, 1.0f, dx, I);
     if (dx && d->dp) {
-        st_sgemm(0, 1, TB, I, NG, 1.0f, dG, NG, W, NG, 0.0f, d->Xd, I);
+        st_rows_gemm(bk, T, B, 1, I, NG, 1.0f, dG, NG, W, NG, 0.0f, d->Xd, I);
         st_rows_mul_mask_add(dx, d->Xd, d->mx, T, B, I);
     }
 }

@@ -10,7 +10,9 @@
  *             all its steps) -> dx
  * with NG = gates * H columns (1, 4 or 3 gates). The cell files keep the bias, the per-step
  * math and their workspace layout; these helpers keep the exact float operations they replaced
- * (same GEMMs, same order), so results are bitwise those of the inlined code.
+ * (same GEMMs, same order), so results are bitwise those of the inlined code. With blocks
+ * (layer.h, st_blocks) every GEMM is formed per block of rows, the per-step ones too, so a
+ * row's bits do not depend on the other rows of the call.
  *
  * Dropout (Keras semantics: ONE mask per sequence, shared by every step and gate, inverted
  * scaling, drawn by st_dropout_mask from (seed, epoch, global sample id)): `dropout` runs the
@@ -73,10 +75,11 @@ const float *st_rnn_drop_backward(st_rnn_drop *d, const float *x);
 /* What step t's recurrent GEMM reads: h_{t-1} (B, H), or h_{t-1} ⊙ m_h kept in Hd slot t. */
 const float *st_rnn_state_in(const st_rnn_drop *d, const float *hp, int t, size_t BH);
 
-/* G = X · W (+ b on every row)   (T*B, NG): the input projection of every step at once.
- * b may be NULL. Overwrites G. */
-void st_rnn_project(const float *x, const float *W, const float *b, float *G, int TB, int I,
-                    int NG);
+/* G = X · W (+ b on every row)   (T*B, NG): the input projection of every step at once, one
+ * product per block of rows (bk: the call's st_layer_in.blocks; NULL = one product over all
+ * T x B rows; layer.h, st_rows_gemm). b may be NULL. Overwrites G. */
+void st_rnn_project(const st_blocks *bk, const float *x, const float *W, const float *b,
+                    float *G, int T, int B, int I, int NG);
 /* out = h_1..h_T (T, B, H) with return_sequences, else h_T (B, H); S = (T+1, B, H) states. */
 void st_rnn_output(st_layer *L, const float *S, int T, size_t BH);
 /* The gradient entering the last state: dout (B, H), or 0 with return_sequences (each step's
@@ -85,15 +88,17 @@ void st_rnn_dh_init(const st_layer *L, float *dh, size_t BH);
 /* dh += dout_t with return_sequences; nothing otherwise. */
 void st_rnn_dh_add_step(const st_layer *L, float *dh, int t, size_t BH);
 /* dh_{t-1} = beta dh + dR_t · U^T   (B, H), with recurrent dropout (dR_t · U^T) ⊙ m_h;
- * dR_t (B, NG), U (H, NG). beta = 1 adds (carried rows keep theirs). */
-void st_rnn_dh_prev(const st_rnn_drop *d, const float *dRt, const float *U, int B, int H,
-                    int NG, float beta, float *dh);
+ * dR_t (B, NG), U (H, NG). beta = 1 adds (carried rows keep theirs). One product per block of
+ * the step's rows (bk as for st_rnn_project). */
+void st_rnn_dh_prev(const st_blocks *bk, const st_rnn_drop *d, const float *dRt, const float *U,
+                    int B, int H, int NG, float beta, float *dh);
 /* The tail every cell shares. When trainable: dW += X^T · dG (I, NG) and, for T > 1,
  * dU += H_prev^T · dR (H, NG), H_prev = h_1..h_{T-1} (⊙ m_h: Hd) against dR_2..dR_T (h_0 = 0);
- * then dx += dG · W^T (T*B, I) (⊙ m_x with input dropout) when dx != NULL. dR = dG except for
- * GRU (whose recurrent side has its own gradient). S: the states (T+1, B, H). Adds. The bias
- * gradient is the cell's. dW and dU are formed per block of rows into the blocks' gradient
- * slots (bk: the call's st_layer_in.blocks; NULL = one block, slot 0 = st_param.g). */
+ * then dx += dG · W^T (T*B, I) (⊙ m_x with input dropout) when dx != NULL. dR = dG except
+ * for GRU (whose recurrent side has its own gradient). S: the states (T+1, B, H). Adds. The
+ * bias gradient is the cell's. dW and dU are formed per block of rows into the blocks' gradient
+ * slots, dx per block of rows (bk: the call's st_layer_in.blocks; NULL = one block, slot 0 =
+ * st_param.g). */
 void st_rnn_backward_tail(st_layer *L, const st_blocks *bk, const st_rnn_drop *d,
                           const float *x, const float *dG, const float *dR, const float *S,
                           float *dx, int B, int T, int NG);

@@ -11,7 +11,8 @@
  *
  * The input projection of all steps is ONE GEMM, the recurrence one GEMM per step; in backward
  * only dh_{t-1} = dG_t U^T is sequential, and every weight gradient is one GEMM over all T*B
- * rows, because G and S keep all steps contiguous.
+ * rows, because G and S keep all steps contiguous. With blocks (layer.h, st_blocks) each of
+ * these GEMMs, the per-step ones too, is one per block of rows (rnn.h).
  *
  * Masking (in->mask (T, B), 1 = real step): at a masked step a row keeps its state,
  * h_t = h_{t-1}, and outputs it, so the final state is the last real step's for 'pre' and
@@ -62,7 +63,7 @@ static size_t srnn_workspace(const st_layer *L, int maxB, int maxT) {
 }
 
 static void srnn_forward(st_layer *L, const st_layer_in *in, int B, int T, int train) {
-    const int I = L->ishape.feat, H = L->opt.rnn.units, TB = T * B;
+    const int I = L->ishape.feat, H = L->opt.rnn.units;
     const size_t BH = (size_t)B * H;
     const float *U = L->param[1].w; /* (H, H) */
     const uint8_t *mask = in->mask; /* (T, B) or NULL */
@@ -72,7 +73,8 @@ static void srnn_forward(st_layer *L, const st_layer_in *in, int B, int T, int t
     const float *x = st_rnn_drop_forward(L, &d, in, B, T, train); /* (T, B, I) */
 
     /* G = X · W + b   (T*B,H) */
-    st_rnn_project(x, L->param[0].w, L->opt.rnn.use_bias ? L->param[2].w : NULL, G, TB, I, H);
+    st_rnn_project(in->blocks, x, L->param[0].w, L->opt.rnn.use_bias ? L->param[2].w : NULL, G,
+                   T, B, I, H);
     memset(S, 0, BH * sizeof(float)); /* h_0 = 0 */
 
     for (int t = 0; t < T; t++) {
@@ -82,7 +84,8 @@ static void srnn_forward(st_layer *L, const st_layer_in *in, int B, int T, int t
         /* G_t += h_{t-1} · U   (B,H); skipped at t = 0 where h_0 = 0 (recurrent dropout:
          * h_{t-1} ⊙ m_h). */
         if (t > 0)
-            st_sgemm(0, 0, B, H, H, 1.0f, st_rnn_state_in(&d, hp, t, BH), H, U, H, 1.0f, Gt, H);
+            st_rows_gemm(in->blocks, 1, B, 0, H, H, 1.0f, st_rnn_state_in(&d, hp, t, BH), H, U,
+                         H, 1.0f, Gt, H);
         st_act_forward(L->opt.rnn.activation, Gt, ht, (size_t)B, (size_t)H);
         if (mask) {
             /* A masked row carries its state over unchanged. */
@@ -124,7 +127,7 @@ static void srnn_backward(st_layer *L, const st_layer_in *in, float *dx, int B, 
             beta = 1.0f;
         }
         /* dh_{t-1} = dG_t · U^T (+ carried rows)   (B,H); h_0 needs no gradient. */
-        if (t > 0) st_rnn_dh_prev(&d, dGt, U, B, H, H, beta, dh);
+        if (t > 0) st_rnn_dh_prev(in->blocks, &d, dGt, U, B, H, H, beta, dh);
     }
 
     /* db += Σ_rows dG   (H), per block */
