@@ -45,6 +45,15 @@ void st_dgemm(int transA, int transB, int M, int N, int K, double alpha, const d
                 transB ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
+void st_blas_set_threads(int n) {
+#ifdef OPENBLAS_VERSION
+    openblas_set_num_threads(n > 0 ? n : 1);
+    g_threads = n > 0 ? n : 1;
+#else
+    (void)n;
+#endif
+}
+
 int st_blas_threads(void) {
 #ifdef OPENBLAS_VERSION
     return openblas_get_num_threads();

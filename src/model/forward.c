@@ -30,9 +30,10 @@ const float *st_model_forward(st_model *m, const st_batch *b, int train) {
               m->maxB, m->maxT);
     st_layer_in in = {m->input.tokens ? NULL : b->x, m->input.tokens ? b->tok : NULL, NULL,
                       b->ids, b->seed, b->epoch, NULL};
-    /* Blocks only in training: inference forms no parameter gradients, and evaluation's
-     * batches need not be made of whole blocks. */
-    if (train && m->blk.rows > 0) {
+    /* Blocks (deterministic reduction): row-wise products per block, so a row's result does
+     * not depend on the other rows of the call; in training also the gradient slots. Callers
+     * hand whole blocks of the global order (st_run_shard, st_eval_split). */
+    if (m->blk.rows > 0) {
         m->blk.n = (B + m->blk.rows - 1) / m->blk.rows;
         ST_ASSERT(m->blk.n <= m->grad_slots, "%d rows need %d gradient slots, the model has %d",
                   B, m->blk.n, m->grad_slots);

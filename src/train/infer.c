@@ -35,14 +35,29 @@ int st_eval_split(st_model *m, st_loss_kind loss, const st_split *s, size_t lo, 
     const st_layer *att = attn ? st_model_attention(m) : NULL;
     int rank = st_dist_rank(), size = st_dist_size();
     size_t a = lo + n * (size_t)rank / (size_t)size, e = lo + n * (size_t)(rank + 1) / size;
+    /* Deterministic reduction: whole blocks of block_rows rows from lo on, and local batches
+     * of whole blocks, so every row is computed in the same block at the same place for any
+     * number of ranks (st_model_forward). */
+    size_t chunk = (size_t)m->maxB;
+    const size_t br = m->blk.rows > 0 ? (size_t)m->blk.rows : 0;
+    if (br) {
+        size_t nblk = (n + br - 1) / br, k0 = nblk * (size_t)rank / (size_t)size,
+               k1 = nblk * (size_t)(rank + 1) / (size_t)size;
+        a = lo + (k0 * br < n ? k0 * br : n);
+        e = lo + (k1 * br < n ? k1 * br : n);
+        chunk = (size_t)m->maxB / br * br;
+        ST_ASSERT(chunk > 0, "blocks of %zu rows, batches of %d", br, m->maxB);
+    }
     double acc[4] = {0, 0, 0, 0};
     /* The loss row by row, exactly: the same sum for any split of the rows among ranks (the
      * counts beside it are integers, exact anyway). */
     st_xsum xl = {{0}};
     int rc = ST_OK;
-    int K = m->num_outputs, T = m->seq_out ? b->T : 1;
-    for (size_t r = a; r < e && rc == ST_OK; r += (size_t)m->maxB) {
-        int nb = (int)(e - r < (size_t)m->maxB ? e - r : (size_t)m->maxB);
+    /* Every batch is read at the split's full length (the training loop may have trimmed the
+     * shared batch to its last step's real steps). */
+    int K = m->num_outputs, T = m->seq_out ? s->T : 1;
+    for (size_t r = a; r < e && rc == ST_OK; r += chunk) {
+        int nb = (int)(e - r < chunk ? e - r : chunk);
         for (int i = 0; i < nb; i++) rows[i] = r + (size_t)i;
         b->T = s->T; /* the training loop may have trimmed the shared batch */
         b->yT = s->yT;

@@ -187,6 +187,16 @@ int st_run_setup(st_run *R, st_config *cfg, const st_settings *set, st_shape sha
 
     if (R->block_rows > 0) {
         st_model *m = &R->model;
+        /* OpenBLAS splits a threaded product at thread-count-dependent edges, computed by
+         * other micro-kernels: 2 threads would give other bits than 1. One thread per rank;
+         * cores are used through ranks. */
+        if (st_blas_threads() > 1) {
+            if (R->rank == 0)
+                ST_LOG(ST_LOG_INFO, "deterministic: BLAS on 1 thread per rank instead of %d "
+                       "(threads change OpenBLAS's results; use a rank per core, or set [train] "
+                       "deterministic = false)\n", st_blas_threads());
+            st_blas_set_threads(1);
+        }
         st_model_set_blocks(m, R->block_rows, (maxB + R->block_rows - 1) / R->block_rows);
         R->fx = st_malloc_for((m->nparams + ST_FX_TAIL) * sizeof(int64_t),
                               "the deterministic reduction's fixed-point sums");

@@ -92,6 +92,23 @@ static void run(st_test_layer *t, const bdata *d, int r0, int nb, const st_block
         memcpy(L->dout + (size_t)ti * nb * O, d->dout + ((size_t)ti * NB + r0) * O,
                sizeof(float) * (size_t)nb * O);
     L->ops->backward(L, &in, dx, nb, T);
+    /* A row-sparse gradient (the embedding's) comes as terms, one per (t, b) position, which
+     * the step sums exactly (src/train/exact.c). Check them here as what they add up to: block
+     * k's terms, in (t, r) order, into slot k. */
+    for (int p = 0; p < L->nparam; p++) {
+        st_param *P = &L->param[p];
+        if (!bk || !P->terms) continue;
+        ck_assert_uint_eq(P->nterms, (size_t)T * nb);
+        const size_t w = st_dims_count(&P->dims) / P->dims.d[0];
+        for (int k = 0; k < bk->n; k++)
+            for (int ti = 0; ti < T; ti++)
+                for (int r = k * bk->rows; r < nb && r < (k + 1) * bk->rows; r++) {
+                    const size_t j = (size_t)ti * nb + r;
+                    float *row = st_grad_slot(bk, P->g, k) + (size_t)P->term_rows[j] * w;
+                    for (size_t e = 0; e < w; e++) row[e] += P->terms[j * w + e];
+                }
+        P->terms = NULL, P->nterms = 0;
+    }
     if (dx) memcpy(res->dx, dx, sizeof(float) * (size_t)Ti * nb * F);
     free(x), free(tok), free(mask), free(dx);
 }

@@ -155,9 +155,9 @@ def seqtrain_has_benchmark(binary):
     return "--benchmark" in out + err
 
 
-def run_seqtrain(binary, cfg, ranks, threads, steps, warmup, timeout):
+def run_seqtrain(binary, cfg, ranks, threads, steps, warmup, timeout, extra=()):
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
-    cmd = [binary, "train", cfg, "--benchmark", str(steps), "--warmup", str(warmup)]
+    cmd = [binary, "train", cfg, "--benchmark", str(steps), "--warmup", str(warmup), *extra]
     if ranks > 1:
         mpi = ["mpirun", "-np", str(ranks), "--oversubscribe",
                "-x", "OPENBLAS_NUM_THREADS", "-x", "OMP_NUM_THREADS"]
