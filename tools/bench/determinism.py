@@ -4,6 +4,7 @@ side by side on the benchmark models (README, "Bitwise the same weights for any 
 
     tools/bench/determinism.py [--models M1,M2,M3,M5,M6] [--configs 1x1,2x1] [--rounds 3]
                                [--steps N] [--seqtrain build-bench/seqtrain] [--out DIR]
+                               [--no-build]
 
 For every round, model and configuration (ranks x threads) it runs `seqtrain train CFG
 --benchmark STEPS` twice, off then on, so machine drift falls on both alike; the table shows the
@@ -34,7 +35,10 @@ def main():
     ap.add_argument("--seqtrain", default=os.path.join(bench.BUILD, "seqtrain"))
     ap.add_argument("--timeout", type=int, default=600)
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    ap.add_argument("--no-build", action="store_true")
     args = ap.parse_args()
+    if not args.no_build:
+        bench.build(args)  # build-bench/ (Release), as tools/bench/run.sh
     models = [m for m in args.models.split(",") if m]
     cfgs = [c for c in args.configs.split(",") if c]
     if not os.path.exists(args.seqtrain):
