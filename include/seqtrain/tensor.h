@@ -50,6 +50,9 @@ void st_dgemm(int transA, int transB, int M, int N, int K, double alpha, const d
               const double *B, int ldb, double beta, double *C, int ldc);
 /* Threads the BLAS uses (1 when unknown). */
 int st_blas_threads(void);
+/* Sets the BLAS thread count (deterministic training uses 1: OpenBLAS's threads split a product
+ * into parts whose edges use other micro-kernels, which changes the bits). */
+void st_blas_set_threads(int n);
 
 /* Activations, applied element-wise except softmax (row-wise over the last axis). */
 typedef enum st_act {
