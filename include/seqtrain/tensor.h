@@ -48,6 +48,23 @@ void st_sgemm(int transA, int transB, int M, int N, int K, float alpha, const fl
 /* The same in double (init-time linear algebra only: the orthogonal initializer's QR). */
 void st_dgemm(int transA, int transB, int M, int N, int K, double alpha, const double *A, int lda,
               const double *B, int ldb, double beta, double *C, int ldc);
+/* C (M, N) = A (M, K) op(W) + beta C with every row computed the same way whatever the other
+ * rows (one fused multiply-add chain per element over k in order; src/core/rowgemm.c), so a row
+ * has the same bits in a product of any size: deterministic training's row-wise products.
+ * op(W) = W (K, N) when transW == 0, else W^T with W (N, K). beta is applied after the chain.
+ * op(W) is packed into pk->buf (pk->cap >= st_sgemm_rows_work(N, K) floats) and reused by the
+ * next call with the same W, orientation, shape and gen: the caller changes gen whenever W's
+ * values may have changed. Single-threaded. */
+typedef struct st_rowpack {
+    float *buf;
+    size_t cap;
+    const float *w; /* what buf holds: W, orientation, shape, generation */
+    int trans, n, k, ld, valid;
+    uint64_t gen;
+} st_rowpack;
+void st_sgemm_rows(int transW, int M, int N, int K, const float *A, int lda, const float *W,
+                   int ldw, float beta, float *C, int ldc, st_rowpack *pk, uint64_t gen);
+size_t st_sgemm_rows_work(int N, int K);
 /* Threads the BLAS uses (1 when unknown). */
 int st_blas_threads(void);
 /* Sets the BLAS thread count (deterministic training uses 1: OpenBLAS's threads split a product

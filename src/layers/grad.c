@@ -106,61 +106,13 @@ void st_rows_gemm(const st_blocks *bk, int T, int B, int transW, int N, int K, f
                   const float *A, int lda, const float *W, int ldw, float beta, float *C,
                   int ldc) {
     if (T <= 0 || B <= 0 || N <= 0) return;
-    /* Without blocks: one product over all T x B rows (the rows are contiguous at lda). */
+    /* Without blocks: one OpenBLAS product over all T x B rows (contiguous at lda). */
     if (!bk) {
         st_sgemm(0, transW, T * B, N, K, alpha, A, lda, W, ldw, beta, C, ldc);
         return;
     }
-    for (int k = 0; k < bk->n; k++) {
-        const int r0 = k * bk->rows, nb = block_rows(bk, B, k);
-        if (nb <= 0) continue;
-        if (T == 1) {
-            /* Vectors or one step: the block's rows are contiguous already; M = its rows. */
-            st_sgemm(0, transW, nb, N, K, alpha, A + (size_t)r0 * lda, lda, W, ldw, beta,
-                     C + (size_t)r0 * ldc, ldc);
-            continue;
-        }
-        /* As in st_grad_gemm_tn, the form depends only on the block's size and the scratch
-         * capacity: every block, a lone one too, takes the gathered route when it fits, so a
-         * block's rows come out of a product of M = T x its rows with beta = 0, then beta is
-         * applied by the loop below (a product with beta = 1 that accumulates over several K
-         * chunks rounds differently from beta = 0 plus one add). */
-        const size_t rows = (size_t)T * nb;
-        if (rows * ((size_t)K + N) > bk->scratch_floats) {
-            /* No room: one product per step, M = the block's rows, beta in the product. */
-            for (int t = 0; t < T; t++) {
-                const size_t src = (size_t)t * B + r0;
-                st_sgemm(0, transW, nb, N, K, alpha, A + src * lda, lda, W, ldw, beta,
-                         C + src * ldc, ldc);
-            }
-            continue;
-        }
-        /* Gather the block's rows (t, r) contiguously (ld K), unless they already are: OpenBLAS
-         * packs A before its kernels run, so the source layout does not change the bits. */
-        const float *as = A;
-        int las = lda;
-        float *cs = bk->scratch + rows * K; /* (T * nb, N) */
-        if (nb != B) {
-            float *g = bk->scratch; /* (T * nb, K) */
-            for (int t = 0; t < T; t++)
-                for (int r = 0; r < nb; r++)
-                    memcpy(g + ((size_t)t * nb + r) * K, A + ((size_t)t * B + r0 + r) * lda,
-                           (size_t)K * sizeof(float));
-            as = g, las = K;
-        }
-        /* R = A_block · op(W)   (T*nb, N) */
-        st_sgemm(0, transW, (int)rows, N, K, alpha, as, las, W, ldw, 0.0f, cs, N);
-        /* C rows = R + beta C rows, row by row in (t, r) order */
-        for (int t = 0; t < T; t++)
-            for (int r = 0; r < nb; r++) {
-                const float *res = cs + ((size_t)t * nb + r) * N;
-                float *c = C + ((size_t)t * B + r0 + r) * ldc;
-                if (beta == 0.0f)
-                    memcpy(c, res, (size_t)N * sizeof(float));
-                else if (beta == 1.0f)
-                    for (int j = 0; j < N; j++) c[j] += res[j];
-                else
-                    for (int j = 0; j < N; j++) c[j] = beta * c[j] + res[j];
-            }
-    }
+    /* Blocks: the row-independent product (core/rowgemm.c), also over all rows at once: each
+     * row's bits depend on its own values only, so no per-block split is needed. */
+    ST_ASSERT(alpha == 1.0f, "row product with alpha %g", alpha);
+    st_sgemm_rows(transW, T * B, N, K, A, lda, W, ldw, beta, C, ldc, bk->pack, bk->gen);
 }

@@ -99,6 +99,10 @@ typedef struct st_blocks {
     size_t stride;   /* floats from one block's gradient slot to the next's */
     float *scratch;  /* (scratch_floats) where a block's rows are gathered for one product */
     size_t scratch_floats;
+    /* The row-wise products' packed weights (st_sgemm_rows), and the generation that tells it
+     * when they may have changed: the model bumps gen at every forward and backward pass. */
+    st_rowpack *pack;
+    uint64_t gen;
 } st_blocks;
 
 /* What a layer reads in one call.

@@ -35,6 +35,7 @@ const float *st_model_forward(st_model *m, const st_batch *b, int train) {
      * hand whole blocks of the global order (st_run_shard, st_eval_split). */
     if (m->blk.rows > 0) {
         m->blk.n = (B + m->blk.rows - 1) / m->blk.rows;
+        m->blk.gen++; /* the weights may have changed since the last pass (packed copies) */
         ST_ASSERT(m->blk.n <= m->grad_slots, "%d rows need %d gradient slots, the model has %d",
                   B, m->blk.n, m->grad_slots);
         in.blocks = &m->blk;
@@ -63,6 +64,7 @@ const float *st_model_forward(st_model *m, const st_batch *b, int train) {
 void st_model_backward(st_model *m, const st_batch *b, const float *dlogits) {
     int B = b->B, T = m->input.seq > 0 ? b->T : 1;
     if (B == 0 && !m->collective) return;
+    m->blk.gen++; /* backward packs op(W) in other orientations: a pass of its own */
     for (int i = 0; i < m->nlayers - 1; i++) {
         st_layer *L = &m->layers[i];
         memset(L->dout, 0, act_count(L->oshape, B, T) * sizeof(float));

@@ -406,6 +406,7 @@ void st_model_free(st_model *m) {
     st_free(m->trainable);
     st_free(m->arena);
     st_free(m->blk.scratch);
+    st_free(m->rowpack.buf);
     memset(m, 0, sizeof *m);
 }
 
@@ -433,6 +434,17 @@ void st_model_set_blocks(st_model *m, int rows, int slots) {
         size_t w = 2 * (size_t)L->ishape.feat + 8 * (size_t)L->oshape.feat;
         if (w > wide) wide = w;
     }
+    /* ... and the row products' work space (st_sgemm_rows_work): every product a layer
+     * forms has K and N within max(input width, 4 x output width). */
+    size_t rowwork = 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        const st_layer *L = &m->layers[i];
+        size_t a = (size_t)L->ishape.feat > 4 * (size_t)L->oshape.feat
+                       ? (size_t)L->ishape.feat
+                       : 4 * (size_t)L->oshape.feat;
+        size_t need = st_sgemm_rows_work((int)a, (int)a);
+        if (need > rowwork) rowwork = need;
+    }
     st_free(m->blk.scratch);
     m->blk.rows = rows;
     m->blk.n = 1;
@@ -441,6 +453,13 @@ void st_model_set_blocks(st_model *m, int rows, int slots) {
     m->blk.scratch = st_malloc_for((m->blk.scratch_floats ? m->blk.scratch_floats : 1) *
                                        sizeof(float),
                                    "the deterministic reduction's gather space");
+    st_free(m->rowpack.buf);
+    memset(&m->rowpack, 0, sizeof m->rowpack);
+    m->rowpack.buf = st_malloc_for((rowwork ? rowwork : 1) * sizeof(float),
+                                   "the row-wise products' packed weights");
+    m->rowpack.cap = rowwork;
+    m->blk.pack = &m->rowpack;
+    m->blk.gen = 0;
 }
 
 void st_model_zero_grad_rows(st_model *m, int B) {

@@ -67,6 +67,7 @@ typedef struct st_model {
     int grad_slots;
     size_t grad_stride;
     st_blocks blk;
+    st_rowpack rowpack; /* blk.pack points here */
 } st_model;
 
 /* What a run allocates besides the model's own buffers and grows with a size the user chose,

@@ -1,0 +1,193 @@
+/*
+ * rowgemm.c - a matrix product whose every row is computed the same way whatever the other
+ * rows: the row-wise products of deterministic training (README, "Bitwise the same weights").
+ *
+ * Why not OpenBLAS: its kernels treat the rows of a product in register tiles, and the rows at
+ * the edge (the last M mod 4, 12 or 16, by core) go through other micro-kernels that add in
+ * another order; some cores also switch to "small matrix" kernels by the product's size. So
+ * the same row of activations gets other bits in a product of 8 rows than in one of 43: split
+ * the batch over another number of ranks and the forward pass changes. Forming the products per
+ * block of rows hides that but costs 20-90% (small products, the recurrent kernel packed again
+ * for every block and step).
+ *
+ * Here every element of C is ONE fused multiply-add chain from zero over k = 0, 1, ..., K - 1,
+ * c = fma(a[k], w[k], c), then C = c (beta 0), C + c (beta 1) or beta C + c (two roundings).
+ * Tiles, vector width and remainders only decide which chains run side by side, never the
+ * order within one, so a row's bits depend on its own values, W and K only. The AVX-512 and
+ * AVX2 kernels and the portable one (fmaf) compute identical bits; the file is built with
+ * -ffp-contract=off so that no other fusion sneaks in (CMakeLists.txt).
+ *
+ * op(W) is packed into panels of 32 columns, each K x 32 contiguous (zero-padded at the right
+ * edge), so the kernels read it without strides or masks; the pack is kept in the caller's
+ * st_rowpack and reused while (W, orientation, shape, generation) match: a recurrent layer's
+ * kernel is packed once per pass, not once per time step.
+ */
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+#include "seqtrain/error.h"
+#include "core/rowgemm.h"
+#include "seqtrain/tensor.h"
+
+#define NR 32 /* columns per packed panel */
+
+/* C row from the tile's accumulators, with beta. */
+static inline void put_row(float *c, const float *acc, int n, float beta) {
+    if (beta == 0.0f)
+        memcpy(c, acc, (size_t)n * sizeof(float));
+    else if (beta == 1.0f)
+        for (int j = 0; j < n; j++) c[j] = c[j] + acc[j];
+    else
+        for (int j = 0; j < n; j++) c[j] = beta * c[j] + acc[j];
+}
+
+/* ---- AVX-512: tiles of 8 rows x 32 columns, 16 accumulators ---- */
+#define MR512 8
+__attribute__((target("avx512f"))) static void rows_avx512(int M, int N, int K, const float *A,
+                                                          int lda, const float *P, float beta,
+                                                          float *C, int ldc,
+                                                          const float *zero) {
+    float tile[MR512][NR];
+    for (int j0 = 0; j0 < N; j0 += NR) {
+        const int nc = N - j0 < NR ? N - j0 : NR;
+        const float *panel = P + (size_t)(j0 / NR) * K * NR;
+        for (int i0 = 0; i0 < M; i0 += MR512) {
+            const int mr = M - i0 < MR512 ? M - i0 : MR512;
+            const float *a[MR512];
+            for (int r = 0; r < MR512; r++) a[r] = r < mr ? A + (size_t)(i0 + r) * lda : zero;
+            __m512 c0[MR512], c1[MR512];
+            for (int r = 0; r < MR512; r++) c0[r] = c1[r] = _mm512_setzero_ps();
+            const float *w = panel;
+            for (int k = 0; k < K; k++, w += NR) {
+                const __m512 w0 = _mm512_loadu_ps(w), w1 = _mm512_loadu_ps(w + 16);
+#pragma GCC unroll 8
+                for (int r = 0; r < MR512; r++) {
+                    const __m512 ar = _mm512_set1_ps(a[r][k]);
+                    c0[r] = _mm512_fmadd_ps(ar, w0, c0[r]);
+                    c1[r] = _mm512_fmadd_ps(ar, w1, c1[r]);
+                }
+            }
+            for (int r = 0; r < mr; r++) {
+                _mm512_storeu_ps(tile[r], c0[r]);
+                _mm512_storeu_ps(tile[r] + 16, c1[r]);
+                put_row(C + (size_t)(i0 + r) * ldc + j0, tile[r], nc, beta);
+            }
+        }
+    }
+}
+
+/* ---- AVX2 + FMA: tiles of 6 rows x 16 columns (half a panel), 12 accumulators ---- */
+#define MR256 6
+__attribute__((target("avx2,fma"))) static void rows_avx2(int M, int N, int K, const float *A,
+                                                        int lda, const float *P, float beta,
+                                                        float *C, int ldc, const float *zero) {
+    float tile[MR256][16];
+    for (int j0 = 0; j0 < N; j0 += 16) {
+        const int nc = N - j0 < 16 ? N - j0 : 16;
+        const float *panel = P + (size_t)(j0 / NR) * K * NR + (j0 % NR);
+        for (int i0 = 0; i0 < M; i0 += MR256) {
+            const int mr = M - i0 < MR256 ? M - i0 : MR256;
+            const float *a[MR256];
+            for (int r = 0; r < MR256; r++) a[r] = r < mr ? A + (size_t)(i0 + r) * lda : zero;
+            __m256 c0[MR256], c1[MR256];
+            for (int r = 0; r < MR256; r++) c0[r] = c1[r] = _mm256_setzero_ps();
+            const float *w = panel;
+            for (int k = 0; k < K; k++, w += NR) {
+                const __m256 w0 = _mm256_loadu_ps(w), w1 = _mm256_loadu_ps(w + 8);
+#pragma GCC unroll 6
+                for (int r = 0; r < MR256; r++) {
+                    const __m256 ar = _mm256_broadcast_ss(&a[r][k]);
+                    c0[r] = _mm256_fmadd_ps(ar, w0, c0[r]);
+                    c1[r] = _mm256_fmadd_ps(ar, w1, c1[r]);
+                }
+            }
+            for (int r = 0; r < mr; r++) {
+                _mm256_storeu_ps(tile[r], c0[r]);
+                _mm256_storeu_ps(tile[r] + 8, c1[r]);
+                put_row(C + (size_t)(i0 + r) * ldc + j0, tile[r], nc, beta);
+            }
+        }
+    }
+}
+
+/* ---- anything else: the same chains through fmaf (an exact fused multiply-add, in software
+ * where the CPU has none), one row at a time ---- */
+static void rows_portable(int M, int N, int K, const float *A, int lda, const float *P,
+                          float beta, float *C, int ldc, float *acc) {
+    for (int i = 0; i < M; i++) {
+        const float *a = A + (size_t)i * lda;
+        for (int j0 = 0; j0 < N; j0 += NR) {
+            const int nc = N - j0 < NR ? N - j0 : NR;
+            const float *w = P + (size_t)(j0 / NR) * K * NR;
+            memset(acc, 0, NR * sizeof(float));
+            for (int k = 0; k < K; k++, w += NR)
+                for (int j = 0; j < NR; j++) acc[j] = fmaf(a[k], w[j], acc[j]);
+            put_row(C + (size_t)i * ldc + j0, acc, nc, beta);
+        }
+    }
+}
+
+size_t st_sgemm_rows_work(int N, int K) {
+    /* the panels (N rounded up to NR), K zeros for a partial tile's missing rows, NR floats of
+     * accumulators (portable path) */
+    return ((size_t)N + NR - 1) / NR * NR * (size_t)K + (size_t)K + NR;
+}
+
+/* op(W) into panels: P[p][k][j] = op(W)[k][p NR + j], 0 beyond N. */
+static void pack(int transW, int N, int K, const float *W, int ldw, float *P) {
+    for (int j0 = 0; j0 < N; j0 += NR) {
+        float *panel = P + (size_t)(j0 / NR) * K * NR;
+        const int nc = N - j0 < NR ? N - j0 : NR;
+        if (!transW) {
+            for (int k = 0; k < K; k++) {
+                memcpy(panel + (size_t)k * NR, W + (size_t)k * ldw + j0, (size_t)nc * sizeof(float));
+                memset(panel + (size_t)k * NR + nc, 0, (size_t)(NR - nc) * sizeof(float));
+            }
+        } else {
+            /* W (N, K): column j of op(W) is row j of W */
+            if (nc < NR) memset(panel, 0, (size_t)K * NR * sizeof(float));
+            for (int j = 0; j < nc; j++) {
+                const float *row = W + (size_t)(j0 + j) * ldw;
+                for (int k = 0; k < K; k++) panel[(size_t)k * NR + j] = row[k];
+            }
+        }
+    }
+}
+
+int st_sgemm_rows_best(void) {
+    if (__builtin_cpu_supports("avx512f")) return ST_ROWS_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return ST_ROWS_AVX2;
+    return ST_ROWS_PORTABLE;
+}
+
+void st_sgemm_rows(int transW, int M, int N, int K, const float *A, int lda, const float *W,
+                   int ldw, float beta, float *C, int ldc, st_rowpack *pk, uint64_t gen) {
+    static int best = -1; /* the CPU does not change under a running process */
+    if (best < 0) best = st_sgemm_rows_best();
+    st_sgemm_rows_using(best, transW, M, N, K, A, lda, W, ldw, beta, C, ldc, pk, gen);
+}
+
+void st_sgemm_rows_using(int impl, int transW, int M, int N, int K, const float *A, int lda,
+                         const float *W, int ldw, float beta, float *C, int ldc,
+                         st_rowpack *pk, uint64_t gen) {
+    if (M <= 0 || N <= 0) return;
+    const size_t need = st_sgemm_rows_work(N, K);
+    ST_ASSERT(need <= pk->cap, "row product %dx%dx%d needs %zu floats of work space, has %zu",
+              M, N, K, need, pk->cap);
+    const size_t panels = ((size_t)N + NR - 1) / NR * NR * (size_t)K;
+    float *P = pk->buf, *zero = pk->buf + panels, *acc = zero + K;
+    if (!(pk->w == W && pk->trans == transW && pk->n == N && pk->k == K && pk->ld == ldw &&
+          pk->gen == gen && pk->valid)) {
+        pack(transW, N, K, W, ldw, P);
+        memset(zero, 0, (size_t)K * sizeof(float));
+        pk->w = W, pk->trans = transW, pk->n = N, pk->k = K, pk->ld = ldw, pk->gen = gen;
+        pk->valid = 1;
+    }
+    if (impl == ST_ROWS_AVX512)
+        rows_avx512(M, N, K, A, lda, P, beta, C, ldc, zero);
+    else if (impl == ST_ROWS_AVX2)
+        rows_avx2(M, N, K, A, lda, P, beta, C, ldc, zero);
+    else
+        rows_portable(M, N, K, A, lda, P, beta, C, ldc, acc);
+}
