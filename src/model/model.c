@@ -245,6 +245,36 @@ int st_model_build(st_model *m, const st_config *cfg, st_shape input, int maxB) 
     return st_model_build_run(m, cfg, input, maxB, NULL);
 }
 
+/* Where the dense tensors start: row-sparse ones (an embedding's, layer.h st_param.row_sparse)
+ * that come before every dense one never use a block slot, so the slots after slot 0 need not
+ * hold them. 0 when a row-sparse tensor follows a dense one (then every slot is whole). */
+static size_t dense_start(const st_model *m) {
+    size_t d0 = 0;
+    int dense_seen = 0;
+    for (int i = 0; i < m->nlayers; i++)
+        for (int p = 0; p < m->layers[i].nparam; p++) {
+            const st_param *P = &m->layers[i].param[p];
+            if (!P->row_sparse) {
+                dense_seen = 1;
+            } else {
+                if (dense_seen) return 0;
+                d0 = P->offset + st_dims_count(&P->dims);
+            }
+        }
+    return d0;
+}
+
+/* The gradient buffer with `slots` block slots: slot 0 is the whole buffer (nparams + tail:
+ * the summed gradient lands there); slot k > 0 starts k strides on, and only its dense part,
+ * [k stride + d0, k stride + nparams), is ever touched, so a stride of the dense size suffices:
+ * the slots' unused heads overlap the previous slot's tail, never a used part. */
+static size_t slots_stride(const st_model *m) {
+    return round16(m->nparams - dense_start(m) + ST_MODEL_GRAD_TAIL);
+}
+static size_t slots_floats(const st_model *m, int slots) {
+    return round16(m->nparams + ST_MODEL_GRAD_TAIL) + (size_t)(slots - 1) * slots_stride(m);
+}
+
 int st_model_build_run(st_model *m, const st_config *cfg, st_shape input, int maxB,
                        const st_model_run_need *run) {
     memset(m, 0, sizeof *m);
@@ -327,8 +357,13 @@ int st_model_build_run(st_model *m, const st_config *cfg, st_shape input, int ma
     if (size_layers(m, cfg, secs, run, &nd) != ST_OK) goto done;
     nd.part[NEED_PARAMS] = fbytes(m->nparams);
     st_size_add(fbytes(m->nparams), fbytes(ST_MODEL_GRAD_TAIL), &nd.part[NEED_GRADS]);
-    if (run && run->grad_slots > 1)
-        st_size_mul(nd.part[NEED_GRADS], (size_t)run->grad_slots, &nd.part[NEED_GRADS]);
+    if (run && run->grad_slots > 1) {
+        /* the slots after slot 0 hold the dense tensors only (st_model_set_blocks) */
+        size_t more;
+        st_size_mul(fbytes(m->nparams - dense_start(m) + ST_MODEL_GRAD_TAIL),
+                    (size_t)run->grad_slots - 1, &more);
+        st_size_add(nd.part[NEED_GRADS], more, &nd.part[NEED_GRADS]);
+    }
     st_size_mul(fbytes(m->nparams), (size_t)(run ? run->opt_states : 0), &nd.part[NEED_OPT]);
     nd.part[NEED_ACT] = fbytes(m->arena_floats);
     nd.part[NEED_BATCH] = batch_bytes(m);
@@ -418,12 +453,12 @@ void st_model_zero_grad(st_model *m) { memset(m->grads, 0, m->nparams * sizeof(f
 
 void st_model_set_blocks(st_model *m, int rows, int slots) {
     ST_ASSERT(rows > 0 && slots > 0, "blocks of %d rows, %d slots", rows, slots);
-    m->grad_stride = round16(m->nparams + ST_MODEL_GRAD_TAIL);
+    m->grad_stride = slots_stride(m);
     m->grad_slots = slots;
     st_free(m->grads);
-    m->grads = st_malloc_for((size_t)slots * m->grad_stride * sizeof(float),
-                             "the model's gradient slots (one per block)");
-    memset(m->grads, 0, (size_t)slots * m->grad_stride * sizeof(float));
+    const size_t total = slots_floats(m, slots);
+    m->grads = st_malloc_for(total * sizeof(float), "the model's gradient slots (one per block)");
+    memset(m->grads, 0, total * sizeof(float));
     for (int i = 0; i < m->ntensors; i++) m->tensors[i]->g = m->grads + m->tensors[i]->offset;
     /* Gather space for one block's rows of the widest (input, output) pair of products a
      * layer forms (grad.c): a capacity from shapes and the block size only, the same on every
@@ -472,7 +507,7 @@ void st_model_zero_grad_rows(st_model *m, int B) {
               m->grad_slots);
     /* Only slot 0, which holds the last step's summed gradient: the reduction
      * (st_run_reduce_exact) clears every slot as it reads it, so the others are zero. */
-    memset(m->grads, 0, m->grad_stride * sizeof(float));
+    memset(m->grads, 0, (m->nparams + ST_MODEL_GRAD_TAIL) * sizeof(float));
 }
 
 st_param *st_model_param(const st_model *m, const char *layer, const char *param) {

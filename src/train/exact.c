@@ -44,7 +44,11 @@ int st_run_max_rows(int batch_size, int block_rows, size_t rows, int ranks) {
     if (rows > 0 && rows < (size_t)b) b = (long)rows;
     long r = ranks > 0 ? ranks : 1, nblk = (b + block_rows - 1) / block_rows;
     long most = (nblk + r - 1) / r * block_rows; /* whole blocks of the rank with the most */
-    return (int)(most < b ? most : b);
+    if (most > b) most = b;
+    /* Room for one whole block at least: validation runs in whole blocks (st_eval_split),
+     * also when the training rows are fewer than a block. */
+    long one = block_rows < (long)batch_size ? block_rows : batch_size;
+    return (int)(most > one ? most : one);
 }
 
 /* Fixed-point terms per element of tensor i: one per block of the global batch, or for
@@ -53,7 +57,7 @@ int st_run_max_rows(int batch_size, int block_rows, size_t rows, int ranks) {
 static size_t terms_bound(const st_run *R, const st_param *P) {
     const int bg = R->set->train.batch_size;
     if (P->row_sparse) return (size_t)bg * (size_t)(R->model.maxT > 0 ? R->model.maxT : 1);
-    return (size_t)(bg + R->block_rows - 1) / (size_t)R->block_rows;
+    return ((size_t)bg + (size_t)R->block_rows - 1) / (size_t)R->block_rows;
 }
 
 void st_run_reduce_exact(st_run *R, int nblk, const st_xsum *loss, const double counts[4],

@@ -292,8 +292,9 @@ int st_settings_resolve(st_settings *S, const st_config *c) {
 }
 
 int st_train_block_rows(const st_train_cfg *t) {
-    if (t->block_rows > 0) return t->block_rows;
-    return (t->batch_size + ST_AUTO_BLOCKS - 1) / ST_AUTO_BLOCKS;
+    /* A block larger than the batch is the batch: one block, whatever the key says. */
+    if (t->block_rows > 0) return t->block_rows < t->batch_size ? t->block_rows : t->batch_size;
+    return (int)(((long)t->batch_size + ST_AUTO_BLOCKS - 1) / ST_AUTO_BLOCKS);
 }
 
 int st_train_config_check(const st_config *c) {

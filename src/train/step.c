@@ -175,10 +175,12 @@ int st_run_setup(st_run *R, st_config *cfg, const st_settings *set, st_shape sha
     R->block_rows = set->train.deterministic ? st_train_block_rows(&set->train) : 0;
     /* buffers only for rows that exist */
     int maxB = st_run_max_rows(Bg, R->block_rows, R->ntrain, R->size);
-    /* perm, scratch, bstart, span: 24 bytes a row; one gradient slot per block of a shard */
+    /* one gradient slot per block of the largest shard */
+    const int slots =
+        R->block_rows > 0 ? (int)(((long)maxB + R->block_rows - 1) / R->block_rows) : 1;
+    /* perm, scratch, bstart, span: 24 bytes a row */
     st_model_run_need need = {st_optim_cfg_states(&set->train.optim), R->ntrain, 24,
-                              "training rows",
-                              R->block_rows > 0 ? (maxB + R->block_rows - 1) / R->block_rows : 1};
+                              "training rows", slots};
     int rc = st_model_build_run(&R->model, cfg, shape, maxB, &need);
     R->loss = set->train.loss;
     if (rc == ST_OK)
@@ -197,7 +199,7 @@ int st_run_setup(st_run *R, st_config *cfg, const st_settings *set, st_shape sha
                        "deterministic = false)\n", st_blas_threads());
             st_blas_set_threads(1);
         }
-        st_model_set_blocks(m, R->block_rows, (maxB + R->block_rows - 1) / R->block_rows);
+        st_model_set_blocks(m, R->block_rows, slots);
         R->fx = st_malloc_for((m->nparams + ST_FX_TAIL) * sizeof(int64_t),
                               "the deterministic reduction's fixed-point sums");
         R->fx_exp = st_malloc(((size_t)m->ntensors + 1) * sizeof(int32_t));
@@ -316,7 +318,7 @@ int st_run_step(st_run *R, int n, int bg, int read_rc, float tail_out[ST_TAIL_N]
     }
     if (exact) {
         /* Whole blocks: this rank's blocks, or none. */
-        const int nblk = rows ? (n + R->block_rows - 1) / R->block_rows : 0;
+        const int nblk = rows ? (int)(((long)n + R->block_rows - 1) / R->block_rows) : 0;
         const double counts[4] = {tail[ST_TAIL_CORRECT], tail[ST_TAIL_COUNT],
                                   tail[ST_TAIL_ERROR], tail[ST_TAIL_STOP]};
         st_run_reduce_exact(R, nblk, &xloss, counts, tail);
