@@ -24,6 +24,7 @@
  */
 #include <immintrin.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "seqtrain/error.h"
@@ -164,7 +165,14 @@ int st_sgemm_rows_best(void) {
 void st_sgemm_rows(int transW, int M, int N, int K, const float *A, int lda, const float *W,
                    int ldw, float beta, float *C, int ldc, st_rowpack *pk, uint64_t gen) {
     static int best = -1; /* the CPU does not change under a running process */
-    if (best < 0) best = st_sgemm_rows_best();
+    if (best < 0) {
+        best = st_sgemm_rows_best();
+        /* SEQTRAIN_ROWGEMM=avx2|portable: a slower implementation on purpose, to measure what
+         * a CPU without AVX-512 gets (the bits are the same; README, "Bitwise the same"). */
+        const char *force = getenv("SEQTRAIN_ROWGEMM");
+        if (force && !strcmp(force, "portable")) best = ST_ROWS_PORTABLE;
+        if (force && !strcmp(force, "avx2") && best > ST_ROWS_AVX2) best = ST_ROWS_AVX2;
+    }
     st_sgemm_rows_using(best, transW, M, N, K, A, lda, W, ldw, beta, C, ldc, pk, gen);
 }
 

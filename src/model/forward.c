@@ -30,14 +30,15 @@ const float *st_model_forward(st_model *m, const st_batch *b, int train) {
               m->maxB, m->maxT);
     st_layer_in in = {m->input.tokens ? NULL : b->x, m->input.tokens ? b->tok : NULL, NULL,
                       b->ids, b->seed, b->epoch, NULL};
-    /* Blocks (deterministic reduction): row-wise products per block, so a row's result does
-     * not depend on the other rows of the call; in training also the gradient slots. Callers
-     * hand whole blocks of the global order (st_run_shard, st_eval_split). */
+    /* Blocks (deterministic mode): row-wise products that give a row the same bits whatever
+     * the other rows of the call (core/rowgemm.c); in training also the gradient slots, one
+     * per block, the caller handing whole blocks of the global order (st_run_shard). */
     if (m->blk.rows > 0) {
         m->blk.n = (B + m->blk.rows - 1) / m->blk.rows;
         m->blk.gen++; /* the weights may have changed since the last pass (packed copies) */
-        ST_ASSERT(m->blk.n <= m->grad_slots, "%d rows need %d gradient slots, the model has %d",
-                  B, m->blk.n, m->grad_slots);
+        ST_ASSERT(!train || m->blk.n <= m->grad_slots,
+                  "%d rows need %d gradient slots, the model has %d", B, m->blk.n,
+                  m->grad_slots);
         in.blocks = &m->blk;
     }
     for (int i = 0; i < m->nlayers; i++) {

@@ -484,7 +484,9 @@ void st_model_set_blocks(st_model *m, int rows, int slots) {
     m->blk.rows = rows;
     m->blk.n = 1;
     m->blk.stride = m->grad_stride;
-    m->blk.scratch_floats = (size_t)(m->maxT > 0 ? m->maxT : 1) * (size_t)rows * wide;
+    /* a block of a call has at most maxB rows, whatever block_rows says */
+    const size_t brows = (size_t)(rows < m->maxB ? rows : m->maxB);
+    m->blk.scratch_floats = (size_t)(m->maxT > 0 ? m->maxT : 1) * brows * wide;
     m->blk.scratch = st_malloc_for((m->blk.scratch_floats ? m->blk.scratch_floats : 1) *
                                        sizeof(float),
                                    "the deterministic reduction's gather space");

@@ -25,6 +25,7 @@
 #include "core/xsum.h"
 #include "seqtrain/data.h"
 #include "seqtrain/dist.h"
+#include "seqtrain/error.h"
 #include "train/step.h"
 
 void st_run_shard(const st_run *R, int bg, int *lo, int *hi) {
@@ -44,11 +45,7 @@ int st_run_max_rows(int batch_size, int block_rows, size_t rows, int ranks) {
     if (rows > 0 && rows < (size_t)b) b = (long)rows;
     long r = ranks > 0 ? ranks : 1, nblk = (b + block_rows - 1) / block_rows;
     long most = (nblk + r - 1) / r * block_rows; /* whole blocks of the rank with the most */
-    if (most > b) most = b;
-    /* Room for one whole block at least: validation runs in whole blocks (st_eval_split),
-     * also when the training rows are fewer than a block. */
-    long one = block_rows < (long)batch_size ? block_rows : batch_size;
-    return (int)(most > one ? most : one);
+    return (int)(most < b ? most : b);
 }
 
 /* Fixed-point terms per element of tensor i: one per block of the global batch, or for
@@ -58,6 +55,44 @@ static size_t terms_bound(const st_run *R, const st_param *P) {
     const int bg = R->set->train.batch_size;
     if (P->row_sparse) return (size_t)bg * (size_t)(R->model.maxT > 0 ? R->model.maxT : 1);
     return ((size_t)bg + (size_t)R->block_rows - 1) / (size_t)R->block_rows;
+}
+
+/* ---- the rare path: a tensor with NaN or inf somewhere (a diverging step) ----
+ * Float addition would make an element NaN if any term is NaN or both infinities occur, else
+ * the infinity, and leave the other elements finite. The same here, order-free: the finite
+ * values are summed as usual (with an exponent agreed over finite values only), and every
+ * element counts its NaN, +inf and -inf terms (integers, summed over ranks). So the weights
+ * that turn NaN are the ones float training would have turned, and the step's message names
+ * the right element. */
+enum { NF_NAN, NF_PINF, NF_NINF };
+
+/* The exponent of the largest finite value (ST_FX_ZERO if none). */
+static int finite_exponent(const float *x, size_t n) {
+    float mx = 0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(x[i]) && fabsf(x[i]) > mx) mx = fabsf(x[i]);
+    return st_fx_exponent(&mx, 1);
+}
+
+/* acc += the finite values in fixed point; nf (3 per element) counts the others. */
+static void add_nonfinite(const float *x, size_t n, int e, int shift, int64_t *acc,
+                          int64_t *nf) {
+    for (size_t j = 0; j < n; j++) {
+        if (isnan(x[j]))
+            nf[3 * j + NF_NAN]++;
+        else if (isinf(x[j]))
+            nf[3 * j + (x[j] > 0 ? NF_PINF : NF_NINF)]++;
+        else if (e != ST_FX_ZERO)
+            st_fx_add(&x[j], 1, shift, &acc[j]);
+    }
+}
+
+/* The element's float from its exact finite sum and its counts. */
+static float with_nonfinite(float v, const int64_t *nf) {
+    if (nf[NF_NAN] > 0 || (nf[NF_PINF] > 0 && nf[NF_NINF] > 0)) return NAN;
+    if (nf[NF_PINF] > 0) return INFINITY;
+    if (nf[NF_NINF] > 0) return -INFINITY;
+    return v;
 }
 
 void st_run_reduce_exact(st_run *R, int nblk, const st_xsum *loss, const double counts[4],
@@ -85,6 +120,32 @@ void st_run_reduce_exact(st_run *R, int nblk, const st_xsum *loss, const double 
         R->fx_exp[i] = e;
     }
     st_dist_allreduce_max_i32(R->fx_exp, (size_t)m->ntensors);
+    /* Tensors with NaN or inf (every rank knows which: the exponent is a maximum): their
+     *    exponent over finite values, agreed the same way, and counts of the others. */
+    int nonfinite = 0;
+    for (int i = 0; i < m->ntensors; i++) nonfinite |= R->fx_exp[i] == ST_FX_NONFINITE;
+    int32_t *efin = NULL;
+    int64_t *nf = NULL;
+    if (nonfinite) {
+        efin = st_malloc((size_t)m->ntensors * sizeof(int32_t));
+        nf = st_malloc(3 * m->nparams * sizeof(int64_t));
+        memset(nf, 0, 3 * m->nparams * sizeof(int64_t));
+        for (int i = 0; i < m->ntensors; i++) {
+            st_param *P = m->tensors[i];
+            efin[i] = ST_FX_ZERO;
+            if (R->fx_exp[i] != ST_FX_NONFINITE) continue;
+            const size_t off = m->ranges[i].offset, cnt = m->ranges[i].count;
+            if (P->row_sparse) {
+                if (P->terms) efin[i] = finite_exponent(P->terms, P->nterms * (cnt / P->dims.d[0]));
+            } else {
+                for (int k = 0; k < nblk; k++) {
+                    int ek = finite_exponent(m->grads + (size_t)k * stride + off, cnt);
+                    efin[i] = ek > efin[i] ? ek : efin[i];
+                }
+            }
+        }
+        st_dist_allreduce_max_i32(efin, (size_t)m->ntensors);
+    }
     /* 2. Fixed point, this rank's blocks added, then all ranks. Dense tensors: a chunk at a
      *    time over all slots, summed in a buffer that stays in L1 and cleared as read, so
      *    every slot is zero again for the next step (st_model_zero_grad_rows relies on it). */
@@ -96,6 +157,25 @@ void st_run_reduce_exact(st_run *R, int nblk, const st_xsum *loss, const double 
         const int e = R->fx_exp[i];
         const size_t off = m->ranges[i].offset, cnt = m->ranges[i].count;
         const int shift = st_fx_shift(e, terms_bound(R, P));
+        if (e == ST_FX_NONFINITE) {
+            const int ef = efin[i], sf = st_fx_shift(ef, terms_bound(R, P));
+            if (P->row_sparse) {
+                const size_t w = cnt / P->dims.d[0];
+                for (size_t j = 0; j < P->nterms; j++) {
+                    const size_t at = (size_t)P->term_rows[j] * w;
+                    add_nonfinite(P->terms + j * w, w, ef, sf, acc + off + at,
+                                  nf + 3 * (off + at));
+                }
+                P->terms = NULL, P->nterms = 0;
+                continue;
+            }
+            for (int k = 0; k < nblk; k++) {
+                float *x = m->grads + (size_t)k * stride + off;
+                add_nonfinite(x, cnt, ef, sf, acc + off, nf + 3 * off);
+                memset(x, 0, cnt * sizeof(float)); /* the slots stay clean */
+            }
+            continue;
+        }
         if (P->row_sparse) {
             const size_t w = cnt / P->dims.d[0];
             for (size_t j = 0; j < P->nterms && e != ST_FX_ZERO && e != ST_FX_NONFINITE; j++)
@@ -107,7 +187,7 @@ void st_run_reduce_exact(st_run *R, int nblk, const st_xsum *loss, const double 
             const size_t len = cnt - c < CHUNK ? cnt - c : CHUNK;
             for (int k = 0; k < nblk; k++) {
                 float *x = m->grads + (size_t)k * stride + off + c;
-                if (e == ST_FX_ZERO || e == ST_FX_NONFINITE)
+                if (e == ST_FX_ZERO)
                     memset(x, 0, len * sizeof(float));
                 else
                     st_fx_add_clear(x, len, shift, acc + off + c);
@@ -117,18 +197,28 @@ void st_run_reduce_exact(st_run *R, int nblk, const st_xsum *loss, const double 
     memcpy(tail, loss->w, sizeof loss->w);
     for (int j = 0; j < 4; j++) tail[ST_XSUM_WORDS + j] = (int64_t)counts[j];
     st_dist_allreduce_sum_i64(acc, m->nparams + ST_FX_TAIL);
+    if (nonfinite) st_dist_allreduce_sum_i64(nf, 3 * m->nparams);
     /* 3. Back to float, the same on every rank, into slot 0. */
     for (int i = 0; i < m->ntensors; i++) {
         const int e = R->fx_exp[i];
         const size_t off = m->ranges[i].offset, cnt = m->ranges[i].count;
-        if (e == ST_FX_ZERO)
+        if (e == ST_FX_ZERO) {
             memset(m->grads + off, 0, cnt * sizeof(float));
-        else if (e == ST_FX_NONFINITE)
-            for (size_t j = 0; j < cnt; j++) m->grads[off + j] = NAN;
-        else
+        } else if (e == ST_FX_NONFINITE) {
+            const int ef = efin[i];
+            if (ef == ST_FX_ZERO)
+                memset(m->grads + off, 0, cnt * sizeof(float));
+            else
+                st_fx_to_float(acc + off, cnt, st_fx_shift(ef, terms_bound(R, m->tensors[i])),
+                               m->grads + off);
+            for (size_t j = 0; j < cnt; j++)
+                m->grads[off + j] = with_nonfinite(m->grads[off + j], nf + 3 * (off + j));
+        } else
             st_fx_to_float(acc + off, cnt, st_fx_shift(e, terms_bound(R, m->tensors[i])),
                            m->grads + off);
     }
+    st_free(efin);
+    st_free(nf);
     st_xsum l;
     memcpy(l.w, tail, sizeof l.w);
     tail_out[ST_TAIL_LOSS] = (float)st_xsum_value(&l);

@@ -35,19 +35,10 @@ int st_eval_split(st_model *m, st_loss_kind loss, const st_split *s, size_t lo, 
     const st_layer *att = attn ? st_model_attention(m) : NULL;
     int rank = st_dist_rank(), size = st_dist_size();
     size_t a = lo + n * (size_t)rank / (size_t)size, e = lo + n * (size_t)(rank + 1) / size;
-    /* Deterministic reduction: whole blocks of block_rows rows from lo on, and local batches
-     * of whole blocks, so every row is computed in the same block at the same place for any
-     * number of ranks (st_model_forward). */
-    size_t chunk = (size_t)m->maxB;
-    const size_t br = m->blk.rows > 0 ? (size_t)m->blk.rows : 0;
-    if (br) {
-        size_t nblk = (n + br - 1) / br, k0 = nblk * (size_t)rank / (size_t)size,
-               k1 = nblk * (size_t)(rank + 1) / (size_t)size;
-        a = lo + (k0 * br < n ? k0 * br : n);
-        e = lo + (k1 * br < n ? k1 * br : n);
-        chunk = (size_t)m->maxB / br * br;
-        ST_ASSERT(chunk > 0, "blocks of %zu rows, batches of %d", br, m->maxB);
-    }
+    /* Deterministic mode needs no particular split here: its row products give every row the
+     * same bits whatever rows share the call (st_model_forward, core/rowgemm.c), and the loss
+     * is summed exactly. */
+    const size_t chunk = (size_t)m->maxB;
     double acc[4] = {0, 0, 0, 0};
     /* The loss row by row, exactly: the same sum for any split of the rows among ranks (the
      * counts beside it are integers, exact anyway). */
@@ -166,6 +157,7 @@ static int eval_open(eval_ctx *c, const char *ckpt, const char *data, const char
     /* Buffers are never sized for rows that do not exist. evaluate/predict: each rank runs its
      * contiguous shard in local batches of at most batch_size rows, so min(batch_size, shard).
      * gradients: one batch of maxB rows on rank 0, at most the split's rows. */
+    const int eval = maxB <= 0; /* evaluate / predict, not gradients */
     size_t cap = s->n;
     if (maxB <= 0) {
         maxB = c->set.train.batch_size > 0 ? c->set.train.batch_size : 128;
@@ -173,6 +165,10 @@ static int eval_open(eval_ctx *c, const char *ckpt, const char *data, const char
     }
     if ((size_t)maxB > cap) maxB = (int)cap;
     rc = st_model_build(&c->m, &c->cfg, st_split_shape(s), maxB);
+    /* A run trained deterministic evaluates the same way: the same bits for any number of
+     * ranks (the forward pass only: gradients keeps the plain layout PyTorch parity reads). */
+    if (rc == ST_OK && eval && c->set.train.deterministic)
+        st_model_set_blocks(&c->m, st_train_block_rows(&c->set.train), 1);
     if (rc == ST_OK) rc = st_ckpt_load(path, &c->m, NULL, NULL);
     c->loss = c->set.train.loss;
     if (rc == ST_OK)

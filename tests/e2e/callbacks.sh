@@ -75,7 +75,10 @@ PY
 run_np 2 train cfg.ini --set checkpoint.dir=runs/nan --set train.optimizer=sgd \
   --set train.learning_rate=1e30 --set callbacks.terminate_on_nan=true \
   --set checkpoint.every_steps=1 >nan.log 2>&1 || { cat nan.log; fail "terminate_on_nan exit"; }
-grep -q "invalid loss .* terminating training (terminate_on_nan)" nan.log || fail "nan message"
+# Which check fires first (a NaN loss, or NaN weights after the update) depends on the
+# arithmetic: the deterministic default sums exactly and forms products its own way.
+grep -q "\(invalid loss\|the weights became NaN or inf\) .*terminating training (terminate_on_nan)" \
+  nan.log || fail "nan message"
 "$ST_PY" -c "
 import h5py, numpy as np, glob
 fs = glob.glob('runs/nan/*.h5'); assert fs, 'no checkpoint kept'
