@@ -142,7 +142,8 @@ static void pack(int transW, int N, int K, const float *W, int ldw, float *P) {
         const int nc = N - j0 < NR ? N - j0 : NR;
         if (!transW) {
             for (int k = 0; k < K; k++) {
-                memcpy(panel + (size_t)k * NR, W + (size_t)k * ldw + j0, (size_t)nc * sizeof(float));
+                memcpy(panel + (size_t)k * NR, W + (size_t)k * ldw + j0,
+                       (size_t)nc * sizeof(float));
                 memset(panel + (size_t)k * NR + nc, 0, (size_t)(NR - nc) * sizeof(float));
             }
         } else {

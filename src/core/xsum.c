@@ -36,8 +36,9 @@ int st_fx_exponent(const float *x, size_t n) {
  * conversion. */
 static const double k_magic = 6755399441055744.0; /* 1.5 * 2^52 */
 
-ST_SIMD_CLONES
-void st_fx_add(const float *x, size_t n, int shift, int64_t *acc) {
+/* acc[i] += rint(x[i] 2^shift); x[i] = 0 after it is read when clear (a constant after
+ * inlining, so each caller's loop vectorizes on its own). */
+static inline void fx_add(float *x, size_t n, int shift, int64_t *acc, int clear) {
     const double s = ldexp(1.0, shift);
     int64_t mb;
     memcpy(&mb, &k_magic, sizeof mb);
@@ -46,21 +47,18 @@ void st_fx_add(const float *x, size_t n, int shift, int64_t *acc) {
         int64_t b;
         memcpy(&b, &t, sizeof b);
         acc[i] += b - mb;
+        if (clear) x[i] = 0;
     }
 }
 
 ST_SIMD_CLONES
+void st_fx_add(const float *x, size_t n, int shift, int64_t *acc) {
+    fx_add((float *)x, n, shift, acc, 0); /* clear = 0: x is only read */
+}
+
+ST_SIMD_CLONES
 void st_fx_add_clear(float *x, size_t n, int shift, int64_t *acc) {
-    const double s = ldexp(1.0, shift);
-    int64_t mb;
-    memcpy(&mb, &k_magic, sizeof mb);
-    for (size_t i = 0; i < n; i++) {
-        double t = (double)x[i] * s + k_magic;
-        int64_t b;
-        memcpy(&b, &t, sizeof b);
-        acc[i] += b - mb;
-        x[i] = 0;
-    }
+    fx_add(x, n, shift, acc, 1);
 }
 
 ST_SIMD_CLONES
