@@ -160,11 +160,10 @@ int st_fit_benchmark(st_config *cfg, int steps, int warmup) {
            "\"optimizer_ms\": {\"mean\": %.4f, \"max\": %.4f}, "
            "\"data_ms\": {\"mean\": %.4f, \"max\": %.4f}, "
            "\"peak_rss_mb\": {\"mean\": %.2f, \"max\": %.2f}, \"startup_s\": %.4f, "
-           "\"nparams\": %zu}\n",
+           "\"nparams\": %zu, \"deterministic\": %d, \"block_rows\": %d}\n",
            R.size, st_blas_threads(), steps, Bg, sps, elapsed * ms, sum[0] / P, mx[0],
            sum[1] / P, mx[1], sum[5] / P, mx[5], sum[2] / P, mx[2], sum[3] / P, mx[3],
-           sum[4] / P, mx[4], startup,
-           m->nparams);
+           sum[4] / P, mx[4], startup, m->nparams, R.block_rows > 0, R.block_rows);
     st_run_close(&R);
     return ST_OK;
 }
