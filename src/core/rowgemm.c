@@ -43,71 +43,121 @@ static inline void put_row(float *c, const float *acc, int n, float beta) {
         for (int j = 0; j < n; j++) c[j] = beta * c[j] + acc[j];
 }
 
+/* The kernels name every accumulator and row pointer (macros over the row index): arrays of
+ * vectors would be kept in memory by the compiler, a store and a load per multiply-add. */
+
 /* ---- AVX-512: tiles of 8 rows x 32 columns, 16 accumulators ---- */
 #define MR512 8
+#define A512_DECL(r)                                                                           \
+    const float *a##r = r < mr ? A + (size_t)(i0 + r) * lda : zero;                            \
+    __m512 c##r##0 = _mm512_setzero_ps(), c##r##1 = _mm512_setzero_ps()
+#define A512_STEP(r)                                                                           \
+    do {                                                                                       \
+        const __m512 ar = _mm512_set1_ps(a##r[k]);                                             \
+        c##r##0 = _mm512_fmadd_ps(ar, w0, c##r##0);                                            \
+        c##r##1 = _mm512_fmadd_ps(ar, w1, c##r##1);                                            \
+    } while (0)
+#define A512_PUT(r)                                                                            \
+    do {                                                                                       \
+        if (r < mr) {                                                                          \
+            _mm512_storeu_ps(tile, c##r##0);                                                   \
+            _mm512_storeu_ps(tile + 16, c##r##1);                                              \
+            put_row(C + (size_t)(i0 + r) * ldc + j0, tile, nc, beta);                          \
+        }                                                                                      \
+    } while (0)
 __attribute__((target("avx512f"))) static void rows_avx512(int M, int N, int K, const float *A,
                                                           int lda, const float *P, float beta,
                                                           float *C, int ldc,
                                                           const float *zero) {
-    float tile[MR512][NR];
+    float tile[NR];
     for (int j0 = 0; j0 < N; j0 += NR) {
         const int nc = N - j0 < NR ? N - j0 : NR;
         const float *panel = P + (size_t)(j0 / NR) * K * NR;
         for (int i0 = 0; i0 < M; i0 += MR512) {
             const int mr = M - i0 < MR512 ? M - i0 : MR512;
-            const float *a[MR512];
-            for (int r = 0; r < MR512; r++) a[r] = r < mr ? A + (size_t)(i0 + r) * lda : zero;
-            __m512 c0[MR512], c1[MR512];
-            for (int r = 0; r < MR512; r++) c0[r] = c1[r] = _mm512_setzero_ps();
+            A512_DECL(0);
+            A512_DECL(1);
+            A512_DECL(2);
+            A512_DECL(3);
+            A512_DECL(4);
+            A512_DECL(5);
+            A512_DECL(6);
+            A512_DECL(7);
             const float *w = panel;
             for (int k = 0; k < K; k++, w += NR) {
                 const __m512 w0 = _mm512_loadu_ps(w), w1 = _mm512_loadu_ps(w + 16);
-#pragma GCC unroll 8
-                for (int r = 0; r < MR512; r++) {
-                    const __m512 ar = _mm512_set1_ps(a[r][k]);
-                    c0[r] = _mm512_fmadd_ps(ar, w0, c0[r]);
-                    c1[r] = _mm512_fmadd_ps(ar, w1, c1[r]);
-                }
+                A512_STEP(0);
+                A512_STEP(1);
+                A512_STEP(2);
+                A512_STEP(3);
+                A512_STEP(4);
+                A512_STEP(5);
+                A512_STEP(6);
+                A512_STEP(7);
             }
-            for (int r = 0; r < mr; r++) {
-                _mm512_storeu_ps(tile[r], c0[r]);
-                _mm512_storeu_ps(tile[r] + 16, c1[r]);
-                put_row(C + (size_t)(i0 + r) * ldc + j0, tile[r], nc, beta);
-            }
+            A512_PUT(0);
+            A512_PUT(1);
+            A512_PUT(2);
+            A512_PUT(3);
+            A512_PUT(4);
+            A512_PUT(5);
+            A512_PUT(6);
+            A512_PUT(7);
         }
     }
 }
 
-/* ---- AVX2 + FMA: tiles of 6 rows x 16 columns (half a panel), 12 accumulators ---- */
+/* ---- AVX2 + FMA: tiles of 6 rows x 16 columns (half a panel), 12 accumulators: with w0, w1
+ * and the broadcast, 15 of the 16 registers ---- */
 #define MR256 6
+#define A256_DECL(r)                                                                           \
+    const float *a##r = r < mr ? A + (size_t)(i0 + r) * lda : zero;                            \
+    __m256 c##r##0 = _mm256_setzero_ps(), c##r##1 = _mm256_setzero_ps()
+#define A256_STEP(r)                                                                           \
+    do {                                                                                       \
+        const __m256 ar = _mm256_broadcast_ss(a##r + k);                                       \
+        c##r##0 = _mm256_fmadd_ps(ar, w0, c##r##0);                                            \
+        c##r##1 = _mm256_fmadd_ps(ar, w1, c##r##1);                                            \
+    } while (0)
+#define A256_PUT(r)                                                                            \
+    do {                                                                                       \
+        if (r < mr) {                                                                          \
+            _mm256_storeu_ps(tile, c##r##0);                                                   \
+            _mm256_storeu_ps(tile + 8, c##r##1);                                               \
+            put_row(C + (size_t)(i0 + r) * ldc + j0, tile, nc, beta);                          \
+        }                                                                                      \
+    } while (0)
 __attribute__((target("avx2,fma"))) static void rows_avx2(int M, int N, int K, const float *A,
                                                         int lda, const float *P, float beta,
                                                         float *C, int ldc, const float *zero) {
-    float tile[MR256][16];
+    float tile[16];
     for (int j0 = 0; j0 < N; j0 += 16) {
         const int nc = N - j0 < 16 ? N - j0 : 16;
         const float *panel = P + (size_t)(j0 / NR) * K * NR + (j0 % NR);
         for (int i0 = 0; i0 < M; i0 += MR256) {
             const int mr = M - i0 < MR256 ? M - i0 : MR256;
-            const float *a[MR256];
-            for (int r = 0; r < MR256; r++) a[r] = r < mr ? A + (size_t)(i0 + r) * lda : zero;
-            __m256 c0[MR256], c1[MR256];
-            for (int r = 0; r < MR256; r++) c0[r] = c1[r] = _mm256_setzero_ps();
+            A256_DECL(0);
+            A256_DECL(1);
+            A256_DECL(2);
+            A256_DECL(3);
+            A256_DECL(4);
+            A256_DECL(5);
             const float *w = panel;
             for (int k = 0; k < K; k++, w += NR) {
                 const __m256 w0 = _mm256_loadu_ps(w), w1 = _mm256_loadu_ps(w + 8);
-#pragma GCC unroll 6
-                for (int r = 0; r < MR256; r++) {
-                    const __m256 ar = _mm256_broadcast_ss(&a[r][k]);
-                    c0[r] = _mm256_fmadd_ps(ar, w0, c0[r]);
-                    c1[r] = _mm256_fmadd_ps(ar, w1, c1[r]);
-                }
+                A256_STEP(0);
+                A256_STEP(1);
+                A256_STEP(2);
+                A256_STEP(3);
+                A256_STEP(4);
+                A256_STEP(5);
             }
-            for (int r = 0; r < mr; r++) {
-                _mm256_storeu_ps(tile[r], c0[r]);
-                _mm256_storeu_ps(tile[r] + 8, c1[r]);
-                put_row(C + (size_t)(i0 + r) * ldc + j0, tile[r], nc, beta);
-            }
+            A256_PUT(0);
+            A256_PUT(1);
+            A256_PUT(2);
+            A256_PUT(3);
+            A256_PUT(4);
+            A256_PUT(5);
         }
     }
 }
@@ -193,10 +243,21 @@ void st_sgemm_rows_using(int impl, int transW, int M, int N, int K, const float 
         pk->w = W, pk->trans = transW, pk->n = N, pk->k = K, pk->ld = ldw, pk->gen = gen;
         pk->valid = 1;
     }
-    if (impl == ST_ROWS_AVX512)
-        rows_avx512(M, N, K, A, lda, P, beta, C, ldc, zero);
-    else if (impl == ST_ROWS_AVX2)
-        rows_avx2(M, N, K, A, lda, P, beta, C, ldc, zero);
-    else
-        rows_portable(M, N, K, A, lda, P, beta, C, ldc, acc);
+    /* Rows in blocks of about 256 KiB of A, so that a block stays in the L2 cache while every
+     * column panel of op(W) passes over it: a product of all T x B rows would otherwise stream
+     * A from memory once per panel, and small blocks would stream all of op(W) once per block.
+     * Which rows share a block changes no bits: rows are independent. */
+    int mb = K > 0 ? 65536 / K : M;
+    mb = mb < 24 ? 24 : mb > 2048 ? 2048 : mb / 24 * 24;
+    for (int i0 = 0; i0 < M; i0 += mb) {
+        const int m = M - i0 < mb ? M - i0 : mb;
+        const float *a = A + (size_t)i0 * lda;
+        float *c = C + (size_t)i0 * ldc;
+        if (impl == ST_ROWS_AVX512)
+            rows_avx512(m, N, K, a, lda, P, beta, c, ldc, zero);
+        else if (impl == ST_ROWS_AVX2)
+            rows_avx2(m, N, K, a, lda, P, beta, c, ldc, zero);
+        else
+            rows_portable(m, N, K, a, lda, P, beta, c, ldc, acc);
+    }
 }
