@@ -219,7 +219,7 @@ static void defaults(st_settings *S) {
     S->train.shuffle = 1;
     S->train.collective_timeout = 300;
     S->train.startup_timeout = 600;
-    /* On by default: bitwise equality across rank counts costs at most 6% per step on the
+    /* On by default: bitwise equality across rank counts costs at most 4% per step on the
      * benchmark models, and most run faster (README, "Bitwise the same weights"). */
     S->train.deterministic = 1;
     S->train.decay_steps = 1000;

@@ -76,7 +76,7 @@ typedef struct st_train_cfg {
     /* Deterministic reduction (step.c): the global batch is a fixed sequence of blocks of
      * block_rows rows, each rank owns whole blocks, and gradients, loss and statistics are
      * summed exactly, so the weights are bitwise the same for any number of ranks. Default 1
-     * (its cost, README "Bitwise the same weights": at most 6% on the benchmark models).
+     * (its cost, README "Bitwise the same weights": at most 4% on the benchmark models).
      * block_rows 0 = auto: ceil(batch_size / ST_AUTO_BLOCKS). */
     int deterministic;
     int block_rows;

@@ -202,8 +202,8 @@ int st_run_setup(st_run *R, st_config *cfg, const st_settings *set, st_shape sha
         }
         if (R->rank == 0 && st_sgemm_rows_best() != ST_ROWS_AVX512)
             ST_LOG(ST_LOG_INFO, "deterministic: this CPU has no AVX-512; the row products run "
-                   "on AVX2, about 1.4-1.8x slower per step than deterministic = false (README, "
-                   "\"Bitwise the same weights\")\n");
+                   "on the AVX2 kernel, up to about 20%% slower per step than deterministic = "
+                   "false (README, \"Bitwise the same weights\")\n");
         st_model_set_blocks(m, R->block_rows, slots);
         R->fx = st_malloc_for((m->nparams + ST_FX_TAIL) * sizeof(int64_t),
                               "the deterministic reduction's fixed-point sums");
