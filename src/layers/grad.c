@@ -20,8 +20,8 @@
  * products) have the same problem the other way round: OpenBLAS computes a ROW of C = A · W
  * with different edge kernels depending on how many rows the product has and where the row
  * sits in it (groups of 12 rows on Haswell/Zen, 4 on Prescott, others on SkylakeX, once K and
- * N reach 8). So each block's rows form a product of their own, of the same M and with the
- * rows at the same positions whichever rank, and whichever other blocks, the call comes with.
+ * N reach 8). With blocks they run on core/rowgemm.c instead, whose rows do not depend on
+ * each other, over all rows of the call at once.
  */
 #include <string.h>
 

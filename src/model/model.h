@@ -61,9 +61,10 @@ typedef struct st_model {
      * are then called on every rank, also with 0 rows (see st_model_forward). */
     int collective;
     st_vectors_spec *vectors; /* (nlayers) pre-trained vectors to load, per layer */
-    /* Deterministic reduction (st_model_set_blocks): grads holds grad_slots slots of
-     * grad_stride floats, block k's gradient in slot k (layer.h, st_blocks); blk.rows == 0:
-     * one slot, the whole batch one block. */
+    /* Deterministic reduction (st_model_set_blocks): grads holds grad_slots slots, block k's
+     * gradient in slot k at grads + k grad_stride (layer.h, st_blocks). Slot 0 is whole; the
+     * stride covers the dense tensors only, as a leading row-sparse tensor (an embedding)
+     * never writes slots after 0 (model.c, slots_stride). blk.rows == 0: one slot. */
     int grad_slots;
     size_t grad_stride;
     st_blocks blk;
@@ -101,8 +102,8 @@ void st_model_free(st_model *m);
 void st_model_init(st_model *m, uint64_t seed);
 void st_model_zero_grad(st_model *m);
 /* Deterministic reduction: rows of a call form blocks of `rows` rows, block k's parameter
- * gradients go to slot k of the gradient buffer (grown to `slots` slots, each with its own
- * tail). Call once after build. */
+ * gradients go to slot k of the gradient buffer (grown to `slots` slots), and row-wise products
+ * run on core/rowgemm.c. Call once after build. */
 void st_model_set_blocks(st_model *m, int rows, int slots);
 /* Clears the gradient slots a batch of B rows uses (all of slot 0 without blocks). With
  * blocks only slot 0: the step's exact reduction leaves every slot it read zero. */

@@ -95,6 +95,22 @@ static float with_nonfinite(float v, const int64_t *nf) {
     return v;
 }
 
+/* This rank's exponent of tensor i by `exp_of` (st_fx_exponent, or finite_exponent): over its
+ * row-sparse terms, or over the slots of its nblk blocks. */
+static int local_exponent(const st_model *m, int i, int nblk,
+                          int (*exp_of)(const float *, size_t)) {
+    const st_param *P = m->tensors[i];
+    const size_t off = m->ranges[i].offset, cnt = m->ranges[i].count;
+    if (P->row_sparse) return P->terms ? exp_of(P->terms, P->nterms * (cnt / P->dims.d[0]))
+                                       : ST_FX_ZERO;
+    int e = ST_FX_ZERO;
+    for (int k = 0; k < nblk; k++) {
+        int ek = exp_of(m->grads + (size_t)k * m->grad_stride + off, cnt);
+        e = ek > e ? ek : e;
+    }
+    return e;
+}
+
 void st_run_reduce_exact(st_run *R, int nblk, const st_xsum *loss, const double counts[4],
                          float tail_out[ST_TAIL_N]) {
     st_model *m = &R->model;
@@ -102,22 +118,8 @@ void st_run_reduce_exact(st_run *R, int nblk, const st_xsum *loss, const double 
     /* 1. Exponents: this rank's largest value per tensor, then the largest anywhere. A rank
      *    without rows ran no backward: its row-sparse terms are stale, not this step's. */
     for (int i = 0; i < m->ntensors; i++) {
-        st_param *P = m->tensors[i];
-        if (nblk == 0) P->terms = NULL, P->nterms = 0;
-        int e = ST_FX_ZERO;
-        if (!m->trainable[i]) {
-            /* no gradient */
-        } else if (P->row_sparse) {
-            if (P->terms)
-                e = st_fx_exponent(P->terms, P->nterms * (m->ranges[i].count / P->dims.d[0]));
-        } else {
-            for (int k = 0; k < nblk; k++) {
-                int ek = st_fx_exponent(m->grads + (size_t)k * stride + m->ranges[i].offset,
-                                        m->ranges[i].count);
-                e = ek > e ? ek : e;
-            }
-        }
-        R->fx_exp[i] = e;
+        if (nblk == 0) m->tensors[i]->terms = NULL, m->tensors[i]->nterms = 0;
+        R->fx_exp[i] = m->trainable[i] ? local_exponent(m, i, nblk, st_fx_exponent) : ST_FX_ZERO;
     }
     st_dist_allreduce_max_i32(R->fx_exp, (size_t)m->ntensors);
     /* Tensors with NaN or inf (every rank knows which: the exponent is a maximum): their
@@ -130,20 +132,10 @@ void st_run_reduce_exact(st_run *R, int nblk, const st_xsum *loss, const double 
         efin = st_malloc((size_t)m->ntensors * sizeof(int32_t));
         nf = st_malloc(3 * m->nparams * sizeof(int64_t));
         memset(nf, 0, 3 * m->nparams * sizeof(int64_t));
-        for (int i = 0; i < m->ntensors; i++) {
-            st_param *P = m->tensors[i];
-            efin[i] = ST_FX_ZERO;
-            if (R->fx_exp[i] != ST_FX_NONFINITE) continue;
-            const size_t off = m->ranges[i].offset, cnt = m->ranges[i].count;
-            if (P->row_sparse) {
-                if (P->terms) efin[i] = finite_exponent(P->terms, P->nterms * (cnt / P->dims.d[0]));
-            } else {
-                for (int k = 0; k < nblk; k++) {
-                    int ek = finite_exponent(m->grads + (size_t)k * stride + off, cnt);
-                    efin[i] = ek > efin[i] ? ek : efin[i];
-                }
-            }
-        }
+        for (int i = 0; i < m->ntensors; i++)
+            efin[i] = R->fx_exp[i] == ST_FX_NONFINITE
+                          ? local_exponent(m, i, nblk, finite_exponent)
+                          : ST_FX_ZERO;
         st_dist_allreduce_max_i32(efin, (size_t)m->ntensors);
     }
     /* 2. Fixed point, this rank's blocks added, then all ranks. Dense tensors: a chunk at a
@@ -178,7 +170,7 @@ void st_run_reduce_exact(st_run *R, int nblk, const st_xsum *loss, const double 
         }
         if (P->row_sparse) {
             const size_t w = cnt / P->dims.d[0];
-            for (size_t j = 0; j < P->nterms && e != ST_FX_ZERO && e != ST_FX_NONFINITE; j++)
+            for (size_t j = 0; j < P->nterms && e != ST_FX_ZERO; j++)
                 st_fx_add(P->terms + j * w, w, shift, acc + off + (size_t)P->term_rows[j] * w);
             P->terms = NULL, P->nterms = 0; /* consumed */
             continue;

@@ -78,8 +78,7 @@ static int dump_attention(st_run *R, int64_t epoch) {
     size_t k = (size_t)R->set->cb.attention_dump < R->nval ? (size_t)R->set->cb.attention_dump
                                                             : R->nval;
     size_t T = (size_t)vs->T, got = 0;
-    /* A rank's share is whole blocks in deterministic mode (st_eval_split): up to all k. */
-    float *mine = st_malloc((k + 1) * T * sizeof(float));
+    float *mine = st_malloc((k / (size_t)R->size + 2) * T * sizeof(float));
     float *all = R->rank == 0 ? st_malloc((k + 1) * T * sizeof(float)) : NULL;
     double v[3];
     int rc = st_eval_split(&R->model, R->loss, vs, R->val_lo, k, &R->batch, mine, R->rows, v, NULL,

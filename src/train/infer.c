@@ -35,20 +35,18 @@ int st_eval_split(st_model *m, st_loss_kind loss, const st_split *s, size_t lo, 
     const st_layer *att = attn ? st_model_attention(m) : NULL;
     int rank = st_dist_rank(), size = st_dist_size();
     size_t a = lo + n * (size_t)rank / (size_t)size, e = lo + n * (size_t)(rank + 1) / size;
-    /* Deterministic mode needs no particular split here: its row products give every row the
-     * same bits whatever rows share the call (st_model_forward, core/rowgemm.c), and the loss
-     * is summed exactly. */
-    const size_t chunk = (size_t)m->maxB;
     double acc[4] = {0, 0, 0, 0};
     /* The loss row by row, exactly: the same sum for any split of the rows among ranks (the
-     * counts beside it are integers, exact anyway). */
+     * counts beside it are integers, exact anyway). In deterministic mode the forward pass is
+     * split-free too: its row products give a row the same bits whatever rows share the call
+     * (core/rowgemm.c). */
     st_xsum xl = {{0}};
     int rc = ST_OK;
     /* Every batch is read at the split's full length (the training loop may have trimmed the
      * shared batch to its last step's real steps). */
     int K = m->num_outputs, T = m->seq_out ? s->T : 1;
-    for (size_t r = a; r < e && rc == ST_OK; r += chunk) {
-        int nb = (int)(e - r < chunk ? e - r : chunk);
+    for (size_t r = a; r < e && rc == ST_OK; r += (size_t)m->maxB) {
+        int nb = (int)(e - r < (size_t)m->maxB ? e - r : (size_t)m->maxB);
         for (int i = 0; i < nb; i++) rows[i] = r + (size_t)i;
         b->T = s->T; /* the training loop may have trimmed the shared batch */
         b->yT = s->yT;
@@ -57,11 +55,10 @@ int st_eval_split(st_model *m, st_loss_kind loss, const st_split *s, size_t lo, 
         const float *z = st_model_forward(m, b, 0);
         if (m->seq_out) {
             /* per real step: acc[2] counts steps, not rows */
-            acc[0] += st_loss_compute_seq_x(loss, m->head_act, z, b->y, m->out_mask, nb, T, K,
-                                            1.0f, NULL, &acc[1], &acc[2], &xl);
+            st_loss_compute_seq_x(loss, m->head_act, z, b->y, m->out_mask, nb, T, K, 1.0f,
+                                  NULL, &acc[1], &acc[2], &xl);
         } else {
-            acc[0] += st_loss_compute_x(loss, m->head_act, z, b->y, nb, K, 1.0f, NULL, &acc[1],
-                                        &xl);
+            st_loss_compute_x(loss, m->head_act, z, b->y, nb, K, 1.0f, NULL, &acc[1], &xl);
             acc[2] += nb;
         }
         const uint8_t *mask = m->seq_out ? m->out_mask : NULL;

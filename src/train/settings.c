@@ -263,16 +263,14 @@ int st_settings_resolve(st_settings *S, const st_config *c) {
         return ST_ERR;
     }
     /* Each gradient element sums one fixed-point term per block (core/xsum.h). */
-    if (S->train.deterministic &&
-        (S->train.batch_size + (long)st_train_block_rows(&S->train) - 1) /
-                st_train_block_rows(&S->train) > ST_FX_MAX_TERMS) {
+    const long br = st_train_block_rows(&S->train),
+               nblk = ((long)S->train.batch_size + br - 1) / br;
+    if (S->train.deterministic && nblk > ST_FX_MAX_TERMS) {
         st_error_set("%s: [train] block_rows = %d: batch_size %d makes %ld blocks per batch, "
                      "more than the %d deterministic reduction can sum exactly; raise "
                      "block_rows to at least %d", c->origin, S->train.block_rows,
-                     S->train.batch_size,
-                     (S->train.batch_size + (long)st_train_block_rows(&S->train) - 1) /
-                         st_train_block_rows(&S->train),
-                     ST_FX_MAX_TERMS, (S->train.batch_size + ST_FX_MAX_TERMS - 1) / ST_FX_MAX_TERMS);
+                     S->train.batch_size, nblk, ST_FX_MAX_TERMS,
+                     (S->train.batch_size + ST_FX_MAX_TERMS - 1) / ST_FX_MAX_TERMS);
         return ST_ERR;
     }
     if (!S->train.loss_set) {

@@ -334,11 +334,12 @@ START_TEST(test_grad_helpers_strided) {
 }
 END_TEST
 
-/* st_rows_gemm on its own, at a shape where OpenBLAS's edge kernels depend on the rows of a
- * product (K, N >= 8 and T x rows crossing a 12-row group): for T = 1 and T = 4, both
- * orientations of W, beta 0 and 1, strided A and C, with and without scratch, block k's rows
- * of a call of 3 blocks equal the same rows alone (one block) bitwise; without blocks the call
- * is the plain product over all rows. */
+/* st_rows_gemm on its own, at a shape where OpenBLAS's edge kernels would depend on the rows
+ * of a product (K, N >= 8 and T x rows crossing a 12-row group): for T = 1 and T = 4, both
+ * orientations of W, beta 0 and 1, strided A and C, block k's rows of a call of 3 blocks equal
+ * the same rows alone (one block) bitwise (the gather scratch, on or off, must not matter:
+ * the row kernel does not use it); without blocks the call is the plain product over all
+ * rows. */
 START_TEST(test_rows_gemm) {
     enum { TM = 4, B = 7, R = 3, K = 40, N = 20, LDA = 43, LDC = 23 };
     static float A[TM * B * LDA], W[K * N], C0[TM * B * LDC], C[TM * B * LDC];
