@@ -19,6 +19,10 @@
 #define ST_ERR (-1)
 /* Returned by a layer's set() for a key it does not know (the caller names the line). */
 #define ST_ENOKEY (-2)
+/* Exit status of a job that a collective's time limit ended: a rank did not arrive (a node
+ * died, a link was cut, a rank stalled). Distinct from 1 so that a job script can tell "resume
+ * on the nodes that are left" from "this run is broken" (jobs/train.sbatch requeues on it). */
+#define ST_EXIT_LOST 76
 
 #if defined(__GNUC__)
 #define ST_PRINTF(a, b) __attribute__((format(printf, a, b)))

@@ -12,6 +12,7 @@ int st_cmd_inspect(int argc, char **argv);
 /* Exit statuses: 0 ok, 1 failure while running, 2 bad command line, 75 (EX_TEMPFAIL) training
  * stopped by a signal after a checkpoint: resume it (jobs/train.sbatch requeues). */
 enum { ST_EXIT_OK = 0, ST_EXIT_FAIL = 1, ST_EXIT_USAGE = 2, ST_EXIT_PREEMPTED = 75 };
+/* 76 (ST_EXIT_LOST, seqtrain/error.h): a collective timed out, a rank was lost. */
 
 /* Reports a command-line mistake the same way on every rank (rank 0 prints) and returns
  * ST_EXIT_USAGE. */

@@ -38,7 +38,8 @@ static const char *k_train_help =
     "(mid-epoch) batch_size / shuffle, naming the key; other changes are warned.\n"
     "SIGTERM, SIGINT, SIGUSR1 ([train] stop_signals): every rank stops after the current step,\n"
     "a step checkpoint is written, exit 75; resume with --resume DIR. A second signal exits at\n"
-    "once. Exit: 0 done, 1 failed, 2 bad command line, 75 stopped by a signal.\n";
+    "once. Exit: 0 done, 1 failed, 2 bad command line, 75 stopped by a signal, 76 a rank was\n"
+    "lost ([train] collective_timeout passed: a node died or a link was cut).\n";
 
 static const char *k_summary_help =
     "usage: seqtrain summary CONFIG [--set section.key=value]...\n"

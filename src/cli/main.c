@@ -30,7 +30,8 @@ static const char *k_usage =
     "`seqtrain COMMAND --help` describes a command. CKPT is a checkpoint file or a directory\n"
     "(its newest checkpoint).\n"
     "Exit status: 0 ok, 1 failed, 2 bad command line, 75 training stopped by a signal after a\n"
-    "checkpoint (resume it with --resume).\n";
+    "checkpoint (resume it with --resume), 76 a rank was lost: a collective timed out (a node\n"
+    "died, a link was cut; resume on the nodes that are left with --resume).\n";
 
 /* A usage error is a user error like any other: recorded, agreed over the ranks (so a rank
  * never waits in a collective the others skipped), printed once by rank 0. */

@@ -292,7 +292,7 @@ static void report(int64_t n, double limit) {
                 "but it did not complete (network fault?)\n",
                 (long long)n, what, limit);
     fflush(stderr);
-    st_wd_abort(1);
+    st_wd_abort(ST_EXIT_LOST);
 }
 
 /* Collective n has waited past its limit on this rank: find out who is missing and, if this
@@ -333,7 +333,7 @@ static void timed_out_unnamed(int64_t n, double limit) {
             "MPI_THREAD_MULTIPLE\n",
             (long long)n, g_op, limit, g_rank, g_who[g_rank].host, (int)g_who[g_rank].pid);
     fflush(stderr);
-    st_wd_abort(1);
+    st_wd_abort(ST_EXIT_LOST);
 }
 
 static void *wd_main(void *arg) {
@@ -353,7 +353,7 @@ static void *wd_main(void *arg) {
                 if (g_rank == 0)
                     fprintf(stderr, "seqtrain: error: MPI_Finalize did not end within %g s\n",
                             limit);
-                _exit(1);
+                _exit(ST_EXIT_LOST);
             }
             pthread_mutex_unlock(&g_mu);
             continue;
