@@ -1,0 +1,139 @@
+# seqtrain under a multi-node Slurm (issue 13), on tools/testcluster: 3 nodes (network
+# namespaces on a bridge), munged and slurmctld on a head namespace, one slurmd per node,
+# srun --mpi=pmix between them over TCP.
+#   - `sbatch -N 3 --ntasks-per-node=1 jobs/train.sbatch` trains the order task to exactly
+#     (bitwise) the weights of a 2-rank run on one node;
+#   - a strong scaling sweep over 1, 2 and 3 nodes through jobs/scaling.sh, then
+#     tools/scaling-report fits alpha and beta from the measured points (not "underdetermined");
+#   - node loss: a job on `--nodes=2-3` loses node3 mid-training, once by a cut link and once
+#     with every process of node3 killed. The training step must end within 60 s, the job is
+#     requeued (train.sbatch on seqtrain's status 76, or Slurm itself when it declares the node
+#     down), starts again on the 2 nodes left, resumes from the newest checkpoint and finishes
+#     with the uninterrupted run's weights, bitwise.
+# SlurmdTimeout is 10 s here (a site's is often 300 s): it bounds how long the dead node holds
+# the job's allocation before the requeued job may start elsewhere. Skips (77) without root,
+# namespaces or the Slurm packages.
+source "$(dirname "$0")/lib/common.sh"
+REPO=$(cd "$ST_HERE/../.." && pwd)
+TC=$REPO/tools/testcluster
+export TESTCLUSTER_NAME=s$$
+on_exit() {
+  local rc=$?
+  if [ "$rc" -ne 0 ] && [ -d "/run/seqtrain-testcluster/$TESTCLUSTER_NAME/slurm/log" ]; then
+    echo "--- Slurm logs (last lines) ---" >&2
+    tail -n 15 "/run/seqtrain-testcluster/$TESTCLUSTER_NAME"/slurm/log/*.log >&2 || true
+  fi
+  "$TC" down >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap on_exit EXIT
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: the cluster's Slurm daemons run as root"; exit 77; }
+have_slurm() { command -v slurmctld && command -v slurmd && command -v sbatch && command -v munged; }
+if ! have_slurm >/dev/null; then
+  "$REPO/tools/setup-deps.sh" --slurm >&2 || true
+  have_slurm >/dev/null || { echo "SKIP: Slurm is not installed and could not be"; exit 77; }
+fi
+set +e
+"$TC" up 3 --slurm --slurmd-timeout 10 >up.log 2>&1
+rc=$?
+set -e
+[ "$rc" -ne 77 ] || { cat up.log; echo "SKIP: $(tail -n 1 up.log)"; exit 77; }
+[ "$rc" -eq 0 ] || { cat up.log; fail "tools/testcluster up 3 --slurm: status $rc"; }
+t0=$SECONDS
+say() { echo "[$((SECONDS - t0)) s] $*"; }
+
+"$ST_SYNTH" --out order.h5 --train 3000 --test 100 --steps 20 --seed 9 >/dev/null
+cp "$ST_HERE/lib/order_lstm.ini" cfg.ini
+E=80
+run_np 2 train cfg.ini --set "train.epochs=$E" --set checkpoint.every_steps=20 --quiet \
+  --set checkpoint.dir=ref
+ref=ref/epoch-00$E.h5
+[ -f "$ref" ] || fail "the reference run wrote no $ref"
+
+export SEQTRAIN=$ST_BIN CKPT_EVERY=20
+# Open MPI's session directories are named after the Slurm job id, which every test cluster
+# starts at 1: keep them in this test's directory (two clusters may run at once).
+mkdir -p "$WORK/ompi"
+export OMPI_MCA_orte_tmpdir_base=$WORK/ompi
+sq() { "$TC" exec head "$@"; }
+field() { sq scontrol show job "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1; }
+final() {
+  case "$(field "$1" JobState)" in
+    COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE) return 0 ;;
+  esac
+  return 1
+}
+wait_job() {
+  local end=$((SECONDS + $2))
+  until final "$1"; do
+    [ $SECONDS -lt "$end" ] || fail "job $1 still $(field "$1" JobState) after $2 s: $(sq scontrol show job "$1"; cat ./*-"$1".out)"
+    sleep 0.2
+  done
+}
+train=(--set "train.epochs=$E" --quiet)
+
+# 1. Three nodes, one rank each.
+full=$(CKPT_DIR=$WORK/runs/full sq sbatch --parsable --time=5 -N 3 --ntasks-per-node=1 \
+        --output=full-%j.out "$REPO/jobs/train.sbatch" cfg.ini "${train[@]}")
+wait_job "$full" 120
+[ "$(field "$full" JobState) $(field "$full" ExitCode)" = "COMPLETED 0:0" ] ||
+  fail "job $full: $(field "$full" JobState): $(cat full-"$full".out)"
+grep -q "on node\[1-3\]: 3 rank(s)" "full-$full.out" || fail "job $full did not run 3 ranks on node[1-3]: $(cat full-"$full".out)"
+compare "$ref" "runs/full/epoch-00$E.h5" exact || fail "3 nodes under Slurm != one node, 2 ranks"
+say "sbatch -N 3 --ntasks-per-node=1: bitwise the one-node run"
+
+# 2. A strong scaling sweep over 1, 2, 3 nodes (one rank per node), one point at a time.
+arr=$(sq "$REPO/jobs/scaling.sh" --seqtrain "$ST_BIN" --mode strong --ranks 1,2,3 \
+        --ntasks-per-node 1 --max-concurrent 1 --steps 6 --warmup 2 --results res cfg.ini 2>/dev/null) ||
+  fail "jobs/scaling.sh did not submit"
+for k in 0 1 2; do
+  wait_job "${arr}_$k" 120
+  [ "$(field "${arr}_$k" JobState)" = COMPLETED ] || fail "scaling point $k: $(field "${arr}_$k" JobState): $(cat res/*_$k.out)"
+done
+for r in 1 2 3; do
+  f=$(printf 'res/strong-r%04d-t1.json' "$r")
+  "$ST_PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); r=int(sys.argv[2]); assert d["ranks"]==r and d["nodes"]==r, d' "$f" "$r" ||
+    fail "$f: not $r ranks on $r nodes: $(cat "$f")"
+done
+"$REPO/tools/scaling-report" res --out rep --no-plots >/dev/null || fail "tools/scaling-report"
+grep -qi "underdetermined" rep/scaling.md && fail "the report still says underdetermined: $(cat rep/scaling.md)"
+say "scaling sweep over 1, 2, 3 nodes: $(grep -m1 -io 'alpha = [^,]*, beta = [^ ]* [^ ]*' rep/scaling.md)"
+
+# 3. Node loss: HOW (cut or kill) node3 while a --nodes=2-3 job trains on it.
+lose() {
+  local how=$1 id out i ta took
+  id=$(CKPT_DIR=$WORK/runs/$how sq sbatch --parsable --time=5 --nodes=2-3 --output="$how-%j.out" \
+         "$REPO/jobs/train.sbatch" cfg.ini "${train[@]}" --set train.collective_timeout=3)
+  out=$how-$id.out
+  for i in $(seq 600); do
+    compgen -G "runs/$how/step-*.h5" >/dev/null && break
+    final "$id" && fail "$how: job $id ended before node3 was lost: $(cat "$out")"
+    sleep 0.1
+  done
+  grep -q "on node\[1-3\]: 3 rank(s)" "$out" || fail "$how: job $id is not on 3 nodes: $(cat "$out")"
+  ta=$SECONDS
+  "$TC" "$how" node3 >/dev/null
+  until grep -q "training step exited with status" "$out" || [ "$(field "$id" Restarts)" = 1 ]; do
+    [ $((SECONDS - ta)) -le 60 ] || fail "$how: the training step still runs 60 s after: $(cat "$out")"
+    sleep 0.2
+  done
+  took=$((SECONDS - ta))
+  wait_job "$id" 150
+  [ "$(field "$id" JobState) $(field "$id" Restarts)" = "COMPLETED 1" ] ||
+    fail "$how: job $id: $(field "$id" JobState), Restarts=$(field "$id" Restarts): $(cat "$out")"
+  grep -q "start 2 on node\[1-2\]: 2 rank(s)" "$out" || fail "$how: the second start is not on the 2 nodes left: $(cat "$out")"
+  grep -q "resuming from the newest checkpoint" "$out" || fail "$how: the second start did not resume: $(cat "$out")"
+  compare "$ref" "runs/$how/epoch-00$E.h5" exact || fail "$how: resumed on 2 nodes != uninterrupted"
+  say "$how node3: the step ended within $took s; requeued, resumed on node[1-2], bitwise the uninterrupted run"
+  say "  $(grep -m1 -E 'seqtrain: error:|training step exited' "$out")"
+}
+lose cut
+"$TC" join node3 >/dev/null
+# node3's slurmd answers again: ReturnToService=2 puts it back in service.
+for i in $(seq 150); do
+  [ "$(sq sinfo -h -n node3 -o %T)" = idle ] && break
+  sleep 0.2
+done
+[ "$(sq sinfo -h -n node3 -o %T)" = idle ] || fail "node3 did not return: $(sq sinfo -N)"
+lose kill
+say "cluster slurm: passed"
