@@ -14,7 +14,9 @@
 #   --steps N, --warmup N   timed and untimed steps (default 50, 3)
 #   --threads T          OpenBLAS threads per rank (default 1)
 #   --results DIR        results folder (default scaling-results/<config>-<mode>)
-#   --seqtrain BIN       the binary (default build/seqtrain)
+#   --seqtrain BIN       the binary. Default: $SEQTRAIN when set; else seqtrain on PATH (an
+#                        installed one); else build/seqtrain in the current directory (the
+#                        repository's build)
 #   --mpirun CMD         the launcher (default mpirun)
 #   --set K=V            passed to seqtrain (repeatable)
 #
@@ -22,13 +24,13 @@
 # local.sh refuses a point that would, unless --oversubscribe is given. As root, it passes
 # --allow-run-as-root to Open MPI.
 # Exit status: 0 when every point ran, else the first failing point's status (the remaining
-# points still run); 2 for a bad command line or a missing binary or config.
+# points still run); 2 for a bad command line or a missing binary or config; 0 for --help.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p;}' "$0"; }
 die() { echo "local.sh: $*" >&2; exit 2; }
 
-mode=strong ranks=1,2 batch='' steps=50 warmup=3 threads=1 results='' seqtrain=build/seqtrain
+mode=strong ranks=1,2 batch='' steps=50 warmup=3 threads=1 results='' seqtrain=''
 mpirun=mpirun oversub=0 config='' extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -52,14 +54,18 @@ done
 
 [ -n "$config" ] || { usage >&2; die "no config"; }
 [ -f "$config" ] || die "config '$config' not found"
-[ -x "$seqtrain" ] || die "seqtrain binary '$seqtrain' not found: build it or pass --seqtrain"
+# shellcheck source=jobs/scaling-lib.sh
+source "$here/scaling-lib.sh"
+if [ -n "$seqtrain" ]; then
+  { [ -f "$seqtrain" ] && [ -x "$seqtrain" ]; } || die "--seqtrain $seqtrain: not an executable file"
+else
+  seqtrain=$(scaling_find_seqtrain "$PWD") || die "$seqtrain"
+fi
 command -v "$mpirun" >/dev/null || die "launcher '$mpirun' not found"
 case "$mode" in strong|weak) ;; *) die "--mode must be strong or weak" ;; esac
 [[ "$ranks" =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || die "--ranks must look like 1,2,4 (got '$ranks')"
 [ -n "$results" ] || results=scaling-results/$(basename "${config%.ini}")-$mode
 mkdir -p "$results"
-# shellcheck source=jobs/scaling-lib.sh
-source "$here/scaling-lib.sh"
 
 export OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads
 CONFIG=$config STEPS=$steps WARMUP=$warmup EXTRA=("${extra[@]+"${extra[@]}"}")

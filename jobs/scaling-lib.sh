@@ -1,6 +1,13 @@
 # shellcheck shell=bash
-# scaling-lib.sh - one point of a scaling sweep; sourced by jobs/scaling.sbatch and jobs/local.sh.
+# scaling-lib.sh - one point of a scaling sweep; sourced by jobs/scaling.sbatch, jobs/scaling.sh
+# and jobs/local.sh (each finds it beside itself; scaling.sbatch, which Slurm runs from a copy,
+# through JOBS_DIR).
 #
+#   scaling_find_seqtrain DIR             the seqtrain binary: $SEQTRAIN when set; else seqtrain
+#                                         on PATH (an installed one); else DIR/build/seqtrain
+#                                         (the repository's build). Prints its path, or prints
+#                                         why there is none (naming the three places) and
+#                                         returns 1.
 #   scaling_batch CONFIG                  the [train] batch_size of CONFIG (32, seqtrain's
 #                                         default, when the config has none)
 #   scaling_point MODE RANKS GLOBAL RESULTS META -- LAUNCH...
@@ -9,10 +16,29 @@
 #       variables of those names; EXTRA an array), keeps its output as RESULTS/<point>.log and
 #       writes RESULTS/<point>.json: seqtrain's BENCH object plus mode, per_rank_batch, nodes,
 #       config, launcher and the JSON members in META (a string like `"job_id": "12"`).
+#       nodes: the caller's NODES, the nodes this point's ranks ran on (default
+#       SLURM_JOB_NUM_NODES, else 1).
 #       <point> is MODE-rRANKS-tTHREADS. Returns seqtrain's status (1 when no BENCH line).
 #
 # The JSON files are what tools/scaling-report reads; one file per point, so that the points
 # of a job array can write into one folder at the same time.
+
+scaling_find_seqtrain() {
+  local p
+  if [ -n "${SEQTRAIN:-}" ]; then
+    if [ -f "$SEQTRAIN" ] && [ -x "$SEQTRAIN" ]; then echo "$SEQTRAIN"; return 0; fi
+    echo "SEQTRAIN=$SEQTRAIN is not an executable file"
+    return 1
+  fi
+  # type -P: a file on PATH only (never an alias or a function).
+  if p=$(type -P seqtrain); then echo "$p"; return 0; fi
+  if [ -x "$1/build/seqtrain" ]; then echo "$1/build/seqtrain"; return 0; fi
+  echo "no seqtrain binary: SEQTRAIN is not set, none is on PATH, and $1/build/seqtrain does" \
+       "not exist; build it (cmake -S . -B build && cmake --build build), install it" \
+       "(cmake --install build --prefix P, then PATH=P/bin:\$PATH), or set SEQTRAIN" \
+       "(or --seqtrain)"
+  return 1
+}
 
 scaling_batch() {
   awk -F= '/^[ \t]*\[/ { s = $0; gsub(/[][ \t]/, "", s) }
@@ -52,8 +78,8 @@ scaling_point() {
   # Append the metadata to seqtrain's object: drop its closing brace, add members, close.
   {
     printf '%s, "mode": "%s", "per_rank_batch": %s, "nodes": %s, "config": %s, "launcher": %s' \
-      "${bench%\}}" "$mode" "$per" "${SLURM_JOB_NUM_NODES:-1}" "$(scaling_json_str "$CONFIG")" \
-      "$(scaling_json_str "$1")"
+      "${bench%\}}" "$mode" "$per" "${NODES:-${SLURM_JOB_NUM_NODES:-1}}" \
+      "$(scaling_json_str "$CONFIG")" "$(scaling_json_str "$1")"
     [ -n "$meta" ] && printf ', %s' "$meta"
     printf '}\n'
   } >"$results/$point.json.tmp" && mv "$results/$point.json.tmp" "$results/$point.json"
