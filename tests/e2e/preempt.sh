@@ -7,9 +7,10 @@
 # resuming from the directory must end with the weights of an uninterrupted run, bitwise.
 # A second signal ends the job at once, non-zero and not 75, without writing a checkpoint.
 source "$(dirname "$0")/lib/common.sh"
-# 7000 rows, 10% validation: 99 steps per epoch, so a signal sent a few steps into epoch 1 lands
-# in its middle, whatever the machine's load.
-"$ST_SYNTH" --out order.h5 --train 7000 --test 10 --steps 12 --seed 7 >/dev/null
+# 28000 rows, 10% validation: 394 steps per epoch, so a signal sent a few steps into epoch 1
+# lands in its middle, whatever the machine's load (7000 rows, 99 steps of well under a
+# millisecond each, once let epoch 1 end between the first step line and the signal).
+"$ST_SYNTH" --out order.h5 --train 28000 --test 10 --steps 12 --seed 7 >/dev/null
 cp "$ST_HERE/lib/order_lstm.ini" cfg.ini
 common=(--set train.epochs=2 --set checkpoint.keep=0 --set train.log_every_steps=3 --quiet)
 run_np 2 train cfg.ini "${common[@]}" --set checkpoint.dir=ref

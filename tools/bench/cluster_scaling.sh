@@ -1,0 +1,114 @@
+#!/bin/bash
+# cluster_scaling.sh - scaling measured across a network, in one command: brings up
+# tools/testcluster (N nodes as network namespaces on this host, links shaped to RATE, a Slurm
+# over them), runs strong and weak sweeps over 1..N nodes (one rank per node) of each model
+# through jobs/scaling.sh, in deterministic and float mode, and writes the tables, plots and
+# the alpha/beta fit with tools/scaling-report. Root only; takes a few minutes.
+#
+#   tools/bench/cluster_scaling.sh [options]
+#   tools/bench/cluster_scaling.sh --nodes 3 --rate 1gbit --models M2,M6 --out jobs/results/cluster-1gbit
+#
+# Options:
+#   --nodes N          nodes (default 3): points at 1, 2, ..., N nodes
+#   --rate RATE        link rate for tc tbf (default 1gbit; "off" for unshaped veth links)
+#   --models LIST      tools/bench/configs/<M>.ini models (default M2,M6)
+#   --weak-batch B     weak scaling: rows per rank (default 64); strong uses the config's batch
+#   --steps S          timed steps per point (default: 30 for M2-sized models, 8 for M6)
+#   --modes LIST       deterministic modes to sweep: true,false (default both)
+#   --seqtrain BIN     the binary (default build/seqtrain)
+#   --out DIR          results (default jobs/results/cluster-RATE): one folder of JSON points
+#                      per model, mode and scaling kind, scaling.md / .csv / .png per model,
+#                      and meta.txt (CPU, OpenBLAS core, kernel, date)
+#
+# The nodes share this machine's cores (2 here): ranks beyond the cores share them, so compute
+# per rank is not representative at 3 nodes; communication, which crosses the shaped links, is.
+# The report says so (--shared-host). Exit status: 0 ok, 1 a sweep failed, 2 bad usage,
+# 77 no network namespaces here.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+nodes=3 rate=1gbit models=M2,M6 weak=64 steps='' modes=true,false seqtrain=$repo/build/seqtrain out=''
+die() { echo "cluster_scaling.sh: $*" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --nodes) nodes=$2; shift ;;
+    --rate) rate=$2; shift ;;
+    --models) models=$2; shift ;;
+    --weak-batch) weak=$2; shift ;;
+    --steps) steps=$2; shift ;;
+    --modes) modes=$2; shift ;;
+    --seqtrain) seqtrain=$2; shift ;;
+    --out) out=$2; shift ;;
+    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown option '$1' (see --help)" ;;
+  esac
+  shift
+done
+[[ "$nodes" =~ ^[1-9][0-9]*$ ]] || die "--nodes must be a positive integer"
+[ -x "$seqtrain" ] || die "no seqtrain binary at $seqtrain (build it or pass --seqtrain)"
+seqtrain=$(cd "$(dirname "$seqtrain")" && pwd)/$(basename "$seqtrain")
+out=${out:-$repo/jobs/results/cluster-$rate}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+TC=$repo/tools/testcluster
+export TESTCLUSTER_NAME=bench$$
+trap '"$TC" down >/dev/null 2>&1 || true' EXIT
+"$TC" up "$nodes" --slurm --rate "$rate" --cpus 2
+
+ranks=$(seq -s, 1 "$nodes")
+{
+  echo "date: $(date -u +%FT%TZ)"
+  echo "cpu: $(lscpu | sed -n 's/^Model name: *//p' | head -n 1), $(nproc) cores"
+  echo "OPENBLAS_CORETYPE: ${OPENBLAS_CORETYPE:-(not set)}"
+  # The core OpenBLAS runs (what every number depends on), from the library seqtrain loads.
+  blas=$(ldd "$seqtrain" | awk '/libopenblas/ { print $3; exit }')
+  echo "openblas core: $(/usr/bin/python3 -c 'import ctypes, sys
+l = ctypes.CDLL(sys.argv[1]); l.openblas_get_corename.restype = ctypes.c_char_p
+print(l.openblas_get_corename().decode())' "${blas:-libopenblas.so.0}" 2>/dev/null || echo unknown)"
+  echo "kernel: $(uname -r); links: $rate (tc tbf), $nodes nodes as network namespaces on one host"
+  echo "command: $0 --nodes $nodes --rate $rate --models $models --weak-batch $weak --modes $modes"
+} >"$out/meta.txt"
+cat "$out/meta.txt"
+
+export OPENBLAS_NUM_THREADS=1 OMPI_MCA_orte_tmpdir_base=$out/.ompi
+mkdir -p "$out/.ompi"
+status=0
+IFS=, read -r -a mlist <<<"$models"
+IFS=, read -r -a dlist <<<"$modes"
+for m in "${mlist[@]}"; do
+  cfg=$repo/tools/bench/configs/$m.ini
+  [ -f "$cfg" ] || die "no config $cfg"
+  s=$steps
+  [ -n "$s" ] || { [ "$m" = M6 ] && s=8 || s=30; }
+  for det in "${dlist[@]}"; do
+    for kind in strong weak; do
+      res=$out/$m/$kind-det-$det
+      rm -rf "$res"
+      mkdir -p "$res"
+      b=()
+      [ "$kind" = weak ] && b=(--batch "$weak")
+      echo "== $m, $kind, deterministic=$det: ranks $ranks, one per node, $s steps"
+      # --separate: each point its own job of exactly its node count, one after the other
+      # (--wait), so that no point shares the cores with another.
+      for r in $(seq 1 "$nodes"); do
+        "$TC" exec head "$repo/jobs/scaling.sh" --seqtrain "$seqtrain" --mode "$kind" \
+          "${b[@]+"${b[@]}"}" --ranks "$r" --ntasks-per-node 1 --steps "$s" --warmup 2 \
+          --set "train.deterministic=$det" --results "$res" --wait "$cfg" >/dev/null ||
+          { echo "cluster_scaling.sh: $m $kind det=$det at $r node(s) failed" >&2; status=1; }
+      done
+    done
+  done
+  # One report per model: every mode and kind in it (the report groups them into series).
+  rm -rf "$out/$m/all"
+  mkdir -p "$out/$m/all"
+  for f in "$out/$m"/*/*.json; do
+    d=$(basename "$(dirname "$f")")
+    cp "$f" "$out/$m/all/$d-$(basename "$f")"
+  done
+  "$repo/tools/scaling-report" "$out/$m/all" --out "$out/$m" --shared-host \
+    --note "$(sed -n 's/^cpu: //p' "$out/meta.txt"); links $rate (tc tbf); $nodes network namespaces on one host" |
+    tail -n 40
+done
+rm -rf "$out/.ompi"
+echo "cluster_scaling.sh: results in $out"
+exit "$status"
