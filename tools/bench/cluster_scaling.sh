@@ -18,7 +18,8 @@
 #   --seqtrain BIN     the binary (default build/seqtrain)
 #   --out DIR          results (default jobs/results/cluster-RATE): one folder of JSON points
 #                      per model, mode and scaling kind, scaling.md / .csv / .png per model,
-#                      and meta.txt (CPU, OpenBLAS core, kernel, date)
+#                      both/ (one fit over every model's points) and meta.txt (CPU,
+#                      OpenBLAS core, kernel, date)
 #
 # The nodes share this machine's cores (2 here): ranks beyond the cores share them, so compute
 # per rank is not representative at 3 nodes; communication, which crosses the shaped links, is.
@@ -109,6 +110,15 @@ for m in "${mlist[@]}"; do
     --note "$(sed -n 's/^cpu: //p' "$out/meta.txt"); links $rate (tc tbf); $nodes network namespaces on one host" |
     tail -n 40
 done
+# Every model's points in one fit: four message sizes pin beta far better than two.
+rm -rf "$out/both"
+mkdir -p "$out/both/points"
+for m in "${mlist[@]}"; do
+  for f in "$out/$m/all"/*.json; do cp "$f" "$out/both/points/$m-$(basename "$f")"; done
+done
+"$repo/tools/scaling-report" "$out/both/points" --out "$out/both" --shared-host --no-plots \
+  --note "$(sed -n 's/^cpu: //p' "$out/meta.txt"); links $rate (tc tbf); $nodes network namespaces on one host" |
+  grep -E '^\*\*Network' || true
 rm -rf "$out/.ompi"
 echo "cluster_scaling.sh: results in $out"
 exit "$status"
