@@ -66,7 +66,7 @@ final() {
 wait_job() {
   local end=$((SECONDS + $2))
   until final "$1"; do
-    [ $SECONDS -lt "$end" ] || fail "job $1 still $(field "$1" JobState) after $2 s: $(sq scontrol show job "$1"; cat ./*-"$1".out)"
+    [ $SECONDS -lt "$end" ] || fail "job $1 still '$(field "$1" JobState)' after $2 s: $(sq scontrol show job "$1" 2>&1; sq sinfo -N 2>&1; cat ./*-"$1".out)"
     sleep 0.2
   done
 }
@@ -103,7 +103,7 @@ say "scaling sweep over 1, 2, 3 nodes: $(grep -m1 -io 'alpha = [^,]*, beta = [^ 
 lose() {
   local how=$1 id out i ta took
   id=$(CKPT_DIR=$WORK/runs/$how sq sbatch --parsable --time=5 --nodes=2-3 --output="$how-%j.out" \
-         "$REPO/jobs/train.sbatch" cfg.ini "${train[@]}" --set train.collective_timeout=3)
+         "$REPO/jobs/train.sbatch" cfg.ini "${train[@]}" --set train.collective_timeout=5)
   out=$how-$id.out
   for i in $(seq 600); do
     compgen -G "runs/$how/step-*.h5" >/dev/null && break
