@@ -13,16 +13,42 @@
 #                   again only once the old run's credential has expired.
 # EnforcePartLimits=ALL makes an impossible request fail at submission instead of pending
 # forever; the backfill pass runs every second, so a requeued job starts as soon as it may.
+# The settings every test Slurm shares (also tests/e2e/lib/slurm_cluster.sh's single node): no
+# cgroups or accounting, CPUs as the only resource, the node's declared CPUs win over what it
+# finds, impossible requests refused at submission, a backfill pass every second, finished jobs
+# kept 10 minutes for `scontrol show job`, a node that answers again returns to service.
+slurm_conf_common() {
+  cat <<'EOF'
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_CPU
+SlurmdParameters=config_overrides
+EnforcePartLimits=ALL
+SchedulerType=sched/backfill
+SchedulerParameters=batch_sched_delay=0,sched_min_interval=0,bf_interval=1
+MpiDefault=none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/none
+ReturnToService=2
+MinJobAge=600
+KillWait=5
+InactiveLimit=0
+SlurmctldTimeout=30
+EOF
+}
+
 cmd_slurm() {
   need_up
   case "${1:-}" in
-    start) slurm_start ;;
-    stop) slurm_stop ;;
+    start) tc_slurm_start ;;
+    stop) tc_slurm_stop ;;
     *) bad "slurm start|stop" ;;
   esac
 }
 
-slurm_start() {
+tc_slurm_start() {
   local S=$D/slurm n cpus sto k
   [ -f "$S/slurm.conf" ] && die "Slurm is already running on cluster '$name'"
   for k in slurmctld slurmd munged sinfo; do
@@ -59,26 +85,10 @@ SlurmctldPidFile=$S/slurmctld.pid
 SlurmdPidFile=$S/spool/%n/slurmd.pid
 SlurmctldLogFile=$S/log/slurmctld.log
 SlurmdLogFile=$S/log/slurmd-%n.log
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_CPU
-SlurmdParameters=config_overrides
-EnforcePartLimits=ALL
-SchedulerType=sched/backfill
-SchedulerParameters=batch_sched_delay=0,sched_min_interval=0,bf_interval=1
-MpiDefault=none
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/none
-ReturnToService=2
-MinJobAge=600
-KillWait=5
-InactiveLimit=0
-SlurmctldTimeout=30
 SlurmdTimeout=$sto
 MessageTimeout=5
 EOF
+    slurm_conf_common
     for k in $(seq "$n"); do
       echo "NodeName=node$k NodeAddr=$SUBNET.$k CPUs=$cpus State=UNKNOWN"
     done
@@ -106,7 +116,7 @@ EOF
   exit 1
 }
 
-slurm_stop() {
+tc_slurm_stop() {
   local S=$D/slurm ns
   [ -f "$S/slurm.conf" ] || { echo "testcluster '$name': Slurm is not running"; return 0; }
   # The daemons and everything they started (jobs, slurmstepd, ranks) live in the cluster's

@@ -20,6 +20,8 @@
 # requeued job as soon as its BeginTime passes, even when no other event wakes the scheduler.
 # Ports are chosen free at start-up, so two tests (or a site's own
 # Slurm) do not collide.
+# The shared part of slurm.conf (slurm_conf_common) comes from tools/testcluster-slurm.sh.
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)/tools/testcluster-slurm.sh"
 SLURM_PIDS=()
 # A requeued job waits this long before it may start again (the old run's credential must
 # expire first; Slurm's default is 120 s, too long for a test).
@@ -66,27 +68,11 @@ SlurmctldPidFile=$d/slurmctld.pid
 SlurmdPidFile=$d/slurmd.pid
 SlurmctldLogFile=$d/log/slurmctld.log
 SlurmdLogFile=$d/log/slurmd.log
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_CPU
-SlurmdParameters=config_overrides
-EnforcePartLimits=ALL
-SchedulerType=sched/backfill
-SchedulerParameters=batch_sched_delay=0,sched_min_interval=0,bf_interval=1
-MpiDefault=none
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/none
-ReturnToService=2
-MinJobAge=600
-KillWait=5
-InactiveLimit=0
-SlurmctldTimeout=30
 SlurmdTimeout=30
 NodeName=localhost NodeAddr=127.0.0.1 CPUs=$cpus State=UNKNOWN
 PartitionName=test Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 EOF
+  slurm_conf_common >>"$d/slurm.conf"
   export SLURM_CONF="$d/slurm.conf"
   slurmctld -D -f "$SLURM_CONF" >"$d/log/slurmctld.out" 2>&1 &
   SLURM_PIDS+=($!)
