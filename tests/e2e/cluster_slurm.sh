@@ -44,7 +44,7 @@ say() { echo "[$((SECONDS - t0)) s] $*"; }
 
 "$ST_SYNTH" --out order.h5 --train 3000 --test 100 --steps 20 --seed 9 >/dev/null
 cp "$ST_HERE/lib/order_lstm.ini" cfg.ini
-E=80
+E=50
 run_np 2 train cfg.ini --set "train.epochs=$E" --set checkpoint.every_steps=20 --quiet \
   --set checkpoint.dir=ref
 ref=ref/epoch-00$E.h5
