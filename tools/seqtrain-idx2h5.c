@@ -58,7 +58,9 @@ static void usage(FILE *f) {
             "  --valid-fraction F   the last F of the training rows become /valid (default 0)\n"
             "  --fashion            Fashion-MNIST: /classes gets its names (T-shirt/top, ...);\n"
             "                       the default guesses from the path (\"fashion\" in it), else\n"
-            "                       /classes is \"0\"..\"9\"\n");
+            "                       /classes is \"0\"..\"9\"\n"
+            "Exit status: 0 written, 1 bad or missing data (one line says why), 2 bad command\n"
+            "line.\n");
 }
 
 /* A user mistake: one line, exit 1 (bad data) - the caller frees nothing, the process ends. */

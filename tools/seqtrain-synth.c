@@ -44,7 +44,8 @@ static void usage(FILE *f) {
             "                      [--features F] [--classes K] [--padding pre|post] [--seed S]\n"
             "Defaults: order, 4000 train, 1000 test, T 20, min-len 6, vocab 20, F 4, K 10, pre,\n"
             "seed 1. K is the number of classes of blobs and tokens (order, sum: 2; copy-shift:\n"
-            "the vocabulary).\n");
+            "the vocabulary).\n"
+            "Exit status: 0 written, 1 failed (one line says why), 2 bad command line.\n");
 }
 
 /* One "order" row of length len, padded to T. */

@@ -89,7 +89,9 @@ static void usage(FILE *f) {
         "\n"
         "The vocabulary is built on /train only: words by count, ties in first-seen order,\n"
         "ids from 1 (2 with an OOV token); vocab_size = num_words if given, else words + 1.\n"
-        "Text is decoded as UTF-8 with errors=\"replace\" (ill-formed bytes become U+FFFD).\n");
+        "Text is decoded as UTF-8 with errors=\"replace\" (ill-formed bytes become U+FFFD).\n"
+        "Exit status: 0 written, 1 bad data or a failed write (one line says why; outputs are\n"
+        "written atomically, nothing half-written), 2 bad command line.\n");
 }
 
 
