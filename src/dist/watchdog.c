@@ -257,6 +257,27 @@ static void ask(int64_t n, const int *targets, int nt) {
     }
 }
 
+/* The line that says a rank was lost: on stderr, and in the file SEQTRAIN_LOST_FILE names
+ * when it is set (jobs/train.sbatch sets it). Why a file: the exit status 76 does not always
+ * reach the job script. Under mpirun, when a node is unreachable, the launcher never returns
+ * after MPI_Abort and the reaper above kills it (status 137, like any SIGKILL); the file,
+ * written before MPI_Abort on the shared file system, still says what happened. Then the job
+ * ends with ST_EXIT_LOST. */
+static void lost(const char *line) ST_NORETURN;
+static void lost(const char *line) {
+    fputs(line, stderr);
+    fflush(stderr);
+    const char *path = getenv("SEQTRAIN_LOST_FILE");
+    if (path && *path) {
+        FILE *f = fopen(path, "w");
+        if (f) {
+            fputs(line, f);
+            fclose(f);
+        }
+    }
+    st_wd_abort(ST_EXIT_LOST);
+}
+
 /* Prints the one line and ends the job; called with g_mu held, which it never releases. */
 static void report(int64_t n, double limit) ST_NORETURN;
 static void report(int64_t n, double limit) {
@@ -281,18 +302,18 @@ static void report(int64_t n, double limit) {
     }
     if (missing > NAMES_MAX)
         snprintf(who + len, sizeof who - len, " and %d more", missing - NAMES_MAX);
+    char line[1400];
     if (missing)
-        fprintf(stderr,
-                "seqtrain: error: collective %lld (%s) timed out after %g s: rank%s %s did not "
-                "arrive\n",
-                (long long)n, what, limit, missing > 1 ? "s" : "", who);
+        snprintf(line, sizeof line,
+                 "seqtrain: error: collective %lld (%s) timed out after %g s: rank%s %s did not "
+                 "arrive\n",
+                 (long long)n, what, limit, missing > 1 ? "s" : "", who);
     else
-        fprintf(stderr,
-                "seqtrain: error: collective %lld (%s) timed out after %g s: every rank answered, "
-                "but it did not complete (network fault?)\n",
-                (long long)n, what, limit);
-    fflush(stderr);
-    st_wd_abort(ST_EXIT_LOST);
+        snprintf(line, sizeof line,
+                 "seqtrain: error: collective %lld (%s) timed out after %g s: every rank "
+                 "answered, but it did not complete (network fault?)\n",
+                 (long long)n, what, limit);
+    lost(line);
 }
 
 /* Collective n has waited past its limit on this rank: find out who is missing and, if this
@@ -327,13 +348,13 @@ static void timed_out(int64_t n, double limit) {
  * did not end the job. g_mu is held. */
 static void timed_out_unnamed(int64_t n, double limit) ST_NORETURN;
 static void timed_out_unnamed(int64_t n, double limit) {
-    fprintf(stderr,
-            "seqtrain: error: collective %lld (%s) timed out after %g s on rank %d (host %s, "
-            "pid %d); the ranks that did not arrive cannot be named without "
-            "MPI_THREAD_MULTIPLE\n",
-            (long long)n, g_op, limit, g_rank, g_who[g_rank].host, (int)g_who[g_rank].pid);
-    fflush(stderr);
-    st_wd_abort(ST_EXIT_LOST);
+    char line[512];
+    snprintf(line, sizeof line,
+             "seqtrain: error: collective %lld (%s) timed out after %g s on rank %d (host %s, "
+             "pid %d); the ranks that did not arrive cannot be named without "
+             "MPI_THREAD_MULTIPLE\n",
+             (long long)n, g_op, limit, g_rank, g_who[g_rank].host, (int)g_who[g_rank].pid);
+    lost(line);
 }
 
 static void *wd_main(void *arg) {

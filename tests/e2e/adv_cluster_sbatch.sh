@@ -8,7 +8,9 @@
 #   b. a checkpoint directory whose name holds [ ] * ? ("run[1]"): its checkpoints were not
 #      found (compgen -G read the name as a pattern), so the requeued job started from scratch;
 #   c. a config that starts with a UTF-8 byte order mark and "[checkpoint]": its dir was not
-#      seen (seqtrain skips the mark), and the job put its checkpoints in runs/<name> instead.
+#      seen (seqtrain skips the mark), and the job put its checkpoints in runs/<name> instead;
+#   d. LAUNCHER=mpirun and a node cut off: mpirun killed by seqtrain's reaper (status 137) was
+#      not requeued; now the line in SEQTRAIN_LOST_FILE makes it a loss.
 # Needs neither root nor Slurm. About 2 s.
 source "$(dirname "$0")/lib/common.sh"
 REPO=$(cd "$ST_HERE/../.." && pwd)
@@ -25,6 +27,8 @@ EOF
 cat >bin/seqtrain <<'EOF'
 #!/bin/bash
 echo "seqtrain $*" >>"$FAKE_LOG"
+# FAKE_LOST: as the rank that reports a lost rank, the line into SEQTRAIN_LOST_FILE.
+[ -z "${FAKE_LOST:-}" ] || echo "seqtrain: error: $FAKE_LOST" >"$SEQTRAIN_LOST_FILE"
 exit "${FAKE_RC:-0}"
 EOF
 chmod +x bin/*
@@ -71,4 +75,12 @@ printf '\357\273\277[checkpoint]\ndir = bomdir\n[data]\npath = x.h5\n' >bom.ini
 sb bom.ini
 grep -q 'checkpoints in bomdir (\[checkpoint\] dir of bom.ini)' sb.out ||
   fail "c: the config's dir was not seen after a byte order mark: $(head -n 1 sb.out)"
+# d. mpirun killed by seqtrain's reaper while it waited for an unreachable node (137), the lost
+#    rank named in SEQTRAIN_LOST_FILE: requeued as a loss; a 137 without the file is not.
+sb cfg.ini CKPT_DIR=ddir FAKE_RC=137 FAKE_LOST='collective 9 (allreduce) timed out after 3 s: rank 2 (host n3, pid 1) did not arrive'
+[ "$sb_rc" -eq 0 ] && grep -q 'scontrol requeue 7' log && grep -q 'hides a lost rank' sb.out ||
+  fail "d: 137 with a lost-rank line was not requeued (status $sb_rc): $(cat sb.out)"
+[ ! -e ddir/.lost.7 ] || fail "d: the lost-rank file was left behind"
+sb cfg.ini CKPT_DIR=ddir FAKE_RC=137
+[ "$sb_rc" -eq 137 ] && ! grep -q scontrol log || fail "d: a plain 137 was requeued: $(cat sb.out)"
 echo "adv cluster sbatch: passed"
