@@ -257,19 +257,20 @@ static void ask(int64_t n, const int *targets, int nt) {
     }
 }
 
-/* The line that says a rank was lost: on stderr, and in the file SEQTRAIN_LOST_FILE names
- * when it is set (jobs/train.sbatch sets it). Why a file: the exit status 76 does not always
- * reach the job script. Under mpirun, when a node is unreachable, the launcher never returns
- * after MPI_Abort and the reaper above kills it (status 137, like any SIGKILL); the file,
- * written before MPI_Abort on the shared file system, still says what happened. Then the job
- * ends with ST_EXIT_LOST. */
+/* The line that says a rank was lost: on stderr, and appended to the file SEQTRAIN_LOST_FILE
+ * names when it is set (jobs/train.sbatch sets it). Why a file: the exit status 76 does not
+ * always reach the job script. Under mpirun, when a node is unreachable, the launcher never
+ * returns after MPI_Abort and the reaper above kills it (status 137, like any SIGKILL); the
+ * file, written before MPI_Abort on the shared file system, still says what happened. Appended:
+ * behind a cut link both sides report (each names the others), and neither line may erase the
+ * other. Then the job ends with ST_EXIT_LOST. */
 static void lost(const char *line) ST_NORETURN;
 static void lost(const char *line) {
     fputs(line, stderr);
     fflush(stderr);
     const char *path = getenv("SEQTRAIN_LOST_FILE");
     if (path && *path) {
-        FILE *f = fopen(path, "w");
+        FILE *f = fopen(path, "a");
         if (f) {
             fputs(line, f);
             fclose(f);

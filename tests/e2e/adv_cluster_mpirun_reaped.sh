@@ -45,6 +45,7 @@ echo "status $rc, $((SECONDS - t0)) s after the cut"
 grep 'seqtrain: error:' run.log || true
 [ "$rc" -ne 124 ] || fail "mpirun still ran 120 s after the cut"
 if [ "$rc" -ne 76 ]; then
+  # Both sides of the cut report (rank 2 names ranks 0 and 1): rank 0's line must be there.
   grep -q 'timed out after 3 s: rank 2 (host node3' lost.txt 2>/dev/null ||
     fail "mpirun ended with status $rc and SEQTRAIN_LOST_FILE does not name rank 2: $(cat lost.txt 2>&1)"
 fi
