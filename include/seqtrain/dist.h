@@ -37,6 +37,15 @@ void st_dist_allreduce_max_f64(double *buf, size_t n);
 void st_dist_allreduce_sum_i64(int64_t *buf, size_t n);
 void st_dist_allreduce_max_i32(int32_t *buf, size_t n);
 void st_dist_bcast(void *buf, size_t bytes, int root);
+/* Since the start, this rank's float and int64 sums and int32 maxima (the training step's
+ * gradient, loss and exponent reductions): calls, bytes given to MPI (the message, not what the
+ * algorithm sends on the wire) and seconds inside MPI. Local; a benchmark reads it before and
+ * after its steps. */
+typedef struct {
+    uint64_t calls, bytes;
+    double seconds;
+} st_dist_traffic;
+st_dist_traffic st_dist_traffic_get(void);
 void st_dist_barrier(void);
 /* Gathers variable-length float arrays to rank 0 in rank order: recv (sum of counts) on rank 0,
  * ignored elsewhere. */

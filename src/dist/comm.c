@@ -36,6 +36,22 @@ static int g_rank = 0, g_size = 1, g_we_initialized = 0;
         if (rc_ != MPI_SUCCESS) st_fatal(__FILE__, __LINE__, "%s failed (%d)", #call, rc_);       \
     } while (0)
 
+/* What this rank gave to reductions and how long it spent inside them (st_dist_traffic_get):
+ * a benchmark tells the network's share of the step from the local work around it. */
+static st_dist_traffic g_traffic;
+
+/* Wraps one reduction call: count its message and time it. */
+#define ST_REDUCE(nbytes_, call)                                                                    \
+    do {                                                                                          \
+        double t_ = MPI_Wtime();                                                                  \
+        ST_MPI(call);                                                                             \
+        g_traffic.seconds += MPI_Wtime() - t_;                                                    \
+        g_traffic.bytes += (uint64_t)(nbytes_);                                                   \
+        g_traffic.calls++;                                                                        \
+    } while (0)
+
+st_dist_traffic st_dist_traffic_get(void) { return g_traffic; }
+
 void st_dist_init(int *argc, char ***argv) {
     int inited = 0, provided = MPI_THREAD_SINGLE;
     MPI_Initialized(&inited);
@@ -77,7 +93,8 @@ void st_dist_allreduce_sum(float *buf, size_t n) {
     st_wd_enter("allreduce", n, "floats");
     for (size_t off = 0; off < n; off += ST_CHUNK) {
         size_t c = n - off < ST_CHUNK ? n - off : ST_CHUNK;
-        ST_MPI(MPI_Allreduce(MPI_IN_PLACE, buf + off, (int)c, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD));
+        ST_REDUCE(c * sizeof(float),
+                  MPI_Allreduce(MPI_IN_PLACE, buf + off, (int)c, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD));
     }
     st_wd_leave(1); /* the float sum is the gradient allreduce: training is under way */
 }
@@ -96,7 +113,8 @@ void st_dist_allreduce_sum_i64(int64_t *buf, size_t n) {
     if (g_size == 1) return;
     ST_ASSERT(n < INT_MAX, "allreduce of %zu int64", n);
     st_wd_enter("allreduce", n * sizeof(int64_t), "bytes");
-    ST_MPI(MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD));
+    ST_REDUCE(n * sizeof(int64_t),
+              MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD));
     st_wd_leave(1);
 }
 
@@ -104,7 +122,8 @@ void st_dist_allreduce_max_i32(int32_t *buf, size_t n) {
     if (g_size == 1) return;
     ST_ASSERT(n < INT_MAX, "allreduce of %zu int32", n);
     st_wd_enter("allreduce max", n, "int32");
-    ST_MPI(MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_INT32_T, MPI_MAX, MPI_COMM_WORLD));
+    ST_REDUCE(n * sizeof(int32_t),
+              MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_INT32_T, MPI_MAX, MPI_COMM_WORLD));
     st_wd_leave(0);
 }
 

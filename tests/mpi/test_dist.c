@@ -43,6 +43,26 @@ START_TEST(allreduce_f64_sum_and_max_every_element) {
 }
 END_TEST
 
+/* The traffic counter (what --benchmark reports as reduced_bytes_per_step): every float and
+ * int64 sum and int32 max, by the bytes given to MPI; the f64 reductions (the benchmark's own
+ * statistics) are not counted. */
+START_TEST(traffic_counts_the_step_reductions) {
+    float f[5] = {1, 2, 3, 4, 5};
+    int64_t q[3] = {1, 2, 3};
+    int32_t e[7] = {0};
+    double d[2] = {0, 0};
+    st_dist_traffic t0 = st_dist_traffic_get();
+    st_dist_allreduce_sum(f, 5);
+    st_dist_allreduce_sum_i64(q, 3);
+    st_dist_allreduce_max_i32(e, 7);
+    st_dist_allreduce_sum_f64(d, 2);
+    st_dist_traffic t1 = st_dist_traffic_get();
+    ck_assert_uint_eq(t1.calls - t0.calls, 3);
+    ck_assert_uint_eq(t1.bytes - t0.bytes, 5 * 4 + 3 * 8 + 7 * 4);
+    ck_assert(t1.seconds >= t0.seconds);
+}
+END_TEST
+
 /* Every element on every rank, from the first and from the last rank as root. */
 START_TEST(bcast_every_element_every_root) {
     int r = st_dist_rank(), P = st_dist_size();
@@ -139,6 +159,7 @@ int main(void) {
     TCase *tc = tcase_create("collectives");
     tcase_add_test(tc, allreduce_sum_f32_every_element);
     tcase_add_test(tc, allreduce_f64_sum_and_max_every_element);
+    tcase_add_test(tc, traffic_counts_the_step_reductions);
     tcase_add_test(tc, bcast_every_element_every_root);
     tcase_add_test(tc, gather_f32_keeps_rank_order);
     tcase_add_test(tc, gather_bytes_keeps_rank_order);
