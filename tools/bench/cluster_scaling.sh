@@ -18,7 +18,7 @@
 #   --seqtrain BIN     the binary (default build/seqtrain)
 #   --out DIR          results (default jobs/results/cluster-RATE): one folder of JSON points
 #                      per model, mode and scaling kind, scaling.md / .csv / .png per model,
-#                      both/ (one fit over every model's points) and meta.txt (CPU,
+#                      both/ (one fit over every model's points in DIR) and meta.txt (CPU,
 #                      OpenBLAS core, kernel, date)
 #
 # The nodes share this machine's cores (2 here): ranks beyond the cores share them, so compute
@@ -68,8 +68,10 @@ l = ctypes.CDLL(sys.argv[1]); l.openblas_get_corename.restype = ctypes.c_char_p
 print(l.openblas_get_corename().decode())' "${blas:-libopenblas.so.0}" 2>/dev/null || echo unknown)"
   echo "kernel: $(uname -r); links: $rate (tc tbf), $nodes nodes as network namespaces on one host"
   echo "command: $0 --nodes $nodes --rate $rate --models $models --weak-batch $weak --modes $modes"
-} >"$out/meta.txt"
-cat "$out/meta.txt"
+} >"$out/meta.run"
+# One block per run (a folder may gather runs of several --models): the CPU of each.
+{ echo "---"; cat "$out/meta.run"; } >>"$out/meta.txt"
+cat "$out/meta.run"
 
 export OPENBLAS_NUM_THREADS=1 OMPI_MCA_orte_tmpdir_base=$out/.ompi
 mkdir -p "$out/.ompi"
@@ -107,18 +109,20 @@ for m in "${mlist[@]}"; do
     cp "$f" "$out/$m/all/$d-$(basename "$f")"
   done
   "$repo/tools/scaling-report" "$out/$m/all" --out "$out/$m" --shared-host \
-    --note "$(sed -n 's/^cpu: //p' "$out/meta.txt"); links $rate (tc tbf); $nodes network namespaces on one host" |
+    --note "$(sed -n 's/^cpu: //p' "$out/meta.run"); links $rate (tc tbf); $nodes network namespaces on one host" |
     tail -n 40
 done
-# Every model's points in one fit: four message sizes pin beta far better than two.
+# Every model's points in the results folder (also of earlier runs with other --models) in one
+# fit: more message sizes pin beta, and small ones alpha, far better than two.
 rm -rf "$out/both"
 mkdir -p "$out/both/points"
-for m in "${mlist[@]}"; do
-  for f in "$out/$m/all"/*.json; do cp "$f" "$out/both/points/$m-$(basename "$f")"; done
+for d in "$out"/*/all; do
+  m=$(basename "$(dirname "$d")")
+  for f in "$d"/*.json; do cp "$f" "$out/both/points/$m-$(basename "$f")"; done
 done
 "$repo/tools/scaling-report" "$out/both/points" --out "$out/both" --shared-host --no-plots \
-  --note "$(sed -n 's/^cpu: //p' "$out/meta.txt"); links $rate (tc tbf); $nodes network namespaces on one host" |
+  --note "$(sed -n 's/^cpu: //p' "$out/meta.run"); links $rate (tc tbf); $nodes network namespaces on one host" |
   grep -E '^\*\*Network' || true
-rm -rf "$out/.ompi"
+rm -rf "$out/.ompi" "$out/meta.run"
 echo "cluster_scaling.sh: results in $out"
 exit "$status"
