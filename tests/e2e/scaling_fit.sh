@@ -132,7 +132,7 @@ import importlib.machinery, importlib.util, sys
 loader = importlib.machinery.SourceFileLoader("scaling_report", sys.argv[1])
 sr = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
 loader.exec_module(sr)
-pts = sr.load(sys.argv[2])
+pts = sr.load([sys.argv[2]])
 local = sr.local_work(pts)
 f = sr.fits(pts, local)
 net, used = f["network"][0], f["network"][1]
@@ -143,6 +143,21 @@ for d in used + f["mixed"]:
     assert 0.75 < r < 1.33, (d["file"], r)
 print(f"ok real sweep: 1/beta {1 / net['beta'] / 1e6:.3g} MB/s, {len(used)} + {len(f['mixed'])} points")
 PY
+
+# 7b. Several folders in one report (tools/bench/cluster_scaling.sh reports each sweep folder
+#     without copying): the multi-node set split in two, both halves under the same file names,
+#     gives the fit of the whole set.
+mkdir -p split/a split/b
+i=0
+for f in multi/*.json; do
+  half=$([ $((i % 2)) = 0 ] && echo a || echo b)
+  cp "$f" "split/$half/p$((i / 2)).json"
+  i=$((i + 1))
+done
+"$SR" split/a split/b --out rep8 --no-plots >/dev/null || fail "scaling-report on two folders"
+check_fit rep8/scaling-fit.json network $A "$B" 0.05
+grep -q "from 10 points at 2, 3 ranks" rep8/scaling.md || fail "two folders: not all 10 multi-node points fitted"
+grep -q '^[0-9]* points from `split/a`, `split/b`' rep8/scaling.md || fail "two folders: not named"
 
 # 7. The shared-host caveat, a note, bad usage.
 "$SR" multi --out rep6 --no-plots --shared-host --note "links shaped to 1 Gbit/s" >/dev/null \

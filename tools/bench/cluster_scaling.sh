@@ -101,26 +101,15 @@ for m in "${mlist[@]}"; do
       done
     done
   done
-  # One report per model: every mode and kind in it (the report groups them into series).
-  rm -rf "$out/$m/all"
-  mkdir -p "$out/$m/all"
-  for f in "$out/$m"/*/*.json; do
-    d=$(basename "$(dirname "$f")")
-    cp "$f" "$out/$m/all/$d-$(basename "$f")"
-  done
-  "$repo/tools/scaling-report" "$out/$m/all" --out "$out/$m" --shared-host \
+  # One report per model over its sweeps (the report groups them into series).
+  "$repo/tools/scaling-report" "$out/$m"/*-det-*/ --out "$out/$m" --shared-host \
     --note "$(sed -n 's/^cpu: //p' "$out/meta.run"); links $rate (tc tbf); $nodes network namespaces on one host" |
     tail -n 40
 done
-# Every model's points in the results folder (also of earlier runs with other --models) in one
-# fit: more message sizes pin beta, and small ones alpha, far better than two.
-rm -rf "$out/both"
-mkdir -p "$out/both/points"
-for d in "$out"/*/all; do
-  m=$(basename "$(dirname "$d")")
-  for f in "$d"/*.json; do cp "$f" "$out/both/points/$m-$(basename "$f")"; done
-done
-"$repo/tools/scaling-report" "$out/both/points" --out "$out/both" --shared-host --no-plots \
+# Every sweep in the results folder (also of earlier runs with other --models) in one fit: more
+# message sizes pin beta, and small ones alpha, far better than two.
+mkdir -p "$out/both"
+"$repo/tools/scaling-report" "$out"/*/*-det-*/ --out "$out/both" --shared-host --no-plots \
   --note "$(sed -n 's/^cpu: //p' "$out/meta.run"); links $rate (tc tbf); $nodes network namespaces on one host" |
   grep -E '^\*\*Network' || true
 rm -rf "$out/.ompi" "$out/meta.run"
