@@ -10,24 +10,9 @@ HOW=${4:-kill}  # kill | cut | cutjoin (node1's link comes back while start 2 ru
 E=80
 [ "$HOW" != cutjoin ] || E=1500
 REPO=$(cd "$ST_HERE/../.." && pwd)
-TC=$REPO/tools/testcluster
-export TESTCLUSTER_NAME=b$$
-on_exit() {
-  local rc=$?
-  if [ "$rc" -ne 0 ] && [ -d "/run/seqtrain-testcluster/$TESTCLUSTER_NAME/slurm/log" ]; then
-    tail -n 8 "/run/seqtrain-testcluster/$TESTCLUSTER_NAME"/slurm/log/slurmctld.log >&2 || true
-  fi
-  "$TC" down >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-}
-trap on_exit EXIT
+source "$ST_HERE/lib/testcluster.sh"
 command -v slurmctld >/dev/null || { echo "SKIP: no Slurm"; exit 77; }
-set +e
-"$TC" up 3 --slurm --slurmd-timeout 10 >up.log 2>&1
-rc=$?
-set -e
-[ "$rc" -ne 77 ] || { echo "SKIP: $(tail -n 1 up.log)"; exit 77; }
-[ "$rc" -eq 0 ] || { cat up.log; fail "up 3 --slurm: status $rc"; }
+tc_up b 3 --slurm --slurmd-timeout 10
 "$ST_SYNTH" --out order.h5 --train 3000 --test 100 --steps 20 --seed 9 >/dev/null
 cp "$ST_HERE/lib/order_lstm.ini" cfg.ini
 export SEQTRAIN=$ST_BIN CKPT_EVERY=20 OMPI_MCA_orte_tmpdir_base=$WORK/ompi

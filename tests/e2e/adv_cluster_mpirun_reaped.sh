@@ -12,16 +12,8 @@
 # beside the checkpoints) before MPI_Abort; train.sbatch reads a non-zero status with that file
 # as 76. Here: the status is 76, or 137 with the file naming rank 2 on node3.
 source "$(dirname "$0")/lib/common.sh"
-REPO=$(cd "$ST_HERE/../.." && pwd)
-TC=$REPO/tools/testcluster
-export TESTCLUSTER_NAME=r$$
-trap '"$TC" down >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
-set +e
-"$TC" up 3 >up.log 2>&1
-rc=$?
-set -e
-[ "$rc" -ne 77 ] || { echo "SKIP: $(tail -n 1 up.log)"; exit 77; }
-[ "$rc" -eq 0 ] || { cat up.log; fail "up 3: status $rc"; }
+source "$ST_HERE/lib/testcluster.sh"
+tc_up r 3
 for n in head node1 node2 node3; do
   ip netns exec "st-$TESTCLUSTER_NAME-$n" sysctl -qw net.ipv4.tcp_retries2=15
 done

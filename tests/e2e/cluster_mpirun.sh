@@ -11,16 +11,8 @@
 # ends the job (exit 76, or mpirun killed: see src/dist/watchdog.c).
 # Needs root and network namespaces (skipped, exit 77, where they are not permitted).
 source "$(dirname "$0")/lib/common.sh"
-REPO=$(cd "$ST_HERE/../.." && pwd)
-TC=$REPO/tools/testcluster
-export TESTCLUSTER_NAME=m$$
-trap '"$TC" down >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
-set +e
-"$TC" up 3 >up.log 2>&1
-rc=$?
-set -e
-[ "$rc" -ne 77 ] || { cat up.log; echo "SKIP: $(tail -n 1 up.log)"; exit 77; }
-[ "$rc" -eq 0 ] || { cat up.log; fail "tools/testcluster up 3: status $rc"; }
+source "$ST_HERE/lib/testcluster.sh"
+tc_up m 3
 t0=$SECONDS
 say() { echo "[$((SECONDS - t0)) s] $*"; }
 

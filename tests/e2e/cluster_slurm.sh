@@ -15,30 +15,14 @@
 # namespaces or the Slurm packages.
 source "$(dirname "$0")/lib/common.sh"
 REPO=$(cd "$ST_HERE/../.." && pwd)
-TC=$REPO/tools/testcluster
-export TESTCLUSTER_NAME=s$$
-on_exit() {
-  local rc=$?
-  if [ "$rc" -ne 0 ] && [ -d "/run/seqtrain-testcluster/$TESTCLUSTER_NAME/slurm/log" ]; then
-    echo "--- Slurm logs (last lines) ---" >&2
-    tail -n 15 "/run/seqtrain-testcluster/$TESTCLUSTER_NAME"/slurm/log/*.log >&2 || true
-  fi
-  "$TC" down >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-}
-trap on_exit EXIT
+source "$ST_HERE/lib/testcluster.sh"
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: the cluster's Slurm daemons run as root"; exit 77; }
 have_slurm() { command -v slurmctld && command -v slurmd && command -v sbatch && command -v munged; }
 if ! have_slurm >/dev/null; then
   "$REPO/tools/setup-deps.sh" --slurm >&2 || true
   have_slurm >/dev/null || { echo "SKIP: Slurm is not installed and could not be"; exit 77; }
 fi
-set +e
-"$TC" up 3 --slurm --slurmd-timeout 10 >up.log 2>&1
-rc=$?
-set -e
-[ "$rc" -ne 77 ] || { cat up.log; echo "SKIP: $(tail -n 1 up.log)"; exit 77; }
-[ "$rc" -eq 0 ] || { cat up.log; fail "tools/testcluster up 3 --slurm: status $rc"; }
+tc_up s 3 --slurm --slurmd-timeout 10
 t0=$SECONDS
 say() { echo "[$((SECONDS - t0)) s] $*"; }
 
