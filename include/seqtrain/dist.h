@@ -37,6 +37,16 @@ void st_dist_allreduce_max_f64(double *buf, size_t n);
 void st_dist_allreduce_sum_i64(int64_t *buf, size_t n);
 void st_dist_allreduce_max_i32(int32_t *buf, size_t n);
 void st_dist_bcast(void *buf, size_t bytes, int root);
+/* The sharded optimizer step (train/step.c): a partition of a buffer into one contiguous part
+ * per rank, bounds[0] = 0 <= bounds[1] <= ... <= bounds[size] = n (size + 1 offsets, the same on
+ * every rank). reduce_scatter: recv (bounds[r+1] - bounds[r] floats) gets this rank's part r of
+ * the sum over ranks of send (n floats); recv must not overlap send. The int64 form is in place:
+ * this rank's summed part lands at the START of buf (MPI_IN_PLACE's rule). allgather_parts: every
+ * rank's part of buf, in place, to every rank. */
+void st_dist_reduce_scatter_sum(const float *send, float *recv, const size_t *bounds);
+void st_dist_reduce_scatter_sum_i64(int64_t *buf, const size_t *bounds);
+void st_dist_allgather_parts(float *buf, const size_t *bounds);
+
 /* Since the start, this rank's float and int64 sums and int32 maxima (the training step's
  * gradient, loss and exponent reductions): calls, bytes given to MPI (the message, not what the
  * algorithm sends on the wire) and seconds inside MPI. Local; a benchmark reads it before and
@@ -46,6 +56,33 @@ typedef struct {
     double seconds;
 } st_dist_traffic;
 st_dist_traffic st_dist_traffic_get(void);
+/* Non-blocking reductions, for the step that overlaps them with backward (train/reduce.c).
+ * Each runs on one of ST_LANES private channels; on one lane every rank must start the same
+ * ops in the same order (ops on different lanes may start in any order relative to each other).
+ * The start functions return a handle (-1 with one rank: nothing to do, the op is complete),
+ * valid until st_dist_ops_reset; the buffers must stay untouched until the op is done.
+ * reduce_scatter: elements [a, b) of a buffer partitioned by part (size + 1 offsets), send holds
+ * elements a..b of this rank, recv gets this rank's share [max(a, part[r]), min(b, part[r+1])). */
+enum { ST_LANE_DATA = 0, ST_LANE_EXP, ST_LANE_FIN, ST_LANES };
+void st_dist_lanes_init(void); /* collective, once: before the first op */
+int st_dist_isum(int lane, float *buf, size_t n);
+int st_dist_isum_i64(int lane, int64_t *buf, size_t n);
+int st_dist_imax_i32(int lane, int32_t *buf, size_t n);
+int st_dist_ireduce_scatter(int lane, const float *send, float *recv, const size_t *part,
+                            size_t a, size_t b);
+int st_dist_ireduce_scatter_i64(int lane, const int64_t *send, int64_t *recv,
+                                const size_t *part, size_t a, size_t b);
+/* Local: lets every op in flight advance (MPI progresses them only inside its calls). */
+void st_dist_progress(void);
+/* Local: 1 when op h has completed (as far as the last progress or wait saw). */
+int st_dist_done(int h);
+/* Waits for op h. Only between st_dist_watch_begin and _end, which put the waits under the
+ * collective limit as ONE collective (`what` names it in a timeout message). */
+void st_dist_wait(int h);
+void st_dist_watch_begin(const char *what);
+void st_dist_watch_end(void);
+/* Local: every op completed; handles start again from 0. */
+void st_dist_ops_reset(void);
 void st_dist_barrier(void);
 /* Gathers variable-length float arrays to rank 0 in rank order: recv (sum of counts) on rank 0,
  * ignored elsewhere. */

@@ -27,6 +27,12 @@
 
 static int g_rank = 0, g_size = 1, g_we_initialized = 0;
 
+/* Non-blocking reductions (below, "the overlapped step"). */
+#define ST_MAX_OPS 512
+static MPI_Comm g_lane[ST_LANES] = {MPI_COMM_NULL, MPI_COMM_NULL, MPI_COMM_NULL};
+static MPI_Request g_req[ST_MAX_OPS];
+static int g_nops, *g_opcounts; /* (ST_MAX_OPS x size) reduce-scatter counts, alive per op */
+
 /* Largest element count per MPI call: stays well inside int and keeps each message moderate. */
 #define ST_CHUNK ((size_t)1 << 28)
 
@@ -79,6 +85,10 @@ void st_dist_finalize(void) {
      * barrier names it; the watchdog still times MPI_Finalize itself, without MPI. */
     st_dist_barrier();
     st_wd_finalizing();
+    for (int l = 0; l < ST_LANES; l++)
+        if (g_lane[l] != MPI_COMM_NULL) MPI_Comm_free(&g_lane[l]);
+    st_free(g_opcounts);
+    g_opcounts = NULL;
     int fin = 0;
     MPI_Finalized(&fin);
     if (g_we_initialized && !fin) MPI_Finalize();
@@ -143,6 +153,175 @@ void st_dist_bcast(void *buf, size_t bytes, int root) {
         ST_MPI(MPI_Bcast((char *)buf + off, (int)c, MPI_BYTE, root, MPI_COMM_WORLD));
     }
     st_wd_leave(0);
+}
+
+/* Counts per rank of a partition given as bounds (size + 1 offsets). NULL when some count does
+ * not fit an int: the caller asserts. */
+static int *partition_counts(const size_t *bounds, int **displs) {
+    int *c = st_malloc(sizeof(int) * (size_t)g_size), *d = st_malloc(sizeof(int) * (size_t)g_size);
+    for (int r = 0; r < g_size; r++) {
+        ST_ASSERT(bounds[r + 1] >= bounds[r] && bounds[r + 1] < INT_MAX,
+                  "partition [%zu, %zu) of rank %d", bounds[r], bounds[r + 1], r);
+        c[r] = (int)(bounds[r + 1] - bounds[r]);
+        d[r] = (int)bounds[r];
+    }
+    *displs = d;
+    return c;
+}
+
+/* The sharded step's two halves. Whole-buffer calls (no chunking): a parameter buffer past
+ * INT_MAX floats (8 GiB) is refused by partition_counts before MPI sees it. */
+void st_dist_reduce_scatter_sum(const float *send, float *recv, const size_t *bounds) {
+    if (g_size == 1) {
+        if (recv != send) memcpy(recv, send, (bounds[1] - bounds[0]) * sizeof(float));
+        return;
+    }
+    int *displs, *counts = partition_counts(bounds, &displs);
+    st_wd_enter("reduce-scatter", bounds[g_size], "floats");
+    ST_REDUCE(bounds[g_size] * sizeof(float),
+              MPI_Reduce_scatter(send, recv, counts, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD));
+    st_wd_leave(1); /* the gradient reduction: training is under way */
+    st_free(counts);
+    st_free(displs);
+}
+
+void st_dist_reduce_scatter_sum_i64(int64_t *buf, const size_t *bounds) {
+    if (g_size == 1) return;
+    int *displs, *counts = partition_counts(bounds, &displs);
+    st_wd_enter("reduce-scatter", bounds[g_size] * sizeof(int64_t), "bytes");
+    ST_REDUCE(bounds[g_size] * sizeof(int64_t),
+              MPI_Reduce_scatter(MPI_IN_PLACE, buf, counts, MPI_INT64_T, MPI_SUM,
+                                 MPI_COMM_WORLD));
+    st_wd_leave(1);
+    st_free(counts);
+    st_free(displs);
+}
+
+void st_dist_allgather_parts(float *buf, const size_t *bounds) {
+    if (g_size == 1) return;
+    int *displs, *counts = partition_counts(bounds, &displs);
+    st_wd_enter("allgather", bounds[g_size], "floats");
+    ST_REDUCE(bounds[g_size] * sizeof(float),
+              MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, counts, displs, MPI_FLOAT,
+                             MPI_COMM_WORLD));
+    st_wd_leave(0);
+    st_free(counts);
+    st_free(displs);
+}
+
+/* ---- non-blocking reductions (the overlapped step) ---------------------------------------------
+ * Each lane is a private duplicate of MPI_COMM_WORLD: MPI matches non-blocking collectives by the
+ * order in which each rank starts them on a communicator, so ops whose start order may differ
+ * between ranks (an exponent agreement started at a layer's end, the sums started when it
+ * completes) must not share one. Handles index g_req and stay valid until st_dist_ops_reset. */
+
+void st_dist_lanes_init(void) {
+    if (g_size == 1 || g_lane[0] != MPI_COMM_NULL) return;
+    st_wd_enter("communicator set-up", 0, NULL);
+    for (int l = 0; l < ST_LANES; l++) ST_MPI(MPI_Comm_dup(MPI_COMM_WORLD, &g_lane[l]));
+    st_wd_leave(0);
+    for (int h = 0; h < ST_MAX_OPS; h++) g_req[h] = MPI_REQUEST_NULL;
+    g_opcounts = st_malloc(sizeof(int) * (size_t)ST_MAX_OPS * (size_t)g_size);
+}
+
+/* A new handle; its request is set by the caller. */
+static int op_new(int lane, size_t bytes) {
+    ST_ASSERT(g_lane[0] != MPI_COMM_NULL, "non-blocking reduction before st_dist_lanes_init");
+    ST_ASSERT(g_nops < ST_MAX_OPS, "more than %d reductions in flight", ST_MAX_OPS);
+    ST_ASSERT(lane >= 0 && lane < ST_LANES, "lane %d", lane);
+    g_traffic.bytes += (uint64_t)bytes;
+    g_traffic.calls++;
+    return g_nops++;
+}
+
+int st_dist_isum(int lane, float *buf, size_t n) {
+    if (g_size == 1) return -1;
+    ST_ASSERT(n < INT_MAX, "allreduce of %zu floats", n);
+    int h = op_new(lane, n * sizeof(float));
+    ST_MPI(MPI_Iallreduce(MPI_IN_PLACE, buf, (int)n, MPI_FLOAT, MPI_SUM, g_lane[lane], &g_req[h]));
+    return h;
+}
+
+int st_dist_isum_i64(int lane, int64_t *buf, size_t n) {
+    if (g_size == 1) return -1;
+    ST_ASSERT(n < INT_MAX, "allreduce of %zu int64", n);
+    int h = op_new(lane, n * sizeof(int64_t));
+    ST_MPI(MPI_Iallreduce(MPI_IN_PLACE, buf, (int)n, MPI_INT64_T, MPI_SUM, g_lane[lane],
+                          &g_req[h]));
+    return h;
+}
+
+int st_dist_imax_i32(int lane, int32_t *buf, size_t n) {
+    if (g_size == 1) return -1;
+    ST_ASSERT(n < INT_MAX, "allreduce of %zu int32", n);
+    int h = op_new(lane, n * sizeof(int32_t));
+    ST_MPI(MPI_Iallreduce(MPI_IN_PLACE, buf, (int)n, MPI_INT32_T, MPI_MAX, g_lane[lane],
+                          &g_req[h]));
+    return h;
+}
+
+/* Counts of elements [a, b) of a buffer partitioned by part (size + 1 offsets) per rank. */
+static int *piece_counts(int h, const size_t *part, size_t a, size_t b) {
+    int *c = g_opcounts + (size_t)h * (size_t)g_size;
+    for (int r = 0; r < g_size; r++) {
+        size_t lo = part[r] > a ? part[r] : a, hi = part[r + 1] < b ? part[r + 1] : b;
+        c[r] = hi > lo ? (int)(hi - lo) : 0;
+    }
+    return c;
+}
+
+int st_dist_ireduce_scatter(int lane, const float *send, float *recv, const size_t *part,
+                            size_t a, size_t b) {
+    if (g_size == 1) {
+        memcpy(recv, send, (b - a) * sizeof(float));
+        return -1;
+    }
+    ST_ASSERT(b - a < INT_MAX, "reduce-scatter of %zu floats", b - a);
+    int h = op_new(lane, (b - a) * sizeof(float));
+    ST_MPI(MPI_Ireduce_scatter(send, recv, piece_counts(h, part, a, b), MPI_FLOAT, MPI_SUM,
+                               g_lane[lane], &g_req[h]));
+    return h;
+}
+
+int st_dist_ireduce_scatter_i64(int lane, const int64_t *send, int64_t *recv, const size_t *part,
+                                size_t a, size_t b) {
+    if (g_size == 1) {
+        memcpy(recv, send, (b - a) * sizeof(int64_t));
+        return -1;
+    }
+    ST_ASSERT(b - a < INT_MAX, "reduce-scatter of %zu int64", b - a);
+    int h = op_new(lane, (b - a) * sizeof(int64_t));
+    ST_MPI(MPI_Ireduce_scatter(send, recv, piece_counts(h, part, a, b), MPI_INT64_T, MPI_SUM,
+                               g_lane[lane], &g_req[h]));
+    return h;
+}
+
+/* Open MPI advances a non-blocking collective's schedule only inside MPI calls: this is the
+ * call, made between layers and between a recurrent layer's steps (core/poll.h). */
+void st_dist_progress(void) {
+    if (g_nops == 0) return;
+    int outcount, idx[ST_MAX_OPS];
+    ST_MPI(MPI_Testsome(g_nops, g_req, &outcount, idx, MPI_STATUSES_IGNORE));
+}
+
+int st_dist_done(int h) { return h < 0 || g_req[h] == MPI_REQUEST_NULL; }
+
+void st_dist_wait(int h) {
+    if (st_dist_done(h)) return;
+    double t = MPI_Wtime();
+    ST_MPI(MPI_Wait(&g_req[h], MPI_STATUS_IGNORE));
+    g_traffic.seconds += MPI_Wtime() - t;
+}
+
+/* One watchdog entry for a whole phase of waits, so that every rank counts the same
+ * collectives whichever ops had completed on it before. */
+void st_dist_watch_begin(const char *what) { st_wd_enter(what, 0, NULL); }
+void st_dist_watch_end(void) { st_wd_leave(1); } /* the gradient reduction: under way */
+
+void st_dist_ops_reset(void) {
+    for (int h = 0; h < g_nops; h++)
+        ST_ASSERT(g_req[h] == MPI_REQUEST_NULL, "reduction %d still in flight", h);
+    g_nops = 0;
 }
 
 void st_dist_barrier(void) {

@@ -50,6 +50,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/poll.h"
 #include "core/vmath.h"
 #include "rnn.h"
 #include "seqtrain/error.h"
@@ -261,6 +262,7 @@ static void gru_backward(st_layer *L, const st_layer_in *in, float *dx, int B, i
     st_rnn_dh_init(L, w.dh, BU);
 
     for (int t = T - 1; t >= 0; t--) {
+        st_poll(); /* communication started earlier advances (core/poll.h) */
         float *dGt = dG + (size_t)t * B * G3, *dRt = dR + (size_t)t * B * G3;
         const float *hp = w.Sh + (size_t)t * BU;
         const uint8_t *mt = mask ? mask + (size_t)t * B : NULL;

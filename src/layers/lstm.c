@@ -41,6 +41,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/poll.h"
 #include "core/vmath.h"
 #include "rnn.h"
 #include "seqtrain/error.h"
@@ -256,6 +257,7 @@ static void lstm_backward(st_layer *L, const st_layer_in *in, float *dx, int B, 
     memset(w.dc, 0, BH * sizeof(float));
 
     for (int t = T - 1; t >= 0; t--) {
+        st_poll(); /* communication started earlier advances (core/poll.h) */
         float *dGt = dG + (size_t)t * B * G4;
         const float *cp = w.Sc + (size_t)t * BH, *At = w.A + (size_t)t * BH;
         st_rnn_dh_add_step(L, w.dh, t, BH);

@@ -30,6 +30,7 @@
  */
 #include <string.h>
 
+#include "core/poll.h"
 #include "rnn.h"
 #include "seqtrain/error.h"
 #include "layers/layer.h"
@@ -111,6 +112,7 @@ static void srnn_backward(st_layer *L, const st_layer_in *in, float *dx, int B, 
     st_rnn_dh_init(L, dh, BH);
 
     for (int t = T - 1; t >= 0; t--) {
+        st_poll(); /* communication started earlier advances (core/poll.h) */
         float *dGt = dG + (size_t)t * BH;
         const float *ht = S + (size_t)(t + 1) * BH;
         st_rnn_dh_add_step(L, dh, t, BH);

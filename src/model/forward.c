@@ -79,5 +79,6 @@ void st_model_backward(st_model *m, const st_batch *b, const float *dlogits) {
         double t0 = st_trace_on() ? st_time() : 0;
         if (B > 0 || L->collective) L->ops->backward(L, &m->ins[i], dx, B, T);
         if (t0 > 0) st_trace_add(L->name, "backward", t0, st_time());
+        if (m->layer_done) m->layer_done(m->layer_done_ctx, i);
     }
 }

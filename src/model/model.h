@@ -69,6 +69,10 @@ typedef struct st_model {
     size_t grad_stride;
     st_blocks blk;
     st_rowpack rowpack; /* blk.pack points here */
+    /* Called after each layer's backward with its index (the training step starts reducing
+     * the gradients that are complete, train/reduce.c); NULL: none. */
+    void (*layer_done)(void *ctx, int layer);
+    void *layer_done_ctx;
 } st_model;
 
 /* What a run allocates besides the model's own buffers and grows with a size the user chose,

@@ -56,7 +56,9 @@ static void describe(st_ckpt_desc *d, const st_model *m, const st_optim *o, st_t
         d->iterations = (int64_t *)&o->iterations;
         d->nstate = o->nstate;
         d->state_name = o->state_name;
-        d->state = o->state;
+        /* Sharded: the whole state gathered for a save (st_optim_gather); a load reads into
+         * whole buffers too and keeps this rank's part (st_ckpt_load). */
+        d->state = st_optim_sharded(o) ? o->full : o->state;
     }
     d->progress = ts;
     d->config = config_text;
@@ -99,9 +101,20 @@ int st_ckpt_save_gradients(const char *path, const st_model *m, const float *pro
 
 /* o's kind and nstate say which state to read (from the config of the resuming run). */
 int st_ckpt_load(const char *path, st_model *m, st_optim *o, st_train_state *ts) {
+    /* Files hold every parameter's state: a sharded optimizer reads it whole and keeps its
+     * part, so a checkpoint moves freely between sharded and unsharded runs and rank counts. */
+    const int part = o && st_optim_sharded(o);
+    if (part)
+        for (int k = 0; k < o->nstate; k++) o->full[k] = st_malloc(o->n * sizeof(float));
     st_ckpt_desc d;
     describe(&d, m, o, ts, NULL);
     int rc = st_ckpt_read(path, &d);
     describe_free(&d);
+    if (part) {
+        if (rc == ST_OK)
+            for (int k = 0; k < o->nstate; k++)
+                memcpy(o->state[k], o->full[k] + o->lo, (o->hi - o->lo) * sizeof(float));
+        st_optim_gather_free(o);
+    }
     return rc;
 }

@@ -111,46 +111,46 @@ static int local_exponent(const st_model *m, int i, int nblk,
     return e;
 }
 
-void st_run_reduce_exact(st_run *R, int nblk, const st_xsum *loss, const double counts[4],
-                         float tail_out[ST_TAIL_N]) {
+void st_exact_exponents(st_run *R, int nblk, int t0, int t1) {
     st_model *m = &R->model;
-    const size_t stride = m->grad_stride;
-    /* 1. Exponents: this rank's largest value per tensor, then the largest anywhere. A rank
-     *    without rows ran no backward: its row-sparse terms are stale, not this step's. */
-    for (int i = 0; i < m->ntensors; i++) {
+    /* A rank without rows ran no backward: its row-sparse terms are stale, not this step's. */
+    for (int i = t0; i < t1; i++) {
         if (nblk == 0) m->tensors[i]->terms = NULL, m->tensors[i]->nterms = 0;
         R->fx_exp[i] = m->trainable[i] ? local_exponent(m, i, nblk, st_fx_exponent) : ST_FX_ZERO;
     }
-    st_dist_allreduce_max_i32(R->fx_exp, (size_t)m->ntensors);
-    /* Tensors with NaN or inf (every rank knows which: the exponent is a maximum): their
-     *    exponent over finite values, agreed the same way, and counts of the others. */
-    int nonfinite = 0;
-    for (int i = 0; i < m->ntensors; i++) nonfinite |= R->fx_exp[i] == ST_FX_NONFINITE;
-    int32_t *efin = NULL;
-    int64_t *nf = NULL;
-    if (nonfinite) {
-        efin = st_malloc((size_t)m->ntensors * sizeof(int32_t));
-        nf = st_malloc(3 * m->nparams * sizeof(int64_t));
-        memset(nf, 0, 3 * m->nparams * sizeof(int64_t));
-        for (int i = 0; i < m->ntensors; i++)
-            efin[i] = R->fx_exp[i] == ST_FX_NONFINITE
-                          ? local_exponent(m, i, nblk, finite_exponent)
-                          : ST_FX_ZERO;
-        st_dist_allreduce_max_i32(efin, (size_t)m->ntensors);
+}
+
+int st_exact_finite_exponents(st_run *R, int nblk, int t0, int t1) {
+    st_model *m = &R->model;
+    int any = 0;
+    for (int i = t0; i < t1; i++) {
+        any |= R->fx_exp[i] == ST_FX_NONFINITE;
+        R->fx_efin[i] = R->fx_exp[i] == ST_FX_NONFINITE
+                            ? local_exponent(m, i, nblk, finite_exponent)
+                            : ST_FX_ZERO;
     }
-    /* 2. Fixed point, this rank's blocks added, then all ranks. Dense tensors: a chunk at a
-     *    time over all slots, summed in a buffer that stays in L1 and cleared as read, so
-     *    every slot is zero again for the next step (st_model_zero_grad_rows relies on it). */
-    int64_t *acc = R->fx, *tail = R->fx + m->nparams;
-    memset(acc, 0, (m->nparams + ST_FX_TAIL) * sizeof(int64_t));
+    if (any && !R->fx_nf) {
+        R->fx_nf = st_malloc(3 * m->nparams * sizeof(int64_t));
+        memset(R->fx_nf, 0, 3 * m->nparams * sizeof(int64_t));
+    }
+    return any;
+}
+
+/* 2. Fixed point, this rank's blocks added. Dense tensors: a chunk at a time over all slots,
+ *    summed in a buffer that stays in L1 and cleared as read, so every slot is zero again for
+ *    the next step (st_model_zero_grad_rows relies on it). */
+void st_exact_to_fixed(st_run *R, int nblk, int t0, int t1) {
+    st_model *m = &R->model;
+    const size_t stride = m->grad_stride;
+    int64_t *acc = R->fx, *nf = R->fx_nf;
     enum { CHUNK = 1024 };
-    for (int i = 0; i < m->ntensors; i++) {
+    for (int i = t0; i < t1; i++) {
         st_param *P = m->tensors[i];
         const int e = R->fx_exp[i];
         const size_t off = m->ranges[i].offset, cnt = m->ranges[i].count;
         const int shift = st_fx_shift(e, terms_bound(R, P));
         if (e == ST_FX_NONFINITE) {
-            const int ef = efin[i], sf = st_fx_shift(ef, terms_bound(R, P));
+            const int ef = R->fx_efin[i], sf = st_fx_shift(ef, terms_bound(R, P));
             if (P->row_sparse) {
                 const size_t w = cnt / P->dims.d[0];
                 for (size_t j = 0; j < P->nterms; j++) {
@@ -186,31 +186,37 @@ void st_run_reduce_exact(st_run *R, int nblk, const st_xsum *loss, const double 
             }
         }
     }
-    memcpy(tail, loss->w, sizeof loss->w);
-    for (int j = 0; j < 4; j++) tail[ST_XSUM_WORDS + j] = (int64_t)counts[j];
-    st_dist_allreduce_sum_i64(acc, m->nparams + ST_FX_TAIL);
-    if (nonfinite) st_dist_allreduce_sum_i64(nf, 3 * m->nparams);
-    /* 3. Back to float, the same on every rank, into slot 0. */
+}
+
+/* 3. Back to float, the same on every rank, into slot 0: this rank's share [a, b) of each
+ *    tensor (all of it unsharded), whose sums are at sums[a - lo]. */
+void st_exact_from_fixed(st_run *R, const int64_t *sums) {
+    st_model *m = &R->model;
+    const size_t lo = R->opt.lo, hi = R->opt.hi;
     for (int i = 0; i < m->ntensors; i++) {
         const int e = R->fx_exp[i];
         const size_t off = m->ranges[i].offset, cnt = m->ranges[i].count;
+        const size_t a = off > lo ? off : lo, b = off + cnt < hi ? off + cnt : hi;
+        if (a >= b) continue;
+        float *out = m->grads + a;
         if (e == ST_FX_ZERO) {
-            memset(m->grads + off, 0, cnt * sizeof(float));
+            memset(out, 0, (b - a) * sizeof(float));
         } else if (e == ST_FX_NONFINITE) {
-            const int ef = efin[i];
+            const int ef = R->fx_efin[i];
             if (ef == ST_FX_ZERO)
-                memset(m->grads + off, 0, cnt * sizeof(float));
+                memset(out, 0, (b - a) * sizeof(float));
             else
-                st_fx_to_float(acc + off, cnt, st_fx_shift(ef, terms_bound(R, m->tensors[i])),
-                               m->grads + off);
-            for (size_t j = 0; j < cnt; j++)
-                m->grads[off + j] = with_nonfinite(m->grads[off + j], nf + 3 * (off + j));
+                st_fx_to_float(sums + (a - lo), b - a,
+                               st_fx_shift(ef, terms_bound(R, m->tensors[i])), out);
+            for (size_t j = a; j < b; j++)
+                m->grads[j] = with_nonfinite(m->grads[j], R->fx_nf + 3 * j);
         } else
-            st_fx_to_float(acc + off, cnt, st_fx_shift(e, terms_bound(R, m->tensors[i])),
-                           m->grads + off);
+            st_fx_to_float(sums + (a - lo), b - a, st_fx_shift(e, terms_bound(R, m->tensors[i])),
+                           out);
     }
-    st_free(efin);
-    st_free(nf);
+}
+
+void st_exact_tail(const int64_t *tail, float tail_out[ST_TAIL_N]) {
     st_xsum l;
     memcpy(l.w, tail, sizeof l.w);
     tail_out[ST_TAIL_LOSS] = (float)st_xsum_value(&l);
@@ -218,4 +224,43 @@ void st_run_reduce_exact(st_run *R, int nblk, const st_xsum *loss, const double 
     tail_out[ST_TAIL_COUNT] = (float)tail[ST_XSUM_WORDS + 1];
     tail_out[ST_TAIL_ERROR] = (float)tail[ST_XSUM_WORDS + 2];
     tail_out[ST_TAIL_STOP] = (float)tail[ST_XSUM_WORDS + 3];
+}
+
+void st_exact_tail_fill(int64_t *tail, const st_xsum *loss, const double counts[4]) {
+    memcpy(tail, loss->w, sizeof loss->w);
+    for (int j = 0; j < 4; j++) tail[ST_XSUM_WORDS + j] = (int64_t)counts[j];
+}
+
+void st_run_reduce_exact(st_run *R, int nblk, const st_xsum *loss, const double counts[4],
+                         float tail_out[ST_TAIL_N]) {
+    st_model *m = &R->model;
+    const int nt = m->ntensors;
+    /* 1. Exponents: this rank's largest value per tensor, then the largest anywhere. */
+    st_exact_exponents(R, nblk, 0, nt);
+    st_dist_allreduce_max_i32(R->fx_exp, (size_t)nt);
+    /* Tensors with NaN or inf (every rank knows which: the exponent is a maximum): their
+     *    exponent over finite values, agreed the same way, and counts of the others. */
+    int nonfinite = 0;
+    for (int i = 0; i < nt; i++) nonfinite |= R->fx_exp[i] == ST_FX_NONFINITE;
+    if (nonfinite) {
+        st_exact_finite_exponents(R, nblk, 0, nt);
+        st_dist_allreduce_max_i32(R->fx_efin, (size_t)nt);
+    }
+    int64_t *acc = R->fx, *tail = R->fx + m->nparams;
+    memset(acc, 0, (m->nparams + ST_FX_TAIL) * sizeof(int64_t));
+    st_exact_to_fixed(R, nblk, 0, nt);
+    st_exact_tail_fill(tail, loss, counts);
+    /* Sharded: each rank receives only its part's sums (at the start of acc), the tail apart.
+     * Integers: the sum is the same whichever way MPI splits or orders it. */
+    if (R->shard) {
+        st_dist_reduce_scatter_sum_i64(acc, R->part);
+        st_dist_allreduce_sum_i64(tail, ST_FX_TAIL);
+    } else {
+        st_dist_allreduce_sum_i64(acc, m->nparams + ST_FX_TAIL);
+    }
+    if (nonfinite) st_dist_allreduce_sum_i64(R->fx_nf, 3 * m->nparams);
+    st_exact_from_fixed(R, acc);
+    st_free(R->fx_nf);
+    R->fx_nf = NULL;
+    st_exact_tail(tail, tail_out);
 }

@@ -38,6 +38,7 @@ int st_fit_save(st_run *R, st_fit_ctx *F, const st_train_state *ts, int epoch_en
         }
     }
     int rc = ST_OK;
+    st_optim_gather(&R->opt); /* sharded: rank 0 writes every rank's optimizer state */
     if (R->rank == 0) {
         char path[ST_PATH_MAX + 64];
         if (name)
@@ -73,6 +74,7 @@ int st_fit_save(st_run *R, st_fit_ctx *F, const st_train_state *ts, int epoch_en
         if (tc0 > 0) st_trace_add("checkpoint", "checkpoint", tc0, st_time());
         st_free(text); /* st_config_text: st_malloc */
         st_free(cols);
+        st_optim_gather_free(&R->opt);
         if (rc == ST_OK && !name && c->keep > 0) rc = st_ckpt_prune(c->dir, c->keep);
     }
     st_free(mac);

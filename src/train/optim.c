@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/parse.h"
+#include "seqtrain/dist.h"
 #include "seqtrain/error.h"
 #include "train/optim.h"
 #include "train/settings.h"
@@ -111,10 +112,15 @@ const char *st_optim_cfg_keys(char *buf, size_t size) { return st_keys_names(k_k
 
 /* State buffers are created only for what the configuration uses (plain SGD has none), and their
  * names are the ones checkpoints store, so a checkpoint says which optimizer wrote it. */
-void st_optim_init(st_optim *o, const st_optim_cfg *cfg, size_t n) {
+void st_optim_init_part(st_optim *o, const st_optim_cfg *cfg, size_t n, size_t lo, size_t hi) {
+    ST_ASSERT(lo <= hi && hi <= n && lo % ST_OPTIM_UNIT == 0, "optimizer part [%zu, %zu) of %zu",
+              lo, hi, n);
     memset(o, 0, sizeof *o);
     o->cfg = *cfg;
     o->n = n;
+    o->lo = lo;
+    o->hi = hi;
+    o->sharded = 1;
     switch (cfg->kind) {
     case ST_OPT_SGD:
         if (cfg->momentum != 0) o->state_name[o->nstate++] = "momentum";
@@ -128,7 +134,22 @@ void st_optim_init(st_optim *o, const st_optim_cfg *cfg, size_t n) {
         o->state_name[o->nstate++] = "v";
         break;
     }
-    for (int i = 0; i < o->nstate; i++) o->state[i] = st_malloc(n * sizeof(float));
+    /* zeroed: a part that is never loaded from a checkpoint starts from no history */
+    for (int i = 0; i < o->nstate; i++) {
+        o->state[i] = st_malloc((hi - lo ? hi - lo : 1) * sizeof(float));
+        memset(o->state[i], 0, (hi - lo) * sizeof(float));
+    }
+}
+
+void st_optim_init(st_optim *o, const st_optim_cfg *cfg, size_t n) {
+    st_optim_init_part(o, cfg, n, 0, n);
+    o->sharded = 0;
+}
+
+size_t st_optim_part_start(size_t n, int r, int ranks) {
+    const size_t units = (n + ST_OPTIM_UNIT - 1) / ST_OPTIM_UNIT;
+    const size_t at = units * (size_t)r / (size_t)ranks * ST_OPTIM_UNIT;
+    return at < n ? at : n;
 }
 
 /* Mirrors the switch of st_optim_init (a test checks the two agree). */
@@ -143,7 +164,23 @@ int st_optim_cfg_states(const st_optim_cfg *cfg) {
 
 void st_optim_free(st_optim *o) {
     for (int i = 0; i < 2; i++) st_free(o->state[i]);
+    st_optim_gather_free(o);
+    st_free(o->units);
     memset(o, 0, sizeof *o);
+}
+
+/* The parts are contiguous and in rank order (st_optim_part_start), so the gather's rank-order
+ * concatenation is the whole buffer. */
+void st_optim_gather(st_optim *o) {
+    if (!st_optim_sharded(o)) return;
+    for (int k = 0; k < o->nstate; k++) {
+        if (st_dist_rank() == 0) o->full[k] = st_malloc((o->n ? o->n : 1) * sizeof(float));
+        st_dist_gather_f32(o->state[k], o->hi - o->lo, o->full[k]);
+    }
+}
+
+void st_optim_gather_free(st_optim *o) {
+    for (int k = 0; k < 2; k++) st_free(o->full[k]), o->full[k] = NULL;
 }
 
 /* Squared L2 norm in double: a gradient tensor may hold millions of small values, and a float
@@ -158,52 +195,113 @@ static void scale(float *g, size_t n, float f) {
     for (size_t i = 0; i < n; i++) g[i] *= f;
 }
 
-/* Keras clipping order: clipnorm, then clipvalue... Keras allows only one of them at a time, so
- * the order never matters in practice; config validation does not forbid combining them. */
-static void clip(const st_optim_cfg *c, float *g, const st_tensor_range *r, int nr,
-                 const uint8_t *trainable) {
-    if (c->clipnorm > 0)
-        for (int t = 0; t < nr; t++) {
-            if (trainable && !trainable[t]) continue;
-            double nrm = sqrt(sumsq(g + r[t].offset, r[t].count));
-            if (nrm > c->clipnorm) scale(g + r[t].offset, r[t].count, (float)(c->clipnorm / nrm));
-        }
-    if (c->global_clipnorm > 0) {
-        double s = 0;
-        for (int t = 0; t < nr; t++)
-            if (!trainable || trainable[t]) s += sumsq(g + r[t].offset, r[t].count);
-        double nrm = sqrt(s);
-        if (nrm > c->global_clipnorm)
-            for (int t = 0; t < nr; t++)
-                scale(g + r[t].offset, r[t].count, (float)(c->global_clipnorm / nrm));
-    }
-    if (c->clipvalue > 0)
-        for (int t = 0; t < nr; t++)
-            for (size_t i = r[t].offset; i < r[t].offset + r[t].count; i++)
-                g[i] = g[i] > c->clipvalue ? c->clipvalue
-                                           : (g[i] < -c->clipvalue ? -c->clipvalue : g[i]);
+/* The pieces of tensor [off, off + cnt) between ST_OPTIM_UNIT boundaries: *a, *b for piece k;
+ * returns 0 past the last. */
+static int piece(size_t off, size_t cnt, size_t k, size_t *a, size_t *b) {
+    const size_t first = off / ST_OPTIM_UNIT * ST_OPTIM_UNIT;
+    *a = first + k * ST_OPTIM_UNIT;
+    if (*a < off) *a = off;
+    *b = first + (k + 1) * ST_OPTIM_UNIT;
+    if (*b > off + cnt) *b = off + cnt;
+    return *a < *b;
 }
 
-/* The update of elements [a, b): one tensor's range, so frozen tensors can be skipped. */
-static void update(st_optim *o, float *w, const float *g, size_t a, size_t b) {
+/* sq[t] = squared norm of tensor t (trainable ones; 0 for frozen): the pieces' sums of squares,
+ * added in piece order. A piece lies wholly in one rank's part (parts start on unit
+ * boundaries), so each rank sums its own pieces exactly as one rank would, the others are
+ * exchanged (one rank's value plus zeros is that value, in any order), and every rank adds the
+ * same numbers in the same order. */
+static void tensor_norms(st_optim *o, const float *g, const st_tensor_range *r, int nr,
+                         const uint8_t *trainable, double *sq) {
+    const int part = st_optim_sharded(o);
+    if (!o->units) {
+        size_t nu = 0, a, b;
+        for (int t = 0; t < nr; t++)
+            for (size_t k = 0; piece(r[t].offset, r[t].count, k, &a, &b); k++) nu++;
+        o->nunits = nu;
+        o->units = st_malloc((nu ? nu : 1) * sizeof(double));
+    }
+    size_t u = 0, a, b;
+    for (int t = 0; t < nr; t++)
+        for (size_t k = 0; piece(r[t].offset, r[t].count, k, &a, &b); k++, u++)
+            o->units[u] = a >= o->lo && b <= o->hi && (!trainable || trainable[t])
+                              ? sumsq(g + (a - o->lo), b - a)
+                              : 0;
+    if (part) st_dist_allreduce_sum_f64(o->units, o->nunits);
+    u = 0;
+    for (int t = 0; t < nr; t++) {
+        double s = 0;
+        for (size_t k = 0; piece(r[t].offset, r[t].count, k, &a, &b); k++, u++) s += o->units[u];
+        sq[t] = s;
+    }
+}
+
+/* This rank's share [*a, *b) of tensor t (empty when a >= b). */
+static void share(const st_optim *o, const st_tensor_range *r, size_t *a, size_t *b) {
+    *a = r->offset > o->lo ? r->offset : o->lo;
+    *b = r->offset + r->count < o->hi ? r->offset + r->count : o->hi;
+}
+
+/* Keras clipping order: clipnorm, then clipvalue... Keras allows only one of them at a time, so
+ * the order never matters in practice; config validation does not forbid combining them.
+ * g is the part's gradient: g[i - lo] for parameter i. */
+static void clip(st_optim *o, float *g, const st_tensor_range *r, int nr,
+                 const uint8_t *trainable) {
+    const st_optim_cfg *c = &o->cfg;
+    size_t a, b;
+    if (c->clipnorm > 0 || c->global_clipnorm > 0) {
+        double *sq = st_malloc((nr ? (size_t)nr : 1) * sizeof(double));
+        tensor_norms(o, g, r, nr, trainable, sq);
+        double total = 0;
+        for (int t = 0; t < nr; t++) total += sq[t];
+        for (int t = 0; t < nr; t++) {
+            if (trainable && !trainable[t]) continue;
+            share(o, &r[t], &a, &b);
+            if (a >= b) continue;
+            double nrm = sqrt(sq[t]);
+            if (c->clipnorm > 0 && nrm > c->clipnorm)
+                scale(g + (a - o->lo), b - a, (float)(c->clipnorm / nrm));
+            /* global_clipnorm: over all tensors together (clipnorm is then 0) */
+            if (c->global_clipnorm > 0 && sqrt(total) > c->global_clipnorm)
+                scale(g + (a - o->lo), b - a, (float)(c->global_clipnorm / sqrt(total)));
+        }
+        st_free(sq);
+    }
+    if (c->clipvalue > 0)
+        for (int t = 0; t < nr; t++) {
+            share(o, &r[t], &a, &b);
+            for (size_t i = a; i < b; i++) {
+                float *x = &g[i - o->lo];
+                *x = *x > c->clipvalue ? c->clipvalue : (*x < -c->clipvalue ? -c->clipvalue : *x);
+            }
+        }
+}
+
+/* The update of parameters [a, b): one tensor's share, so frozen tensors can be skipped. gp and
+ * the state hold the part [lo, hi): parameter i is at i - lo there. */
+static void update(st_optim *o, float *wall, const float *gp, size_t a, size_t b) {
     const st_optim_cfg *c = &o->cfg;
     const float lr = c->learning_rate;
+    const size_t n = b - a, at = a - o->lo;
+    float *w = wall + a;
+    const float *g = gp + at;
+    float *s0 = o->nstate > 0 ? o->state[0] + at : NULL, *s1 = o->nstate > 1 ? o->state[1] + at : NULL;
     switch (c->kind) {
     case ST_OPT_SGD:
         if (c->momentum == 0) {
-            for (size_t i = a; i < b; i++) w[i] -= lr * g[i];
+            for (size_t i = 0; i < n; i++) w[i] -= lr * g[i];
         } else {
-            float *m = o->state[0], mu = c->momentum;
-            for (size_t i = a; i < b; i++) {
+            float *m = s0, mu = c->momentum;
+            for (size_t i = 0; i < n; i++) {
                 m[i] = mu * m[i] - lr * g[i];
                 w[i] += c->nesterov ? mu * m[i] - lr * g[i] : m[i];
             }
         }
         break;
     case ST_OPT_RMSPROP: {
-        float *v = o->state[0], rho = c->rho, eps = c->epsilon;
-        float *mom = c->momentum != 0 ? o->state[1] : NULL;
-        for (size_t i = a; i < b; i++) {
+        float *v = s0, rho = c->rho, eps = c->epsilon;
+        float *mom = c->momentum != 0 ? s1 : NULL;
+        for (size_t i = 0; i < n; i++) {
             v[i] = rho * v[i] + (1 - rho) * g[i] * g[i];
             float inc = lr * g[i] / sqrtf(v[i] + eps);
             if (mom) {
@@ -219,11 +317,11 @@ static void update(st_optim *o, float *w, const float *g, size_t a, size_t b) {
         /* Keras folds both bias corrections into the step size (lr_t) and adds epsilon to
          * sqrt(v) uncorrected; PyTorch corrects v before adding epsilon. The two differ only
          * while sqrt(v) is near epsilon; we follow Keras. */
-        float *m = o->state[0], *v = o->state[1];
+        float *m = s0, *v = s1;
         const float b1 = c->beta_1, b2 = c->beta_2, eps = c->epsilon;
         double t = (double)o->iterations; /* already incremented for this step */
         float lr_t = (float)(lr * sqrt(1 - pow(b2, t)) / (1 - pow(b1, t)));
-        for (size_t i = a; i < b; i++) {
+        for (size_t i = 0; i < n; i++) {
             m[i] += (g[i] - m[i]) * (1 - b1);
             v[i] += (g[i] * g[i] - v[i]) * (1 - b2);
             w[i] -= lr_t * m[i] / (sqrtf(v[i]) + eps);
@@ -233,16 +331,19 @@ static void update(st_optim *o, float *w, const float *g, size_t a, size_t b) {
     }
 }
 
-/* Every rank calls this with the same reduced gradients and the same state, so every rank
- * computes bitwise the same update: no broadcast of weights is ever needed after start-up. */
+/* Every rank calls this with the same reduced gradients and the same state (or its part of
+ * both), so every rank computes bitwise the same update of every parameter it holds. */
 void st_optim_step(st_optim *o, float *w, float *g, const st_tensor_range *ranges, int nranges,
                    const uint8_t *trainable) {
-    clip(&o->cfg, g, ranges, nranges, trainable);
+    clip(o, g, ranges, nranges, trainable);
     o->iterations++;
     if (!trainable) {
-        update(o, w, g, 0, o->n);
+        update(o, w, g, o->lo, o->hi);
         return;
     }
-    for (int t = 0; t < nranges; t++)
-        if (trainable[t]) update(o, w, g, ranges[t].offset, ranges[t].offset + ranges[t].count);
+    for (int t = 0; t < nranges; t++) {
+        size_t a, b;
+        share(o, &ranges[t], &a, &b);
+        if (trainable[t] && a < b) update(o, w, g, a, b);
+    }
 }

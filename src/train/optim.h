@@ -39,22 +39,54 @@ const char *st_optim_name(st_opt_kind k);
 void st_optim_cfg_defaults(st_optim_cfg *c, st_opt_kind kind);
 
 
+/* Sharded (ZeRO-1): each rank updates only the parameters [lo, hi) of its part of the buffer
+ * and holds only their state; unsharded lo = 0, hi = n. Parts start on ST_OPTIM_UNIT
+ * boundaries, and clipping's norms are sums, in a fixed order, of the squares of each tensor's
+ * pieces between those boundaries: so a norm, and every update, is bitwise the same whichever
+ * rank holds which part, and for any number of ranks. */
+#define ST_OPTIM_UNIT 1024 /* floats: 4 KiB, a page and whole cache lines */
+
 typedef struct st_optim {
     st_optim_cfg cfg;
     size_t n;          /* parameters */
+    size_t lo, hi;     /* the part this rank updates */
+    int sharded;       /* made by st_optim_init_part: every rank holds a part (some may be
+                          empty or whole: a model smaller than a unit per rank) */
     int nstate;        /* state buffers in use: sgd 0/1, rmsprop 1/2, adam 2 */
-    float *state[2];   /* (n) each */
+    float *state[2];   /* (hi - lo) each: state[k][i - lo] belongs to parameter i */
     const char *state_name[2]; /* checkpoint names: "momentum", "velocity", "m", "v" */
     int64_t iterations; /* updates applied so far (Adam's t) */
+    double *units;      /* clipping's partial sums of squares (nunits), made on first use */
+    size_t nunits;
+    /* All n parameters' state while a sharded run saves a checkpoint (st_optim_gather, rank 0);
+     * NULL otherwise. */
+    float *full[2];
 } st_optim;
 
+/* 1 when this optimizer is one rank's part of a sharded one. Local. */
+static inline int st_optim_sharded(const st_optim *o) { return o->sharded; }
+/* Sharded: every rank's part of the state, in rank order, into o->full on rank 0 (checkpoint
+ * files keep one layout, whatever the sharding). Collective; a no-op unsharded. Free with
+ * st_optim_gather_free (local). */
+void st_optim_gather(st_optim *o);
+void st_optim_gather_free(st_optim *o);
+
 void st_optim_init(st_optim *o, const st_optim_cfg *cfg, size_t n);
+/* The same for the part [lo, hi) of n parameters (lo a multiple of ST_OPTIM_UNIT) of a sharded
+ * optimizer: every rank makes one, for its part. */
+void st_optim_init_part(st_optim *o, const st_optim_cfg *cfg, size_t n, size_t lo, size_t hi);
+/* Where rank r of `ranks` starts its part of n parameters (r = ranks gives n): whole units,
+ * as even as they go. */
+size_t st_optim_part_start(size_t n, int r, int ranks);
 /* The state buffers st_optim_init will allocate for cfg (n floats each): for the memory
  * check that runs before anything is allocated (st_model_build_run). */
 int st_optim_cfg_states(const st_optim_cfg *cfg);
 void st_optim_free(st_optim *o);
-/* One update of w (n) from g (n). ranges/nranges: the tensors for clipnorm. g may be modified
- * (clipping). trainable_mask: NULL, or per-range flag 0 = frozen (left untouched). */
+/* One update of w[lo, hi) (w holds all n) from g, the summed gradient of the part: g[i - lo]
+ * for parameter i. ranges/nranges: the tensors for clipnorm. g may be modified (clipping).
+ * trainable_mask: NULL, or per-range flag 0 = frozen (left untouched). With clipnorm or
+ * global_clipnorm and a part smaller than n, collective (the ranks' partial norms are summed;
+ * every rank calls it with its own part). */
 void st_optim_step(st_optim *o, float *w, float *g, const st_tensor_range *ranges, int nranges,
                    const uint8_t *trainable);
 

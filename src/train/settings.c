@@ -60,6 +60,14 @@ static const st_key k_data_keys[] = {
     ST_KEY_END,
 };
 
+/* auto, or a boolean: -1, 0, 1. */
+static int parse_auto_bool(const char *key, const char *val, void *field) {
+    if (strcmp(val, "auto") == 0) return *(int *)field = -1, ST_OK;
+    if (st_parse_bool(key, val, (int *)field) == ST_OK) return ST_OK;
+    st_error_set("%s = %s: must be auto, true or false", key, val);
+    return ST_ERR;
+}
+
 /* [train]: the arguments of Keras fit() that belong to the loop. */
 static const st_key k_train_keys[] = {
     ST_KEY_INT_ROW("epochs", st_train_cfg, epochs, 1, INT_MAX),
@@ -72,6 +80,9 @@ static const st_key k_train_keys[] = {
     ST_KEY_INT_ROW("startup_timeout", st_train_cfg, startup_timeout, 0, INT_MAX),
     ST_KEY_BOOL_ROW("deterministic", st_train_cfg, deterministic),
     ST_KEY_INT_ROW("block_rows", st_train_cfg, block_rows, 0, INT_MAX),
+    ST_KEY_FUNC_ROW("shard_optimizer", st_train_cfg, shard_optimizer, parse_auto_bool),
+    ST_KEY_FUNC_ROW("overlap", st_train_cfg, overlap, parse_auto_bool),
+    ST_KEY_FLOAT_ROW("bucket_mb", st_train_cfg, bucket_mb, 0, 1024, ST_OPEN_LO),
     ST_KEY_END,
 };
 
@@ -222,6 +233,9 @@ static void defaults(st_settings *S) {
     /* On by default: bitwise equality across rank counts costs at most 4% per step on the
      * benchmark models, and most run faster (README, "Bitwise the same weights"). */
     S->train.deterministic = 1;
+    S->train.shard_optimizer = -1;
+    S->train.overlap = -1;
+    S->train.bucket_mb = ST_BUCKET_MB_DEFAULT;
     S->train.decay_steps = 1000;
     S->train.decay_rate = 0.96f;
     S->train.stop_signals = ST_SIG_DEFAULT;

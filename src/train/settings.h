@@ -80,7 +80,19 @@ typedef struct st_train_cfg {
      * block_rows 0 = auto: ceil(batch_size / ST_AUTO_BLOCKS). */
     int deterministic;
     int block_rows;
+    /* Sharded optimizer step (ZeRO-1, step.c): the gradient is reduce-scattered, each rank
+     * updates its part of the parameters (holding only that part's optimizer state) and the
+     * parts are allgathered. -1 auto (on with more than one rank), 0 off, 1 on. */
+    int shard_optimizer;
+    /* Gradient reduction overlapped with backward (step.c): buckets of about bucket_mb MiB of
+     * gradients, in the order backward finishes them, each reduced as soon as it is complete.
+     * -1 auto (on with more than one rank), 0 off, 1 on. */
+    int overlap;
+    float bucket_mb;
 } st_train_cfg;
+
+/* [train] bucket_mb when not set (README, "Scaling past one node", measured). */
+#define ST_BUCKET_MB_DEFAULT 4.0f
 
 /* Blocks per global batch when [train] block_rows is not set: as many ranks as this can share
  * a batch evenly (more ranks than blocks leave ranks without rows). */

@@ -208,8 +208,23 @@ int st_run_setup(st_run *R, st_config *cfg, const st_settings *set, st_shape sha
         R->fx = st_malloc_for((m->nparams + ST_FX_TAIL) * sizeof(int64_t),
                               "the deterministic reduction's fixed-point sums");
         R->fx_exp = st_malloc(((size_t)m->ntensors + 1) * sizeof(int32_t));
+        R->fx_efin = st_malloc(((size_t)m->ntensors + 1) * sizeof(int32_t));
     }
-    st_optim_init(&R->opt, &set->train.optim, R->model.nparams);
+    /* Sharded with more than one rank unless switched off: the update and its state are then
+     * divided, and the reduce-scatter plus allgather moves what an allreduce moves (fewer
+     * bytes in deterministic mode: int64 one way, float the other). */
+    const size_t np = R->model.nparams;
+    R->shard = R->size > 1 && set->train.shard_optimizer != 0;
+    if (R->shard) {
+        R->part = st_malloc(((size_t)R->size + 1) * sizeof(size_t));
+        for (int r = 0; r <= R->size; r++) R->part[r] = st_optim_part_start(np, r, R->size);
+        const size_t lo = R->part[R->rank], hi = R->part[R->rank + 1];
+        st_optim_init_part(&R->opt, &set->train.optim, np, lo, hi);
+        if (R->block_rows == 0) R->gpart = st_malloc((hi - lo ? hi - lo : 1) * sizeof(float));
+    } else {
+        st_optim_init(&R->opt, &set->train.optim, np);
+    }
+    st_reduce_plan(R);
     R->dz = st_malloc((size_t)maxB * (size_t)(R->model.seq_out ? R->model.maxT : 1) *
                       R->model.num_outputs * sizeof(float));
     R->rows = st_malloc((size_t)maxB * sizeof(size_t));
@@ -225,6 +240,11 @@ void st_run_close(st_run *R) {
     st_free(R->rows);
     st_free(R->fx);
     st_free(R->fx_exp);
+    st_free(R->fx_efin);
+    st_free(R->fx_nf);
+    st_reduce_free(R);
+    st_free(R->part);
+    st_free(R->gpart);
     st_batch_free(&R->batch);
     st_optim_free(&R->opt);
     st_model_free(&R->model);
@@ -284,7 +304,9 @@ int st_run_step(st_run *R, int n, int bg, int read_rc, float tail_out[ST_TAIL_N]
     memset(tail, 0, ST_TAIL_N * sizeof(float));
     st_xsum xloss = {{0}}; /* deterministic: the loss summed exactly, row by row */
     st_xsum *xs = exact ? &xloss : NULL;
-    if (rows || m->collective) {
+    const int nblk = exact && rows ? (int)(((long)n + R->block_rows - 1) / R->block_rows) : 0;
+    const int run = rows || m->collective;
+    if (run) {
         /* A model with collectives inside (batch_norm's global statistics) runs forward and
          * backward on every rank, with 0 rows where there are none or the read failed, so the
          * collectives match; the error flag below still stops every rank after the step. */
@@ -307,7 +329,6 @@ int st_run_step(st_run *R, int n, int bg, int read_rc, float tail_out[ST_TAIL_N]
             st_metrics_update(R->macc, m->head_act, z, R->batch.y,
                               m->seq_out ? m->out_mask : NULL, n, m->seq_out ? R->batch.T : 1,
                               m->num_outputs, R->top_k);
-        st_model_backward(m, &R->batch, R->dz);
         tail[ST_TAIL_LOSS] = (float)l;
         tail[ST_TAIL_CORRECT] = (float)correct;
         tail[ST_TAIL_COUNT] = (float)count;
@@ -315,18 +336,31 @@ int st_run_step(st_run *R, int n, int bg, int read_rc, float tail_out[ST_TAIL_N]
     tail[ST_TAIL_ERROR] = read_rc != ST_OK;
     /* A stop signal travels with the gradients: every rank learns of it at this step. */
     tail[ST_TAIL_STOP] = st_preempt_signal() != 0;
+    const double counts[4] = {tail[ST_TAIL_CORRECT], tail[ST_TAIL_COUNT], tail[ST_TAIL_ERROR],
+                              tail[ST_TAIL_STOP]};
+    /* Overlapped: the tail goes now, each bucket of gradients as backward completes it. */
+    if (R->ov) st_reduce_begin(R, nblk, &xloss, counts);
+    if (run) st_model_backward(m, &R->batch, R->dz);
     double t1 = now_if(pt), tr = st_trace_on() ? st_time() : 0;
     if (pt && pt->split_wait) {
         st_dist_barrier();
         pt->wait += st_time() - t1; /* allreduce below still counts from t1: wait + transfer */
         if (tr > 0) st_trace_add("wait", "wait", tr, st_time());
     }
-    if (exact) {
+    /* g: the summed gradient of the parameters this rank updates, [lo, hi) */
+    float *g = m->grads;
+    const size_t lo = R->opt.lo, hi = R->opt.hi;
+    if (R->ov) {
+        st_reduce_finish(R, tail);
+        g = exact ? m->grads + lo : R->shard ? R->gpart : m->grads;
+    } else if (exact) {
         /* Whole blocks: this rank's blocks, or none. */
-        const int nblk = rows ? (int)(((long)n + R->block_rows - 1) / R->block_rows) : 0;
-        const double counts[4] = {tail[ST_TAIL_CORRECT], tail[ST_TAIL_COUNT],
-                                  tail[ST_TAIL_ERROR], tail[ST_TAIL_STOP]};
         st_run_reduce_exact(R, nblk, &xloss, counts, tail);
+        g = m->grads + lo;
+    } else if (R->shard) {
+        st_dist_reduce_scatter_sum(m->grads, R->gpart, R->part);
+        st_dist_allreduce_sum(tail, ST_TAIL_N);
+        g = R->gpart;
     } else {
         st_dist_allreduce_sum(m->grads, m->nparams + ST_TAIL_N);
     }
@@ -342,16 +376,24 @@ int st_run_step(st_run *R, int n, int bg, int read_rc, float tail_out[ST_TAIL_N]
     if (m->seq_out && tail[ST_TAIL_COUNT] > 0) {
         /* The mean over the real steps of ALL ranks (identical on every rank). */
         const float inv = 1.0f / tail[ST_TAIL_COUNT];
-        for (size_t i = 0; i < m->nparams; i++) m->grads[i] *= inv;
+        for (size_t i = 0; i < hi - lo; i++) g[i] *= inv;
     }
     double to = st_trace_on() ? st_time() : 0;
-    st_optim_step(&R->opt, m->params, m->grads, m->ranges, m->ntensors, m->trainable);
+    st_optim_step(&R->opt, m->params, g, m->ranges, m->ntensors, m->trainable);
     if (to > 0) st_trace_add("optimizer", "optimizer", to, st_time());
+    double t3 = now_if(pt);
+    /* Every rank's updated part to every rank: the replicas are whole again. */
+    if (R->shard) {
+        double ta = st_trace_on() ? st_time() : 0;
+        st_dist_allgather_parts(m->params, R->part);
+        if (ta > 0) st_trace_add("allgather", "allreduce", ta, st_time());
+    }
+    double t4 = now_if(pt);
     if (!all_finite(m->params, m->nparams)) return nonfinite(m);
     if (pt) {
-        double t3 = st_time();
+        /* communication: the reduction and, sharded, the allgather */
         pt->fwd_bwd += t1 - t0;
-        pt->allreduce += t2 - t1;
+        pt->allreduce += (t2 - t1) + (t4 - t3);
         pt->optim += t3 - t2;
     }
     return ST_OK;

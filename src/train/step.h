@@ -51,6 +51,20 @@ typedef struct st_run {
     int block_rows;
     int64_t *fx;
     int32_t *fx_exp;
+    /* Sharded optimizer step ([train] shard_optimizer): rank r updates the parameters
+     * [part[r], part[r + 1]) (size + 1 offsets, st_optim_part_start); gpart receives this
+     * rank's part of the summed gradient (float reduction; the exact one converts straight
+     * into the gradient buffer at the part's place). shard 0: every rank updates everything. */
+    int shard;
+    size_t *part;
+    float *gpart;
+    /* The exact reduction's rare path (a tensor with NaN or inf): exponents over finite values
+     * (ntensors) and counts of NaN, +inf, -inf per parameter (3 nparams, made when needed). */
+    int32_t *fx_efin;
+    int64_t *fx_nf;
+    /* The reduction overlapped with backward (reduce.c); NULL buckets: one reduction after
+     * backward. */
+    struct st_reduce *ov;
 } st_run;
 
 /* The reduced tail in fixed point, after the gradients: the loss as an exact sum
@@ -115,9 +129,33 @@ void st_run_shard(const st_run *R, int bg, int *lo, int *hi);
 int st_run_max_rows(int batch_size, int block_rows, size_t rows, int ranks);
 /* Deterministic reduction of one step (exact.c): the gradient slots of this rank's nblk
  * blocks, the loss's exact sum and the integer counts (correct, count, error, stop) are summed
- * exactly over all blocks of all ranks; the summed gradient lands in slot 0 (m->grads), the
- * tail in tail_out. Collective. */
+ * exactly over all blocks of all ranks; the summed gradient lands in slot 0 (m->grads; only
+ * this rank's part of it when R->shard), the tail in tail_out. Collective. */
 void st_run_reduce_exact(st_run *R, int nblk, const st_xsum *loss, const double counts[4],
                          float tail_out[ST_TAIL_N]);
+/* The reduction overlapped with backward (reduce.c). st_reduce_plan (collective, at set-up):
+ * the buckets, when [train] overlap is on and there is more than one rank; returns their
+ * number (0: R->ov stays NULL and the step reduces after backward). st_reduce_begin: before
+ * backward, starts the tail (the exact tail from loss and counts, else the float tail already
+ * in the gradient buffer) and hooks backward; st_reduce_finish: after it, starts what remains,
+ * waits, and leaves the summed gradient where the blocking reduction leaves it and the tail in
+ * tail_out. Collective. */
+int st_reduce_plan(st_run *R);
+void st_reduce_free(st_run *R);
+void st_reduce_begin(st_run *R, int nblk, const st_xsum *loss, const double counts[4]);
+void st_reduce_finish(st_run *R, float tail_out[ST_TAIL_N]);
+/* Its pieces, for the overlapped reduction (reduce.c), each over tensors [t0, t1):
+ * st_exact_exponents: this rank's exponents into R->fx_exp (local); st_exact_finite_exponents:
+ * this rank's exponents over finite values into R->fx_efin (returns 1 when some tensor has NaN
+ * or inf; then R->fx_nf exists); st_exact_to_fixed: this rank's blocks added into R->fx, under
+ * the agreed exponents, slots cleared; st_exact_from_fixed: the summed fixed point of this
+ * rank's part (sums[i - lo] for parameter i) to float in slot 0, all tensors;
+ * st_exact_tail_fill / st_exact_tail: the tail to and from fixed point. */
+void st_exact_exponents(st_run *R, int nblk, int t0, int t1);
+int st_exact_finite_exponents(st_run *R, int nblk, int t0, int t1);
+void st_exact_to_fixed(st_run *R, int nblk, int t0, int t1);
+void st_exact_from_fixed(st_run *R, const int64_t *sums);
+void st_exact_tail_fill(int64_t *tail, const st_xsum *loss, const double counts[4]);
+void st_exact_tail(const int64_t *tail, float tail_out[ST_TAIL_N]);
 
 #endif

@@ -96,6 +96,7 @@ static void make_adam(st_optim *o, size_t n) {
     memset(o, 0, sizeof *o);
     st_optim_cfg_defaults(&o->cfg, ST_OPT_ADAM);
     o->n = n;
+    o->hi = n; /* the whole buffer: unsharded */
     o->nstate = 2;
     o->state_name[0] = "m";
     o->state_name[1] = "v";
