@@ -139,14 +139,17 @@ int st_fit_benchmark(st_config *cfg, int steps, int warmup) {
      * reduction's exponents and fixed-point conversion; not the wait, timed apart). */
     double mpi_ms = (tr1.seconds - tr0.seconds) * ms;
     double local_ms = pt.allreduce * ms - pt.wait * ms - mpi_ms;
-    double v[8] = {pt.fwd_bwd * ms, pt.allreduce * ms, pt.optim * ms, pt.data * ms,
+    /* what sharding saves: this rank's optimizer state */
+    const double state_mb = (double)R.opt.nstate * (double)(R.opt.hi - R.opt.lo) * sizeof(float) /
+                            (1024.0 * 1024.0);
+    double v[9] = {pt.fwd_bwd * ms, pt.allreduce * ms, pt.optim * ms, pt.data * ms,
                    (double)peak_rss_kb() / 1024.0, pt.wait * ms, mpi_ms,
-                   local_ms > 0 ? local_ms : 0};
-    double sum[8], mx[8];
+                   local_ms > 0 ? local_ms : 0, state_mb};
+    double sum[9], mx[9];
     memcpy(sum, v, sizeof v);
     memcpy(mx, v, sizeof v);
-    st_dist_allreduce_sum_f64(sum, 8);
-    st_dist_allreduce_max_f64(mx, 8);
+    st_dist_allreduce_sum_f64(sum, 9);
+    st_dist_allreduce_max_f64(mx, 9);
     double steps_d = steps > 0 ? steps : 1;
     double P = R.size, sps = elapsed > 0 ? (double)steps * Bg / elapsed : 0;
     double startup = st_start_time > 0 ? t_first - st_start_time : 0;
@@ -171,12 +174,15 @@ int st_fit_benchmark(st_config *cfg, int steps, int warmup) {
            "\"nparams\": %zu, \"ntensors\": %d, \"deterministic\": %d, \"block_rows\": %d, "
            "\"reduce_calls_per_step\": %.2f, \"reduced_bytes_per_step\": %.0f, "
            "\"reduce_mpi_ms\": {\"mean\": %.4f, \"max\": %.4f}, "
-           "\"reduce_local_ms\": {\"mean\": %.4f, \"max\": %.4f}}\n",
+           "\"reduce_local_ms\": {\"mean\": %.4f, \"max\": %.4f}, "
+           "\"optimizer_state_mb\": {\"mean\": %.4f, \"max\": %.4f}, "
+           "\"shard_optimizer\": %d, \"overlap\": %d, \"buckets\": %d, \"bucket_mb\": %g}\n",
            R.size, st_blas_threads(), steps, Bg, sps, elapsed * ms, sum[0] / P, mx[0],
            sum[1] / P, mx[1], sum[5] / P, mx[5], sum[2] / P, mx[2], sum[3] / P, mx[3],
            sum[4] / P, mx[4], startup, m->nparams, m->ntensors, R.block_rows > 0, R.block_rows,
            (double)(tr1.calls - tr0.calls) / steps_d, (double)(tr1.bytes - tr0.bytes) / steps_d,
-           sum[6] / P, mx[6], sum[7] / P, mx[7]);
+           sum[6] / P, mx[6], sum[7] / P, mx[7], sum[8] / P, mx[8], R.shard, R.ov != NULL,
+           st_reduce_buckets(&R), (double)set->train.bucket_mb);
     st_run_close(&R);
     return ST_OK;
 }

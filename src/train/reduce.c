@@ -91,6 +91,8 @@ int st_reduce_plan(st_run *R) {
     return ov->nb;
 }
 
+int st_reduce_buckets(const st_run *R) { return R->ov ? R->ov->nb : 0; }
+
 void st_reduce_free(st_run *R) {
     if (!R->ov) return;
     st_free(R->ov->b);

@@ -142,6 +142,7 @@ void st_run_reduce_exact(st_run *R, int nblk, const st_xsum *loss, const double 
  * tail_out. Collective. */
 int st_reduce_plan(st_run *R);
 void st_reduce_free(st_run *R);
+int st_reduce_buckets(const st_run *R); /* 0: not overlapped */
 void st_reduce_begin(st_run *R, int nblk, const st_xsum *loss, const double counts[4]);
 void st_reduce_finish(st_run *R, float tail_out[ST_TAIL_N]);
 /* Its pieces, for the overlapped reduction (reduce.c), each over tensors [t0, t1):
