@@ -93,8 +93,8 @@ void st_dist_gather_f32(const float *send, size_t count, float *recv);
 size_t st_dist_gather_bytes(const void *send, size_t bytes, void **recv);
 
 /* Every rank's int32 array (counts may differ) concatenated in rank order on every rank;
- * recv holds the sum of all counts. */
-void st_dist_allgather_i32(const int32_t *send, size_t count, int32_t *recv);
+ * recv holds the sum of all counts, which is returned. */
+size_t st_dist_allgather_i32(const int32_t *send, size_t count, int32_t *recv);
 
 /* Agreement on failure: returns ST_OK on every rank if local_rc == ST_OK everywhere, else ST_ERR
  * on every rank. The lowest failing rank prints its st_error_get() message to stderr as one

@@ -395,10 +395,10 @@ size_t st_dist_gather_bytes(const void *send, size_t bytes, void **recv) {
     return g_rank == 0 ? (size_t)total : 0;
 }
 
-void st_dist_allgather_i32(const int32_t *send, size_t count, int32_t *recv) {
+size_t st_dist_allgather_i32(const int32_t *send, size_t count, int32_t *recv) {
     if (g_size == 1) {
         if (count) memcpy(recv, send, count * sizeof(int32_t));
-        return;
+        return count;
     }
     ST_ASSERT(count < INT_MAX, "allgather of %zu ints", count);
     st_wd_enter("allgather", count, "ints");
@@ -416,6 +416,7 @@ void st_dist_allgather_i32(const int32_t *send, size_t count, int32_t *recv) {
     st_wd_leave(0);
     st_free(counts);
     st_free(displs);
+    return (size_t)total;
 }
 
 int st_dist_any_error(int local_rc) {

@@ -176,13 +176,14 @@ int st_fit_benchmark(st_config *cfg, int steps, int warmup) {
            "\"reduce_mpi_ms\": {\"mean\": %.4f, \"max\": %.4f}, "
            "\"reduce_local_ms\": {\"mean\": %.4f, \"max\": %.4f}, "
            "\"optimizer_state_mb\": {\"mean\": %.4f, \"max\": %.4f}, "
-           "\"shard_optimizer\": %d, \"overlap\": %d, \"buckets\": %d, \"bucket_mb\": %g}\n",
+           "\"shard_optimizer\": %d, \"overlap\": %d, \"buckets\": %d, \"bucket_mb\": %g, "
+           "\"sparse_embedding_share\": %.3f}\n",
            R.size, st_blas_threads(), steps, Bg, sps, elapsed * ms, sum[0] / P, mx[0],
            sum[1] / P, mx[1], sum[5] / P, mx[5], sum[2] / P, mx[2], sum[3] / P, mx[3],
            sum[4] / P, mx[4], startup, m->nparams, m->ntensors, R.block_rows > 0, R.block_rows,
            (double)(tr1.calls - tr0.calls) / steps_d, (double)(tr1.bytes - tr0.bytes) / steps_d,
-           sum[6] / P, mx[6], sum[7] / P, mx[7], sum[8] / P, mx[8], R.shard, R.ov != NULL,
-           st_reduce_buckets(&R), (double)set->train.bucket_mb);
+           sum[6] / P, mx[6], sum[7] / P, mx[7], sum[8] / P, mx[8], R.shard, st_reduce_buckets(&R) > 0,
+           st_reduce_buckets(&R), (double)set->train.bucket_mb, st_reduce_sparse_share(&R));
     st_run_close(&R);
     return ST_OK;
 }

@@ -49,19 +49,48 @@ typedef struct st_reduce {
     st_run *R;
     int nb;
     st_bucket *b;
+    int hooks;     /* overlapped: buckets start as backward completes them (else after it) */
     int started;   /* buckets whose first op has started */
     int converted; /* exact: buckets whose sums have started */
     int htail, nblk, nonfinite;
     int64_t *fxpart; /* sharded exact: this rank's part of the sums */
+    /* Sparse embedding exchange: the embedding (tensor 0, layer 0) is the last bucket, alone;
+     * E floats a row. rows: this step's union of the rows the ranks' batches touched (nrows;
+     * sparse: that union is exchanged this step), gathered in ids (size x maxB x maxT), marked
+     * in seen (V bits); packed (nrows x E) floats or int64 travel. */
+    int emb;        /* 1: the last bucket may go sparse */
+    int sparse;     /* this step */
+    size_t V, E, nrows, cap;
+    int32_t *rows, *ids;
+    uint64_t *seen;
+    void *packed;
+    int64_t sparse_steps, steps;
 } st_reduce;
+
+/* The sparse exchange can pay: a first layer of one trainable row-sparse tensor (an embedding:
+ * a token's row gets gradient only where the token occurs) reading token ids, whose table has
+ * more rows than a global batch has positions (else every step could touch all of them). */
+static int sparse_possible(const st_run *R) {
+    const st_model *m = &R->model;
+    const st_layer *L = &m->layers[0];
+    if (R->set->train.sparse_embedding == 0 || m->nlayers < 2 || !m->input.tokens ||
+        L->nparam != 1 || !L->param[0].row_sparse || !m->trainable[0])
+        return 0;
+    const size_t V = L->param[0].dims.d[0];
+    return (size_t)R->set->train.batch_size * (size_t)(m->maxT > 0 ? m->maxT : 1) < V;
+}
 
 int st_reduce_plan(st_run *R) {
     st_model *m = &R->model;
     const st_train_cfg *tc = &R->set->train;
-    if (R->size < 2 || tc->overlap == 0 || m->ntensors == 0) return 0;
+    if (R->size < 2 || m->ntensors == 0) return 0;
+    const int emb = sparse_possible(R);
+    if (tc->overlap == 0 && !emb) return 0;
     st_reduce *ov = st_malloc(sizeof *ov);
     memset(ov, 0, sizeof *ov);
     ov->R = R;
+    ov->hooks = tc->overlap != 0;
+    ov->emb = emb;
     ov->b = st_malloc(sizeof(st_bucket) * (size_t)m->nlayers);
     /* first tensor of each layer (tensors are in layer order) */
     int *first = st_malloc(sizeof(int) * ((size_t)m->nlayers + 1));
@@ -69,14 +98,16 @@ int st_reduce_plan(st_run *R) {
         first[l] = t;
         if (l < m->nlayers) t += m->layers[l].nparam;
     }
-    const double cap = (double)tc->bucket_mb * 1024 * 1024;
+    /* Not overlapped (only the sparse embedding asked for buckets): one bucket above it. */
+    const double cap = ov->hooks ? (double)tc->bucket_mb * 1024 * 1024 : 1e300;
     int hi_layer = m->nlayers - 1;
     for (int l = m->nlayers - 1; l >= 0; l--) {
         const int t0 = first[l], t1 = first[hi_layer + 1];
         if (t0 == t1) continue; /* no parameters yet */
         const size_t a = m->ranges[t0].offset,
                      b = m->ranges[t1 - 1].offset + m->ranges[t1 - 1].count;
-        if ((double)(b - a) * sizeof(float) >= cap || l == 0) {
+        /* the embedding alone in the last bucket when it may go sparse */
+        if ((double)(b - a) * sizeof(float) >= cap || l == 0 || (emb && l == 1)) {
             ov->b[ov->nb++] = (st_bucket){l, t0, t1, a, b, -1, -1};
             hi_layer = l - 1;
         }
@@ -86,19 +117,95 @@ int st_reduce_plan(st_run *R) {
         const size_t n = R->opt.hi - R->opt.lo;
         ov->fxpart = st_malloc((n ? n : 1) * sizeof(int64_t));
     }
+    if (emb) {
+        ov->V = m->layers[0].param[0].dims.d[0];
+        ov->E = m->ranges[0].count / ov->V;
+        ov->cap = (size_t)R->size * (size_t)m->maxB * (size_t)(m->maxT > 0 ? m->maxT : 1);
+        ov->ids = st_malloc(ov->cap * sizeof(int32_t));
+        ov->rows = st_malloc((ov->V < ov->cap ? ov->V : ov->cap) * sizeof(int32_t));
+        ov->seen = st_malloc((ov->V + 63) / 64 * sizeof(uint64_t));
+        memset(ov->seen, 0, (ov->V + 63) / 64 * sizeof(uint64_t));
+        ov->packed = st_malloc((ov->V < ov->cap ? ov->V : ov->cap) * ov->E * sizeof(int64_t));
+    }
     R->ov = ov;
     st_dist_lanes_init();
     return ov->nb;
 }
 
-int st_reduce_buckets(const st_run *R) { return R->ov ? R->ov->nb : 0; }
+/* The distinct ids among ids[0, n), sorted, into out (through the bitmap `seen`, left clear):
+ * O(n + V/64). Returns their number. */
+static size_t distinct(st_reduce *ov, const int32_t *ids, size_t n, int32_t *out) {
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const uint32_t id = (uint32_t)ids[i];
+        if (id < ov->V) ov->seen[id >> 6] |= (uint64_t)1 << (id & 63);
+    }
+    for (size_t w = 0; w < (ov->V + 63) / 64; w++) {
+        for (uint64_t x = ov->seen[w]; x; x &= x - 1)
+            out[k++] = (int32_t)(w * 64 + (size_t)__builtin_ctzll(x));
+        ov->seen[w] = 0;
+    }
+    return k;
+}
+
+/* This step's rows: every rank's distinct token ids, gathered, their union (sorted, the same
+ * on every rank). Then the decision, the same everywhere: sparse when the rows travel in fewer
+ * bytes than the table (sharded, the table would go by reduce-scatter: half an allreduce's
+ * bytes). Collective. */
+static void sparse_rows(st_reduce *ov, const st_batch *b, int n) {
+    st_run *R = ov->R;
+    size_t k = distinct(ov, b->tok, (size_t)n * (size_t)b->T, ov->rows);
+    const size_t total = st_dist_allgather_i32(ov->rows, k, ov->ids);
+    ST_ASSERT(total <= ov->cap, "%zu token ids gathered, room for %zu", total, ov->cap);
+    ov->nrows = distinct(ov, ov->ids, total, ov->rows);
+    ov->sparse = ov->nrows * (R->shard ? 2 : 1) < ov->V;
+    ov->sparse_steps += ov->sparse;
+    ov->steps++;
+}
+
+int st_reduce_buckets(const st_run *R) { return R->ov && R->ov->hooks ? R->ov->nb : 0; }
+
+double st_reduce_sparse_share(const st_run *R) {
+    return R->ov && R->ov->steps ? (double)R->ov->sparse_steps / (double)R->ov->steps : 0;
+}
 
 void st_reduce_free(st_run *R) {
     if (!R->ov) return;
+    st_free(R->ov->ids);
+    st_free(R->ov->rows);
+    st_free(R->ov->seen);
+    st_free(R->ov->packed);
     st_free(R->ov->b);
     st_free(R->ov->fxpart);
     st_free(R->ov);
     R->ov = NULL;
+}
+
+/* Bucket k is this step's sparse embedding. */
+static int is_sparse(const st_reduce *ov, int k) { return ov->sparse && k == ov->nb - 1; }
+
+/* The touched rows of the table at src (floats or int64: `size` bytes an element), packed. */
+static void pack(const st_reduce *ov, const void *src, size_t size) {
+    const size_t row = ov->E * size;
+    for (size_t i = 0; i < ov->nrows; i++)
+        memcpy((char *)ov->packed + i * row, (const char *)src + (size_t)ov->rows[i] * row, row);
+}
+
+/* The summed rows back into the table's place: the whole table at dst (dst_lo = a), or this
+ * rank's part of it (dst holds elements [dst_lo, dst_hi) of the buffer; the table starts at
+ * a). Rows no rank touched are zero. */
+static void unpack(const st_reduce *ov, void *dst, size_t dst_lo, size_t dst_hi, size_t a,
+                   size_t size) {
+    const size_t b = a + ov->V * ov->E, lo = a > dst_lo ? a : dst_lo, hi = b < dst_hi ? b : dst_hi;
+    if (lo >= hi) return;
+    memset((char *)dst + (lo - dst_lo) * size, 0, (hi - lo) * size);
+    for (size_t i = 0; i < ov->nrows; i++) {
+        const size_t r0 = a + (size_t)ov->rows[i] * ov->E, r1 = r0 + ov->E;
+        const size_t c0 = r0 > lo ? r0 : lo, c1 = r1 < hi ? r1 : hi;
+        if (c0 < c1)
+            memcpy((char *)dst + (c0 - dst_lo) * size,
+                   (const char *)ov->packed + (i * ov->E + (c0 - r0)) * size, (c1 - c0) * size);
+    }
 }
 
 /* Starts bucket k: its sums (float), or its exponents' agreement (exact). */
@@ -106,7 +213,10 @@ static void start(st_reduce *ov, int k) {
     st_run *R = ov->R;
     st_model *m = &R->model;
     st_bucket *bk = &ov->b[k];
-    if (R->block_rows > 0) {
+    if (R->block_rows <= 0 && is_sparse(ov, k)) {
+        pack(ov, m->grads + bk->a, sizeof(float));
+        bk->hdata = st_dist_isum(ST_LANE_DATA, ov->packed, ov->nrows * ov->E);
+    } else if (R->block_rows > 0) {
         st_exact_exponents(R, ov->nblk, bk->t0, bk->t1);
         bk->hexp = st_dist_imax_i32(ST_LANE_EXP, R->fx_exp + bk->t0, (size_t)(bk->t1 - bk->t0));
     } else if (R->shard) {
@@ -135,7 +245,10 @@ static void convert(st_reduce *ov, int k) {
             break;
         }
     st_exact_to_fixed(R, ov->nblk, bk->t0, bk->t1);
-    if (R->shard) {
+    if (is_sparse(ov, k)) {
+        pack(ov, R->fx + bk->a, sizeof(int64_t));
+        bk->hdata = st_dist_isum_i64(ST_LANE_DATA, ov->packed, ov->nrows * ov->E);
+    } else if (R->shard) {
         const size_t lo = R->opt.lo, at = bk->a > lo ? bk->a : lo;
         int64_t *recv = ov->fxpart + (at < R->opt.hi ? at - lo : 0);
         bk->hdata = st_dist_ireduce_scatter_i64(ST_LANE_DATA, R->fx + bk->a, recv, R->part,
@@ -174,12 +287,14 @@ static void layer_done(void *ctx, int layer) {
     poll(ov);
 }
 
-void st_reduce_begin(st_run *R, int nblk, const st_xsum *loss, const double counts[4]) {
+void st_reduce_begin(st_run *R, int n, int nblk, const st_xsum *loss, const double counts[4]) {
     st_reduce *ov = R->ov;
     st_model *m = &R->model;
     ov->started = ov->converted = 0;
     ov->nblk = nblk;
     ov->nonfinite = 0;
+    ov->sparse = 0;
+    if (ov->emb) sparse_rows(ov, &R->batch, n);
     if (R->block_rows > 0) {
         memset(R->fx, 0, (m->nparams + ST_FX_TAIL) * sizeof(int64_t));
         st_exact_tail_fill(R->fx + m->nparams, loss, counts);
@@ -187,6 +302,7 @@ void st_reduce_begin(st_run *R, int nblk, const st_xsum *loss, const double coun
     } else {
         ov->htail = st_dist_isum(ST_LANE_DATA, m->grads + m->nparams, ST_TAIL_N);
     }
+    if (!ov->hooks) return;
     m->layer_done = layer_done;
     m->layer_done_ctx = ov;
     st_poll_set(poll, ov);
@@ -205,6 +321,18 @@ void st_reduce_finish(st_run *R, float tail_out[ST_TAIL_N]) {
     st_dist_wait(ov->htail);
     st_dist_watch_end();
     st_dist_ops_reset();
+    if (ov->sparse) {
+        const st_bucket *e = &ov->b[ov->nb - 1];
+        const size_t lo = R->opt.lo, hi = R->opt.hi;
+        if (R->block_rows > 0 && R->shard)
+            unpack(ov, ov->fxpart, lo, hi, e->a, sizeof(int64_t));
+        else if (R->block_rows > 0)
+            unpack(ov, R->fx, 0, m->nparams, e->a, sizeof(int64_t));
+        else if (R->shard)
+            unpack(ov, R->gpart, lo, hi, e->a, sizeof(float));
+        else
+            unpack(ov, m->grads, 0, m->nparams, e->a, sizeof(float));
+    }
     if (R->block_rows > 0) {
         if (ov->nonfinite) st_dist_allreduce_sum_i64(R->fx_nf, 3 * m->nparams);
         st_exact_from_fixed(R, R->shard ? ov->fxpart : R->fx);

@@ -83,6 +83,7 @@ static const st_key k_train_keys[] = {
     ST_KEY_FUNC_ROW("shard_optimizer", st_train_cfg, shard_optimizer, parse_auto_bool),
     ST_KEY_FUNC_ROW("overlap", st_train_cfg, overlap, parse_auto_bool),
     ST_KEY_FLOAT_ROW("bucket_mb", st_train_cfg, bucket_mb, 0, 1024, ST_OPEN_LO),
+    ST_KEY_FUNC_ROW("sparse_embedding", st_train_cfg, sparse_embedding, parse_auto_bool),
     ST_KEY_END,
 };
 
@@ -235,6 +236,7 @@ static void defaults(st_settings *S) {
     S->train.deterministic = 1;
     S->train.shard_optimizer = -1;
     S->train.overlap = -1;
+    S->train.sparse_embedding = -1;
     S->train.bucket_mb = ST_BUCKET_MB_DEFAULT;
     S->train.decay_steps = 1000;
     S->train.decay_rate = 0.96f;

@@ -89,6 +89,11 @@ typedef struct st_train_cfg {
      * -1 auto (on with more than one rank), 0 off, 1 on. */
     int overlap;
     float bucket_mb;
+    /* The first layer's embedding gradient exchanged as the rows the global batch touched
+     * (reduce.c), in the steps where that moves fewer bytes than the whole table; considered
+     * only with more than one rank and when a global batch cannot touch every row. -1 auto
+     * (= on), 0 off, 1 on. */
+    int sparse_embedding;
 } st_train_cfg;
 
 /* [train] bucket_mb when not set (README, "Scaling past one node", measured). */

@@ -339,7 +339,7 @@ int st_run_step(st_run *R, int n, int bg, int read_rc, float tail_out[ST_TAIL_N]
     const double counts[4] = {tail[ST_TAIL_CORRECT], tail[ST_TAIL_COUNT], tail[ST_TAIL_ERROR],
                               tail[ST_TAIL_STOP]};
     /* Overlapped: the tail goes now, each bucket of gradients as backward completes it. */
-    if (R->ov) st_reduce_begin(R, nblk, &xloss, counts);
+    if (R->ov) st_reduce_begin(R, rows ? n : 0, nblk, &xloss, counts);
     if (run) st_model_backward(m, &R->batch, R->dz);
     double t1 = now_if(pt), tr = st_trace_on() ? st_time() : 0;
     if (pt && pt->split_wait) {

@@ -135,15 +135,17 @@ void st_run_reduce_exact(st_run *R, int nblk, const st_xsum *loss, const double 
                          float tail_out[ST_TAIL_N]);
 /* The reduction overlapped with backward (reduce.c). st_reduce_plan (collective, at set-up):
  * the buckets, when [train] overlap is on and there is more than one rank; returns their
- * number (0: R->ov stays NULL and the step reduces after backward). st_reduce_begin: before
- * backward, starts the tail (the exact tail from loss and counts, else the float tail already
+ * number (0: R->ov stays NULL and the step reduces after backward; buckets are also made,
+ * started only after backward, when the embedding may go sparse). st_reduce_begin: before
+ * backward (n rows here), agrees on the embedding rows to exchange, starts the tail (the exact tail from loss and counts, else the float tail already
  * in the gradient buffer) and hooks backward; st_reduce_finish: after it, starts what remains,
  * waits, and leaves the summed gradient where the blocking reduction leaves it and the tail in
  * tail_out. Collective. */
 int st_reduce_plan(st_run *R);
 void st_reduce_free(st_run *R);
 int st_reduce_buckets(const st_run *R); /* 0: not overlapped */
-void st_reduce_begin(st_run *R, int nblk, const st_xsum *loss, const double counts[4]);
+void st_reduce_begin(st_run *R, int n, int nblk, const st_xsum *loss, const double counts[4]);
+double st_reduce_sparse_share(const st_run *R); /* share of the steps whose embedding went sparse */
 void st_reduce_finish(st_run *R, float tail_out[ST_TAIL_N]);
 /* Its pieces, for the overlapped reduction (reduce.c), each over tensors [t0, t1):
  * st_exact_exponents: this rank's exponents into R->fx_exp (local); st_exact_finite_exponents:

@@ -11,7 +11,8 @@
 #     within float rounding (no gradient lost or counted twice), on data whose last batch has
 #     2 rows, so two ranks have none (they still take part in every reduction: no hang);
 #  4. the optimizer state per rank shrinks with sharding (the BENCH line's optimizer_state_mb);
-#  5. bad values of the keys: one clear line.
+#  5. the embedding gradient exchanged as the rows a batch touched (sparse_embedding): the same;
+#  6. bad values of the keys: one clear line.
 source "$(dirname "$0")/lib/common.sh"
 h5cmp() { "$ST_PY" "$ST_HERE/lib/h5cmp.py" "$@"; }
 DET=(--set train.deterministic=true)
@@ -101,7 +102,31 @@ assert 0.45 * one <= two <= 0.6 * one, (one, two)
 PY
 echo "ok optimizer state per rank: $one MB, 2 ranks sharded $two MB"
 
-# 5. bad values
+# 5. the embedding exchanged sparsely (a 5000-row table of which a batch touches at most 20
+#    rows): deterministic, byte-identical to 1 rank with and without it, sharded or not, and
+#    the benchmark says the sparse path ran; float, 4 ranks as 1 within float rounding.
+BIG=(--set embedding.input_dim=5000 --set train.epochs=2)
+run_np 1 train bigru.ini "${DET[@]}" "${BIG[@]}" --set checkpoint.dir=runs/sp-1 --quiet ||
+  fail "sparse: 1 rank"
+for v in true,true true,false false,true; do
+  sp=${v%,*} s=${v#*,}
+  run_np 3 train bigru.ini "${DET[@]}" "${BIG[@]}" --set train.sparse_embedding=$sp     --set train.shard_optimizer=$s --set checkpoint.dir=runs/sp-3-$sp-$s --quiet ||
+    fail "sparse: 3 ranks sparse_embedding=$sp shard_optimizer=$s"
+  same "3 ranks sparse_embedding=$sp shard_optimizer=$s" runs/sp-1 runs/sp-3-$sp-$s
+done
+share=$(run_np 2 train bigru.ini "${BIG[@]}" --benchmark 2 --warmup 0 2>&1 |
+  sed -n 's/^BENCH //p' | "$ST_PY" -c 'import json,sys; print(json.load(sys.stdin)["sparse_embedding_share"])')
+[ "$share" = 1.0 ] || fail "sparse: the benchmark's sparse_embedding_share is $share, want 1.0"
+run_np 1 train cfg.ini "${F[@]}" --set embedding.input_dim=5000 --set checkpoint.dir=runs/fs1 ||
+  fail "sparse float: 1 rank"
+for s in true false; do
+  run_np 4 train cfg.ini "${F[@]}" --set embedding.input_dim=5000 --set train.shard_optimizer=$s     --set checkpoint.dir=runs/fs4-$s || fail "sparse float: 4 ranks shard_optimizer=$s"
+  compare runs/fs1/epoch-0002.h5 runs/fs4-$s/epoch-0002.h5 rel=1e-4 ||
+    fail "sparse float: 4 ranks shard_optimizer=$s differs from 1 rank"
+  echo "ok sparse float 4 ranks shard_optimizer=$s: as 1 rank within float rounding"
+done
+
+# 6. bad values
 expect_error "shard_optimizer" "shard_optimizer = maybe: must be auto, true or false" \
   run_np 2 train cfg.ini --set train.shard_optimizer=maybe
 expect_error "bucket_mb" "bucket_mb" run_np 2 train cfg.ini --set train.bucket_mb=0
