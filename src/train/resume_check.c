@@ -38,6 +38,7 @@ typedef enum {
     RS_REFUSE,     /* changes the model, the data, the loss or the optimizer's state */
     RS_REFUSE_MID, /* changes the order of the rest of a half-done epoch: refused mid-epoch */
     RS_WARN,       /* safe: a warning names it */
+    RS_QUIET,      /* how the step is carried out, not what it computes: nothing to say */
 } rs_policy;
 
 /* How a row's values are compared (and printed): on the resolved settings, or as text. */
@@ -76,6 +77,12 @@ static const rs_rule k_rules[] = {
     {"train", "shuffle", RS_REFUSE_MID, F_BOOL, AT(train.shuffle), k_mid_why},
     {"train", "seed", RS_WARN, F_U64, AT(train.seed),
      "; the checkpoint's seed goes on ordering the data and drawing dropout masks"},
+    /* The same weights either way (bitwise in deterministic mode): a resume on other nodes
+     * may well choose otherwise. */
+    {"train", "shard_optimizer", RS_QUIET, F_TEXT, 0, NULL},
+    {"train", "overlap", RS_QUIET, F_TEXT, 0, NULL},
+    {"train", "bucket_mb", RS_QUIET, F_TEXT, 0, NULL},
+    {"train", "sparse_embedding", RS_QUIET, F_TEXT, 0, NULL},
     {"train", NULL, RS_WARN, F_TEXT, 0, NULL}, /* epochs, learning rate, metrics, ... */
     {"checkpoint", NULL, RS_WARN, F_TEXT, 0, NULL},
     {"callbacks", NULL, RS_WARN, F_TEXT, 0, NULL},
@@ -174,6 +181,7 @@ typedef struct rs_ctx {
 static int differ(const rs_ctx *x, rs_policy pol, const char *sec, const char *label,
                   const char *key, const char *oldv, const char *newv, const st_kv *nkv,
                   const char *why) {
+    if (pol == RS_QUIET) return ST_OK;
     int mid = x->ts && x->ts->step_in_epoch > 0;
     int refuse = x->ts ? pol == RS_REFUSE_MID && mid : pol == RS_REFUSE;
     char at[ST_PATH_MAX + 96];
