@@ -29,8 +29,10 @@ typedef struct ev {
 } ev;
 
 /* The categories the viewers colour by; an unknown category is recorded as "other". */
+/* "bucket": a reduction in flight while the rank computes (the overlapped step): on a track
+ * of its own (tid 1), since it overlaps the layers' slices. */
 static const char *const k_cats[] = {"forward", "backward", "allreduce", "wait", "optimizer",
-                                     "data", "checkpoint", "other"};
+                                     "data", "checkpoint", "other", "bucket"};
 #define N_CATS (sizeof k_cats / sizeof *k_cats)
 
 /* Per-process recorder state: one buffer allocated at enable, never grown (no allocation on
@@ -107,8 +109,9 @@ int st_trace_write(const char *path) {
                 fputs("{\"name\": \"", f);
                 put_str(f, e[i].name);
                 fprintf(f, "\", \"cat\": \"%s\", \"ph\": \"X\", \"ts\": %.3f, \"dur\": %.3f, "
-                           "\"pid\": %d, \"tid\": 0}%s\n",
+                           "\"pid\": %d, \"tid\": %d}%s\n",
                         k_cats[e[i].cat_id], e[i].ts, e[i].dur, e[i].rank,
+                        strcmp(k_cats[e[i].cat_id], "bucket") == 0,
                         i + 1 < n ? "," : "");
             }
             fprintf(f, "], \"otherData\": {\"dropped_events\": %.0f}}\n", dropped);

@@ -30,12 +30,14 @@
  *
  * Not here: the blocking reduction (step.c, exact.c), the transport (src/dist/comm.c).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "core/poll.h"
 #include "seqtrain/dist.h"
 #include "seqtrain/error.h"
 #include "seqtrain/log.h"
+#include "seqtrain/trace.h"
 #include "train/step.h"
 
 typedef struct st_bucket {
@@ -43,6 +45,7 @@ typedef struct st_bucket {
     int t0, t1;  /* tensors [t0, t1) */
     size_t a, b; /* parameters [a, b) */
     int hexp, hdata;
+    double t_start; /* --timeline: when it started (0: not traced, or traced already) */
 } st_bucket;
 
 typedef struct st_reduce {
@@ -108,7 +111,7 @@ int st_reduce_plan(st_run *R) {
                      b = m->ranges[t1 - 1].offset + m->ranges[t1 - 1].count;
         /* the embedding alone in the last bucket when it may go sparse */
         if ((double)(b - a) * sizeof(float) >= cap || l == 0 || (emb && l == 1)) {
-            ov->b[ov->nb++] = (st_bucket){l, t0, t1, a, b, -1, -1};
+            ov->b[ov->nb++] = (st_bucket){l, t0, t1, a, b, -1, -1, 0};
             hi_layer = l - 1;
         }
     }
@@ -208,11 +211,29 @@ static void unpack(const st_reduce *ov, void *dst, size_t dst_lo, size_t dst_hi,
     }
 }
 
+/* --timeline: each bucket from its start until it is seen complete, on the track of
+ * reductions in flight ("bucket k: N KiB"). done: only those seen complete (else all). */
+static void trace_buckets(st_reduce *ov, int done) {
+    for (int k = 0; k < ov->started; k++) {
+        st_bucket *bk = &ov->b[k];
+        /* exact: its sums start only at the second stage */
+        const int complete = st_dist_done(bk->hexp) && st_dist_done(bk->hdata) &&
+                             (ov->R->block_rows <= 0 || k < ov->converted);
+        if (bk->t_start <= 0 || (done && !complete)) continue;
+        char name[48];
+        snprintf(name, sizeof name, "bucket %d: %zu KiB", k, (bk->b - bk->a) * 4 / 1024);
+        st_trace_add(name, "bucket", bk->t_start, st_time());
+        bk->t_start = 0;
+    }
+}
+
 /* Starts bucket k: its sums (float), or its exponents' agreement (exact). */
 static void start(st_reduce *ov, int k) {
     st_run *R = ov->R;
     st_model *m = &R->model;
     st_bucket *bk = &ov->b[k];
+    bk->t_start = st_trace_on() ? st_time() : 0;
+    bk->hdata = bk->hexp = -1;
     if (R->block_rows <= 0 && is_sparse(ov, k)) {
         pack(ov, m->grads + bk->a, sizeof(float));
         bk->hdata = st_dist_isum(ST_LANE_DATA, ov->packed, ov->nrows * ov->E);
@@ -279,6 +300,7 @@ static void poll(void *ctx) {
     st_reduce *ov = ctx;
     st_dist_progress();
     advance(ov, 0);
+    if (st_trace_on()) trace_buckets(ov, 1);
 }
 
 static void layer_done(void *ctx, int layer) {
@@ -320,6 +342,7 @@ void st_reduce_finish(st_run *R, float tail_out[ST_TAIL_N]) {
     for (int k = 0; k < ov->nb; k++) st_dist_wait(ov->b[k].hdata);
     st_dist_wait(ov->htail);
     st_dist_watch_end();
+    if (st_trace_on()) trace_buckets(ov, 0);
     st_dist_ops_reset();
     if (ov->sparse) {
         const st_bucket *e = &ov->b[ov->nb - 1];
