@@ -23,6 +23,7 @@
 #                        shard    S=true  O=false  (reduce-scatter, update of 1/P, allgather)
 #                        overlap  S=false O=true   (buckets reduced during backward)
 #                        both     S=true  O=true
+#                      (at 1 rank the variants are one point: it is measured once)
 #   --seqtrain BIN     the binary (default build/seqtrain)
 #   --out DIR          results (default jobs/results/cluster-RATE): one folder of JSON points
 #                      per model, mode, scaling kind and variant (M/KIND-det-MODE-VARIANT/),
@@ -50,7 +51,7 @@ while [ $# -gt 0 ]; do
     --variants) variants=$2; shift ;;
     --seqtrain) seqtrain=$2; shift ;;
     --out) out=$2; shift ;;
-    -h|--help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
   esac
   shift
@@ -126,6 +127,10 @@ for m in "${mlist[@]}"; do
       # count run back to back: a drift of the host between them shows least.
       for r in $(seq 1 "$nodes"); do
         for v in "${vlist[@]}"; do
+          # At 1 rank seqtrain turns both off (nothing to shard, nothing to overlap): the
+          # variants are the same point, measured once (in the first variant's folder); the
+          # report takes it as every variant's 1-rank point.
+          [ "$r" = 1 ] && [ "$v" != "${vlist[0]}" ] && continue
           read -r sh ov <<<"$(variant_sets "$v")"
           "$TC" exec head "$repo/jobs/scaling.sh" --seqtrain "$seqtrain" --mode "$kind" \
             "${b[@]+"${b[@]}"}" --ranks "$r" --ntasks-per-node 1 --steps "$s" --warmup 2 \
