@@ -11,7 +11,11 @@
 #   4. with 0.5% noise beta still within 5%, and the report says alpha is poorly determined;
 #   5. Open MPI 4.1's decision at a few (communicator size, bytes) read from its source;
 #   6. a real 1 Gbit/s sweep on tools/testcluster (stored results) is explained by the model;
-#   7. --shared-host and --note add the caveat; a missing folder exits 2.
+#   7. --shared-host and --note add the caveat; a missing folder exits 2;
+#   8. variants of the step (issue 14: base, overlap, shard; lib/scaling_fit/points.py
+#      'variants'): only the base points are fitted (alpha, beta exact); the side-by-side table,
+#      the exposed fraction, the sharded optimizer's 1/p, the 2-over-1 speed-up and the
+#      overlapped projection at 256 ranks are the values worked out here from the fixture.
 # Runs in about 3 seconds.
 source "$(dirname "$0")/lib/common.sh"
 REPO=$(cd "$ST_HERE/../.." && pwd)
@@ -170,4 +174,64 @@ set +e
 rc=$?
 set -e
 [ $rc = 2 ] || fail "missing folder: exit $rc, want 2: $(cat err.txt)"
+# 8. Variants. The fixture (points.py): M2 deterministic, fwd_bwd 50 ms (strong: 50/p), step =
+#    compute + allreduce + 1 ms optimizer; overlap leaves 0.5 (2 ranks) and 0.25 (3 ranks) of
+#    base's allreduce time exposed; shard takes 1.1/p ms to update and shows a nonsense
+#    allreduce time (x3) that would spoil the fit if it were used.
+"$ST_PY" "$PTS" var variants
+"$SR" var --out rep9 --no-plots >/dev/null || fail "scaling-report on the variants"
+check_fit rep9/scaling-fit.json network $A "$B" 0.001
+grep -q "^Not fitted: 3 overlap points, 2 shard points" rep9/scaling.md \
+  || fail "variants: the left-out points are not named"
+grep -q "fitted from 2 points at 2, 3 ranks, 1 rank per node" rep9/scaling.md \
+  || fail "variants: the fit does not use exactly the two multi-node base points"
+"$ST_PY" - rep9/scaling.md "$A" "$B" <<'PY' || fail "variants: a value is off (rep9/scaling.md)"
+import math, re, sys
+md = open(sys.argv[1]).read()
+alpha, beta = float(sys.argv[2]), float(sys.argv[3])
+n, nt = 344897, 6
+m = 8 * (n + 14)  # the int64 sum (bytes)
+
+
+def has(pat):
+    assert re.search(pat, md, re.M), pat
+
+
+# Allreduce of base by hand (mean over ranks): wait 0.3 + local 1.0 + Rabenseifner + the
+# int32 max by recursive doubling (2 ranks: 2a + m b, a + 24 b; 3 ranks: (2(5a + 3mb) +
+# 4a + 2mb)/3, (3 + 3 + 2)/3 (a + 24 b)).
+ar = {2: 1.3 + 1000 * (2 * alpha + m * beta + alpha + 4 * nt * beta),
+      3: 1.3 + 1000 * ((14 * alpha + 8 * m * beta) / 3 + 8 / 3 * (alpha + 4 * nt * beta))}
+# the side-by-side table: base and overlap rows at 3 ranks on 3 nodes (weak)
+has(rf"^\| 3 \| 3 \| base \| {50 + ar[3] + 1:.2f} \| 50.00 \| {ar[3]:.2f} \| 1.000 \| {m + 24} \| "
+    rf"{8 * n / 2**20:.2f} \|")
+has(rf"^\| 3 \| 3 \| overlap \| {50 + 0.25 * ar[3] + 1:.2f} \| 50.00 \| {0.25 * ar[3]:.2f} \| 1.000 \|")
+has(rf"^\| 2 \| 2 \| shard \| .* \| 0.550 \| {12 * n} \| {8 * n / 2**20 / 2:.2f} \|")
+# exposed fraction, sharded optimizer per rank, speed-up of 2 ranks over 1 (strong, one node)
+has(r"^- exposed communication, 3 ranks on 3 node\(s\): overlap 25.0% of base")
+has(r"^- exposed communication, 2 ranks on 2 node\(s\): overlap 50.0% of base")
+has(r"^- optimizer per rank, shard, 3 ranks on 3 node\(s\): 0.367 of 1 rank \(ideal 1/3 = 0.333; × 3 = 1.10")
+s1 = 128 / (50 + 1.0 + 1)
+s2 = 128 / (25 + 0.5 * ar[2] + 1)
+has(rf"^- speed-up of 2 ranks over 1, overlap, on 1 node\(s\): {s2 / s1:.3f} ")
+has(rf"^- speed-up of 2 ranks over 1, base, on 1 node\(s\): {128 / (25 + ar[2] + 1) / s1:.3f} ")
+# The projection at 256 ranks, weak: base point 1 rank, T = 52 ms, compute 50, the rest 2;
+# t(256), slowest rank: Rabenseifner 2 log2(256) a + 2 (255/256) m b, the 24-byte max by the
+# nonoverlapping reduce + bcast, 2 log2(256) (a + 24 b). Overlapped: the exposed 25% of t
+# measured at the largest multi-node point (3 ranks on 3 nodes), not the 50% at 2 ranks.
+t = 1000 * (16 * alpha + 2 * 255 / 256 * m * beta + 16 * (alpha + 24 * beta))
+e, eo = 52 / (52 + t), 52 / (52 + 0.25 * t)
+row = re.search(r"^- weak, batch per rank 64, .*: ([0-9.]+) without overlap, ([0-9.]+) "
+                r"overlapped \(exposed 25.0%\)$", md, re.M)
+assert row, "no 256-rank line"
+got = tuple(map(float, row.groups()))
+assert abs(got[0] - e) < 0.006 and abs(got[1] - eo) < 0.006, (got, e, eo)
+has(r"^\| weak, .*, base \(base 1\), overlapped: exposed 25.0% of the communication "
+    r"\(.* at 3 ranks on 3 nodes\) \|")
+print(f"ok variants: 256 ranks {e:.3f} -> {eo:.3f} overlapped, 2 over 1 {s2 / s1:.3f}")
+PY
+# Old results read as before: no variant column, no variants section, no overlapped row.
+grep -q "variant\|overlapped\|Variants of the step" rep1/scaling.md rep7/scaling.md \
+  && fail "results without variants now mention them"
+head -n 1 rep1/scaling.csv | grep -q variant && fail "scaling.csv of old results gained columns"
 echo "scaling_fit e2e: passed in $((SECONDS - t0)) s"

@@ -3,7 +3,9 @@
 # tools/testcluster (N nodes as network namespaces on this host, links shaped to RATE, a Slurm
 # over them), runs strong and weak sweeps over 1..N nodes (one rank per node) of each model
 # through jobs/scaling.sh, in deterministic and float mode, and writes the tables, plots and
-# the alpha/beta fit with tools/scaling-report. Root only; takes a few minutes.
+# the alpha/beta fit with tools/scaling-report. Each point is measured in every variant of the
+# step asked for (--variants), one after the other in the same run, so that the report sets them
+# side by side on the same cluster, links and build. Root only; takes a few minutes per variant.
 #
 #   tools/bench/cluster_scaling.sh [options]
 #   tools/bench/cluster_scaling.sh --nodes 3 --rate 1gbit --models M2,M6 --out jobs/results/cluster-1gbit
@@ -15,9 +17,17 @@
 #   --weak-batch B     weak scaling: rows per rank (default 64); strong uses the config's batch
 #   --steps S          timed steps per point (default: 30 for M2-sized models, 8 for M6)
 #   --modes LIST       deterministic modes to sweep: true,false (default both)
+#   --variants LIST    variants of the step (default base,shard,overlap,both), passed as
+#                      --set train.shard_optimizer=S --set train.overlap=O:
+#                        base     S=false O=false  (one allreduce after backward, full update)
+#                        shard    S=true  O=false  (reduce-scatter, update of 1/P, allgather)
+#                        overlap  S=false O=true   (buckets reduced during backward)
+#                        both     S=true  O=true
+#                      (at 1 rank the variants are one point: it is measured once)
 #   --seqtrain BIN     the binary (default build/seqtrain)
 #   --out DIR          results (default jobs/results/cluster-RATE): one folder of JSON points
-#                      per model, mode and scaling kind, scaling.md / .csv / .png per model,
+#                      per model, mode, scaling kind and variant (M/KIND-det-MODE-VARIANT/),
+#                      scaling.md / .csv / .png per model (with the variants side by side),
 #                      both/ (one fit over every model's points in DIR) and meta.txt (CPU,
 #                      OpenBLAS core, kernel, date)
 #
@@ -28,7 +38,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-nodes=3 rate=1gbit models=M2,M6 weak=64 steps='' modes=true,false seqtrain=$repo/build/seqtrain out=''
+nodes=3 rate=1gbit models=M2,M6 weak=64 steps='' modes=true,false variants=base,shard,overlap,both seqtrain=$repo/build/seqtrain out=''
 die() { echo "cluster_scaling.sh: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -38,14 +48,30 @@ while [ $# -gt 0 ]; do
     --weak-batch) weak=$2; shift ;;
     --steps) steps=$2; shift ;;
     --modes) modes=$2; shift ;;
+    --variants) variants=$2; shift ;;
     --seqtrain) seqtrain=$2; shift ;;
     --out) out=$2; shift ;;
-    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
   esac
   shift
 done
 [[ "$nodes" =~ ^[1-9][0-9]*$ ]] || die "--nodes must be a positive integer"
+IFS=, read -r -a vlist <<<"$variants"
+[ ${#vlist[@]} -gt 0 ] || die "--variants is empty (base, shard, overlap, both)"
+# variant_sets NAME: the two --set values of a variant (false/true: shard_optimizer, overlap).
+variant_sets() {
+  case "$1" in
+    base) echo false false ;;
+    shard) echo true false ;;
+    overlap) echo false true ;;
+    both) echo true true ;;
+    *) return 1 ;;
+  esac
+}
+for v in "${vlist[@]}"; do
+  variant_sets "$v" >/dev/null || die "unknown variant '$v' in --variants (base, shard, overlap, both)"
+done
 [ -x "$seqtrain" ] || die "no seqtrain binary at $seqtrain (build it or pass --seqtrain)"
 seqtrain=$(cd "$(dirname "$seqtrain")" && pwd)/$(basename "$seqtrain")
 out=${out:-$repo/jobs/results/cluster-$rate}
@@ -67,7 +93,7 @@ ranks=$(seq -s, 1 "$nodes")
 l = ctypes.CDLL(sys.argv[1]); l.openblas_get_corename.restype = ctypes.c_char_p
 print(l.openblas_get_corename().decode())' "${blas:-libopenblas.so.0}" 2>/dev/null || echo unknown)"
   echo "kernel: $(uname -r); links: $rate (tc tbf), $nodes nodes as network namespaces on one host"
-  echo "command: $0 --nodes $nodes --rate $rate --models $models --weak-batch $weak --modes $modes"
+  echo "command: $0 --nodes $nodes --rate $rate --models $models --weak-batch $weak --modes $modes --variants $variants"
 } >"$out/meta.run"
 # One block per run (a folder may gather runs of several --models): the CPU of each.
 { echo "---"; cat "$out/meta.run"; } >>"$out/meta.txt"
@@ -85,19 +111,34 @@ for m in "${mlist[@]}"; do
   [ -n "$s" ] || { [ "$m" = M6 ] && s=8 || s=30; }
   for det in "${dlist[@]}"; do
     for kind in strong weak; do
-      res=$out/$m/$kind-det-$det
-      rm -rf "$res"
-      mkdir -p "$res"
       b=()
       [ "$kind" = weak ] && b=(--batch "$weak")
-      echo "== $m, $kind, deterministic=$det: ranks $ranks, one per node, $s steps"
+      # A folder of a run before the variants (no suffix) would join the report as a second
+      # base: a re-run replaces it, as it replaced it then.
+      rm -rf "$out/$m/$kind-det-$det"
+      for v in "${vlist[@]}"; do
+        res=$out/$m/$kind-det-$det-$v
+        rm -rf "$res"
+        mkdir -p "$res"
+      done
+      echo "== $m, $kind, deterministic=$det: ranks $ranks, one per node, $s steps, variants $variants"
       # --separate: each point its own job of exactly its node count, one after the other
-      # (--wait), so that no point shares the cores with another.
+      # (--wait), so that no point shares the cores with another. The variants of one rank
+      # count run back to back: a drift of the host between them shows least.
       for r in $(seq 1 "$nodes"); do
-        "$TC" exec head "$repo/jobs/scaling.sh" --seqtrain "$seqtrain" --mode "$kind" \
-          "${b[@]+"${b[@]}"}" --ranks "$r" --ntasks-per-node 1 --steps "$s" --warmup 2 \
-          --set "train.deterministic=$det" --results "$res" --wait "$cfg" >/dev/null ||
-          { echo "cluster_scaling.sh: $m $kind det=$det at $r node(s) failed" >&2; status=1; }
+        for v in "${vlist[@]}"; do
+          # At 1 rank seqtrain turns both off (nothing to shard, nothing to overlap): the
+          # variants are the same point, measured once (in the first variant's folder); the
+          # report takes it as every variant's 1-rank point.
+          [ "$r" = 1 ] && [ "$v" != "${vlist[0]}" ] && continue
+          read -r sh ov <<<"$(variant_sets "$v")"
+          "$TC" exec head "$repo/jobs/scaling.sh" --seqtrain "$seqtrain" --mode "$kind" \
+            "${b[@]+"${b[@]}"}" --ranks "$r" --ntasks-per-node 1 --steps "$s" --warmup 2 \
+            --set "train.deterministic=$det" --set "train.shard_optimizer=$sh" \
+            --set "train.overlap=$ov" --results "$out/$m/$kind-det-$det-$v" --wait "$cfg" \
+            >/dev/null ||
+            { echo "cluster_scaling.sh: $m $kind det=$det $v at $r node(s) failed" >&2; status=1; }
+        done
       done
     done
   done

@@ -16,7 +16,9 @@ max recursive doubling. Each point's allreduce time adds a wait of 0.3 ms (repor
 seqtrain does) and, in deterministic mode, the local fixed-point work that its 1-rank point
 shows. SET: 'multi' (M2 and M6, float and deterministic, 1 to 3 ranks), 'single2' (M2
 deterministic, 1 and 2 ranks, strong and weak), 'mixed' (2 ranks on 1 node, 4 on 2: several
-ranks per node, with made-up times). --noise F multiplies the points' communication times by
+ranks per node, with made-up times), 'variants' (M2 deterministic: weak at 1 rank and at 2, 3
+ranks on 2, 3 nodes, strong at 1 and 2 ranks on one node, in the variants of issue 14; see
+variant()). --noise F multiplies the points' communication times by
 1 + F and 1 - F in turn (a fixed pattern: the test stays repeatable). Exit status: 0, or 2 on
 bad usage.
 """
@@ -66,10 +68,43 @@ def point(name, p, nodes, exact, mode, alpha, beta, noise=0.0):
             "nodes": nodes, "ntensors": NTENSORS, "cores": 2}
 
 
+OVERLAP_EXPOSED = {2: 0.5, 3: 0.25}  # overlap: the part of base's allreduce time left exposed
+SHARD_OPT = 1.1  # shard: optimizer time per rank = 1.1 / p of the full update's 1.0 ms
+SHARD_AR = 3.0  # shard: allreduce time x3, nonsense for the allreduce fit: must not be used
+
+
+def variant(d, name):
+    """d (a base point) as the variant NAME ran it: 'base' gains the new fields (0, 0);
+    'overlap' hides 1 - OVERLAP_EXPOSED[p] of the allreduce time behind backward (the step
+    shorter by as much); 'shard' updates 1/p of the parameters in SHARD_OPT / p ms, holds 1/p of
+    the Adam state, hands 8 + 4 bytes per parameter to MPI (int64 reduce-scatter, float
+    allgather) and shows a made-up allreduce time."""
+    d = json.loads(json.dumps(d))
+    p, n = d["ranks"], d["nparams"]
+    state = 2 * 4 * n / 2**20
+    d.update(shard_optimizer=0, overlap=0, buckets=0, bucket_mb=25.0,
+             optimizer_state_mb={"mean": state, "max": state},
+             reduced_bytes_per_step=(8 * (n + 14) + 4 * NTENSORS) if p > 1 else 0)
+    if name == "overlap":
+        f = OVERLAP_EXPOSED[p]
+        hidden = (1 - f) * d["allreduce_ms"]["mean"]
+        d["allreduce_ms"] = {k: f * v for k, v in d["allreduce_ms"].items()}
+        d["step_ms"] -= hidden
+        d.update(overlap=1, buckets=3)
+    elif name == "shard":
+        d["optimizer_ms"] = {"mean": SHARD_OPT / p, "max": SHARD_OPT / p}
+        d["optimizer_state_mb"] = {"mean": state / p, "max": state / p}
+        d["allreduce_ms"] = {k: SHARD_AR * v for k, v in d["allreduce_ms"].items()}
+        d["step_ms"] += d["allreduce_ms"]["mean"] * (1 - 1 / SHARD_AR) - 1.0 + SHARD_OPT / p
+        d.update(shard_optimizer=1, reduced_bytes_per_step=12 * n)
+    d["samples_per_s"] = d["global_batch"] / d["step_ms"] * 1000
+    return d
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
-    ap.add_argument("set", choices=("multi", "single2", "mixed"))
+    ap.add_argument("set", choices=("multi", "single2", "mixed", "variants"))
     ap.add_argument("--alpha", type=float, default=50e-6)
     ap.add_argument("--beta", type=float, default=1 / 110e6)
     ap.add_argument("--nodes", choices=("same", "one"), default="same",
@@ -98,6 +133,19 @@ def main():
         for mode in ("strong", "weak"):
             for p in (1, 2):
                 pts.append((f"M2-{mode}-r{p}", point("M2", p, 1, True, mode, a.alpha, a.beta)))
+    elif a.set == "variants":
+        # At 1 rank the variants are one point (seqtrain shards and overlaps nothing there).
+        pts.append(("weak-r1-base", variant(point("M2", 1, 1, True, "weak", a.alpha, a.beta),
+                                            "base")))
+        pts.append(("strong-r1-base", variant(point("M2", 1, 1, True, "strong", a.alpha,
+                                                    a.beta), "base")))
+        for v in ("base", "overlap", "shard"):
+            for p in (2, 3):
+                pts.append((f"weak-r{p}-n{p}-{v}",
+                            variant(point("M2", p, p, True, "weak", a.alpha, a.beta), v)))
+        for v in ("base", "overlap"):
+            pts.append((f"strong-r2-n1-{v}",
+                        variant(point("M2", 2, 1, True, "strong", a.alpha, a.beta), v)))
     else:
         d = point("M2", 4, 2, True, "strong", a.alpha, a.beta)
         d["allreduce_ms"]["mean"] *= 3  # nonsense for the network fit: must not be used
