@@ -18,11 +18,15 @@
 #   --steps S          timed steps per point (default: 30 for M2-sized models, 8 for M6)
 #   --modes LIST       deterministic modes to sweep: true,false (default both)
 #   --variants LIST    variants of the step (default base,shard,overlap,both), passed as
-#                      --set train.shard_optimizer=S --set train.overlap=O:
-#                        base     S=false O=false  (one allreduce after backward, full update)
-#                        shard    S=true  O=false  (reduce-scatter, update of 1/P, allgather)
-#                        overlap  S=false O=true   (buckets reduced during backward)
-#                        both     S=true  O=true
+#                      --set train.shard_optimizer=S --set train.overlap=O
+#                      --set train.sparse_embedding=E:
+#                        base     S=false O=false E=false  (one allreduce after backward)
+#                        shard    S=true  O=false E=false  (reduce-scatter, update of 1/P,
+#                                                          allgather)
+#                        overlap  S=false O=true  E=false  (buckets reduced during backward)
+#                        both     S=true  O=true  E=false
+#                        sparse   S=true  O=true  E=true   (and the embedding's touched rows
+#                                                          only, where that pays: M3, E1)
 #                      (at 1 rank the variants are one point: it is measured once)
 #   --seqtrain BIN     the binary (default build/seqtrain)
 #   --out DIR          results (default jobs/results/cluster-RATE): one folder of JSON points
@@ -59,18 +63,19 @@ done
 [[ "$nodes" =~ ^[1-9][0-9]*$ ]] || die "--nodes must be a positive integer"
 IFS=, read -r -a vlist <<<"$variants"
 [ ${#vlist[@]} -gt 0 ] || die "--variants is empty (base, shard, overlap, both)"
-# variant_sets NAME: the two --set values of a variant (false/true: shard_optimizer, overlap).
+# variant_sets NAME: the --set values of a variant (shard_optimizer, overlap, sparse_embedding).
 variant_sets() {
   case "$1" in
-    base) echo false false ;;
-    shard) echo true false ;;
-    overlap) echo false true ;;
-    both) echo true true ;;
+    base) echo false false false ;;
+    shard) echo true false false ;;
+    overlap) echo false true false ;;
+    both) echo true true false ;;
+    sparse) echo true true true ;;
     *) return 1 ;;
   esac
 }
 for v in "${vlist[@]}"; do
-  variant_sets "$v" >/dev/null || die "unknown variant '$v' in --variants (base, shard, overlap, both)"
+  variant_sets "$v" >/dev/null || die "unknown variant '$v' in --variants (base, shard, overlap, both, sparse)"
 done
 [ -x "$seqtrain" ] || die "no seqtrain binary at $seqtrain (build it or pass --seqtrain)"
 seqtrain=$(cd "$(dirname "$seqtrain")" && pwd)/$(basename "$seqtrain")
@@ -131,11 +136,11 @@ for m in "${mlist[@]}"; do
           # variants are the same point, measured once (in the first variant's folder); the
           # report takes it as every variant's 1-rank point.
           [ "$r" = 1 ] && [ "$v" != "${vlist[0]}" ] && continue
-          read -r sh ov <<<"$(variant_sets "$v")"
+          read -r sh ov sp <<<"$(variant_sets "$v")"
           "$TC" exec head "$repo/jobs/scaling.sh" --seqtrain "$seqtrain" --mode "$kind" \
             "${b[@]+"${b[@]}"}" --ranks "$r" --ntasks-per-node 1 --steps "$s" --warmup 2 \
             --set "train.deterministic=$det" --set "train.shard_optimizer=$sh" \
-            --set "train.overlap=$ov" --results "$out/$m/$kind-det-$det-$v" --wait "$cfg" \
+            --set "train.overlap=$ov" --set "train.sparse_embedding=$sp" --results "$out/$m/$kind-det-$det-$v" --wait "$cfg" \
             >/dev/null ||
             { echo "cluster_scaling.sh: $m $kind det=$det $v at $r node(s) failed" >&2; status=1; }
         done
