@@ -83,6 +83,23 @@ static int sparse_possible(const st_run *R) {
     return (size_t)R->set->train.batch_size * (size_t)(m->maxT > 0 ? m->maxT : 1) < V;
 }
 
+/* Buckets of whole layers from the head down, each closed once it holds cap bytes (and before
+ * the embedding when it may go sparse); returns their number. */
+static int buckets(st_reduce *ov, const st_model *m, const int *first, double cap) {
+    int nb = 0, hi_layer = m->nlayers - 1;
+    for (int l = m->nlayers - 1; l >= 0; l--) {
+        const int t0 = first[l], t1 = first[hi_layer + 1];
+        if (t0 == t1) continue; /* no parameters yet */
+        const size_t a = m->ranges[t0].offset,
+                     b = m->ranges[t1 - 1].offset + m->ranges[t1 - 1].count;
+        if ((double)(b - a) * sizeof(float) >= cap || l == 0 || (ov->emb && l == 1)) {
+            ov->b[nb++] = (st_bucket){l, t0, t1, a, b, -1, -1, 0};
+            hi_layer = l - 1;
+        }
+    }
+    return nb;
+}
+
 int st_reduce_plan(st_run *R) {
     st_model *m = &R->model;
     const st_train_cfg *tc = &R->set->train;
@@ -92,7 +109,6 @@ int st_reduce_plan(st_run *R) {
     st_reduce *ov = st_malloc(sizeof *ov);
     memset(ov, 0, sizeof *ov);
     ov->R = R;
-    ov->hooks = tc->overlap != 0;
     ov->emb = emb;
     ov->b = st_malloc(sizeof(st_bucket) * (size_t)m->nlayers);
     /* first tensor of each layer (tensors are in layer order) */
@@ -101,20 +117,25 @@ int st_reduce_plan(st_run *R) {
         first[l] = t;
         if (l < m->nlayers) t += m->layers[l].nparam;
     }
-    /* Not overlapped (only the sparse embedding asked for buckets): one bucket above it. */
-    const double cap = ov->hooks ? (double)tc->bucket_mb * 1024 * 1024 : 1e300;
-    int hi_layer = m->nlayers - 1;
-    for (int l = m->nlayers - 1; l >= 0; l--) {
-        const int t0 = first[l], t1 = first[hi_layer + 1];
-        if (t0 == t1) continue; /* no parameters yet */
-        const size_t a = m->ranges[t0].offset,
-                     b = m->ranges[t1 - 1].offset + m->ranges[t1 - 1].count;
-        /* the embedding alone in the last bucket when it may go sparse */
-        if ((double)(b - a) * sizeof(float) >= cap || l == 0 || (emb && l == 1)) {
-            ov->b[ov->nb++] = (st_bucket){l, t0, t1, a, b, -1, -1, 0};
-            hi_layer = l - 1;
-        }
+    ov->hooks = tc->overlap != 0;
+    ov->nb = buckets(ov, m, first, ov->hooks ? (double)tc->bucket_mb * 1024 * 1024 : 1e300);
+    /* auto: overlap only when backward leaves something to overlap with. The last bucket (the
+     * first layers, usually the embedding: most of a text model's gradient) completes when
+     * backward ends, so it is never hidden; when the others hold under a quarter of the
+     * gradient, overlapping costs more than it hides (libnbc's non-blocking allreduce ran
+     * 1.5-2.4x slower than the blocking one on one node: README, "Scaling past one node"). */
+    if (tc->overlap < 0 && ov->nb > 0) {
+        const st_bucket *last = &ov->b[ov->nb - 1];
+        if ((double)(last->b - last->a) > 0.75 * (double)m->nparams) ov->hooks = 0;
     }
+    if (!ov->hooks && !emb) {
+        st_free(first);
+        st_free(ov->b);
+        st_free(ov);
+        return 0;
+    }
+    /* Not overlapped (only the sparse embedding asked for buckets): one bucket above it. */
+    if (!ov->hooks) ov->nb = buckets(ov, m, first, 1e300);
     st_free(first);
     if (R->shard && R->block_rows > 0) {
         const size_t n = R->opt.hi - R->opt.lo;
