@@ -38,13 +38,16 @@ void st_dist_allreduce_sum_i64(int64_t *buf, size_t n);
 void st_dist_allreduce_max_i32(int32_t *buf, size_t n);
 void st_dist_bcast(void *buf, size_t bytes, int root);
 /* The sharded optimizer step (train/step.c): a partition of a buffer into one contiguous part
- * per rank, bounds[0] = 0 <= bounds[1] <= ... <= bounds[size] = n (size + 1 offsets, the same on
- * every rank). reduce_scatter: recv (bounds[r+1] - bounds[r] floats) gets this rank's part r of
- * the sum over ranks of send (n floats); recv must not overlap send. The int64 form is in place:
- * this rank's summed part lands at the START of buf (MPI_IN_PLACE's rule). allgather_parts: every
- * rank's part of buf, in place, to every rank. */
-void st_dist_reduce_scatter_sum(const float *send, float *recv, const size_t *bounds);
-void st_dist_reduce_scatter_sum_i64(int64_t *buf, const size_t *bounds);
+ * per rank, part[0] = 0 <= part[1] <= ... <= part[size] = n (size + 1 offsets, the same on
+ * every rank). reduce_scatter: of the buffer's elements [a, b), of which send holds this rank's
+ * (send[0] is element a): recv gets this rank's share of the sum over ranks,
+ * [max(a, part[r]), min(b, part[r + 1])); recv must not overlap send. The int64 form with
+ * send NULL is in place: the input in recv, this rank's share left at its START (MPI_IN_PLACE's
+ * rule). allgather_parts: every rank's part of buf, in place, to every rank. */
+void st_dist_reduce_scatter_sum(const float *send, float *recv, const size_t *part, size_t a,
+                                size_t b);
+void st_dist_reduce_scatter_sum_i64(const int64_t *send, int64_t *recv, const size_t *part,
+                                    size_t a, size_t b);
 void st_dist_allgather_parts(float *buf, const size_t *bounds);
 
 /* Since the start, this rank's float and int64 sums and int32 maxima (the training step's

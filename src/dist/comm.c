@@ -159,8 +159,7 @@ void st_dist_bcast(void *buf, size_t bytes, int root) {
     st_wd_leave(0);
 }
 
-/* Counts per rank of a partition given as bounds (size + 1 offsets). NULL when some count does
- * not fit an int: the caller asserts. */
+/* Counts per rank of a partition given as bounds (size + 1 offsets). */
 static int *partition_counts(const size_t *bounds, int **displs) {
     int *c = st_malloc(sizeof(int) * (size_t)g_size), *d = st_malloc(sizeof(int) * (size_t)g_size);
     for (int r = 0; r < g_size; r++) {
@@ -173,32 +172,46 @@ static int *partition_counts(const size_t *bounds, int **displs) {
     return c;
 }
 
-/* The sharded step's two halves. Whole-buffer calls (no chunking): a parameter buffer past
- * INT_MAX floats (8 GiB) is refused by partition_counts before MPI sees it. */
-void st_dist_reduce_scatter_sum(const float *send, float *recv, const size_t *bounds) {
-    if (g_size == 1) {
-        if (recv != send) memcpy(recv, send, (bounds[1] - bounds[0]) * sizeof(float));
-        return;
+/* Counts per rank of elements [a, b) of a buffer partitioned by part, into c (size ints). */
+static void piece_counts(const size_t *part, size_t a, size_t b, int *c) {
+    for (int r = 0; r < g_size; r++) {
+        size_t lo = part[r] > a ? part[r] : a, hi = part[r + 1] < b ? part[r + 1] : b;
+        c[r] = hi > lo ? (int)(hi - lo) : 0;
     }
-    int *displs, *counts = partition_counts(bounds, &displs);
-    st_wd_enter("reduce-scatter", bounds[g_size], "floats");
-    ST_REDUCE(bounds[g_size] * sizeof(float),
-              MPI_Reduce_scatter(send, recv, counts, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD));
-    st_wd_leave(1); /* the gradient reduction: training is under way */
-    st_free(counts);
-    st_free(displs);
 }
 
-void st_dist_reduce_scatter_sum_i64(int64_t *buf, const size_t *bounds) {
-    if (g_size == 1) return;
-    int *displs, *counts = partition_counts(bounds, &displs);
-    st_wd_enter("reduce-scatter", bounds[g_size] * sizeof(int64_t), "bytes");
-    ST_REDUCE(bounds[g_size] * sizeof(int64_t),
-              MPI_Reduce_scatter(MPI_IN_PLACE, buf, counts, MPI_INT64_T, MPI_SUM,
-                                 MPI_COMM_WORLD));
-    st_wd_leave(1);
+/* The blocking reduce-scatter of elements [a, b) (send: elements a..b, or MPI_IN_PLACE with
+ * the input in recv and this rank's share left at its start). Whole-buffer calls: a part past
+ * INT_MAX elements is refused before MPI sees it. */
+static void reduce_scatter(const void *send, void *recv, size_t esize, MPI_Datatype type,
+                           const size_t *part, size_t a, size_t b) {
+    ST_ASSERT(b - a < INT_MAX, "reduce-scatter of %zu elements", b - a);
+    int *counts = st_malloc(sizeof(int) * (size_t)g_size);
+    piece_counts(part, a, b, counts);
+    st_wd_enter("reduce-scatter", (b - a) * esize, "bytes");
+    ST_REDUCE((b - a) * esize, MPI_Reduce_scatter(send, recv, counts, type, MPI_SUM,
+                                                  MPI_COMM_WORLD));
+    st_wd_leave(1); /* the gradient reduction: training is under way */
     st_free(counts);
-    st_free(displs);
+}
+
+void st_dist_reduce_scatter_sum(const float *send, float *recv, const size_t *part, size_t a,
+                                size_t b) {
+    if (g_size == 1) {
+        if (recv != send) memcpy(recv, send, (b - a) * sizeof(float));
+        return;
+    }
+    reduce_scatter(send, recv, sizeof(float), MPI_FLOAT, part, a, b);
+}
+
+void st_dist_reduce_scatter_sum_i64(const int64_t *send, int64_t *recv, const size_t *part,
+                                    size_t a, size_t b) {
+    if (g_size == 1) {
+        if (recv != send) memcpy(recv, send, (b - a) * sizeof(int64_t));
+        return;
+    }
+    reduce_scatter(send ? (const void *)send : MPI_IN_PLACE, recv, sizeof(int64_t), MPI_INT64_T,
+                   part, a, b);
 }
 
 void st_dist_allgather_parts(float *buf, const size_t *bounds) {
@@ -288,10 +301,7 @@ static int ireduce_scatter(int lane, const void *send, void *recv, size_t esize,
                      c1 = b - c0 < ST_RS_CHUNK ? b : c0 + ST_RS_CHUNK;
         const int i = g_op0[h] + k;
         int *c = g_opcounts + (size_t)i * (size_t)g_size;
-        for (int r = 0; r < g_size; r++) {
-            size_t lo = part[r] > c0 ? part[r] : c0, hi = part[r + 1] < c1 ? part[r + 1] : c1;
-            c[r] = hi > lo ? (int)(hi - lo) : 0;
-        }
+        piece_counts(part, c0, c1, c);
         ST_MPI(MPI_Ireduce_scatter((const char *)send + (c0 - a) * esize, out, c, type, MPI_SUM,
                                    g_lane[lane], &g_req[i]));
         out += (size_t)c[g_rank] * esize;

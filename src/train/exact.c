@@ -253,7 +253,7 @@ void st_run_reduce_exact(st_run *R, int nblk, const st_xsum *loss, const double 
     /* Sharded: each rank receives only its part's sums (at the start of acc), the tail apart.
      * Integers: the sum is the same whichever way MPI splits or orders it. */
     if (R->shard) {
-        st_dist_reduce_scatter_sum_i64(acc, R->part);
+        st_dist_reduce_scatter_sum_i64(NULL, acc, R->part, 0, m->nparams);
         st_dist_allreduce_sum_i64(tail, ST_FX_TAIL);
     } else {
         st_dist_allreduce_sum_i64(acc, m->nparams + ST_FX_TAIL);

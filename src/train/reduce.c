@@ -25,6 +25,11 @@
  * bucket size and any number of ranks. A tensor with NaN or inf takes its rare path in the
  * final phase.
  *
+ * The last bucket (the first layers: in a text model the embedding, most of the gradient) is
+ * complete only when backward ends, so nothing can hide it: it takes the blocking collectives,
+ * which Open MPI runs faster than its non-blocking ones. When the embedding may go sparse it is
+ * that bucket, alone (sparse_rows: the rows the global batch touched, decided by bytes).
+ *
  * The loss, counts, error and stop flags (the tail) are known before backward: they go first,
  * on lane DATA.
  *
@@ -255,10 +260,7 @@ static void start(st_reduce *ov, int k) {
     st_bucket *bk = &ov->b[k];
     bk->t_start = st_trace_on() ? st_time() : 0;
     bk->hdata = bk->hexp = -1;
-    if (R->block_rows <= 0 && is_sparse(ov, k)) {
-        pack(ov, m->grads + bk->a, sizeof(float));
-        bk->hdata = st_dist_isum(ST_LANE_DATA, ov->packed, ov->nrows * ov->E);
-    } else if (R->block_rows > 0) {
+    if (R->block_rows > 0) {
         st_exact_exponents(R, ov->nblk, bk->t0, bk->t1);
         bk->hexp = st_dist_imax_i32(ST_LANE_EXP, R->fx_exp + bk->t0, (size_t)(bk->t1 - bk->t0));
     } else if (R->shard) {
@@ -287,10 +289,7 @@ static void convert(st_reduce *ov, int k) {
             break;
         }
     st_exact_to_fixed(R, ov->nblk, bk->t0, bk->t1);
-    if (is_sparse(ov, k)) {
-        pack(ov, R->fx + bk->a, sizeof(int64_t));
-        bk->hdata = st_dist_isum_i64(ST_LANE_DATA, ov->packed, ov->nrows * ov->E);
-    } else if (R->shard) {
+    if (R->shard) {
         const size_t lo = R->opt.lo, at = bk->a > lo ? bk->a : lo;
         int64_t *recv = ov->fxpart + (at < R->opt.hi ? at - lo : 0);
         bk->hdata = st_dist_ireduce_scatter_i64(ST_LANE_DATA, R->fx + bk->a, recv, R->part,
@@ -324,10 +323,53 @@ static void poll(void *ctx) {
     if (st_trace_on()) trace_buckets(ov, 1);
 }
 
+/* The last bucket is left to st_reduce_finish (reduce_last). */
 static void layer_done(void *ctx, int layer) {
     st_reduce *ov = ctx;
-    while (ov->started < ov->nb && ov->b[ov->started].layer >= layer) start(ov, ov->started++);
+    while (ov->started < ov->nb - 1 && ov->b[ov->started].layer >= layer)
+        start(ov, ov->started++);
     poll(ov);
+}
+
+/* The last bucket (the first layers, usually the embedding) is complete only when backward
+ * ends: nothing is left to hide it behind, so it takes the blocking collectives, which Open
+ * MPI 4.1 runs faster than its non-blocking ones (libnbc: 1.5-2.4x slower on one node,
+ * about 1.6x over TCP: README, "Scaling past one node"). */
+static void reduce_last(st_reduce *ov) {
+    st_run *R = ov->R;
+    st_model *m = &R->model;
+    const int k = ov->nb - 1;
+    st_bucket *bk = &ov->b[k];
+    const size_t lo = R->opt.lo, at = bk->a > lo ? bk->a : lo,
+                 into = at < R->opt.hi ? at - lo : 0; /* its share's place in the part */
+    if (R->block_rows > 0) {
+        st_exact_exponents(R, ov->nblk, bk->t0, bk->t1);
+        st_dist_allreduce_max_i32(R->fx_exp + bk->t0, (size_t)(bk->t1 - bk->t0));
+        int nonfinite = 0;
+        for (int t = bk->t0; t < bk->t1; t++) nonfinite |= R->fx_exp[t] == ST_FX_NONFINITE;
+        if (nonfinite) {
+            st_exact_finite_exponents(R, ov->nblk, bk->t0, bk->t1);
+            st_dist_allreduce_max_i32(R->fx_efin + bk->t0, (size_t)(bk->t1 - bk->t0));
+            ov->nonfinite = 1;
+        }
+        st_exact_to_fixed(R, ov->nblk, bk->t0, bk->t1);
+        if (is_sparse(ov, k)) {
+            pack(ov, R->fx + bk->a, sizeof(int64_t));
+            st_dist_allreduce_sum_i64(ov->packed, ov->nrows * ov->E);
+        } else if (R->shard) {
+            st_dist_reduce_scatter_sum_i64(R->fx + bk->a, ov->fxpart + into, R->part, bk->a,
+                                           bk->b);
+        } else {
+            st_dist_allreduce_sum_i64(R->fx + bk->a, bk->b - bk->a);
+        }
+    } else if (is_sparse(ov, k)) {
+        pack(ov, m->grads + bk->a, sizeof(float));
+        st_dist_allreduce_sum(ov->packed, ov->nrows * ov->E);
+    } else if (R->shard) {
+        st_dist_reduce_scatter_sum(m->grads + bk->a, R->gpart + into, R->part, bk->a, bk->b);
+    } else {
+        st_dist_allreduce_sum(m->grads + bk->a, bk->b - bk->a);
+    }
 }
 
 void st_reduce_begin(st_run *R, int n, int nblk, const st_xsum *loss, const double counts[4]) {
@@ -357,14 +399,15 @@ void st_reduce_finish(st_run *R, float tail_out[ST_TAIL_N]) {
     m->layer_done = NULL;
     st_poll_set(NULL, NULL);
     /* A rank that ran no backward (no rows) starts its buckets here. */
-    while (ov->started < ov->nb) start(ov, ov->started++);
+    while (ov->started < ov->nb - 1) start(ov, ov->started++);
     st_dist_watch_begin("gradient reduction");
     advance(ov, 1);
-    for (int k = 0; k < ov->nb; k++) st_dist_wait(ov->b[k].hdata);
+    for (int k = 0; k < ov->started; k++) st_dist_wait(ov->b[k].hdata);
     st_dist_wait(ov->htail);
     st_dist_watch_end();
     if (st_trace_on()) trace_buckets(ov, 0);
     st_dist_ops_reset();
+    reduce_last(ov);
     if (ov->sparse) {
         const st_bucket *e = &ov->b[ov->nb - 1];
         const size_t lo = R->opt.lo, hi = R->opt.hi;

@@ -358,7 +358,7 @@ int st_run_step(st_run *R, int n, int bg, int read_rc, float tail_out[ST_TAIL_N]
         st_run_reduce_exact(R, nblk, &xloss, counts, tail);
         g = m->grads + lo;
     } else if (R->shard) {
-        st_dist_reduce_scatter_sum(m->grads, R->gpart, R->part);
+        st_dist_reduce_scatter_sum(m->grads, R->gpart, R->part, 0, m->nparams);
         st_dist_allreduce_sum(tail, ST_TAIL_N);
         g = R->gpart;
     } else {
