@@ -71,7 +71,8 @@ typedef struct st_reduce {
     size_t V, E, nrows, cap;
     int32_t *rows, *ids;
     uint64_t *seen;
-    void *packed;
+    void *packed, *share; /* sharded: share receives this rank's part of the packed sums */
+    size_t *ppart;        /* sharded: where each rank's part starts in the packed rows */
     int64_t sparse_steps, steps;
 } st_reduce;
 
@@ -154,7 +155,10 @@ int st_reduce_plan(st_run *R) {
         ov->rows = st_malloc((ov->V < ov->cap ? ov->V : ov->cap) * sizeof(int32_t));
         ov->seen = st_malloc((ov->V + 63) / 64 * sizeof(uint64_t));
         memset(ov->seen, 0, (ov->V + 63) / 64 * sizeof(uint64_t));
-        ov->packed = st_malloc((ov->V < ov->cap ? ov->V : ov->cap) * ov->E * sizeof(int64_t));
+        const size_t most = (ov->V < ov->cap ? ov->V : ov->cap) * ov->E * sizeof(int64_t);
+        ov->packed = st_malloc(most);
+        ov->share = st_malloc(most);
+        ov->ppart = st_malloc(((size_t)R->size + 1) * sizeof(size_t));
     }
     R->ov = ov;
     st_dist_lanes_init();
@@ -178,16 +182,15 @@ static size_t distinct(st_reduce *ov, const int32_t *ids, size_t n, int32_t *out
 }
 
 /* This step's rows: every rank's distinct token ids, gathered, their union (sorted, the same
- * on every rank). Then the decision, the same everywhere: sparse when the rows travel in fewer
- * bytes than the table (sharded, the table would go by reduce-scatter: half an allreduce's
- * bytes). Collective. */
+ * on every rank). Then the decision, the same everywhere. Collective. */
 static void sparse_rows(st_reduce *ov, const st_batch *b, int n) {
-    st_run *R = ov->R;
     size_t k = distinct(ov, b->tok, (size_t)n * (size_t)b->T, ov->rows);
     const size_t total = st_dist_allgather_i32(ov->rows, k, ov->ids);
     ST_ASSERT(total <= ov->cap, "%zu token ids gathered, room for %zu", total, ov->cap);
     ov->nrows = distinct(ov, ov->ids, total, ov->rows);
-    ov->sparse = ov->nrows * (R->shard ? 2 : 1) < ov->V;
+    /* the rows go the way the table would (reduce-scatter sharded, else allreduce): fewer
+     * rows, fewer bytes; under 80% of them, so that packing has something to pay for */
+    ov->sparse = 5 * ov->nrows < 4 * ov->V;
     ov->sparse_steps += ov->sparse;
     ov->steps++;
 }
@@ -204,6 +207,8 @@ void st_reduce_free(st_run *R) {
     st_free(R->ov->rows);
     st_free(R->ov->seen);
     st_free(R->ov->packed);
+    st_free(R->ov->share);
+    st_free(R->ov->ppart);
     st_free(R->ov->b);
     st_free(R->ov->fxpart);
     st_free(R->ov);
@@ -220,20 +225,43 @@ static void pack(const st_reduce *ov, const void *src, size_t size) {
         memcpy((char *)ov->packed + i * row, (const char *)src + (size_t)ov->rows[i] * row, row);
 }
 
-/* The summed rows back into the table's place: the whole table at dst (dst_lo = a), or this
- * rank's part of it (dst holds elements [dst_lo, dst_hi) of the buffer; the table starts at
- * a). Rows no rank touched are zero. */
-static void unpack(const st_reduce *ov, void *dst, size_t dst_lo, size_t dst_hi, size_t a,
-                   size_t size) {
-    const size_t b = a + ov->V * ov->E, lo = a > dst_lo ? a : dst_lo, hi = b < dst_hi ? b : dst_hi;
-    if (lo >= hi) return;
-    memset((char *)dst + (lo - dst_lo) * size, 0, (hi - lo) * size);
-    for (size_t i = 0; i < ov->nrows; i++) {
-        const size_t r0 = a + (size_t)ov->rows[i] * ov->E, r1 = r0 + ov->E;
-        const size_t c0 = r0 > lo ? r0 : lo, c1 = r1 < hi ? r1 : hi;
-        if (c0 < c1)
-            memcpy((char *)dst + (c0 - dst_lo) * size,
-                   (const char *)ov->packed + (i * ov->E + (c0 - r0)) * size, (c1 - c0) * size);
+/* The summed packed elements [j0, j1) (at src) back into the table's place in dst, which
+ * holds elements [dst_lo, dst_hi) of the buffer (the table starts at element a); the table's
+ * other elements there are zero (no rank touched their rows). Packed element j is element
+ * a + rows[j / E] E + j % E: increasing in j, since the rows are sorted. */
+static void unpack(const st_reduce *ov, const void *src, size_t j0, size_t j1, void *dst,
+                   size_t dst_lo, size_t dst_hi, size_t a, size_t size) {
+    const size_t E = ov->E, b = a + ov->V * E, lo = a > dst_lo ? a : dst_lo,
+                 hi = b < dst_hi ? b : dst_hi;
+    if (lo < hi) memset((char *)dst + (lo - dst_lo) * size, 0, (hi - lo) * size);
+    for (size_t i = j0 / E; i * E < j1; i++) {
+        const size_t c0 = i * E > j0 ? i * E : j0, c1 = (i + 1) * E < j1 ? (i + 1) * E : j1;
+        const size_t at = a + (size_t)ov->rows[i] * E + (c0 - i * E);
+        memcpy((char *)dst + (at - dst_lo) * size, (const char *)src + (c0 - j0) * size,
+               (c1 - c0) * size);
+    }
+}
+
+/* Sharded: where each rank's part starts among the packed elements (the same increasing map
+ * as unpack's), so the packed rows are reduce-scattered straight into their owners' parts. */
+static void packed_parts(st_reduce *ov, const size_t *part, int size, size_t a) {
+    const size_t E = ov->E, total = ov->nrows * E;
+    for (int r = 0; r <= size; r++) {
+        const size_t q = part[r];
+        if (q <= a) {
+            ov->ppart[r] = 0;
+        } else if (q >= a + ov->V * E) {
+            ov->ppart[r] = total;
+        } else {
+            const size_t qr = (q - a) / E, off = (q - a) % E;
+            size_t i0 = 0, i1 = ov->nrows; /* the first packed row >= qr */
+            while (i0 < i1) {
+                size_t mid = (i0 + i1) / 2;
+                if ((size_t)ov->rows[mid] < qr) i0 = mid + 1;
+                else i1 = mid;
+            }
+            ov->ppart[r] = i0 * E + (i0 < ov->nrows && (size_t)ov->rows[i0] == qr ? off : 0);
+        }
     }
 }
 
@@ -353,7 +381,12 @@ static void reduce_last(st_reduce *ov) {
             ov->nonfinite = 1;
         }
         st_exact_to_fixed(R, ov->nblk, bk->t0, bk->t1);
-        if (is_sparse(ov, k)) {
+        if (is_sparse(ov, k) && R->shard) {
+            pack(ov, R->fx + bk->a, sizeof(int64_t));
+            packed_parts(ov, R->part, R->size, bk->a);
+            st_dist_reduce_scatter_sum_i64(ov->packed, ov->share, ov->ppart, 0,
+                                           ov->nrows * ov->E);
+        } else if (is_sparse(ov, k)) {
             pack(ov, R->fx + bk->a, sizeof(int64_t));
             st_dist_allreduce_sum_i64(ov->packed, ov->nrows * ov->E);
         } else if (R->shard) {
@@ -362,6 +395,10 @@ static void reduce_last(st_reduce *ov) {
         } else {
             st_dist_allreduce_sum_i64(R->fx + bk->a, bk->b - bk->a);
         }
+    } else if (is_sparse(ov, k) && R->shard) {
+        pack(ov, m->grads + bk->a, sizeof(float));
+        packed_parts(ov, R->part, R->size, bk->a);
+        st_dist_reduce_scatter_sum(ov->packed, ov->share, ov->ppart, 0, ov->nrows * ov->E);
     } else if (is_sparse(ov, k)) {
         pack(ov, m->grads + bk->a, sizeof(float));
         st_dist_allreduce_sum(ov->packed, ov->nrows * ov->E);
@@ -409,16 +446,18 @@ void st_reduce_finish(st_run *R, float tail_out[ST_TAIL_N]) {
     st_dist_ops_reset();
     reduce_last(ov);
     if (ov->sparse) {
-        const st_bucket *e = &ov->b[ov->nb - 1];
-        const size_t lo = R->opt.lo, hi = R->opt.hi;
+        const size_t a = ov->b[ov->nb - 1].a, lo = R->opt.lo, hi = R->opt.hi;
+        const size_t j0 = R->shard ? ov->ppart[R->rank] : 0,
+                     j1 = R->shard ? ov->ppart[R->rank + 1] : ov->nrows * ov->E;
+        const void *src = R->shard ? ov->share : ov->packed;
         if (R->block_rows > 0 && R->shard)
-            unpack(ov, ov->fxpart, lo, hi, e->a, sizeof(int64_t));
+            unpack(ov, src, j0, j1, ov->fxpart, lo, hi, a, sizeof(int64_t));
         else if (R->block_rows > 0)
-            unpack(ov, R->fx, 0, m->nparams, e->a, sizeof(int64_t));
+            unpack(ov, src, j0, j1, R->fx, 0, m->nparams, a, sizeof(int64_t));
         else if (R->shard)
-            unpack(ov, R->gpart, lo, hi, e->a, sizeof(float));
+            unpack(ov, src, j0, j1, R->gpart, lo, hi, a, sizeof(float));
         else
-            unpack(ov, m->grads, 0, m->nparams, e->a, sizeof(float));
+            unpack(ov, src, j0, j1, m->grads, 0, m->nparams, a, sizeof(float));
     }
     if (R->block_rows > 0) {
         if (ov->nonfinite) st_dist_allreduce_sum_i64(R->fx_nf, 3 * m->nparams);

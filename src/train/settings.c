@@ -235,7 +235,9 @@ static void defaults(st_settings *S) {
      * benchmark models, and most run faster (README, "Bitwise the same weights"). */
     S->train.deterministic = 1;
     S->train.shard_optimizer = -1;
-    S->train.overlap = -1;
+    /* Off: measured slower than the blocking step on every benchmark model with Open MPI 4.1
+     * (README, "Scaling past one node"); auto or true to ask for it. */
+    S->train.overlap = 0;
     S->train.sparse_embedding = -1;
     S->train.bucket_mb = ST_BUCKET_MB_DEFAULT;
     S->train.decay_steps = 1000;

@@ -84,9 +84,10 @@ typedef struct st_train_cfg {
      * updates its part of the parameters (holding only that part's optimizer state) and the
      * parts are allgathered. -1 auto (on with more than one rank), 0 off, 1 on. */
     int shard_optimizer;
-    /* Gradient reduction overlapped with backward (step.c): buckets of about bucket_mb MiB of
-     * gradients, in the order backward finishes them, each reduced as soon as it is complete.
-     * -1 auto (on with more than one rank), 0 off, 1 on. */
+    /* Gradient reduction overlapped with backward (reduce.c): buckets of about bucket_mb MiB
+     * of gradients, in the order backward finishes them, each reduced as soon as it is
+     * complete. 0 off (default), 1 on, -1 auto (on when the buckets before the last hold a
+     * quarter of the gradient). */
     int overlap;
     float bucket_mb;
     /* The first layer's embedding gradient exchanged as the rows the global batch touched

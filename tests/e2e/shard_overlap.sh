@@ -116,6 +116,21 @@ for v in true,true true,false false,true; do
     fail "sparse: 3 ranks sparse_embedding=$sp shard_optimizer=$s"
   same "3 ranks sparse_embedding=$sp shard_optimizer=$s" runs/sp-1 runs/sp-3-$sp-$s
 done
+# Rows all over a 3000-row table of 7-float rows, so that the parts (1024-float boundaries)
+# cut rows in two and every rank receives rows: det_birnn with its embedding trainable, on
+# token ids drawn from 3000 (a batch touches at most 26 x 9 = 234 rows).
+"$ST_SYNTH" --task tokens --out det_tokens.h5 --train 400 --test 10 --steps 9 --min-len 3 \
+  --vocab 3000 --classes 3 --padding pre --seed 23 >/dev/null
+cp "$ST_HERE/lib/det_birnn.ini" birnn.ini
+WIDE=(--set embedding.input_dim=3000 --set embedding.output_dim=7 --set embedding.trainable=true)
+run_np 1 train birnn.ini "${DET[@]}" "${WIDE[@]}" --set checkpoint.dir=runs/spw-1 --quiet ||
+  fail "sparse rows across parts: 1 rank"
+for np in 2 3 4; do
+  run_np $np train birnn.ini "${DET[@]}" "${WIDE[@]}" --set train.shard_optimizer=true \
+    --set train.overlap=true --set checkpoint.dir=runs/spw-$np --quiet ||
+    fail "sparse rows across parts: $np ranks"
+  same "$np ranks, sparse rows across the parts" runs/spw-1 runs/spw-$np
+done
 share=$(run_np 2 train bigru.ini "${BIG[@]}" --benchmark 2 --warmup 0 2>&1 |
   sed -n 's/^BENCH //p' | "$ST_PY" -c 'import json,sys; print(json.load(sys.stdin)["sparse_embedding_share"])')
 [ "$share" = 1.0 ] || fail "sparse: the benchmark's sparse_embedding_share is $share, want 1.0"
