@@ -41,9 +41,8 @@ void st_dist_bcast(void *buf, size_t bytes, int root);
  * per rank, part[0] = 0 <= part[1] <= ... <= part[size] = n (size + 1 offsets, the same on
  * every rank). reduce_scatter: of the buffer's elements [a, b), of which send holds this rank's
  * (send[0] is element a): recv gets this rank's share of the sum over ranks,
- * [max(a, part[r]), min(b, part[r + 1])); recv must not overlap send. The int64 form with
- * send NULL is in place: the input in recv, this rank's share left at its START (MPI_IN_PLACE's
- * rule). allgather_parts: every rank's part of buf, in place, to every rank. */
+ * [max(a, part[r]), min(b, part[r + 1])); recv must not overlap send. allgather_parts: every
+ * rank's part of buf, in place, to every rank. */
 void st_dist_reduce_scatter_sum(const float *send, float *recv, const size_t *part, size_t a,
                                 size_t b);
 void st_dist_reduce_scatter_sum_i64(const int64_t *send, int64_t *recv, const size_t *part,

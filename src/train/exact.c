@@ -250,16 +250,16 @@ void st_run_reduce_exact(st_run *R, int nblk, const st_xsum *loss, const double 
     memset(acc, 0, (m->nparams + ST_FX_TAIL) * sizeof(int64_t));
     st_exact_to_fixed(R, nblk, 0, nt);
     st_exact_tail_fill(tail, loss, counts);
-    /* Sharded: each rank receives only its part's sums (at the start of acc), the tail apart.
-     * Integers: the sum is the same whichever way MPI splits or orders it. */
+    /* Sharded: each rank receives only its part's sums, the tail apart. Integers: the sum is
+     * the same whichever way MPI splits or orders it. */
     if (R->shard) {
-        st_dist_reduce_scatter_sum_i64(NULL, acc, R->part, 0, m->nparams);
+        st_dist_reduce_scatter_sum_i64(acc, R->fxpart, R->part, 0, m->nparams);
         st_dist_allreduce_sum_i64(tail, ST_FX_TAIL);
     } else {
         st_dist_allreduce_sum_i64(acc, m->nparams + ST_FX_TAIL);
     }
     if (nonfinite) st_dist_allreduce_sum_i64(R->fx_nf, 3 * m->nparams);
-    st_exact_from_fixed(R, acc);
+    st_exact_from_fixed(R, R->shard ? R->fxpart : acc);
     st_free(R->fx_nf);
     R->fx_nf = NULL;
     st_exact_tail(tail, tail_out);

@@ -61,7 +61,6 @@ typedef struct st_reduce {
     int started;   /* buckets whose first op has started */
     int converted; /* exact: buckets whose sums have started */
     int htail, nblk, nonfinite;
-    int64_t *fxpart; /* sharded exact: this rank's part of the sums */
     /* Sparse embedding exchange: the embedding (tensor 0, layer 0) is the last bucket, alone;
      * E floats a row. rows: this step's union of the rows the ranks' batches touched (nrows;
      * sparse: that union is exchanged this step), gathered in ids (size x maxB x maxT), marked
@@ -143,10 +142,6 @@ int st_reduce_plan(st_run *R) {
     /* Not overlapped (only the sparse embedding asked for buckets): one bucket above it. */
     if (!ov->hooks) ov->nb = buckets(ov, m, first, 1e300);
     st_free(first);
-    if (R->shard && R->block_rows > 0) {
-        const size_t n = R->opt.hi - R->opt.lo;
-        ov->fxpart = st_malloc((n ? n : 1) * sizeof(int64_t));
-    }
     if (emb) {
         ov->V = m->layers[0].param[0].dims.d[0];
         ov->E = m->ranges[0].count / ov->V;
@@ -210,7 +205,6 @@ void st_reduce_free(st_run *R) {
     st_free(R->ov->share);
     st_free(R->ov->ppart);
     st_free(R->ov->b);
-    st_free(R->ov->fxpart);
     st_free(R->ov);
     R->ov = NULL;
 }
@@ -319,7 +313,7 @@ static void convert(st_reduce *ov, int k) {
     st_exact_to_fixed(R, ov->nblk, bk->t0, bk->t1);
     if (R->shard) {
         const size_t lo = R->opt.lo, at = bk->a > lo ? bk->a : lo;
-        int64_t *recv = ov->fxpart + (at < R->opt.hi ? at - lo : 0);
+        int64_t *recv = R->fxpart + (at < R->opt.hi ? at - lo : 0);
         bk->hdata = st_dist_ireduce_scatter_i64(ST_LANE_DATA, R->fx + bk->a, recv, R->part,
                                                 bk->a, bk->b);
     } else {
@@ -390,7 +384,7 @@ static void reduce_last(st_reduce *ov) {
             pack(ov, R->fx + bk->a, sizeof(int64_t));
             st_dist_allreduce_sum_i64(ov->packed, ov->nrows * ov->E);
         } else if (R->shard) {
-            st_dist_reduce_scatter_sum_i64(R->fx + bk->a, ov->fxpart + into, R->part, bk->a,
+            st_dist_reduce_scatter_sum_i64(R->fx + bk->a, R->fxpart + into, R->part, bk->a,
                                            bk->b);
         } else {
             st_dist_allreduce_sum_i64(R->fx + bk->a, bk->b - bk->a);
@@ -451,7 +445,7 @@ void st_reduce_finish(st_run *R, float tail_out[ST_TAIL_N]) {
                      j1 = R->shard ? ov->ppart[R->rank + 1] : ov->nrows * ov->E;
         const void *src = R->shard ? ov->share : ov->packed;
         if (R->block_rows > 0 && R->shard)
-            unpack(ov, src, j0, j1, ov->fxpart, lo, hi, a, sizeof(int64_t));
+            unpack(ov, src, j0, j1, R->fxpart, lo, hi, a, sizeof(int64_t));
         else if (R->block_rows > 0)
             unpack(ov, src, j0, j1, R->fx, 0, m->nparams, a, sizeof(int64_t));
         else if (R->shard)
@@ -461,7 +455,7 @@ void st_reduce_finish(st_run *R, float tail_out[ST_TAIL_N]) {
     }
     if (R->block_rows > 0) {
         if (ov->nonfinite) st_dist_allreduce_sum_i64(R->fx_nf, 3 * m->nparams);
-        st_exact_from_fixed(R, R->shard ? ov->fxpart : R->fx);
+        st_exact_from_fixed(R, R->shard ? R->fxpart : R->fx);
         st_free(R->fx_nf);
         R->fx_nf = NULL;
         st_exact_tail(R->fx + m->nparams, tail_out);

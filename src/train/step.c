@@ -221,6 +221,7 @@ int st_run_setup(st_run *R, st_config *cfg, const st_settings *set, st_shape sha
         const size_t lo = R->part[R->rank], hi = R->part[R->rank + 1];
         st_optim_init_part(&R->opt, &set->train.optim, np, lo, hi);
         if (R->block_rows == 0) R->gpart = st_malloc((hi - lo ? hi - lo : 1) * sizeof(float));
+        else R->fxpart = st_malloc((hi - lo ? hi - lo : 1) * sizeof(int64_t));
     } else {
         st_optim_init(&R->opt, &set->train.optim, np);
     }
@@ -245,6 +246,7 @@ void st_run_close(st_run *R) {
     st_reduce_free(R);
     st_free(R->part);
     st_free(R->gpart);
+    st_free(R->fxpart);
     st_batch_free(&R->batch);
     st_optim_free(&R->opt);
     st_model_free(&R->model);

@@ -58,6 +58,7 @@ typedef struct st_run {
     int shard;
     size_t *part;
     float *gpart;
+    int64_t *fxpart; /* sharded exact reduction: this rank's part of the fixed-point sums */
     /* The exact reduction's rare path (a tensor with NaN or inf): exponents over finite values
      * (ntensors) and counts of NaN, +inf, -inf per parameter (3 nparams, made when needed). */
     int32_t *fx_efin;
