@@ -45,6 +45,9 @@
 #include "seqtrain/trace.h"
 #include "train/step.h"
 
+/* Buckets at most: 3 x 63 ops + the tail's stay under comm.c's 256 in flight. */
+#define ST_BUCKETS_MAX 64
+
 typedef struct st_bucket {
     int layer;   /* complete when this layer's backward returns (the lowest of the group) */
     int t0, t1;  /* tensors [t0, t1) */
@@ -123,7 +126,12 @@ int st_reduce_plan(st_run *R) {
         if (l < m->nlayers) t += m->layers[l].nparam;
     }
     ov->hooks = tc->overlap != 0;
-    ov->nb = buckets(ov, m, first, ov->hooks ? (double)tc->bucket_mb * 1024 * 1024 : 1e300);
+    /* Every bucket before the last keeps up to 3 ops in flight until the step's end (exact:
+     * exponents, finite exponents, sums), and src/dist/comm.c holds 256: a model of many small
+     * layers gets buckets of a few layers each, as many as fit (bucket_mb is a size, not a
+     * count; in exact mode the sums are the same for any buckets). */
+    double cap = ov->hooks ? (double)tc->bucket_mb * 1024 * 1024 : 1e300;
+    while ((ov->nb = buckets(ov, m, first, cap)) > ST_BUCKETS_MAX) cap *= 2;
     /* auto: overlap only when backward leaves something to overlap with. The last bucket (the
      * first layers, usually the embedding: most of a text model's gradient) completes when
      * backward ends, so it is never hidden; when the others hold under a quarter of the
