@@ -15,8 +15,10 @@
  *      (seed, epoch, global sample id), so neither depends on the number of ranks;
  *   4. ONE allreduce over the gradient buffer, whose tail (ST_TAIL_*, step.h) also carries the
  *      loss sum, correct count, row count and an error flag (a bad row on one rank stops every
- *      rank, no hang);
- *   5. the same optimizer update everywhere.
+ *      rank, no hang); sharded ([train] shard_optimizer), a reduce-scatter instead (each rank
+ *      gets the sum of its part) and the tail apart; overlapped or with a sparse embedding,
+ *      buckets (reduce.c); deterministic, the exact sums of exact.c;
+ *   5. the same optimizer update everywhere, or each rank its part and an allgather.
  *
  * Not here: the epoch loop, logs and checkpoints (fit.c), the math of layers (src/layers),
  * file formats (src/io), MPI (src/dist).
