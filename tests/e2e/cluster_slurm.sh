@@ -85,12 +85,18 @@ say "scaling sweep over 1, 2, 3 nodes: $(grep -m1 -io 'alpha = [^,]*, beta = [^ 
 
 # 3. Node loss: HOW (cut or kill) node3 while a --nodes=2-3 job trains on it.
 # A start-up crash: the job's training step died on a signal (train.sbatch: "status" 129 and
-# up) before its first checkpoint, i.e. before node3 was lost. Seen about once in six CI runs,
-# in the kill scenario after node3 had rejoined (srun: "node1: task 0: Segmentation fault",
-# train.sbatch: "status 143"), and not understood: it has nothing to do with losing a node, so
-# the scenario is tried once more, after the diagnosis (job output, the nodes' Slurm log lines
-# for the job, their /dev/shm and TmpFS, a core file's backtrace: core dumps are enabled below
-# and srun passes the limit on). A second crash, or any other early end, fails the test.
+# up) before its first checkpoint, i.e. before node3 was lost. Seen about once in six CI runs
+# (srun: "node1: task 0: Segmentation fault", train.sbatch: "status 143"). Its cause, from a
+# core file: Open MPI 4.1.4 under srun --mpi=pmix, rank 0 still in MPI_Init's modex fence
+# received a peer's first ob1 MATCH fragment over TCP before the PML had registered its
+# handler (a call through NULL in the TCP BTL): 7 of 140 three-node starts on this cluster, on
+# a fresh one as often as after a node loss. Running the fence in the background
+# (OMPI_MCA_pmix_base_async_modex=1, pmix_base_collect_data=1) stopped it there, but made
+# MPI_Init fail ("PML add procs failed") for concurrent jobs on the single-node Slurm of
+# e2e_slurm, so it was taken back. It has nothing to do with losing a node, so the scenario is
+# tried once more, after the diagnosis (job output, the nodes' Slurm log lines for the job,
+# their /dev/shm and TmpFS, a core file's backtrace: core dumps are enabled below and srun
+# passes the limit on). A second crash, or any other early end, fails the test.
 startup_crash() {
   ! compgen -G "runs/$1/step-*.h5" >/dev/null &&
     grep -qE "training step exited with status (129|1[3-9][0-9]|2[0-9][0-9])" "$2"
