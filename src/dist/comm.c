@@ -26,6 +26,10 @@
 #include "seqtrain/log.h"
 
 static int g_rank = 0, g_size = 1, g_we_initialized = 0;
+/* Per-rank counts and displacements of the step's collectives (reduce-scatter, allgather of
+ * the parts, the sparse embedding's id allgather): made once, not at every step. The gathers
+ * of checkpoint and start-up time keep their own. */
+static int *g_cnt, *g_dsp;
 
 /* Non-blocking reductions (below, "the overlapped step"). */
 #define ST_MAX_OPS 256
@@ -77,6 +81,8 @@ void st_dist_init(int *argc, char ***argv) {
     MPI_Comm_size(MPI_COMM_WORLD, &g_size);
     st_log_rank = g_rank;
     st_error_set_abort_hook(st_dist_abort);
+    g_cnt = st_malloc(sizeof(int) * (size_t)g_size);
+    g_dsp = st_malloc(sizeof(int) * (size_t)g_size);
     st_wd_start(MPI_COMM_WORLD, provided == MPI_THREAD_MULTIPLE);
 }
 
@@ -93,6 +99,9 @@ void st_dist_finalize(void) {
         if (g_lane[l] != MPI_COMM_NULL) MPI_Comm_free(&g_lane[l]);
     st_free(g_opcounts);
     g_opcounts = NULL;
+    st_free(g_cnt);
+    st_free(g_dsp);
+    g_cnt = g_dsp = NULL;
     int fin = 0;
     MPI_Finalized(&fin);
     if (g_we_initialized && !fin) MPI_Finalize();
@@ -159,17 +168,15 @@ void st_dist_bcast(void *buf, size_t bytes, int root) {
     st_wd_leave(0);
 }
 
-/* Counts per rank of a partition given as bounds (size + 1 offsets). */
-static int *partition_counts(const size_t *bounds, int **displs) {
-    int *c = st_malloc(sizeof(int) * (size_t)g_size), *d = st_malloc(sizeof(int) * (size_t)g_size);
+/* Counts and displacements per rank of a partition given as bounds (size + 1 offsets), into
+ * g_cnt and g_dsp. */
+static void partition_counts(const size_t *bounds) {
     for (int r = 0; r < g_size; r++) {
         ST_ASSERT(bounds[r + 1] >= bounds[r] && bounds[r + 1] < INT_MAX,
                   "partition [%zu, %zu) of rank %d", bounds[r], bounds[r + 1], r);
-        c[r] = (int)(bounds[r + 1] - bounds[r]);
-        d[r] = (int)bounds[r];
+        g_cnt[r] = (int)(bounds[r + 1] - bounds[r]);
+        g_dsp[r] = (int)bounds[r];
     }
-    *displs = d;
-    return c;
 }
 
 /* Counts per rank of elements [a, b) of a buffer partitioned by part, into c (size ints). */
@@ -193,7 +200,7 @@ static void piece_counts(const size_t *part, size_t a, size_t b, int *c) {
  * share), in chunks. */
 static void reduce_scatter(const void *send, void *recv, size_t esize, MPI_Datatype type,
                            const size_t *part, size_t a, size_t b) {
-    int *counts = st_malloc(sizeof(int) * (size_t)g_size);
+    int *counts = g_cnt;
     char *out = recv;
     st_wd_enter("reduce-scatter", (b - a) * esize, "bytes");
     for (size_t c0 = a; c0 < b; c0 += ST_RS_CHUNK) {
@@ -205,7 +212,6 @@ static void reduce_scatter(const void *send, void *recv, size_t esize, MPI_Datat
         out += (size_t)counts[g_rank] * esize;
     }
     st_wd_leave(1); /* the gradient reduction: training is under way */
-    st_free(counts);
 }
 
 void st_dist_reduce_scatter_sum(const float *send, float *recv, const size_t *part, size_t a,
@@ -228,14 +234,12 @@ void st_dist_reduce_scatter_sum_i64(const int64_t *send, int64_t *recv, const si
 
 void st_dist_allgather_parts(float *buf, const size_t *bounds) {
     if (g_size == 1) return;
-    int *displs, *counts = partition_counts(bounds, &displs);
+    partition_counts(bounds);
     st_wd_enter("allgather", bounds[g_size], "floats");
     ST_REDUCE(bounds[g_size] * sizeof(float),
-              MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, counts, displs, MPI_FLOAT,
+              MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, g_cnt, g_dsp, MPI_FLOAT,
                              MPI_COMM_WORLD));
     st_wd_leave(0);
-    st_free(counts);
-    st_free(displs);
 }
 
 /* ---- non-blocking reductions (the overlapped step) ---------------------------------------------
@@ -445,8 +449,7 @@ size_t st_dist_allgather_i32(const int32_t *send, size_t count, int32_t *recv) {
     }
     ST_ASSERT(count < INT_MAX, "allgather of %zu ints", count);
     st_wd_enter("allgather", count, "ints");
-    int c = (int)count;
-    int *counts = st_malloc(sizeof(int) * g_size), *displs = st_malloc(sizeof(int) * g_size);
+    int c = (int)count, *counts = g_cnt, *displs = g_dsp; /* every step (sparse embedding) */
     ST_MPI(MPI_Allgather(&c, 1, MPI_INT, counts, 1, MPI_INT, MPI_COMM_WORLD));
     long long total = 0;
     for (int r = 0; r < g_size; r++) {
@@ -457,8 +460,6 @@ size_t st_dist_allgather_i32(const int32_t *send, size_t count, int32_t *recv) {
     ST_MPI(MPI_Allgatherv(send, c, MPI_INT32_T, recv, counts, displs, MPI_INT32_T,
                           MPI_COMM_WORLD));
     st_wd_leave(0);
-    st_free(counts);
-    st_free(displs);
     return (size_t)total;
 }
 

@@ -166,6 +166,7 @@ void st_optim_free(st_optim *o) {
     for (int i = 0; i < 2; i++) st_free(o->state[i]);
     st_optim_gather_free(o);
     st_free(o->units);
+    st_free(o->sq);
     memset(o, 0, sizeof *o);
 }
 
@@ -250,7 +251,8 @@ static void clip(st_optim *o, float *g, const st_tensor_range *r, int nr,
     const st_optim_cfg *c = &o->cfg;
     size_t a, b;
     if (c->clipnorm > 0 || c->global_clipnorm > 0) {
-        double *sq = st_malloc((nr ? (size_t)nr : 1) * sizeof(double));
+        if (!o->sq) o->sq = st_malloc((nr ? (size_t)nr : 1) * sizeof(double));
+        double *sq = o->sq;
         tensor_norms(o, g, r, nr, trainable, sq);
         double total = 0;
         for (int t = 0; t < nr; t++) total += sq[t];
@@ -265,7 +267,6 @@ static void clip(st_optim *o, float *g, const st_tensor_range *r, int nr,
             if (c->global_clipnorm > 0 && sqrt(total) > c->global_clipnorm)
                 scale(g + (a - o->lo), b - a, (float)(c->global_clipnorm / sqrt(total)));
         }
-        st_free(sq);
     }
     if (c->clipvalue > 0)
         for (int t = 0; t < nr; t++) {
@@ -285,7 +286,8 @@ static void update(st_optim *o, float *wall, const float *gp, size_t a, size_t b
     const size_t n = b - a, at = a - o->lo;
     float *w = wall + a;
     const float *g = gp + at;
-    float *s0 = o->nstate > 0 ? o->state[0] + at : NULL, *s1 = o->nstate > 1 ? o->state[1] + at : NULL;
+    float *s0 = o->nstate > 0 ? o->state[0] + at : NULL;
+    float *s1 = o->nstate > 1 ? o->state[1] + at : NULL;
     switch (c->kind) {
     case ST_OPT_SGD:
         if (c->momentum == 0) {

@@ -58,6 +58,7 @@ typedef struct st_optim {
     int64_t iterations; /* updates applied so far (Adam's t) */
     double *units;      /* clipping's partial sums of squares (nunits), made on first use */
     size_t nunits;
+    double *sq;         /* clipping's squared norm per tensor, made on first use */
     /* All n parameters' state while a sharded run saves a checkpoint (st_optim_gather, rank 0);
      * NULL otherwise. */
     float *full[2];

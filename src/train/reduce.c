@@ -277,10 +277,18 @@ static void trace_buckets(st_reduce *ov, int done) {
                              (ov->R->block_rows <= 0 || k < ov->converted);
         if (bk->t_start <= 0 || (done && !complete)) continue;
         char name[48];
-        snprintf(name, sizeof name, "bucket %d: %zu KiB", k, (bk->b - bk->a) * 4 / 1024);
+        snprintf(name, sizeof name, "bucket %d: %.1f KiB", k,
+                 (double)(bk->b - bk->a) * sizeof(float) / 1024);
         st_trace_add(name, "bucket", bk->t_start, st_time());
         bk->t_start = 0;
     }
+}
+
+/* Where this rank's share of elements [a, ...) lands in its part's buffers (gpart, fxpart):
+ * 0 when the share is empty (nothing is written there). */
+static size_t share_at(const st_run *R, size_t a) {
+    const size_t lo = R->opt.lo, at = a > lo ? a : lo;
+    return at < R->opt.hi ? at - lo : 0;
 }
 
 /* Starts bucket k: its sums (float), or its exponents' agreement (exact). */
@@ -294,11 +302,9 @@ static void start(st_reduce *ov, int k) {
         st_exact_exponents(R, ov->nblk, bk->t0, bk->t1);
         bk->hexp = st_dist_imax_i32(ST_LANE_EXP, R->fx_exp + bk->t0, (size_t)(bk->t1 - bk->t0));
     } else if (R->shard) {
-        const size_t lo = R->opt.lo, at = bk->a > lo ? bk->a : lo;
-        /* this rank's share of the bucket may be empty: the pointer is then not written */
-        float *recv = R->gpart + (at < R->opt.hi ? at - lo : 0);
-        bk->hdata = st_dist_ireduce_scatter(ST_LANE_DATA, m->grads + bk->a, recv, R->part,
-                                            bk->a, bk->b);
+        bk->hdata = st_dist_ireduce_scatter(ST_LANE_DATA, m->grads + bk->a,
+                                            R->gpart + share_at(R, bk->a), R->part, bk->a,
+                                            bk->b);
     } else {
         bk->hdata = st_dist_isum(ST_LANE_DATA, m->grads + bk->a, bk->b - bk->a);
     }
@@ -320,9 +326,8 @@ static void convert(st_reduce *ov, int k) {
         }
     st_exact_to_fixed(R, ov->nblk, bk->t0, bk->t1);
     if (R->shard) {
-        const size_t lo = R->opt.lo, at = bk->a > lo ? bk->a : lo;
-        int64_t *recv = R->fxpart + (at < R->opt.hi ? at - lo : 0);
-        bk->hdata = st_dist_ireduce_scatter_i64(ST_LANE_DATA, R->fx + bk->a, recv, R->part,
+        bk->hdata = st_dist_ireduce_scatter_i64(ST_LANE_DATA, R->fx + bk->a,
+                                                R->fxpart + share_at(R, bk->a), R->part,
                                                 bk->a, bk->b);
     } else {
         bk->hdata = st_dist_isum_i64(ST_LANE_DATA, R->fx + bk->a, bk->b - bk->a);
@@ -370,8 +375,7 @@ static void reduce_last(st_reduce *ov) {
     st_model *m = &R->model;
     const int k = ov->nb - 1;
     st_bucket *bk = &ov->b[k];
-    const size_t lo = R->opt.lo, at = bk->a > lo ? bk->a : lo,
-                 into = at < R->opt.hi ? at - lo : 0; /* its share's place in the part */
+    const size_t into = share_at(R, bk->a);
     if (R->block_rows > 0) {
         st_exact_exponents(R, ov->nblk, bk->t0, bk->t1);
         st_dist_allreduce_max_i32(R->fx_exp + bk->t0, (size_t)(bk->t1 - bk->t0));
