@@ -71,6 +71,31 @@ int st_blas_threads(void);
  * into parts whose edges use other micro-kernels, which changes the bits). */
 void st_blas_set_threads(int n);
 
+/* The CPU (src/core/cpu.c): its brand string and the widest vector set it and the OS support. */
+enum { ST_ISA_NONE, ST_ISA_SSE2, ST_ISA_SSE42, ST_ISA_AVX, ST_ISA_AVX2, ST_ISA_AVX512 };
+typedef struct st_cpu {
+    char name[64];   /* "AMD EPYC 9B45", "Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz" */
+    char vendor[13]; /* "AuthenticAMD", "GenuineIntel" */
+    int level;       /* ST_ISA_* */
+    int bf16;        /* AVX512_BF16 */
+} st_cpu;
+const st_cpu *st_cpu_get(void);
+const char *st_isa_name(int level);
+
+/* The BLAS kernels for this CPU (src/core/blas.c). Called first thing in main, before MPI and
+ * before anything else starts: when OPENBLAS_CORETYPE is unset and OpenBLAS chose kernels
+ * below what the CPU runs, it sets the variable and re-executes the program (OpenBLAS reads it
+ * only when it loads); the new image checks the chosen kernels with small products against a
+ * reference and falls back to OpenBLAS's own choice, with a warning, if they fail. */
+void st_blas_choose(int argc, char **argv);
+/* The kernels in use ("SkylakeX"), how they were chosen (one phrase, e.g. "chosen by seqtrain
+ * for AVX-512; OpenBLAS alone ran Prescott"), and the library ("OpenBLAS 0.3.21"). */
+const char *st_blas_core(void);
+const char *st_blas_core_how(void);
+const char *st_blas_library(void);
+/* A warning st_blas_choose could not print yet (before MPI, every rank): NULL when none. */
+const char *st_blas_warning(void);
+
 /* Activations, applied element-wise except softmax (row-wise over the last axis). */
 typedef enum st_act {
     ST_ACT_LINEAR = 0,

@@ -59,7 +59,10 @@ int st_cli_load_config(st_config *c, const char *path, char **sets, int nsets) {
  * use the collective agreement and end every rank together. */
 int main(int argc, char **argv) {
     st_start_time = st_time();
+    /* Before MPI: it may execute the program again with other BLAS kernels (core/blas.c). */
+    st_blas_choose(argc, argv);
     st_dist_init(&argc, &argv);
+    if (st_blas_warning()) ST_LOG(ST_LOG_WARN, "%s", st_blas_warning());
     int status;
     const char *cmd = argc > 1 ? argv[1] : "";
     if (!strcmp(cmd, "train"))
@@ -78,7 +81,9 @@ int main(int argc, char **argv) {
         ST_LOG(ST_LOG_INFO, "%s", k_usage);
         status = ST_EXIT_OK;
     } else if (!strcmp(cmd, "--version")) {
-        ST_LOG(ST_LOG_INFO, "seqtrain %s\n", SEQTRAIN_VERSION);
+        ST_LOG(ST_LOG_INFO, "seqtrain %s\nBLAS: %s, core %s (%s)\nCPU: %s (%s)\n",
+               SEQTRAIN_VERSION, st_blas_library(), st_blas_core(), st_blas_core_how(),
+               st_cpu_get()->name, st_isa_name(st_cpu_get()->level));
         status = ST_EXIT_OK;
     } else {
         if (st_dist_rank() == 0) fputs(k_usage, stderr);
