@@ -22,7 +22,9 @@
 #include "seqtrain/error.h"
 #include "seqtrain/log.h"
 #include "seqtrain/rng.h"
+#include "seqtrain/tensor.h"
 #include "seqtrain/train.h"
+#include "train/fit.h"
 #include "train/step.h"
 
 /* Input shape and class count without reading any row. */
@@ -153,6 +155,12 @@ int st_fit_benchmark(st_config *cfg, int steps, int warmup) {
     double steps_d = steps > 0 ? steps : 1;
     double P = R.size, sps = elapsed > 0 ? (double)steps * Bg / elapsed : 0;
     double startup = st_start_time > 0 ? t_first - st_start_time : 0;
+    /* What produced the numbers (issue 15); the CPU's name made safe for a JSON string. */
+    char cpu[sizeof st_cpu_get()->name];
+    st_json_safe(cpu, sizeof cpu, st_cpu_get()->name);
+    const int same_core = st_blas_agree(R.block_rows > 0);
+    ST_LOG(ST_LOG_INFO, "benchmark: %s, core %s (%s); CPU %s (%s)\n", st_blas_library(),
+           st_blas_core(), st_blas_core_how(), cpu, st_isa_name(st_cpu_get()->level));
     ST_LOG(ST_LOG_INFO,
            "benchmark: %d steps of global batch %d on %d rank%s x %d thread%s: %.1f samples/s, "
            "%.2f ms/step\n"
@@ -177,13 +185,16 @@ int st_fit_benchmark(st_config *cfg, int steps, int warmup) {
            "\"reduce_local_ms\": {\"mean\": %.4f, \"max\": %.4f}, "
            "\"optimizer_state_mb\": {\"mean\": %.4f, \"max\": %.4f}, "
            "\"shard_optimizer\": %d, \"overlap\": %d, \"buckets\": %d, \"bucket_mb\": %g, "
-           "\"sparse_embedding_share\": %.3f}\n",
+           "\"sparse_embedding_share\": %.3f, \"cpu\": \"%s\", \"cpu_isa\": \"%s\", "
+           "\"blas\": \"%s\", \"blas_core\": \"%s\", \"blas_core_how\": \"%s\", \"blas_core_same_on_ranks\": %d}\n",
            R.size, st_blas_threads(), steps, Bg, sps, elapsed * ms, sum[0] / P, mx[0],
            sum[1] / P, mx[1], sum[5] / P, mx[5], sum[2] / P, mx[2], sum[3] / P, mx[3],
            sum[4] / P, mx[4], startup, m->nparams, m->ntensors, R.block_rows > 0, R.block_rows,
            (double)(tr1.calls - tr0.calls) / steps_d, (double)(tr1.bytes - tr0.bytes) / steps_d,
            sum[6] / P, mx[6], sum[7] / P, mx[7], sum[8] / P, mx[8], R.shard, st_reduce_buckets(&R) > 0,
-           st_reduce_buckets(&R), (double)set->train.bucket_mb, st_reduce_sparse_share(&R));
+           st_reduce_buckets(&R), (double)set->train.bucket_mb, st_reduce_sparse_share(&R),
+           cpu, st_isa_name(st_cpu_get()->level), st_blas_library(), st_blas_core(),
+           st_blas_core_how(), same_core);
     st_run_close(&R);
     return ST_OK;
 }

@@ -340,7 +340,7 @@ int st_fit(st_config *cfg, const char *resume) {
         rc = make_dirs(set->ckpt.dir);
         if (rc == ST_OK) rc = st_ckpt_lock(set->ckpt.dir, &lock);
         if (rc == ST_OK && !resume) rc = st_ckpt_dir_check(set->ckpt.dir);
-        if (rc == ST_OK) rc = st_metrics_log_open(&F, set->ckpt.dir, resume != NULL);
+        if (rc == ST_OK) rc = st_metrics_log_open(&F, set->ckpt.dir, resume != NULL, R.size);
         char path[2 * ST_PATH_MAX];
         /* history.csv is rewritten from the checkpoint's rows: it continues exactly where the
          * checkpoint stands, whatever a later, abandoned run appended. */
@@ -352,6 +352,9 @@ int st_fit(st_config *cfg, const char *resume) {
     ST_LOG(ST_LOG_INFO, "Training on %zu samples (validating on %zu), %d rank%s, global batch "
            "%d, %lld steps per epoch\n", R.ntrain, R.nval, R.size, R.size > 1 ? "s" : "", Bg,
            (long long)steps);
+    ST_LOG(ST_LOG_INFO, "%s, core %s (%s); CPU %s\n", st_blas_library(), st_blas_core(),
+           st_blas_core_how(), st_cpu_get()->name);
+    st_blas_agree(R.block_rows > 0);
     {
         int verbose = st_log_level >= ST_LOG_DEBUG;
         int every = tc->log_every_steps > 0 ? tc->log_every_steps

@@ -45,13 +45,23 @@ int st_fit_save(st_run *R, st_fit_ctx *F, const st_train_state *ts, int epoch_en
  * (as loaded) against the run: epoch <= [train] epochs, step_in_epoch < steps per epoch. */
 int st_fit_load_state(const char *path, st_run *R, st_fit_ctx *F, const st_train_state *ts);
 
+/* ---- sysinfo.c: what produced the numbers -------------------------------------------------
+ * Whether every rank runs the same BLAS kernels (warns on rank 0 when not; DETERMINISTIC adds
+ * why it matters). Collective. */
+int st_blas_agree(int deterministic);
+/* SRC copied for use inside a JSON string: quotes, backslashes and control characters become
+ * spaces (CPU brand strings have none; this makes sure). */
+void st_json_safe(char *dst, size_t n, const char *src);
+
 /* ---- metrics_log.c: metrics.jsonl ------------------------------------------------------------
- * One JSON object per line: {"type": "step", ...} every log_every_steps steps and
+ * One JSON object per line: {"type": "run", ...} at each start or resume (version, ranks,
+ * threads, CPU, BLAS kernels), {"type": "step", ...} every log_every_steps steps and
  * {"type": "epoch", ...} after every epoch, each with the per-phase times as mean and max over
  * the ranks. Written by rank 0, only with a checkpoint directory. */
 
-/* Rank 0: opens DIR/metrics.jsonl, afresh, or appended to when resuming. */
-int st_metrics_log_open(st_fit_ctx *F, const char *dir, int resume);
+/* Rank 0: opens DIR/metrics.jsonl, afresh, or appended to when resuming, and writes the run
+ * line (RANKS: the job's rank count). */
+int st_metrics_log_open(st_fit_ctx *F, const char *dir, int resume, int ranks);
 /* One step line (the epoch's running values so far). Collective (metric counts, times). */
 void st_metrics_log_step(st_run *R, st_fit_ctx *F, const st_train_state *ts);
 /* One epoch line from the history row (row: the epoch's values in history column order).

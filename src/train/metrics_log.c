@@ -1,7 +1,8 @@
 /*
  * metrics_log.c - metrics.jsonl, the machine-readable training log next to the checkpoints:
- * one JSON object per line, {"type": "step", ...} every [train] log_every_steps steps and
- * {"type": "epoch", ...} after every epoch, each with "time_s": the seconds per phase (data,
+ * one JSON object per line, {"type": "run", ...} at each start (what produced the numbers:
+ * version, ranks, threads, CPU, BLAS kernels), {"type": "step", ...} every [train]
+ * log_every_steps steps and {"type": "epoch", ...} after every epoch, each with "time_s": the seconds per phase (data,
  * forward_backward, allreduce, optimizer, checkpoint) as mean and max over the ranks.
  *
  * The log is appended to line by line and flushed after each line (a resumed run continues
@@ -20,14 +21,45 @@
 #include "seqtrain/dist.h"
 #include "seqtrain/log.h"
 #include "seqtrain/error.h"
+#include "seqtrain/tensor.h"
 #include "train/fit.h"
 
-int st_metrics_log_open(st_fit_ctx *F, const char *dir, int resume) {
+/* A JSON string: quotes, backslashes and control characters escaped. */
+static void json_str(FILE *f, const char *key, const char *s) {
+    fprintf(f, ", \"%s\": \"", key);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(f, "\\%c", ch);
+        else if (ch < 0x20)
+            fprintf(f, "\\u%04x", ch);
+        else
+            fputc(ch, f);
+    }
+    fputc('"', f);
+}
+
+int st_metrics_log_open(st_fit_ctx *F, const char *dir, int resume, int ranks) {
     char path[ST_PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
     /* A fresh run starts the log afresh; a resumed one continues it. */
     F->jsonl = st_append_open(path, !resume);
-    return F->jsonl ? ST_OK : ST_ERR;
+    if (!F->jsonl) return ST_ERR;
+    /* Each start (and resume) heads its lines with what produced them: the numbers of a run
+     * on other kernels or another CPU are not comparable (issue 15). */
+    const st_cpu *cpu = st_cpu_get();
+    fprintf(F->jsonl, "{\"type\": \"run\"");
+    json_str(F->jsonl, "version", SEQTRAIN_VERSION);
+    fprintf(F->jsonl, ", \"resumed\": %s, \"ranks\": %d, \"threads\": %d",
+            resume ? "true" : "false", ranks, st_blas_threads());
+    json_str(F->jsonl, "cpu", cpu->name);
+    json_str(F->jsonl, "cpu_isa", st_isa_name(cpu->level));
+    json_str(F->jsonl, "blas", st_blas_library());
+    json_str(F->jsonl, "blas_core", st_blas_core());
+    json_str(F->jsonl, "blas_core_how", st_blas_core_how());
+    fprintf(F->jsonl, "}\n");
+    fflush(F->jsonl);
+    return ST_OK;
 }
 
 void st_metrics_log_close(st_fit_ctx *F) {

@@ -35,6 +35,8 @@ if best == 1:
 h = h5py.File("runs/es/epoch-0002.h5", "r")
 assert np.allclose(h["history/val_loss"][()], [float(r["val_loss"]) for r in rows])
 lines = [json.loads(l) for l in open("runs/es/metrics.jsonl")]
+assert lines[0]["type"] == "run" and lines[0]["blas_core"], lines[0]
+lines = lines[1:]
 steps = [l for l in lines if l["type"] == "step"]; epochs = [l for l in lines if l["type"] == "epoch"]
 assert [l["global_step"] for l in steps] == [5, 10, 15, 20] and len(epochs) == 2, lines
 for l in lines:

@@ -23,7 +23,7 @@ start() {
     --set checkpoint.dir="$1" >"$1.log" 2>&1 &
   mp=$!
   local end=$((SECONDS + 120))
-  until [ -s "$1/metrics.jsonl" ]; do
+  until grep -qs '"type": "step"' "$1/metrics.jsonl"; do
     kill -0 "$mp" 2>/dev/null || fail "$1: training ended before it could be signalled: $(cat "$1.log")"
     [ $SECONDS -lt $end ] || { kill -KILL "$mp"; fail "$1: no step logged within 120 s"; }
     sleep 0.02
