@@ -424,7 +424,7 @@ def main():
         build(args)
     binary = args.seqtrain or os.path.join(BUILD, "seqtrain")
     has_bench = seqtrain_has_benchmark(binary)
-    facts = choose_blas(binary, args.blas_core)  # before anything else starts OpenBLAS
+    facts = choose_blas(binary, args.blas_core)  # before any measured process starts
     print(f"[bench] {blas_header(facts, {})[1]}", file=sys.stderr, flush=True)
     rc, torch_ver, _ = sh(["/usr/bin/python3", "-c", "import torch; print(torch.__version__)"])
     torch_ver = torch_ver.strip() or "(not installed)"
