@@ -3,6 +3,7 @@
 
     tools/bench/run.sh [--models M2,M6] [--steps N] [--rounds R] [--warmup W] [--quick]
                        [--configs 1x1,1x2,2x1] [--no-build] [--seqtrain PATH] [--out DIR]
+                       [--blas-core NAME]
 
 For every model (tools/bench/configs/M*.ini) and configuration (ranks x threads: 1x1, 1x2, 2x1)
 it runs `seqtrain train CFG --benchmark STEPS --warmup W` and tools/bench/torch_bench.py on the
@@ -23,6 +24,19 @@ How each side runs:
   cores). 2 ranks: DistributedDataParallel, gloo, 2 processes on localhost, the global batch
   split in two.
 
+The same OpenBLAS kernels on every side (issue 15): OpenBLAS picks its kernels ("core") when
+it loads, and a fair comparison runs seqtrain, PyTorch and sgemm_rate on the same core. Before
+the first run, `seqtrain --version` (in the environment as given) says which core seqtrain runs
+and why (its start-up rules, src/core/blas.c). If OPENBLAS_CORETYPE is unset, every process the
+benchmark starts gets OPENBLAS_CORETYPE set to that core; if it is set, it is left as it is
+(and seqtrain, torch_bench and sgemm_rate all obey it). --blas-core NAME pins all three to
+OpenBLAS's core NAME (e.g. Haswell, SkylakeX) and stops with exit 2 if this OpenBLAS has no
+such core. After the runs, the cores the three programs report (the BENCH lines' "blas_core",
+SGEMM's "core") are compared; if they differ, the table's header says so first, in bold. The
+header names the CPU, its vector level, the OpenBLAS library and core, and how the core was
+chosen; latest.jsonl's first record ("kind": "machine") says the same, its last ("kind":
+"blas_check") what each program reported.
+
 Outputs: the Markdown table on stdout and in tools/bench/results/latest.md; every raw BENCH /
 SGEMM record as one JSON line in tools/bench/results/latest.jsonl.
 """
@@ -31,6 +45,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -125,6 +140,11 @@ def sh(cmd, env=None, timeout=None):
         return 127, "", f"cannot run {cmd[0]}: {e.strerror}"
 
 
+def usage_error(msg):
+    print(f"bench: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
 def bench_line(text):
     for line in text.splitlines():
         if line.startswith("BENCH "):
@@ -150,6 +170,92 @@ def build(args):
                  f"bench: (--no-build runs the binary already in {BUILD})")
 
 
+VERSION_BLAS = re.compile(r"^BLAS: (.+?), core (\S+) \((.*)\)$")  # how may hold parentheses
+VERSION_CPU = re.compile(r"^CPU: (.+) \(([^()]*)\)$")
+
+
+def seqtrain_version(binary):
+    """What `seqtrain --version` says of its kernels, in the current environment:
+    {"blas", "core", "how", "cpu", "cpu_level", "warning"}; None without a BLAS line."""
+    rc, out, err = sh([binary, "--version"], timeout=60)
+    info = {"warning": " ".join(ln.strip() for ln in err.splitlines() if "warning" in ln)}
+    for line in out.splitlines():
+        mb, mc = VERSION_BLAS.match(line.strip()), VERSION_CPU.match(line.strip())
+        if mb:
+            info.update(blas=mb.group(1), core=mb.group(2), how=mb.group(3))
+        elif mc:
+            info.update(cpu=mc.group(1), cpu_level=mc.group(2))
+    return info if rc == 0 and "core" in info else None
+
+
+def choose_blas(binary, pin):
+    """Decides the kernels of every run and sets OPENBLAS_CORETYPE in os.environ (inherited by
+    every process started later) when the rules above say so. Returns the header's facts:
+    {"cpu", "cpu_level", "blas", "core", "how"}; core None when seqtrain could not say."""
+    cpu, level = torch_bench.cpu_info()
+    facts = {"cpu": cpu, "cpu_level": torch_bench.ISA[level], "blas": torch_bench.blas_library(),
+             "core": None, "how": ""}
+    given = seqtrain_version(binary) if os.path.exists(binary) else None
+    if given:
+        facts.update({k: given[k] for k in ("cpu", "cpu_level", "blas") if k in given})
+        if given["warning"]:
+            print(f"[bench] seqtrain --version: {given['warning']}", file=sys.stderr)
+    if pin:
+        os.environ["OPENBLAS_CORETYPE"] = pin
+        now = seqtrain_version(binary) if given else None
+        if now and now["core"].lower() != pin.lower():
+            usage_error(f"--blas-core {pin}: this OpenBLAS has no such core (it ran "
+                        f"{now['core']}); give an OpenBLAS core name, e.g. Haswell or SkylakeX")
+        core = now["core"] if now else pin
+        alone = f"; alone, seqtrain runs {given['core']} ({given['how']})" if given else ""
+        facts.update(core=core, how=f"pinned by --blas-core {core} for all three programs{alone}")
+    elif not given:
+        facts["how"] = ("each program's own choice: `seqtrain --version` names no core, no "
+                        "binary or one older than issue 15")
+    elif os.environ.get("OPENBLAS_CORETYPE"):
+        facts.update(core=given["core"], how=given["how"] + "; all three programs obey it")
+    else:
+        os.environ["OPENBLAS_CORETYPE"] = given["core"]
+        facts.update(core=given["core"], how=f"{given['how']}; the benchmark set "
+                     f"OPENBLAS_CORETYPE={given['core']} for all three programs")
+    return facts
+
+
+def cores_seen(results, sgemm_runs, facts):
+    """{program: sorted cores it reported}. seqtrain builds whose BENCH line has no blas_core
+    count as the core --version named in the same environment."""
+    seen = {"seqtrain": set(), "PyTorch": set(), "sgemm_rate": set()}
+    for (m, c, side), recs in results.items():
+        if side == "batch":
+            continue
+        for r in recs:
+            if "na" in r:
+                continue
+            core = r.get("blas_core") or (facts["core"] if side == "seqtrain" else None)
+            seen["seqtrain" if side == "seqtrain" else "PyTorch"].add(core or "unknown")
+    for runs in sgemm_runs.values():
+        seen["sgemm_rate"].update(r.get("core", "unknown") for r in runs)
+    return {k: sorted(v) for k, v in seen.items() if v}
+
+
+def blas_header(facts, seen):
+    """(warning, kernels): the header's line on the kernels, and a loud warning (None when all
+    agree) to put first when the programs ran different cores."""
+    cores = {c.lower() for v in seen.values() for c in v}
+    if facts["core"]:
+        cores.add(facts["core"].lower())
+    warning = None
+    if len(cores) > 1:
+        warning = ("**WARNING: the programs ran different OpenBLAS cores ("
+                   + ", ".join(f"{k} {'/'.join(v)}" for k, v in seen.items())
+                   + "): the ratios compare kernels, not only programs.**")
+    if not facts["core"]:
+        ran = ", ".join(f"{k} {'/'.join(v)}" for k, v in seen.items()) or "not known yet"
+        return warning, f"Kernels: {facts['blas']}, cores as run: {ran} ({facts['how']})."
+    return warning, (f"Kernels: {facts['blas']}, core {facts['core']} for seqtrain, PyTorch and "
+                     f"sgemm_rate ({facts['how']}).")
+
+
 def seqtrain_has_benchmark(binary):
     rc, out, err = sh([binary, "train", "--help"], timeout=30)
     return "--benchmark" in out + err
@@ -161,6 +267,8 @@ def run_seqtrain(binary, cfg, ranks, threads, steps, warmup, timeout, extra=()):
     if ranks > 1:
         mpi = ["mpirun", "-np", str(ranks), "--oversubscribe",
                "-x", "OPENBLAS_NUM_THREADS", "-x", "OMP_NUM_THREADS"]
+        if env.get("OPENBLAS_CORETYPE"):
+            mpi += ["-x", "OPENBLAS_CORETYPE"]  # the kernels chosen in choose_blas
         if os.geteuid() == 0:
             mpi.insert(1, "--allow-run-as-root")
         cmd = mpi + cmd
@@ -217,20 +325,12 @@ def median_of(recs, key, sub=None):
     return statistics.median(vals) if vals else None
 
 
-def machine_line():
-    cpu = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
+def machine_line(facts):
+    return (f"{facts['cpu']} ({facts['cpu_level']}), {os.cpu_count()} cores, "
+            f"{platform.system()} {platform.release()}")
 
 
-def table(models, cfgs, results, sgemm, flops, args, torch_ver, load):
+def table(models, cfgs, results, sgemm, flops, args, torch_ver, load, facts, seen):
     rows = ["| model | ranks × threads | seqtrain samples/s | PyTorch samples/s | ratio "
             "| seqtrain GEMM GFLOP/s | share of sgemm | seqtrain peak RSS MB/rank "
             "| PyTorch peak RSS MB/proc |",
@@ -272,9 +372,11 @@ def table(models, cfgs, results, sgemm, flops, args, torch_ver, load):
                   if spreads else "")
     rates = ", ".join(f"{m} {sgemm[m]['mean_gflops']:.1f}" for m in models)
     per_step = ", ".join(f"{m} {flops[m] * 1e-9:.2f}" for m in models)
-    head = [f"seqtrain vs PyTorch {torch_ver}, median of {args.rounds} interleaved round(s); "
-            f"{machine_line()}; {datetime.datetime.now().isoformat(timespec='minutes')}.",
-            "",
+    warning, kernels = blas_header(facts, seen)
+    head = ([warning, ""] if warning else []) + [
+            f"seqtrain vs PyTorch {torch_ver}, median of {args.rounds} interleaved round(s); "
+            f"{machine_line(facts)}; {datetime.datetime.now().isoformat(timespec='minutes')}.",
+            "", kernels, "",
             f"Single-thread sgemm rate on each model's GEMM shapes (GFLOP/s, flop-weighted, "
             f"median over the rounds): "
             f"{rates}. GEMM GFLOP per training step: {per_step}. Share = seqtrain's GEMM "
@@ -303,6 +405,8 @@ def main():
     ap.add_argument("--seqtrain", help="seqtrain binary (default build-bench/seqtrain)")
     ap.add_argument("--timeout", type=int, default=300, help="per run, seconds")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    ap.add_argument("--blas-core", metavar="NAME",
+                    help="run all three programs on OpenBLAS core NAME (sets OPENBLAS_CORETYPE)")
     args = ap.parse_args()
     if args.quick:
         args.rounds, args.warmup = 1, 1
@@ -310,16 +414,18 @@ def main():
     cfgs = [c.strip() for c in args.configs.split(",") if c.strip()]
     for c in cfgs:
         if c not in CONFIGS:
-            sys.exit(f"bench: unknown configuration '{c}' (known: {', '.join(CONFIGS)})")
+            usage_error(f"unknown configuration '{c}' (known: {', '.join(CONFIGS)})")
     cfg_path = {m: os.path.join(HERE, "configs", m + ".ini") for m in models}
     for m, p in cfg_path.items():
         if not os.path.exists(p):
-            sys.exit(f"bench: no config for model {m} ({p})")
+            usage_error(f"no config for model {m} ({p})")
 
     if not args.no_build:
         build(args)
     binary = args.seqtrain or os.path.join(BUILD, "seqtrain")
     has_bench = seqtrain_has_benchmark(binary)
+    facts = choose_blas(binary, args.blas_core)  # before any measured process starts
+    print(f"[bench] {blas_header(facts, {})[1]}", file=sys.stderr, flush=True)
     rc, torch_ver, _ = sh(["/usr/bin/python3", "-c", "import torch; print(torch.__version__)"])
     torch_ver = torch_ver.strip() or "(not installed)"
 
@@ -329,6 +435,10 @@ def main():
     def log(rec):
         jl.write(json.dumps(rec) + "\n")
         jl.flush()
+
+    log({"kind": "machine", "cpu": facts["cpu"], "cpu_level": facts["cpu_level"],
+         "blas": facts["blas"], "blas_core": facts["core"], "blas_core_how": facts["how"],
+         "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE")})
 
     specs = {m: torch_bench.parse_model(cfg_path[m]) for m in models}
     shapes = {m: gemm_shapes(specs[m]) for m in models}
@@ -379,11 +489,16 @@ def main():
                     val = rec.get("na") or f"{rec['samples_per_s']:.0f} samples/s"
                     print(f"[bench] round {rnd + 1}/{args.rounds} {m} {c} {side}: {val} "
                           f"({time.time() - t_start:.0f} s)", file=sys.stderr, flush=True)
+    seen = cores_seen(results, sgemm_runs, facts)
+    warning, _ = blas_header(facts, seen)
+    log({"kind": "blas_check", "cores": seen, "agree": warning is None})
+    if warning:
+        print(f"[bench] {warning.strip('*')}", file=sys.stderr, flush=True)
     jl.close()
     sgemm = {m: {"mean_gflops": statistics.median(r["mean_gflops"] for r in sgemm_runs[m])}
              for m in models}
     load = (load_before, os.getloadavg()[0])
-    md = table(models, cfgs, results, sgemm, flops, args, torch_ver, load)
+    md = table(models, cfgs, results, sgemm, flops, args, torch_ver, load, facts, seen)
     md += f"Wall time of the whole run: {time.time() - t_start:.0f} s.\n"
     with open(os.path.join(args.out, "latest.md"), "w") as f:
         f.write(md)

@@ -14,8 +14,11 @@
  *   sgemm_rate SPEC...                  SPEC = TA,TB,M,N,K[,COUNT[,NAME]] (TA/TB 0 or 1)
  *   options: --threads N (default 1), --time S (default 0.3)
  *
- * Output: one line `SGEMM {json}` with each shape's GFLOP/s and "mean_gflops". It links OpenBLAS
- * directly through CBLAS and nothing of seqtrain; it does not measure anything but sgemm.
+ * Output: one line `SGEMM {json}` with "core", the OpenBLAS kernels that ran
+ * (openblas_get_corename: OpenBLAS picks them when it loads, OPENBLAS_CORETYPE overriding; this
+ * program does not choose, tools/bench/bench.py sets the variable so that it runs seqtrain's
+ * core), each shape's GFLOP/s and "mean_gflops". It links OpenBLAS directly through CBLAS and
+ * nothing of seqtrain; it does not measure anything but sgemm.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <cblas.h>
@@ -151,7 +154,9 @@ int main(int argc, char **argv) {
         flops += f;
         secs += f / (sh[i].gflops * 1e9);
     }
-    printf("SGEMM {\"threads\": %d, \"shapes\": [", threads);
+    const char *core = openblas_get_corename();
+    printf("SGEMM {\"core\": \"%s\", \"threads\": %d, \"shapes\": [",
+           core && *core ? core : "unknown", threads);
     for (int i = 0; i < ns; i++)
         printf("%s{\"name\": \"%s\", \"ta\": %d, \"tb\": %d, \"m\": %d, \"n\": %d, \"k\": %d, "
                "\"count\": %g, \"gflops\": %.2f}",

@@ -29,8 +29,27 @@ backward (with DDP that includes the gradient allreduce, which DDP overlaps with
 optimizer_ms the optimizer step, data_ms picking the batch. startup_s is process start (from
 /proc) to the first timed step's start, including the warm-up steps. The environment
 (OPENBLAS_NUM_THREADS, GLIBC_TUNABLES, OMP_WAIT_POLICY) is the caller's: tools/bench/run.sh sets it.
+
+BLAS kernels (issue 15): Debian's torch runs its float GEMMs in the system OpenBLAS
+(libopenblas.so.0), which picks its kernels ("core") when it loads. Before importing torch this
+script applies seqtrain's rules (src/core/blas.c), so both sides of a comparison can run the
+same kernels:
+  - OPENBLAS_CORETYPE set (non-empty): it wins (tools/bench/bench.py sets it for both sides);
+  - SEQTRAIN_BLAS_AUTO=0: OpenBLAS's own choice;
+  - else, when OpenBLAS's own core is a known one below the CPU's best vector level (read from
+    /proc/cpuinfo: AVX-512 F+DQ+BW+VL -> SkylakeX, AVX2+FMA -> Haswell, AVX -> Sandybridge,
+    SSE4.2 -> Nehalem), the script sets OPENBLAS_CORETYPE and executes itself again; the new
+    image checks that OpenBLAS runs that core and that torch.mm computes small products right,
+    else it executes once more without the variable and warns on stderr.
+The BENCH line says which: "cpu" (model name), "blas_core" (the core of the OpenBLAS torch
+runs), "blas_core_how" (worded as `seqtrain --version` words it). DDP workers inherit the
+environment, so they load the same core. For tests only: TORCH_BENCH_BLAS_TEST_OWN=CORE
+pretends OpenBLAS chose CORE by itself, TORCH_BENCH_BLAS_TEST_TARGET=CORE replaces the core
+chosen for the CPU, TORCH_BENCH_BLAS_TEST_BREAK=1 makes the check of the products fail.
+TORCH_BENCH_BLAS_STAGE is this script's note to its next image.
 """
 import argparse
+import ctypes
 import json
 import os
 import resource
@@ -50,6 +69,170 @@ def proc_age_s():
         return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
         return 0.0
+
+
+# --------------------------------------------------------------------------------------------
+# Which kernels: seqtrain's rules (src/core/blas.c), applied before torch is imported.
+#
+# OpenBLAS reads OPENBLAS_CORETYPE only while it loads, and torch loads it on import: the only
+# way to change its choice is to set the variable and execute this script again (same
+# arguments, same environment otherwise). Loading the library here with ctypes to ask for its
+# own choice is harmless, as the image is replaced.
+# --------------------------------------------------------------------------------------------
+STAGE_ENV = "TORCH_BENCH_BLAS_STAGE"
+OPENBLAS = "libopenblas.so.0"  # what Debian's libtorch_cpu.so links (via libblas.so.3 too)
+ISA = ["SSE2", "SSE4.2", "AVX", "AVX2+FMA", "AVX-512"]  # levels 0..4, seqtrain's names
+# OpenBLAS's x86-64 core names and the level their kernels need (src/core/blas.c's table). A
+# name missing here (a core newer than this table) is never replaced.
+CORE_LEVEL = {name.lower(): lv for names, lv in (
+    (("Prescott", "Core2", "Penryn", "Dunnington", "Atom", "Opteron", "Opteron(SSE3)",
+      "Barcelona", "Bobcat"), 0),
+    (("Nehalem",), 1),
+    (("Sandybridge", "Bulldozer", "Piledriver", "Steamroller", "Excavator"), 2),
+    (("Haswell", "Zen"), 3),
+    (("SkylakeX", "Cooperlake", "SapphireRapids"), 4)) for name in names}
+CORE_FOR = {4: "SkylakeX", 3: "Haswell", 2: "Sandybridge", 1: "Nehalem"}
+
+
+def cpu_info():
+    """(model name, vector level 0..4) from /proc/cpuinfo. The kernel lists a flag only when it
+    also saves the registers it needs, as seqtrain's XGETBV test asks."""
+    name, flags = "unknown CPU", set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, val = line.partition(":")
+                if key.strip() == "model name" and name == "unknown CPU":
+                    name = val.strip() or name
+                elif key.strip() == "flags" and not flags:
+                    flags = set(val.split())
+    except OSError:
+        pass
+    level = (4 if {"avx512f", "avx512dq", "avx512bw", "avx512vl", "fma"} <= flags
+             else 3 if {"avx2", "fma"} <= flags else 2 if "avx" in flags
+             else 1 if "sse4_2" in flags else 0)
+    return name, level
+
+
+def openblas():
+    """The OpenBLAS of this process (loaded now, or the one torch loaded), or None."""
+    try:
+        lib = ctypes.CDLL(OPENBLAS)
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        lib.openblas_get_config.restype = ctypes.c_char_p
+        return lib
+    except (OSError, AttributeError):
+        return None
+
+
+def blas_core():
+    lib = openblas()
+    return (lib.openblas_get_corename() or b"unknown").decode() if lib else "not OpenBLAS"
+
+
+def blas_library():
+    """'OpenBLAS 0.3.21' from 'OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH ...'."""
+    lib = openblas()
+    return " ".join((lib.openblas_get_config() or b"OpenBLAS").decode().split()[:2]) if lib \
+        else "not OpenBLAS"
+
+
+def products_ok(torch):
+    """Do torch's float32 products (OpenBLAS sgemm) come out right? Two small odd-shaped
+    products, A·B and A·Bᵀ, against a pure-Python double reference (a double product in torch
+    would go through OpenBLAS's dgemm, the kernels under test). The inputs are exact in float32;
+    a float sum of K products errs by at most about K * 2^-24 of sum |a_k b_k|, a wrong kernel
+    by the size of the terms: every element must be within 16x that bound."""
+    seed = [12345]
+
+    def rnd():
+        seed[0] = (seed[0] * 1103515245 + 12345) % 2**32
+        return (seed[0] >> 8) / 8388608.0 - 1.0
+    for m, n, k, tb in ((13, 17, 19, 0), (37, 70, 129, 1)):
+        a = [[rnd() for _ in range(k)] for _ in range(m)]
+        b = [[rnd() for _ in range(k if tb else n)] for _ in range(n if tb else k)]
+        bt = b if tb else [list(col) for col in zip(*b)]  # (n, k): row j is column j of B
+        ta, tbm = torch.tensor(a, dtype=torch.float32), torch.tensor(b, dtype=torch.float32)
+        c = torch.mm(ta, tbm.t() if tb else tbm).tolist()
+        if os.environ.get("TORCH_BENCH_BLAS_TEST_BREAK") == "1":
+            c[1][1] += 1.0
+        for i in range(m):
+            for j in range(n):
+                ref = sum(x * y for x, y in zip(a[i], bt[j]))
+                mag = sum(abs(x * y) for x, y in zip(a[i], bt[j]))
+                if not abs(c[i][j] - ref) <= 16.0 * (k + 1) * mag / 16777216.0:
+                    return False
+    return True
+
+
+def reexec():
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable] + sys.argv)
+
+
+def choose_blas():
+    """Applies the rules above (re-executing this script when they say so) and returns
+    (cpu name, blas_core_how). Called first thing in main(), before torch is imported; DDP
+    workers (spawned, not through main) inherit OPENBLAS_CORETYPE and so the same kernels."""
+    cpu, level = cpu_info()
+    stage = os.environ.get(STAGE_ENV, "")
+    if stage.startswith("try:"):
+        # The image started with the core chosen below: "try:OWN:TARGET".
+        own, _, want = stage[4:].partition(":")
+        bad = None
+        if blas_core().lower() != want.lower():
+            bad = "this OpenBLAS does not have it"
+        else:
+            import torch
+            if not products_ok(torch):
+                bad = "its products were wrong"
+        if not bad:
+            del os.environ[STAGE_ENV]
+            return cpu, f"chosen by torch_bench for {ISA[level]}; OpenBLAS alone ran {own}"
+        os.environ[STAGE_ENV] = f"fallback:{want}:{bad}"
+        del os.environ["OPENBLAS_CORETYPE"]
+        try:
+            reexec()
+        except OSError as e:  # these kernels may compute wrong products: nothing may run
+            sys.exit(f"torch_bench: error: OpenBLAS core {want} failed its start-up check ({bad})"
+                     f" and torch_bench could not restart without it ({e.strerror}); set "
+                     f"OPENBLAS_CORETYPE")
+    if stage.startswith("fallback:"):
+        want, _, why = stage[9:].partition(":")
+        del os.environ[STAGE_ENV]
+        print(f"torch_bench: warning: OpenBLAS core {want}, chosen for this CPU "
+              f"({ISA[level]}), failed its start-up check ({why}); running OpenBLAS's own "
+              f"choice {blas_core()}, which may be slower. Set OPENBLAS_CORETYPE to choose the "
+              f"kernels yourself.", file=sys.stderr, flush=True)
+        return cpu, f"OpenBLAS's own choice; torch_bench's {want} failed its check"
+
+    best = os.environ.get("TORCH_BENCH_BLAS_TEST_TARGET") or CORE_FOR.get(level)
+    user = os.environ.get("OPENBLAS_CORETYPE", "")
+    if user:
+        lv = CORE_LEVEL.get(blas_core().lower(), -1)
+        could = f"; this CPU could run {best}" if best and 0 <= lv < level else ""
+        return cpu, f"set by OPENBLAS_CORETYPE={user}{could}"
+    if os.environ.get("SEQTRAIN_BLAS_AUTO") == "0":
+        return cpu, "OpenBLAS's own choice (SEQTRAIN_BLAS_AUTO=0)"
+    lib = openblas()
+    if lib is None:
+        return cpu, f"no {OPENBLAS} found: torch's own BLAS"
+    own = os.environ.get("TORCH_BENCH_BLAS_TEST_OWN") or blas_core()
+    lv = CORE_LEVEL.get(own.lower(), -1)
+    if not best or lv < 0 or lv >= level:
+        return cpu, "OpenBLAS's own choice"  # the best known for this CPU
+    if "DYNAMIC_ARCH" not in (lib.openblas_get_config() or b"").decode():
+        return cpu, "the only one this OpenBLAS has (built for one CPU)"
+    os.environ[STAGE_ENV] = f"try:{own}:{best}"
+    os.environ["OPENBLAS_CORETYPE"] = best
+    try:
+        reexec()
+    except OSError as e:  # still here: keep OpenBLAS's kernels, and say why
+        del os.environ[STAGE_ENV], os.environ["OPENBLAS_CORETYPE"]
+        print(f"torch_bench: warning: could not restart with OpenBLAS core {best} for this "
+              f"CPU ({ISA[level]}): {e.strerror}; running {blas_core()}", file=sys.stderr)
+        return cpu, "OpenBLAS's own choice; torch_bench could not restart"
 
 
 def read_ini(path):
@@ -299,6 +482,9 @@ def run(rank, world, args, result_q):
         "peak_rss_mb": agg("rss_mb"),
         "startup_s": round(allr[0]["startup"], 3),
         "nparams": sum(p.numel() for p in net.parameters()),
+        "cpu": args.cpu,
+        "blas_core": blas_core(),  # of the OpenBLAS torch loaded (the same handle)
+        "blas_core_how": args.blas_how,
     }
     if result_q is not None:
         result_q.put(res)
@@ -340,11 +526,13 @@ def main():
     ap.add_argument("--procs", type=int, default=1, help="DDP processes (gloo, localhost)")
     ap.add_argument("--timeout", type=float, default=600, help="DDP: give up after S seconds")
     args = ap.parse_args()
+    args.cpu, args.blas_how = choose_blas()  # may execute this script again
     if args.procs <= 1:
         run(0, 1, args, None)
         return
     model = os.path.splitext(os.path.basename(args.config))[0]
-    fail = {"impl": "pytorch", "model": model, "ranks": args.procs, "threads": args.threads}
+    fail = {"impl": "pytorch", "model": model, "ranks": args.procs, "threads": args.threads,
+            "cpu": args.cpu, "blas_core_how": args.blas_how}
     try:
         import torch.multiprocessing as mp
         os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
