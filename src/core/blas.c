@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <strings.h>
 #include <unistd.h>
 
@@ -181,24 +182,87 @@ static int kernels_ok(void) {
     return 1;
 }
 
-/* Replace this process's image by the same program with the environment as it now is. */
-static void reexec(char **argv) {
+/* SRC as printable ASCII for the messages and the JSON lines that carry it: the user's
+ * OPENBLAS_CORETYPE and the stage variable may hold anything. */
+static const char *clean(char *dst, size_t n, const char *src) {
+    size_t i = 0;
+    for (; src[i] && i + 1 < n; i++) {
+        unsigned char c = (unsigned char)src[i];
+        dst[i] = c < 0x20 || c > 0x7e || c == '"' || c == '\\' ? '?' : (char)c;
+    }
+    dst[i] = 0;
+    return dst;
+}
+
+/* The file mapped at ADDR in this process (the program for an address in its code). */
+static int mapped_file(const void *addr, char *out, size_t n) {
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[4096 + 128];
+    int found = 0;
+    while (f && !found && fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        int at = 0;
+        if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi, &at) < 2 || !at) continue;
+        if ((unsigned long)(uintptr_t)addr < lo || (unsigned long)(uintptr_t)addr >= hi) continue;
+        snprintf(out, n, "%.*s", (int)strcspn(line + at, "\n"), line + at);
+        found = out[0] == '/';
+    }
+    if (f) fclose(f);
+    return found;
+}
+
+/* Where this process can start again from, or NULL with the reason. Not through the name it
+ * was started by (PATH may find another program), and not when something else runs it: under
+ * the dynamic loader (ld.so PROGRAM ARGS: /proc/self/exe is the loader, which would take the
+ * first argument for the program) or valgrind (an exec leaves it). The resolved path, not
+ * /proc/self/exe itself, so the process keeps its name ("seqtrain", not "exe") for ps,
+ * pgrep and the batch system. */
+static const char *restart_path(char *exe, size_t n, const char **why) {
+    char self[4096];
+    const char *pre = getenv("LD_PRELOAD");
+    ssize_t len = readlink("/proc/self/exe", exe, n - 1);
+    if (len <= 0 || (size_t)len >= n - 1) {
+        *why = "no /proc/self/exe to restart from";
+        return NULL;
+    }
+    exe[len] = 0;
+    if (pre && strstr(pre, "vgpreload")) {
+        *why = "running under valgrind";
+        return NULL;
+    }
+    if (!mapped_file((const void *)st_blas_choose, self, sizeof self) || strcmp(self, exe)) {
+        *why = "started through the dynamic loader or another program";
+        return NULL;
+    }
+    return exe;
+}
+
+/* Replace this process's image by the same program with the environment as it now is
+ * (returns only when that failed). */
+static void reexec(const char *path, char **argv) {
     fflush(NULL);
-    execv("/proc/self/exe", argv);
-    execvp(argv[0], argv); /* no /proc: the name it was started by */
+    execv(path, argv);
 }
 
 void st_blas_choose(int argc, char **argv) {
     (void)argc;
 #ifdef OPENBLAS_VERSION
     const st_cpu *cpu = st_cpu_get();
-    const char *core = st_blas_core(), *stage = getenv(STAGE_ENV);
-    char note[160];
+    const char *core = st_blas_core(), *stage = getenv(STAGE_ENV), *why = NULL;
+    char note[160], exe[4096], own[48] = "", want[48] = "", why_s[96] = "";
+
+    /* A stage note this file did not write (fields missing) is ignored. */
+    if (stage && !((!strncmp(stage, "try:", 4) &&
+                    sscanf(stage + 4, "%47[^:]:%47s", own, want) == 2) ||
+                   (!strncmp(stage, "fallback:", 9) &&
+                    sscanf(stage + 9, "%47[^:]:%95[^\n]", want, why_s) == 2))) {
+        unsetenv(STAGE_ENV);
+        stage = NULL;
+    }
+    clean(own, sizeof own, own), clean(want, sizeof want, want), clean(why_s, sizeof why_s, why_s);
 
     if (stage && !strncmp(stage, "try:", 4)) {
         /* The image started with the kernels chosen below: "try:OWN:TARGET". */
-        char own[48] = "", want[48] = "";
-        sscanf(stage + 4, "%47[^:]:%47s", own, want);
         const char *bad = strcasecmp(core, want) ? "this OpenBLAS does not have it"
                           : !kernels_ok()        ? "its products were wrong"
                                                  : NULL;
@@ -211,7 +275,7 @@ void st_blas_choose(int argc, char **argv) {
         snprintf(note, sizeof note, "fallback:%s:%s", want, bad);
         setenv(STAGE_ENV, note, 1);
         unsetenv("OPENBLAS_CORETYPE");
-        reexec(argv);
+        if (restart_path(exe, sizeof exe, &why)) reexec(exe, argv);
         /* Could not start again: these kernels computed wrong products, so nothing may run. */
         fprintf(stderr, "seqtrain: error: OpenBLAS core %s failed its start-up check (%s) and "
                         "seqtrain could not restart without it; set OPENBLAS_CORETYPE\n",
@@ -219,15 +283,13 @@ void st_blas_choose(int argc, char **argv) {
         exit(1);
     }
     if (stage && !strncmp(stage, "fallback:", 9)) {
-        char want[48] = "", why[96] = "";
-        sscanf(stage + 9, "%47[^:]:%95[^\n]", want, why);
         snprintf(g_how, sizeof g_how, "OpenBLAS's own choice; seqtrain's %s failed its check",
                  want);
         snprintf(g_warn, sizeof g_warn,
                  "warning: OpenBLAS core %s, chosen for this CPU (%s), failed its start-up "
                  "check (%s); running OpenBLAS's own choice %s, which may be slower. Set "
                  "OPENBLAS_CORETYPE to choose the kernels yourself.\n",
-                 want, st_isa_name(cpu->level), why, core);
+                 want, st_isa_name(cpu->level), why_s, core);
         unsetenv(STAGE_ENV);
         return;
     }
@@ -237,7 +299,17 @@ void st_blas_choose(int argc, char **argv) {
     if (!best) best = core_for(cpu->level);
     if (user && *user) {
         int lv = core_level(core);
-        snprintf(g_how, sizeof g_how, "set by OPENBLAS_CORETYPE=%s%s%s", user,
+        char u[48];
+        clean(u, sizeof u, user);
+        if (strcasecmp(user, core)) {
+            /* OpenBLAS ignores a name it does not know and runs its own choice, silently. */
+            snprintf(g_how, sizeof g_how, "OpenBLAS's own choice: it has no core "
+                     "OPENBLAS_CORETYPE=%s", u);
+            snprintf(g_warn, sizeof g_warn, "warning: OPENBLAS_CORETYPE=%s is not a core this "
+                     "OpenBLAS has; it runs its own choice, %s\n", u, core);
+            return;
+        }
+        snprintf(g_how, sizeof g_how, "set by OPENBLAS_CORETYPE=%s%s%s", u,
                  best && lv >= 0 && lv < cpu->level ? "; this CPU could run " : "",
                  best && lv >= 0 && lv < cpu->level ? best : "");
         return;
@@ -246,24 +318,30 @@ void st_blas_choose(int argc, char **argv) {
         snprintf(g_how, sizeof g_how, "OpenBLAS's own choice (SEQTRAIN_BLAS_AUTO=0)");
         return;
     }
-    const char *own = getenv("SEQTRAIN_BLAS_TEST_OWN");
-    if (!own) own = core;
-    const int lv = core_level(own);
+    const char *ran = getenv("SEQTRAIN_BLAS_TEST_OWN");
+    if (!ran) ran = core;
+    const int lv = core_level(ran);
     if (!best || lv < 0 || lv >= cpu->level) return; /* OpenBLAS's choice is the best known */
     const char *cfg = openblas_get_config();
     if (!cfg || !strstr(cfg, "DYNAMIC_ARCH")) {
         snprintf(g_how, sizeof g_how, "the only one this OpenBLAS has (built for one CPU)");
         return;
     }
-    snprintf(note, sizeof note, "try:%s:%s", own, best);
-    setenv(STAGE_ENV, note, 1);
-    setenv("OPENBLAS_CORETYPE", best, 1);
-    reexec(argv);
-    /* Still here: keep OpenBLAS's kernels, and say why. */
-    unsetenv(STAGE_ENV);
-    unsetenv("OPENBLAS_CORETYPE");
-    snprintf(g_warn, sizeof g_warn, "warning: could not restart with OpenBLAS core %s for this "
-             "CPU (%s); running %s\n", best, st_isa_name(cpu->level), core);
+    if (restart_path(exe, sizeof exe, &why)) {
+        snprintf(note, sizeof note, "try:%s:%s", ran, best);
+        setenv(STAGE_ENV, note, 1);
+        setenv("OPENBLAS_CORETYPE", best, 1);
+        reexec(exe, argv);
+        unsetenv(STAGE_ENV);
+        unsetenv("OPENBLAS_CORETYPE");
+        why = "the restart failed";
+    }
+    /* Still here: keep OpenBLAS's kernels, and say why and what to do. */
+    snprintf(g_how, sizeof g_how, "OpenBLAS's own choice; seqtrain could not restart on %s "
+             "(%s)", best, why);
+    snprintf(g_warn, sizeof g_warn, "warning: OpenBLAS runs %s, below what this CPU (%s) "
+             "runs, and seqtrain could not restart itself on %s (%s); set "
+             "OPENBLAS_CORETYPE=%s\n", core, st_isa_name(cpu->level), best, why, best);
 #else
     (void)argv;
 #endif

@@ -49,8 +49,8 @@ int st_fit_load_state(const char *path, st_run *R, st_fit_ctx *F, const st_train
  * Whether every rank runs the same BLAS kernels (warns on rank 0 when not; DETERMINISTIC adds
  * why it matters). Collective. */
 int st_blas_agree(int deterministic);
-/* SRC copied for use inside a JSON string: quotes, backslashes and control characters become
- * spaces (CPU brand strings have none; this makes sure). */
+/* SRC copied for use inside a JSON string: quotes, backslashes, control characters and
+ * non-ASCII bytes become spaces (CPU brand strings have none; this makes sure). */
 void st_json_safe(char *dst, size_t n, const char *src);
 
 /* ---- metrics_log.c: metrics.jsonl ------------------------------------------------------------

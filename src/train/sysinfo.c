@@ -41,5 +41,6 @@ int st_blas_agree(int deterministic) {
 void st_json_safe(char *dst, size_t n, const char *src) {
     snprintf(dst, n, "%s", src);
     for (char *p = dst; *p; p++)
-        if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20) *p = ' ';
+        if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+            *p = ' ';
 }
