@@ -21,6 +21,12 @@
  * edge), so the kernels read it without strides or masks; the pack is kept in the caller's
  * st_rowpack and reused while (W, orientation, shape, generation) match: a recurrent layer's
  * kernel is packed once per pass, not once per time step.
+ *
+ * Threads: with the pool of core/par.h started (deterministic training with more than one
+ * thread per rank), the caller packs op(W), then the rows are shared out in contiguous ranges
+ * of whole tiles, each thread running the same single-threaded kernels on its rows. A row's
+ * chain does not depend on which thread runs it or with which other rows, so the bits are
+ * those of one thread. Small products (PAR_MIN_FMA) stay on the caller.
  */
 #include <immintrin.h>
 #include <math.h>
@@ -28,6 +34,7 @@
 #include <string.h>
 
 #include "seqtrain/error.h"
+#include "core/par.h"
 #include "core/rowgemm.h"
 #include "seqtrain/tensor.h"
 
@@ -165,7 +172,8 @@ __attribute__((target("avx2,fma"))) static void rows_avx2(int M, int N, int K, c
 /* ---- anything else: the same chains through fmaf (an exact fused multiply-add, in software
  * where the CPU has none), one row at a time ---- */
 static void rows_portable(int M, int N, int K, const float *A, int lda, const float *P,
-                          float beta, float *C, int ldc, float *acc) {
+                          float beta, float *C, int ldc) {
+    float acc[NR];
     for (int i = 0; i < M; i++) {
         const float *a = A + (size_t)i * lda;
         for (int j0 = 0; j0 < N; j0 += NR) {
@@ -180,9 +188,8 @@ static void rows_portable(int M, int N, int K, const float *A, int lda, const fl
 }
 
 size_t st_sgemm_rows_work(int N, int K) {
-    /* the panels (N rounded up to NR), K zeros for a partial tile's missing rows, NR floats of
-     * accumulators (portable path) */
-    return ((size_t)N + NR - 1) / NR * NR * (size_t)K + (size_t)K + NR;
+    /* the panels (N rounded up to NR), K zeros for a partial tile's missing rows */
+    return ((size_t)N + NR - 1) / NR * NR * (size_t)K + (size_t)K;
 }
 
 /* op(W) into panels: P[p][k][j] = op(W)[k][p NR + j], 0 beyond N. */
@@ -227,6 +234,54 @@ void st_sgemm_rows(int transW, int M, int N, int K, const float *A, int lda, con
     st_sgemm_rows_using(best, transW, M, N, K, A, lda, W, ldw, beta, C, ldc, pk, gen);
 }
 
+/* One call's operands, for the pool's threads. */
+typedef struct {
+    int impl, M, N, K, lda, ldc;
+    const float *A, *P, *zero;
+    float beta;
+    float *C;
+} rows_job;
+
+/* Rows [lo, hi) of the call. Rows in blocks of about 256 KiB of A, so that a block stays in
+ * the L2 cache while every column panel of op(W) passes over it: a product of all T x B rows
+ * would otherwise stream A from memory once per panel, and small blocks would stream all of
+ * op(W) once per block. Which rows share a block (or a thread) changes no bits: rows are
+ * independent. */
+static void rows_range(const rows_job *j, int lo, int hi) {
+    const int K = j->K;
+    int mb = K > 0 ? 65536 / K : hi - lo;
+    mb = mb < 24 ? 24 : mb > 2048 ? 2048 : mb / 24 * 24;
+    for (int i0 = lo; i0 < hi; i0 += mb) {
+        const int m = hi - i0 < mb ? hi - i0 : mb;
+        const float *a = j->A + (size_t)i0 * j->lda;
+        float *c = j->C + (size_t)i0 * j->ldc;
+        if (j->impl == ST_ROWS_AVX512)
+            rows_avx512(m, j->N, K, a, j->lda, j->P, j->beta, c, j->ldc, j->zero);
+        else if (j->impl == ST_ROWS_AVX2)
+            rows_avx2(m, j->N, K, a, j->lda, j->P, j->beta, c, j->ldc, j->zero);
+        else
+            rows_portable(m, j->N, K, a, j->lda, j->P, j->beta, c, j->ldc);
+    }
+}
+
+/* Rows of a kernel's tile: threads get whole tiles (but the last share), so none runs a
+ * partial tile in the middle of the call (speed only; any split gives the same bits). */
+static int tile_rows(int impl) {
+    return impl == ST_ROWS_AVX512 ? MR512 : impl == ST_ROWS_AVX2 ? MR256 : 1;
+}
+
+/* Thread tid's rows: a contiguous share. */
+static void rows_share(void *arg, int tid, int nth) {
+    const rows_job *j = arg;
+    int lo, hi;
+    st_par_share(j->M, tile_rows(j->impl), tid, nth, &lo, &hi);
+    rows_range(j, lo, hi);
+}
+
+/* Below this many multiply-adds (or 2 tiles of rows) a product runs on the caller alone: the
+ * hand-over to the pool costs about a microsecond. */
+#define PAR_MIN_FMA (1L << 16)
+
 void st_sgemm_rows_using(int impl, int transW, int M, int N, int K, const float *A, int lda,
                          const float *W, int ldw, float beta, float *C, int ldc,
                          st_rowpack *pk, uint64_t gen) {
@@ -235,7 +290,8 @@ void st_sgemm_rows_using(int impl, int transW, int M, int N, int K, const float 
     ST_ASSERT(need <= pk->cap, "row product %dx%dx%d needs %zu floats of work space, has %zu",
               M, N, K, need, pk->cap);
     const size_t panels = ((size_t)N + NR - 1) / NR * NR * (size_t)K;
-    float *P = pk->buf, *zero = pk->buf + panels, *acc = zero + K;
+    float *P = pk->buf, *zero = pk->buf + panels;
+    /* Packed once, by the caller, before the rows are shared out: the threads read it only. */
     if (!(pk->w == W && pk->trans == transW && pk->n == N && pk->k == K && pk->ld == ldw &&
           pk->gen == gen && pk->valid)) {
         pack(transW, N, K, W, ldw, P);
@@ -243,21 +299,9 @@ void st_sgemm_rows_using(int impl, int transW, int M, int N, int K, const float 
         pk->w = W, pk->trans = transW, pk->n = N, pk->k = K, pk->ld = ldw, pk->gen = gen;
         pk->valid = 1;
     }
-    /* Rows in blocks of about 256 KiB of A, so that a block stays in the L2 cache while every
-     * column panel of op(W) passes over it: a product of all T x B rows would otherwise stream
-     * A from memory once per panel, and small blocks would stream all of op(W) once per block.
-     * Which rows share a block changes no bits: rows are independent. */
-    int mb = K > 0 ? 65536 / K : M;
-    mb = mb < 24 ? 24 : mb > 2048 ? 2048 : mb / 24 * 24;
-    for (int i0 = 0; i0 < M; i0 += mb) {
-        const int m = M - i0 < mb ? M - i0 : mb;
-        const float *a = A + (size_t)i0 * lda;
-        float *c = C + (size_t)i0 * ldc;
-        if (impl == ST_ROWS_AVX512)
-            rows_avx512(m, N, K, a, lda, P, beta, c, ldc, zero);
-        else if (impl == ST_ROWS_AVX2)
-            rows_avx2(m, N, K, a, lda, P, beta, c, ldc, zero);
-        else
-            rows_portable(m, N, K, a, lda, P, beta, c, ldc, acc);
-    }
+    rows_job j = {impl, M, N, K, lda, ldc, A, P, zero, beta, C};
+    if (st_par_threads() > 1 && M >= 2 * tile_rows(impl) && (long)M * N * K >= PAR_MIN_FMA)
+        st_par_run(rows_share, &j);
+    else
+        rows_range(&j, 0, M);
 }
