@@ -23,10 +23,11 @@
  * kernel is packed once per pass, not once per time step.
  *
  * Threads: with the pool of core/par.h started (deterministic training with more than one
- * thread per rank), the caller packs op(W), then the rows are shared out in contiguous ranges
- * of whole tiles, each thread running the same single-threaded kernels on its rows. A row's
- * chain does not depend on which thread runs it or with which other rows, so the bits are
- * those of one thread. Small products (PAR_MIN_FMA) stay on the caller.
+ * thread per rank), the caller packs op(W), then the product is shared out: contiguous ranges
+ * of whole row tiles, or, for few rows against a large op(W) (a recurrent step), contiguous
+ * ranges of column panels; each thread runs the same single-threaded kernels on its part. An
+ * element's chain does not depend on which thread runs it nor on what else it runs, so the
+ * bits are those of one thread. Small products (PAR_MIN_FMA) stay on the caller.
  */
 #include <immintrin.h>
 #include <math.h>
@@ -240,29 +241,35 @@ typedef struct {
     const float *A, *P, *zero;
     float beta;
     float *C;
+    int by_cols;
 } rows_job;
 
-/* Rows [lo, hi) of the call. Rows in blocks of about 256 KiB of A, so that a block stays in
- * the L2 cache while every column panel of op(W) passes over it: a product of all T x B rows
- * would otherwise stream A from memory once per panel, and small blocks would stream all of
- * op(W) once per block. Which rows share a block (or a thread) changes no bits: rows are
- * independent. */
-static void rows_range(const rows_job *j, int lo, int hi) {
+/* Rows [lo, hi) by column panels [p0, p1) of the call. Rows in blocks of about 256 KiB of A,
+ * so that a block stays in the L2 cache while every column panel of op(W) passes over it: a
+ * product of all T x B rows would otherwise stream A from memory once per panel, and small
+ * blocks would stream all of op(W) once per block. Which rows and columns share a block (or a
+ * thread) changes no bits: every element is its own chain. */
+static void rows_part(const rows_job *j, int lo, int hi, int p0, int p1) {
     const int K = j->K;
+    const int n = (p1 * NR < j->N ? p1 * NR : j->N) - p0 * NR;
+    if (n <= 0) return;
+    const float *P = j->P + (size_t)p0 * K * NR;
     int mb = K > 0 ? 65536 / K : hi - lo;
     mb = mb < 24 ? 24 : mb > 2048 ? 2048 : mb / 24 * 24;
     for (int i0 = lo; i0 < hi; i0 += mb) {
         const int m = hi - i0 < mb ? hi - i0 : mb;
         const float *a = j->A + (size_t)i0 * j->lda;
-        float *c = j->C + (size_t)i0 * j->ldc;
+        float *c = j->C + (size_t)i0 * j->ldc + (size_t)p0 * NR;
         if (j->impl == ST_ROWS_AVX512)
-            rows_avx512(m, j->N, K, a, j->lda, j->P, j->beta, c, j->ldc, j->zero);
+            rows_avx512(m, n, K, a, j->lda, P, j->beta, c, j->ldc, j->zero);
         else if (j->impl == ST_ROWS_AVX2)
-            rows_avx2(m, j->N, K, a, j->lda, j->P, j->beta, c, j->ldc, j->zero);
+            rows_avx2(m, n, K, a, j->lda, P, j->beta, c, j->ldc, j->zero);
         else
-            rows_portable(m, j->N, K, a, j->lda, j->P, j->beta, c, j->ldc);
+            rows_portable(m, n, K, a, j->lda, P, j->beta, c, j->ldc);
     }
 }
+
+static int npanels(int N) { return (N + NR - 1) / NR; }
 
 /* Rows of a kernel's tile: threads get whole tiles (but the last share), so none runs a
  * partial tile in the middle of the call (speed only; any split gives the same bits). */
@@ -270,17 +277,24 @@ static int tile_rows(int impl) {
     return impl == ST_ROWS_AVX512 ? MR512 : impl == ST_ROWS_AVX2 ? MR256 : 1;
 }
 
-/* Thread tid's rows: a contiguous share. */
+/* Thread tid's share: contiguous rows, or contiguous column panels (by_cols). */
 static void rows_share(void *arg, int tid, int nth) {
     const rows_job *j = arg;
     int lo, hi;
-    st_par_share(j->M, tile_rows(j->impl), tid, nth, &lo, &hi);
-    rows_range(j, lo, hi);
+    if (j->by_cols) {
+        st_par_share(npanels(j->N), 1, tid, nth, &lo, &hi);
+        rows_part(j, 0, j->M, lo, hi);
+    } else {
+        st_par_share(j->M, tile_rows(j->impl), tid, nth, &lo, &hi);
+        rows_part(j, lo, hi, 0, npanels(j->N));
+    }
 }
 
 /* Below this many multiply-adds (or 2 tiles of rows) a product runs on the caller alone: the
  * hand-over to the pool costs about a microsecond. */
 #define PAR_MIN_FMA (1L << 16)
+/* Packed op(W) from which a product of few rows is split by columns: half a 1 MiB L2. */
+#define PAR_COLS_BYTES ((size_t)512 * 1024)
 
 void st_sgemm_rows_using(int impl, int transW, int M, int N, int K, const float *A, int lda,
                          const float *W, int ldw, float beta, float *C, int ldc,
@@ -299,9 +313,14 @@ void st_sgemm_rows_using(int impl, int transW, int M, int N, int K, const float 
         pk->w = W, pk->trans = transW, pk->n = N, pk->k = K, pk->ld = ldw, pk->gen = gen;
         pk->valid = 1;
     }
-    rows_job j = {impl, M, N, K, lda, ldc, A, P, zero, beta, C};
-    if (st_par_threads() > 1 && M >= 2 * tile_rows(impl) && (long)M * N * K >= PAR_MIN_FMA)
+    rows_job j = {impl, M, N, K, lda, ldc, A, P, zero, beta, C, 0};
+    const int nth = st_par_threads();
+    /* A few rows against a large op(W) (a recurrent step's product: 64 rows, 4 MiB of packed
+     * weights for 512 units) split by columns, so that each thread streams only its share of
+     * the panels through its cache; otherwise by rows (a block of A stays in the cache). */
+    j.by_cols = M <= 256 && panels * sizeof(float) >= PAR_COLS_BYTES && npanels(N) >= 2 * nth;
+    if (nth > 1 && (j.by_cols || M >= 2 * tile_rows(impl)) && (long)M * N * K >= PAR_MIN_FMA)
         st_par_run(rows_share, &j);
     else
-        rows_range(&j, 0, M);
+        rows_part(&j, 0, M, 0, npanels(N));
 }

@@ -8,7 +8,9 @@
 # The configs of the determinism test (tests/e2e/lib/det_*.ini), widened (64-wide embeddings,
 # 64 units, batches of 61 rows in blocks of 4) so that the products pass the sizes above which
 # the pool shares them out (2^16 multiply-adds, 2 tiles of rows, more than one block):
-#   det_stack  stacked LSTMs with dropouts, batch_norm, adam; step checkpoints
+#   det_stack  stacked LSTMs with dropouts, batch_norm, adam; step checkpoints; the first LSTM
+#              has 256 units, so its recurrent products (1 MiB of packed weights) are shared
+#              out by column panels, the others by rows (core/rowgemm.c)
 #   det_bigru  bidirectional GRU (concat), Luong attention, rmsprop
 #   det_birnn  bidirectional simple_rnn (sum), Bahdanau attention, softmax head, sgd
 #   det_m2m    many-to-many GRU + LSTM, bucket_by_length; step checkpoints
@@ -74,7 +76,7 @@ run_config() {
   for t in 1x2 2x2 3x1; do same "$c 1x1 vs $t" runs/$c-1x1 runs/$c-$t; done
 }
 
-run_config stack --set lstm_1.units=64 --set lstm_2.units=64
+run_config stack --set lstm_1.units=256 --set lstm_2.units=64
 run_config bigru --set bidirectional_1.units=64 --set attention_1.units=64
 run_config birnn --set bidirectional_1.units=64 --set attention_1.units=64
 run_config m2m --set gru_1.units=64 --set lstm_1.units=64
