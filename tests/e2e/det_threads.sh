@@ -62,7 +62,8 @@ run_config() {
     OMPI_MCA_hwloc_base_binding_policy=none OPENBLAS_NUM_THREADS=${t#*x} \
       run_np ${t%x*} train "$c.ini" --set train.deterministic=true --set train.block_rows=4 \
       --set train.batch_size=61 --set train.epochs=2 --set embedding.output_dim=64 "$@" \
-      --set checkpoint.dir=runs/$c-$t >"$out" 2>&1 || { cat "$out"; fail "$c: training at $t failed"; }
+      --set checkpoint.dir=runs/$c-$t >"$out" 2>&1 ||
+      { cat "$out"; fail "$c: training at $t failed"; }
     # the thread count is said, and true
     if [ "${t#*x}" = 2 ]; then
       grep -q "deterministic: 2 threads per rank over blocks and rows; OpenBLAS on 1" "$out" ||

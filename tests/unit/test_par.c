@@ -83,7 +83,8 @@ END_TEST
 
 static int supported(int impl) {
     if (impl == ST_ROWS_AVX512) return __builtin_cpu_supports("avx512f");
-    if (impl == ST_ROWS_AVX2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (impl == ST_ROWS_AVX2)
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     return 1;
 }
 
