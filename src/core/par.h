@@ -20,8 +20,10 @@
 /* A piece of work: thread tid of nth (0 = the caller) does its share of arg. */
 typedef void (*st_par_fn)(void *arg, int tid, int nth);
 
-/* Starts n - 1 worker threads (n <= 1 or a pool already running: nothing). Not thread-safe;
- * call from the main thread before training. Returns the pool's thread count. */
+/* Starts n - 1 worker threads (n <= 1 or a pool already running: nothing). n is taken as
+ * given: the caller passes a count within the cores it may use (deterministic training passes
+ * OpenBLAS's, which is). Not thread-safe; call from the main thread before training. Returns
+ * the pool's thread count. */
 int st_par_start(int n);
 /* Joins the workers; the pool has 1 thread again. */
 void st_par_stop(void);

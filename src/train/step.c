@@ -195,8 +195,9 @@ int st_run_setup(st_run *R, st_config *cfg, const st_settings *set, st_shape sha
         st_model *m = &R->model;
         /* OpenBLAS splits a threaded product at thread-count-dependent edges, computed by
          * other micro-kernels: 2 threads would give other bits than 1. So OpenBLAS runs on one
-         * thread, and the rank's threads (what OpenBLAS was configured with,
-         * OPENBLAS_NUM_THREADS or the cores the rank may use) go to core/par.h's pool instead,
+         * thread, and the rank's threads (what OpenBLAS was configured with: the
+         * OPENBLAS_NUM_THREADS it read, or the cores the rank may run on, never more than
+         * those) go to core/par.h's pool instead,
          * which shares out independent pieces only: the rows of a row-wise product and the
          * blocks of a weight gradient (core/rowgemm.c, layers/grad.c). Same bits for any
          * thread count. */
