@@ -197,10 +197,9 @@ int st_run_setup(st_run *R, st_config *cfg, const st_settings *set, st_shape sha
          * other micro-kernels: 2 threads would give other bits than 1. So OpenBLAS runs on one
          * thread, and the rank's threads (what OpenBLAS was configured with: the
          * OPENBLAS_NUM_THREADS it read, or the cores the rank may run on, never more than
-         * those) go to core/par.h's pool instead,
-         * which shares out independent pieces only: the rows of a row-wise product and the
-         * blocks of a weight gradient (core/rowgemm.c, layers/grad.c). Same bits for any
-         * thread count. */
+         * those) go to core/par.h's pool instead, which shares out independent pieces only:
+         * the rows of a row-wise product and the blocks of a weight gradient
+         * (core/rowgemm.c, layers/grad.c). Same bits for any thread count. */
         const int nt = st_blas_threads() > st_par_threads() ? st_blas_threads()
                                                              : st_par_threads();
         if (st_blas_threads() > 1) st_blas_set_threads(1);
