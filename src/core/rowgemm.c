@@ -67,17 +67,49 @@ static inline void put_row(float *c, const float *acc, int n, float beta) {
     } while (0)
 #define A512_PUT(r)                                                                            \
     do {                                                                                       \
-        if (r < mr) {                                                                          \
-            _mm512_storeu_ps(tile, c##r##0);                                                   \
-            _mm512_storeu_ps(tile + 16, c##r##1);                                              \
-            put_row(C + (size_t)(i0 + r) * ldc + j0, tile, nc, beta);                          \
-        }                                                                                      \
+        if (r < mr) put512(C + (size_t)(i0 + r) * ldc + j0, c##r##0, c##r##1, nc, beta);      \
     } while (0)
+/* C row (nc <= 32 columns) from two accumulators, with beta: the same operations as put_row,
+ * element by element (one add, or a multiply then an add), so the same bits; stored straight
+ * from the registers. A round trip through a stack tile and memcpy (a rep movs whose loads
+ * wait for the tile's vector stores) cost up to 9% of the kernel, depending on where the stack
+ * happened to sit relative to C. */
+__attribute__((target("avx512f"))) static inline void put512(float *c, __m512 a0, __m512 a1,
+                                                            int nc, float beta) {
+    if (nc == NR) { /* a whole tile: no masks */
+        if (beta != 0.0f) {
+            __m512 c0 = _mm512_loadu_ps(c), c1 = _mm512_loadu_ps(c + 16);
+            if (beta != 1.0f) {
+                const __m512 b = _mm512_set1_ps(beta);
+                c0 = _mm512_mul_ps(b, c0);
+                c1 = _mm512_mul_ps(b, c1);
+            }
+            a0 = _mm512_add_ps(c0, a0);
+            a1 = _mm512_add_ps(c1, a1);
+        }
+        _mm512_storeu_ps(c, a0);
+        _mm512_storeu_ps(c + 16, a1);
+        return;
+    }
+    const __mmask16 m0 = nc >= 16 ? 0xFFFF : (__mmask16)((1u << nc) - 1);
+    const __mmask16 m1 = nc >= 32 ? 0xFFFF : nc <= 16 ? 0 : (__mmask16)((1u << (nc - 16)) - 1);
+    if (beta != 0.0f) {
+        __m512 c0 = _mm512_maskz_loadu_ps(m0, c), c1 = _mm512_maskz_loadu_ps(m1, c + 16);
+        if (beta != 1.0f) {
+            const __m512 b = _mm512_set1_ps(beta);
+            c0 = _mm512_mul_ps(b, c0);
+            c1 = _mm512_mul_ps(b, c1);
+        }
+        a0 = _mm512_add_ps(c0, a0);
+        a1 = _mm512_add_ps(c1, a1);
+    }
+    _mm512_mask_storeu_ps(c, m0, a0);
+    _mm512_mask_storeu_ps(c + 16, m1, a1);
+}
 __attribute__((target("avx512f"))) static void rows_avx512(int M, int N, int K, const float *A,
                                                           int lda, const float *P, float beta,
                                                           float *C, int ldc,
                                                           const float *zero) {
-    float tile[NR];
     for (int j0 = 0; j0 < N; j0 += NR) {
         const int nc = N - j0 < NR ? N - j0 : NR;
         const float *panel = P + (size_t)(j0 / NR) * K * NR;
@@ -129,16 +161,46 @@ __attribute__((target("avx512f"))) static void rows_avx512(int M, int N, int K, 
     } while (0)
 #define A256_PUT(r)                                                                            \
     do {                                                                                       \
-        if (r < mr) {                                                                          \
-            _mm256_storeu_ps(tile, c##r##0);                                                   \
-            _mm256_storeu_ps(tile + 8, c##r##1);                                               \
-            put_row(C + (size_t)(i0 + r) * ldc + j0, tile, nc, beta);                          \
-        }                                                                                      \
+        if (r < mr) put256(C + (size_t)(i0 + r) * ldc + j0, c##r##0, c##r##1, nc, beta);      \
     } while (0)
+/* C row (nc <= 16 columns) from two accumulators, with beta: as put512, masked stores where
+ * the row ends inside the tile. */
+__attribute__((target("avx2,fma"))) static inline void put256(float *c, __m256 a0, __m256 a1,
+                                                            int nc, float beta) {
+    if (nc >= 16) {
+        if (beta != 0.0f) {
+            __m256 c0 = _mm256_loadu_ps(c), c1 = _mm256_loadu_ps(c + 8);
+            if (beta != 1.0f) {
+                const __m256 b = _mm256_set1_ps(beta);
+                c0 = _mm256_mul_ps(b, c0);
+                c1 = _mm256_mul_ps(b, c1);
+            }
+            a0 = _mm256_add_ps(c0, a0);
+            a1 = _mm256_add_ps(c1, a1);
+        }
+        _mm256_storeu_ps(c, a0);
+        _mm256_storeu_ps(c + 8, a1);
+        return;
+    }
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nc), lane);
+    const __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nc - 8), lane);
+    if (beta != 0.0f) {
+        __m256 c0 = _mm256_maskload_ps(c, m0), c1 = _mm256_maskload_ps(c + 8, m1);
+        if (beta != 1.0f) {
+            const __m256 b = _mm256_set1_ps(beta);
+            c0 = _mm256_mul_ps(b, c0);
+            c1 = _mm256_mul_ps(b, c1);
+        }
+        a0 = _mm256_add_ps(c0, a0);
+        a1 = _mm256_add_ps(c1, a1);
+    }
+    _mm256_maskstore_ps(c, m0, a0);
+    _mm256_maskstore_ps(c + 8, m1, a1);
+}
 __attribute__((target("avx2,fma"))) static void rows_avx2(int M, int N, int K, const float *A,
                                                         int lda, const float *P, float beta,
                                                         float *C, int ldc, const float *zero) {
-    float tile[16];
     for (int j0 = 0; j0 < N; j0 += 16) {
         const int nc = N - j0 < 16 ? N - j0 : 16;
         const float *panel = P + (size_t)(j0 / NR) * K * NR + (j0 % NR);
