@@ -54,7 +54,8 @@ void st_dgemm(int transA, int transB, int M, int N, int K, double alpha, const d
  * op(W) = W (K, N) when transW == 0, else W^T with W (N, K). beta is applied after the chain.
  * op(W) is packed into pk->buf (pk->cap >= st_sgemm_rows_work(N, K) floats) and reused by the
  * next call with the same W, orientation, shape and gen: the caller changes gen whenever W's
- * values may have changed. Single-threaded. */
+ * values may have changed. When deterministic training's pool runs (core/par.h), the rows (or,
+ * for few rows, the column panels) are shared among its threads, with the same bits. */
 typedef struct st_rowpack {
     float *buf;
     size_t cap;

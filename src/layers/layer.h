@@ -97,8 +97,11 @@ typedef struct st_blocks {
     int n;           /* blocks in this call, >= 1 */
     int rows;        /* rows per block; the last block of the call may have fewer */
     size_t stride;   /* floats from one block's gradient slot to the next's */
-    float *scratch;  /* (scratch_floats) where a block's rows are gathered for one product */
+    /* (threads, scratch_floats) where a block's rows are gathered for one product: one space
+     * per thread of core/par.h's pool that may share a call's blocks (threads 0 or 1: one) */
+    float *scratch;
     size_t scratch_floats;
+    int threads;
     /* The row-wise products' packed weights (st_sgemm_rows), and the generation that tells it
      * when they may have changed: the model bumps gen at every forward and backward pass. */
     st_rowpack *pack;

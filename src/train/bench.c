@@ -167,8 +167,8 @@ int st_fit_benchmark(st_config *cfg, int steps, int warmup) {
            "  per step (mean / max over ranks): forward+backward %.2f / %.2f ms, allreduce "
            "%.2f / %.2f ms (waiting for the slowest rank %.2f / %.2f), optimizer %.2f / %.2f ms\n"
            "  peak RSS per rank %.1f / %.1f MiB, %zu parameters, start-up %.2f s\n",
-           steps, Bg, R.size, R.size > 1 ? "s" : "", st_blas_threads(),
-           st_blas_threads() > 1 ? "s" : "", sps, elapsed * ms, sum[0] / P, mx[0], sum[1] / P,
+           steps, Bg, R.size, R.size > 1 ? "s" : "", st_run_threads(),
+           st_run_threads() > 1 ? "s" : "", sps, elapsed * ms, sum[0] / P, mx[0], sum[1] / P,
            mx[1], sum[5] / P, mx[5], sum[2] / P, mx[2], sum[4] / P, mx[4], m->nparams, startup);
     ST_LOG(ST_LOG_INFO,
            "BENCH {\"ranks\": %d, \"threads\": %d, \"steps\": %d, \"global_batch\": %d, "
@@ -187,7 +187,7 @@ int st_fit_benchmark(st_config *cfg, int steps, int warmup) {
            "\"shard_optimizer\": %d, \"overlap\": %d, \"buckets\": %d, \"bucket_mb\": %g, "
            "\"sparse_embedding_share\": %.3f, \"cpu\": \"%s\", \"cpu_isa\": \"%s\", "
            "\"blas\": \"%s\", \"blas_core\": \"%s\", \"blas_core_how\": \"%s\", \"blas_core_same_on_ranks\": %d}\n",
-           R.size, st_blas_threads(), steps, Bg, sps, elapsed * ms, sum[0] / P, mx[0],
+           R.size, st_run_threads(), steps, Bg, sps, elapsed * ms, sum[0] / P, mx[0],
            sum[1] / P, mx[1], sum[5] / P, mx[5], sum[2] / P, mx[2], sum[3] / P, mx[3],
            sum[4] / P, mx[4], startup, m->nparams, m->ntensors, R.block_rows > 0, R.block_rows,
            (double)(tr1.calls - tr0.calls) / steps_d, (double)(tr1.bytes - tr0.bytes) / steps_d,

@@ -52,6 +52,8 @@ int st_blas_agree(int deterministic);
 /* SRC copied for use inside a JSON string: quotes, backslashes, control characters and
  * non-ASCII bytes become spaces (CPU brand strings have none; this makes sure). */
 void st_json_safe(char *dst, size_t n, const char *src);
+/* The threads each rank computes on: the deterministic pool's or OpenBLAS's. */
+int st_run_threads(void);
 
 /* ---- metrics_log.c: metrics.jsonl ------------------------------------------------------------
  * One JSON object per line: {"type": "run", ...} at each start or resume (version, ranks,

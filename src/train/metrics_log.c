@@ -51,7 +51,7 @@ int st_metrics_log_open(st_fit_ctx *F, const char *dir, int resume, int ranks) {
     fprintf(F->jsonl, "{\"type\": \"run\"");
     json_str(F->jsonl, "version", SEQTRAIN_VERSION);
     fprintf(F->jsonl, ", \"resumed\": %s, \"ranks\": %d, \"threads\": %d",
-            resume ? "true" : "false", ranks, st_blas_threads());
+            resume ? "true" : "false", ranks, st_run_threads());
     json_str(F->jsonl, "cpu", cpu->name);
     json_str(F->jsonl, "cpu_isa", st_isa_name(cpu->level));
     json_str(F->jsonl, "blas", st_blas_library());

@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/par.h"
 #include "core/rowgemm.h"
 #include "seqtrain/dist.h"
 #include "seqtrain/error.h"
@@ -193,20 +194,34 @@ int st_run_setup(st_run *R, st_config *cfg, const st_settings *set, st_shape sha
     if (R->block_rows > 0) {
         st_model *m = &R->model;
         /* OpenBLAS splits a threaded product at thread-count-dependent edges, computed by
-         * other micro-kernels: 2 threads would give other bits than 1. One thread per rank;
-         * cores are used through ranks. */
-        if (st_blas_threads() > 1) {
-            if (R->rank == 0)
-                ST_LOG(ST_LOG_INFO, "deterministic: BLAS on 1 thread per rank instead of %d "
-                       "(threads change OpenBLAS's results; use a rank per core, or set [train] "
-                       "deterministic = false)\n", st_blas_threads());
-            st_blas_set_threads(1);
-        }
+         * other micro-kernels: 2 threads would give other bits than 1. So OpenBLAS runs on one
+         * thread, and the rank's threads (what OpenBLAS was configured with: the
+         * OPENBLAS_NUM_THREADS it read, or the cores the rank may run on, never more than
+         * those) go to core/par.h's pool instead, which shares out independent pieces only:
+         * the rows of a row-wise product and the blocks of a weight gradient
+         * (core/rowgemm.c, layers/grad.c). Same bits for any thread count. */
+        const int nt = st_blas_threads() > st_par_threads() ? st_blas_threads()
+                                                             : st_par_threads();
+        if (st_blas_threads() > 1) st_blas_set_threads(1);
+        st_par_start(nt);
+        if (R->rank == 0 && st_par_threads() > 1)
+            ST_LOG(ST_LOG_INFO, "deterministic: %d threads per rank over blocks and rows; "
+                   "OpenBLAS on 1\n", st_par_threads());
         if (R->rank == 0 && st_sgemm_rows_best() != ST_ROWS_AVX512)
             ST_LOG(ST_LOG_INFO, "deterministic: this CPU has no AVX-512; the row products run "
                    "on the AVX2 kernel, up to about 20%% slower per step than deterministic = "
                    "false (README, \"Bitwise the same weights\")\n");
         st_model_set_blocks(m, R->block_rows, slots);
+        if (st_par_threads() > 1) {
+            /* one gather space per thread (layers/grad.c), each of the capacity
+             * st_model_set_blocks chose for one, so the path a block takes does not depend on
+             * the thread count */
+            const size_t one = m->blk.scratch_floats ? m->blk.scratch_floats : 1;
+            st_free(m->blk.scratch);
+            m->blk.scratch = st_malloc_for((size_t)st_par_threads() * one * sizeof(float),
+                                           "the deterministic reduction's gather space");
+            m->blk.threads = st_par_threads();
+        }
         R->fx = st_malloc_for((m->nparams + ST_FX_TAIL) * sizeof(int64_t),
                               "the deterministic reduction's fixed-point sums");
         R->fx_exp = st_malloc(((size_t)m->ntensors + 1) * sizeof(int32_t));
@@ -235,6 +250,7 @@ int st_run_setup(st_run *R, st_config *cfg, const st_settings *set, st_shape sha
 }
 
 void st_run_close(st_run *R) {
+    st_par_stop(); /* the pool's workers end with the run (none without one) */
     st_free(R->dz);
     st_free(R->perm);
     st_free(R->bstart);

@@ -11,6 +11,7 @@
 #include "seqtrain/dist.h"
 #include "seqtrain/log.h"
 #include "seqtrain/tensor.h"
+#include "core/par.h"
 #include "train/fit.h"
 
 /* FNV-1a of a string, small enough to travel exactly in a double. */
@@ -43,4 +44,9 @@ void st_json_safe(char *dst, size_t n, const char *src) {
     for (char *p = dst; *p; p++)
         if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
             *p = ' ';
+}
+
+int st_run_threads(void) {
+    /* Deterministic mode: OpenBLAS on 1, the pool on the rank's threads; float mode: OpenBLAS's */
+    return st_par_threads() > st_blas_threads() ? st_par_threads() : st_blas_threads();
 }
