@@ -20,7 +20,6 @@
 # 1 a difference or a failed run, 77 (skipped) where fewer than 2 cores are available (OpenBLAS
 # then reports 1 thread and there is no pool to test).
 source "$(dirname "$0")/lib/common.sh"
-h5cmp() { "$ST_PY" "$ST_HERE/lib/h5cmp.py" "$@"; }
 
 [ "$(nproc)" -ge 2 ] || { echo "skipped: $(nproc) core (2 threads need 2)"; exit 77; }
 
@@ -33,22 +32,6 @@ h5cmp() { "$ST_PY" "$ST_HERE/lib/h5cmp.py" "$@"; }
   --vocab 10 --padding post --seed 24 >/dev/null
 
 bad=()
-# same NAME REF DIR: every checkpoint of REF is in DIR (and DIR has no other), byte-identical.
-same() {
-  local name=$1 ref=$2 dir=$3 f n=0 want got
-  want=$(cd "$ref" && ls ./*.h5 2>/dev/null | sort | tr '\n' ' ')
-  got=$(cd "$dir" && ls ./*.h5 2>/dev/null | sort | tr '\n' ' ')
-  [ "$want" = "$got" ] || { bad+=("$name: checkpoints '$got', want '$want'"); return 0; }
-  for f in $(ls "$ref"/step-*.h5 2>/dev/null) "$ref"/epoch-*.h5; do
-    n=$((n + 1))
-    h5cmp "$f" "$dir/${f##*/}" >cmp.txt || {
-      cat cmp.txt
-      bad+=("$name: ${f##*/} not byte-identical")
-      return 0
-    }
-  done
-  echo "ok $name: $n checkpoints byte-identical"
-}
 
 # config WIDEN...: trains det_<config> at 1x1, 1x2, 2x2 and 3x1 (ranks x threads), compares.
 # Unbound ranks: Open MPI binds a rank to one core at -n 1 and 2, and OpenBLAS then reports
@@ -74,7 +57,7 @@ run_config() {
     fi
   done
   [ -f runs/$c-1x1/epoch-0002.h5 ] || fail "$c: no epoch-0002.h5"
-  for t in 1x2 2x2 3x1; do same "$c 1x1 vs $t" runs/$c-1x1 runs/$c-$t; done
+  for t in 1x2 2x2 3x1; do same_ckpts "$c 1x1 vs $t" runs/$c-1x1 runs/$c-$t; done
 }
 
 run_config stack --set lstm_1.units=256 --set lstm_2.units=64

@@ -28,7 +28,6 @@ source "$(dirname "$0")/lib/common.sh"
 DET=(${ST_DET_SET---set train.deterministic=true})
 # blocks N: the block_rows setting, only where the deterministic mode is on (the key is its).
 blocks() { [ ${#DET[@]} -eq 0 ] || echo "--set train.block_rows=$1"; }
-h5cmp() { "$ST_PY" "$ST_HERE/lib/h5cmp.py" "$@"; }
 
 "$ST_SYNTH" --out det_order_pre.h5 --train 480 --test 10 --steps 10 --min-len 4 --seed 21 >/dev/null
 "$ST_SYNTH" --out det_order_post.h5 --train 430 --test 10 --steps 10 --min-len 4 --padding post \
@@ -41,24 +40,6 @@ h5cmp() { "$ST_PY" "$ST_HERE/lib/h5cmp.py" "$@"; }
   --seed 25 >/dev/null
 
 bad=()
-# same NAME REF DIR: every checkpoint of REF is in DIR (and DIR has no other), byte-identical.
-same() {
-  local name=$1 ref=$2 dir=$3 f n=0
-  local want got
-  want=$(cd "$ref" && ls ./*.h5 2>/dev/null | sort | tr '\n' ' ')
-  got=$(cd "$dir" && ls ./*.h5 2>/dev/null | sort | tr '\n' ' ')
-  [ "$want" = "$got" ] || { bad+=("$name: checkpoints '$got', want '$want'"); return 0; }
-  # the step checkpoints first: the earliest one is the first state that can differ
-  for f in $(ls "$ref"/step-*.h5 2>/dev/null) "$ref"/epoch-*.h5; do
-    n=$((n + 1))
-    h5cmp "$f" "$dir/${f##*/}" >cmp.txt || {
-      cat cmp.txt
-      bad+=("$name: ${f##*/} not byte-identical")
-      return 0
-    }
-  done
-  echo "ok $name: $n checkpoints byte-identical"
-}
 
 # config BLOCK_ROWS: trains det_<config> at 1 (twice), 2, 3 and 4 ranks and compares.
 run_config() {
@@ -69,7 +50,7 @@ run_config() {
       --quiet || fail "$c: training at $np ranks failed"
   done
   [ -f runs/$c-1/epoch-0002.h5 ] || fail "$c: no epoch-0002.h5"
-  for np in 2 3 4; do same "$c 1 vs $np ranks" runs/$c-1 runs/$c-$np; done
+  for np in 2 3 4; do same_ckpts "$c 1 vs $np ranks" runs/$c-1 runs/$c-$np; done
 }
 
 # The comparison itself can fail: a rerun at 1 rank matches, a different seed does not.
@@ -78,7 +59,7 @@ run_np 1 train stack.ini "${DET[@]}" $(blocks 4) --set checkpoint.dir=runs/stack
 run_np 1 train stack.ini "${DET[@]}" $(blocks 4) --set checkpoint.dir=runs/stack-seed \
   --set train.seed=8 --set train.epochs=1 --quiet
 run_config stack 4
-same "stack 1 rank rerun" runs/stack-1 runs/stack-1b
+same_ckpts "stack 1 rank rerun" runs/stack-1 runs/stack-1b
 ! h5cmp runs/stack-1/epoch-0001.h5 runs/stack-seed/epoch-0001.h5 >cmp.txt ||
   fail "h5cmp found no difference between two seeds"
 grep -q "NOT byte-identical: model_weights/" cmp.txt || fail "h5cmp's message: $(cat cmp.txt)"
@@ -119,9 +100,9 @@ for t in 1x1 1x2 2x2 3x2; do
   OMPI_MCA_hwloc_base_binding_policy=none OPENBLAS_NUM_THREADS=${t#*x} run_np ${t%x*} train stack.ini "${DET[@]}" $(blocks 13) \
     "${wide[@]}" --set checkpoint.dir=runs/wide-$t || fail "wide: training at $t failed"
 done
-same "2 OpenBLAS threads, 1 rank" runs/wide-1x1 runs/wide-1x2
-same "2 OpenBLAS threads, 2 ranks" runs/wide-1x1 runs/wide-2x2
-same "2 OpenBLAS threads, 3 ranks" runs/wide-1x1 runs/wide-3x2
+same_ckpts "2 OpenBLAS threads, 1 rank" runs/wide-1x1 runs/wide-1x2
+same_ckpts "2 OpenBLAS threads, 2 ranks" runs/wide-1x1 runs/wide-2x2
+same_ckpts "2 OpenBLAS threads, 3 ranks" runs/wide-1x1 runs/wide-3x2
 
 if [ ${#bad[@]} -gt 0 ]; then
   printf 'FAIL: %s\n' "${bad[@]}" >&2

@@ -18,6 +18,28 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 run_np() { local n=$1; shift; timeout 300 "$ST_MPIEXEC" --oversubscribe --allow-run-as-root -n "$n" "$ST_BIN" "$@"; }
 # compare A B MODE: weights (and optimizer state) of two checkpoints; MODE exact | rel=1e-5.
 compare() { "$ST_PY" "$ST_HERE/lib/h5compare.py" "$@"; }
+# h5cmp A B: two checkpoints byte-identical where it matters (lib/h5cmp.py: weights, optimizer
+# state, history without its timing columns).
+h5cmp() { "$ST_PY" "$ST_HERE/lib/h5cmp.py" "$@"; }
+# same_ckpts NAME REF DIR: DIR holds the checkpoints REF holds (no more, no fewer), each
+# byte-identical, the step checkpoints first (the earliest is the first state that can
+# differ). A difference is appended to the caller's array `bad` (the script goes on and
+# reports all of them), not fatal.
+same_ckpts() {
+  local name=$1 ref=$2 dir=$3 f n=0 want got
+  want=$(cd "$ref" && ls ./*.h5 2>/dev/null | sort | tr '\n' ' ')
+  got=$(cd "$dir" && ls ./*.h5 2>/dev/null | sort | tr '\n' ' ')
+  [ "$want" = "$got" ] || { bad+=("$name: checkpoints '$got', want '$want'"); return 0; }
+  for f in $(ls "$ref"/step-*.h5 2>/dev/null) "$ref"/epoch-*.h5; do
+    n=$((n + 1))
+    h5cmp "$f" "$dir/${f##*/}" >cmp.txt || {
+      cat cmp.txt
+      bad+=("$name: ${f##*/} not byte-identical")
+      return 0
+    }
+  done
+  echo "ok $name: $n checkpoints byte-identical"
+}
 
 # expect_error NAME PATTERN CMD...: CMD fails and prints exactly one "seqtrain: error:" line,
 # matching PATTERN. The exit status must be $ST_EXPECT_RC when a script sets it (1: a failure
