@@ -36,7 +36,9 @@ case $ver in
   *) echo "SKIP: no AVX2: no core better than OpenBLAS's fallback"; exit 77 ;;
 esac
 grep -q "the only one this OpenBLAS has" <<<"$ver" && { echo "SKIP: no DYNAMIC_ARCH"; exit 77; }
-own=$(sed -n 's/^BLAS: .*, core \([^ ]*\) .*/\1/p' <<<"$ver")
+# OpenBLAS's own choice, without seqtrain's (on a CPU OpenBLAS does not know, e.g. Sapphire
+# Rapids with Debian's 0.3.21, plain --version already shows the restarted core instead).
+own=$(SEQTRAIN_BLAS_AUTO=0 "$ST_BIN" --version | sed -n 's/^BLAS: .*, core \([^ ]*\) .*/\1/p')
 chosen="core $want (chosen by seqtrain for"
 R=(env SEQTRAIN_BLAS_TEST_OWN=Prescott)   # forces the restart
 T=(timeout 60)
@@ -85,7 +87,9 @@ for s in garbage "try:" "try:a:" "try:Prescott:$want" "try:$long" "fallback:" "f
   rc=0
   SEQTRAIN_BLAS_STAGE=$s timeout 20 "$ST_BIN" --version >s.out 2>s.err || rc=$?
   [ $rc = 0 ] || fail "stage '${s:0:30}': exit $rc"
-  grep -q "^BLAS: .*, core $own (" s.out || { cat s.out; fail "stage '${s:0:30}': core"; }
+  # OpenBLAS's own core, or (a note that is ignored, on a CPU OpenBLAS does not know) the
+  # restart's
+  grep -qE "^BLAS: .*, core ($own|$want) \(" s.out || { cat s.out; fail "stage '${s:0:30}': core"; }
   [ "$(grep -c warning s.err)" -le 1 ] || fail "stage '${s:0:30}': several warnings"
 done
 echo "ok hostile SEQTRAIN_BLAS_STAGE values: no loop, no crash"
