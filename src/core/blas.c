@@ -89,8 +89,8 @@ int st_blas_threads(void) {
 
 #define STAGE_ENV "SEQTRAIN_BLAS_STAGE"
 
-static char g_how[192] = "OpenBLAS's own choice";
-static char g_warn[320];
+static char g_how[256] = "OpenBLAS's own choice";
+static char g_warn[1024];
 
 /* OpenBLAS's x86-64 core names and the instruction set their kernels need (ST_ISA_*). A name
  * missing here (a core newer than this table) is never replaced. */
