@@ -20,11 +20,14 @@
  * Not here: what a region computes, or how work is split (the callers: core/rowgemm.c,
  * layers/grad.c); no allocation after st_par_start, no MPI.
  */
+#define _GNU_SOURCE 1
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "core/par.h"
 #include "seqtrain/error.h"
@@ -109,6 +112,28 @@ void st_par_stop(void) {
 }
 
 int st_par_threads(void) { return g_inside ? 1 : g.n; }
+
+int st_par_fair(int n) {
+    /* A thread count the user gave OpenBLAS is theirs: it wins, as OPENBLAS_CORETYPE does. */
+    static const char *given[] = {"OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"};
+    for (int i = 0; i < 3; i++)
+        if (getenv(given[i]) && *getenv(given[i])) return n;
+    /* Ranks the launcher placed on this node: Open MPI's mpirun and MPICH's Hydra say so. */
+    const char *v = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+    if (!v) v = getenv("MPI_LOCALNRANKS");
+    const int local = v ? atoi(v) : 1;
+    cpu_set_t set;
+    const long online = sysconf(_SC_NPROCESSORS_ONLN);
+    if (local <= 1 || online <= 0 || sched_getaffinity(0, sizeof set, &set) != 0) return n;
+    /* A rank bound to its own cores keeps what OpenBLAS counted in them. An unbound rank (more
+     * ranks than cores: Open MPI binds nothing) sees every core, so each of the node's ranks
+     * would start a thread per core, and spinning workers of other ranks would take the cores
+     * from the ones computing (M2 at 4 ranks on 2 cores: 4.5x slower). Unbound, and with no
+     * thread count given, a rank gets its share of the node's cores, at least one. */
+    if (CPU_COUNT(&set) < online) return n;
+    const int share = (int)(online / local) > 1 ? (int)(online / local) : 1;
+    return n < share ? n : share;
+}
 
 void st_par_run(st_par_fn fn, void *arg) {
     if (g.n <= 1 || g_inside) {

@@ -29,6 +29,11 @@ int st_par_start(int n);
 void st_par_stop(void);
 /* Threads a region would run on: the pool's count, 1 inside a region (no nesting). */
 int st_par_threads(void);
+/* N capped at this rank's share of the node's cores when no thread count was given
+ * (OPENBLAS_NUM_THREADS, GOTO_NUM_THREADS, OMP_NUM_THREADS unset), the rank is not bound to
+ * cores of its own, and the launcher says how many ranks share the node
+ * (OMPI_COMM_WORLD_LOCAL_SIZE, MPI_LOCALNRANKS); N otherwise. */
+int st_par_fair(int n);
 /* Runs fn(arg, tid, nth) on every thread of the pool, the caller as tid 0, and returns when
  * all have returned. Inside a region (or without a pool): fn(arg, 0, 1) on the caller. fn must
  * not allocate nor call MPI; which thread runs which share must not change any bit. */

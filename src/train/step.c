@@ -200,8 +200,8 @@ int st_run_setup(st_run *R, st_config *cfg, const st_settings *set, st_shape sha
          * those) go to core/par.h's pool instead, which shares out independent pieces only:
          * the rows of a row-wise product and the blocks of a weight gradient
          * (core/rowgemm.c, layers/grad.c). Same bits for any thread count. */
-        const int nt = st_blas_threads() > st_par_threads() ? st_blas_threads()
-                                                             : st_par_threads();
+        const int nt = st_par_fair(st_blas_threads() > st_par_threads() ? st_blas_threads()
+                                                                         : st_par_threads());
         if (st_blas_threads() > 1) st_blas_set_threads(1);
         st_par_start(nt);
         if (R->rank == 0 && st_par_threads() > 1)

@@ -65,6 +65,19 @@ run_config bigru --set bidirectional_1.units=64 --set attention_1.units=64
 run_config birnn --set bidirectional_1.units=64 --set attention_1.units=64
 run_config m2m --set gru_1.units=64 --set lstm_1.units=64
 
+# No thread count given and more ranks than a share of the cores each, unbound: each rank takes
+# its share of the node's cores (at least 1), not a thread per core (src/core/par.c, st_par_fair).
+n=$(nproc)
+share=$((n / 4 > 1 ? n / 4 : 1))
+env -u OPENBLAS_NUM_THREADS -u OMP_NUM_THREADS -u GOTO_NUM_THREADS \
+  OMPI_MCA_hwloc_base_binding_policy=none timeout 300 "$ST_MPIEXEC" --oversubscribe \
+  --allow-run-as-root -n 4 "$ST_BIN" train stack.ini --benchmark 1 --warmup 0 >fair.txt 2>&1 ||
+  { cat fair.txt; fail "4 unbound ranks without a thread count"; }
+got=$("$ST_PY" -c 'import json,sys
+print([json.loads(l[6:]) for l in open(sys.argv[1]) if l.startswith("BENCH ")][-1]["threads"])' fair.txt)
+[ "$got" = "$share" ] || fail "4 unbound ranks on $n cores: $got threads per rank, want $share"
+echo "ok 4 unbound ranks on $n cores without a thread count: $got thread(s) each"
+
 if [ ${#bad[@]} -gt 0 ]; then
   printf 'FAIL: %s\n' "${bad[@]}" >&2
   fail "${#bad[@]} comparisons not byte-identical"
