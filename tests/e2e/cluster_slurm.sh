@@ -57,6 +57,12 @@ wait_job() {
 train=(--set "train.epochs=$E" --quiet)
 
 # 1. Three nodes, one rank each.
+# startup_crash NAME OUT: job output OUT shows the start-up crash of section 3's note (the
+# training step died on a signal before writing any checkpoint into runs/NAME).
+startup_crash() {
+  ! compgen -G "runs/$1/step-*.h5" >/dev/null &&
+    grep -qE "training step exited with status (129|1[3-9][0-9]|2[0-9][0-9])" "$2"
+}
 run_full() {
   rm -rf runs/full
   full=$(CKPT_DIR=$WORK/runs/full sq sbatch --parsable --time=5 -N 3 --ntasks-per-node=1 \
@@ -66,9 +72,7 @@ run_full() {
 run_full
 # The start-up crash of section 3's note (SIGSEGV in MPI_Init under srun, before any
 # checkpoint): diagnosed, then the job once more. Anything else fails.
-if [ "$(field "$full" JobState)" != COMPLETED ] &&
-   ! compgen -G "runs/full/step-*.h5" >/dev/null &&
-   grep -qE "training step exited with status (129|1[3-9][0-9]|2[0-9][0-9])" "full-$full.out"; then
+if [ "$(field "$full" JobState)" != COMPLETED ] && startup_crash full "full-$full.out"; then
   say "job $full crashed at start-up; diagnosis:"
   cat "full-$full.out"
   tc_diagnose "$full"
@@ -127,10 +131,6 @@ say "scaling sweep over 1, 2, 3 nodes: $(grep -m1 -io 'alpha = [^,]*, beta = [^ 
 # tried once more, after the diagnosis (job output, the nodes' Slurm log lines for the job,
 # their /dev/shm and TmpFS, a core file's backtrace: core dumps are enabled below and srun
 # passes the limit on). A second crash, or any other early end, fails the test.
-startup_crash() {
-  ! compgen -G "runs/$1/step-*.h5" >/dev/null &&
-    grep -qE "training step exited with status (129|1[3-9][0-9]|2[0-9][0-9])" "$2"
-}
 ulimit -S -c "$(ulimit -H -c)" 2>/dev/null || true
 lose() {
   local how=$1 try=${2:-1} id out i ta took
